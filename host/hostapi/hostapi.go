@@ -1,0 +1,177 @@
+// Package hostapi is the contract between the plugin host and its plugin
+// runtimes: what a loaded plugin looks like to the host ([Plugin]), what the
+// host offers plugins ([Settings]), and what a plugin declares at start-up
+// ([Manifest], [Declaration]).
+//
+// host/wasm and host/process implement [Plugin]; package host implements
+// [Settings] on top of the client core and fans events out to every [Plugin].
+// This package imports only the leaf package event, so the runtimes never
+// import host.
+package hostapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/heksher-go/heksher/event"
+)
+
+// Errors a [Settings] lookup returns; runtimes map them to their own status
+// codes (the wasm ABI's NOT_FOUND, NOT_DECLARED, BAD_CONTEXT).
+var (
+	// ErrNotFound: no setting of that name is known to the host.
+	ErrNotFound = errors.New("hostapi: setting not found")
+	// ErrNotDeclared: the setting exists but the asking plugin did not declare it.
+	ErrNotDeclared = errors.New("hostapi: setting not declared by this plugin")
+	// ErrBadContext: the context names a feature the setting is not
+	// configurable by, or lacks one that resolution needs.
+	ErrBadContext = errors.New("hostapi: bad context for setting")
+)
+
+// Feature is one context-feature value of a lookup.
+type Feature struct {
+	Name  string
+	Value string
+}
+
+// Source says where a looked-up value came from.
+type Source uint8
+
+// The sources of a value, in the order resolution tries them.
+const (
+	SourceRule          Source = iota + 1 // a rule matched
+	SourceServerDefault                   // no rule matched; the server's default
+	SourceLocalDefault                    // no rule matched and no server default was accepted
+)
+
+// String returns "rule", "server_default" or "local_default".
+func (s Source) String() string {
+	switch s {
+	case SourceRule:
+		return "rule"
+	case SourceServerDefault:
+		return "server_default"
+	case SourceLocalDefault:
+		return "local_default"
+	}
+	return "unknown"
+}
+
+// Value is the result of a lookup.
+type Value struct {
+	// JSON is the value as wire JSON; shared, read-only.
+	JSON json.RawMessage
+	// Source says where it came from.
+	Source Source
+	// RuleID and Conditions identify the matching rule when Source is
+	// SourceRule.
+	RuleID     int64
+	Conditions []event.Condition
+}
+
+// Settings is what the host offers plugins: setting lookups. It is safe for
+// concurrent use and never blocks on the update loop.
+type Settings interface {
+	// Lookup resolves setting for the given feature values, as seen by the
+	// plugin named plugin (which must have declared the setting unless the
+	// host allows undeclared reads). Features not given take the host's
+	// context defaults.
+	//
+	// # Errors
+	//
+	// [ErrNotFound], [ErrNotDeclared], [ErrBadContext] (wrapped, with detail).
+	Lookup(ctx context.Context, plugin, setting string, features []Feature) (Value, error)
+}
+
+// Declaration is a setting a plugin reads, declared to Heksher by the host on
+// the plugin's behalf before the host's first update.
+type Declaration struct {
+	// Name is the setting's name.
+	Name string `json:"name"`
+	// Type is a Heksher type string, e.g. "int" or `Enum["a","b"]`.
+	Type string `json:"type"`
+	// ConfigurableFeatures are the context features its rules may use, in
+	// resolution order.
+	ConfigurableFeatures []string `json:"configurable_features"`
+	// Default is the local default as wire JSON.
+	Default json.RawMessage `json:"default_value"`
+	// Version is the declaration's version; "" means "1.0".
+	Version string `json:"version,omitempty"`
+	// Metadata is sent with the declaration; nil means {}.
+	Metadata map[string]any `json:"metadata,omitempty"`
+}
+
+// Manifest is what a plugin tells the host when it is initialised.
+type Manifest struct {
+	// Subscriptions are the event kinds the plugin wants.
+	Subscriptions event.Set
+	// Declarations are the settings the plugin reads.
+	Declarations []Declaration
+}
+
+// State is a plugin's life-cycle state as shown in the host's status.
+type State uint8
+
+// Plugin states.
+const (
+	StateStarting   State = iota + 1 // being loaded or initialised
+	StateRunning                     // serving events and lookups
+	StateRestarting                  // failed; waiting for its backoff before a restart
+	StateFailed                      // gave up after too many failures; needs a reload
+	StateStopped                     // closed
+)
+
+// String returns the state's lower-case name.
+func (s State) String() string {
+	switch s {
+	case StateStarting:
+		return "starting"
+	case StateRunning:
+		return "running"
+	case StateRestarting:
+		return "restarting"
+	case StateFailed:
+		return "failed"
+	case StateStopped:
+		return "stopped"
+	}
+	return "unknown"
+}
+
+// Status is a snapshot of a plugin's health and counters.
+type Status struct {
+	Name        string
+	Kind        string // "wasm" or "process"
+	State       State
+	LastError   string
+	LastErrorAt time.Time
+	Restarts    int
+	Calls       uint64 // event deliveries attempted
+	Errors      uint64 // deliveries that failed (error status, trap, timeout, crash)
+	Timeouts    uint64 // deliveries that hit their deadline
+	Lookups     uint64 // lookups the plugin made through the host
+	// Detail holds runtime-specific facts (memory pages, pid, …) for display.
+	Detail map[string]string
+}
+
+// Plugin is a loaded plugin as the host sees it. Runtimes construct plugins
+// already initialised (their [Manifest] known); the host then delivers events
+// from one goroutine per plugin, so Deliver is never called concurrently with
+// itself, but Status may be called from any goroutine at any time.
+type Plugin interface {
+	// Name is the plugin's configured name.
+	Name() string
+	// Manifest is what the plugin declared when it was initialised.
+	Manifest() Manifest
+	// Deliver hands one event to the plugin and waits for it to be handled,
+	// at most until ctx ends (the host sets the plugin's deadline there). A
+	// plugin that crashes or hangs is recovered by its runtime (a fresh
+	// instance or process, initialised again) before the next delivery.
+	Deliver(ctx context.Context, d event.Delivery) error
+	// Status returns a snapshot of the plugin's state and counters.
+	Status() Status
+	// Close stops the plugin and releases everything it holds. Idempotent.
+	Close(ctx context.Context) error
+}
