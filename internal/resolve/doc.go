@@ -1,0 +1,39 @@
+// Package resolve collates the rules of one Heksher setting and answers which
+// rule wins for a namespace of context-feature values.
+//
+// # Collation
+//
+// A setting has an ordered list of configurable features F = [f0 … fn-1].
+// A rule is a set of exact-match conditions (feature = value) on some of
+// them. The reference client collates rules into a tree of uniform depth n
+// whose level d is keyed by the value of fd or by a wildcard, and resolves a
+// namespace by walking both the exact and the wildcard branch at every level,
+// preferring the deeper last exact match and, on a tie, the exact branch.
+//
+// That preference depends only on which features a rule conditions on (its
+// mask), never on the values: the winner is the matching rule whose mask is
+// greatest under the order (index of its last exact feature, e0, e1, …),
+// where ei is 1 when the rule conditions on fi. [Build] therefore groups the
+// rules by mask, sorts the masks once by that order, and stores every rule in
+// one open-addressing hash table keyed by its mask and condition values.
+// [Table.Lookup] probes the masks in order and stops at the first hit: a few
+// integer operations per mask, no allocation and no lock.
+//
+// # The missing-feature error
+//
+// The reference raises "configurable context feature is missing" only when
+// its traversal actually reaches a level whose feature has no value. With m
+// the first feature (in F order) that has no value, that happens exactly when
+// m is 0 or some rule's conditions on f0 … fm-1 all match the namespace;
+// [Table.Lookup] checks precisely that, and only when a value is missing.
+//
+// # Hashing
+//
+// Values are hashed with [Hash] (hash/maphash with one process-wide random
+// seed), so that a caller can hash a request's values once and reuse the
+// hashes for every setting it reads.
+//
+// # Concurrency
+//
+// A *Table is immutable once built and safe for concurrent use.
+package resolve

@@ -1,0 +1,334 @@
+package resolve
+
+import (
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"math/bits"
+	"slices"
+	"strings"
+)
+
+// MaxFeatures is the largest number of configurable features a [Table]
+// supports (masks are 64-bit).
+const MaxFeatures = 64
+
+// seed is the one hash seed of the process. It is immutable after package
+// initialisation; sharing it lets a request hash its values once for all
+// settings (see [Hash]).
+var seed = maphash.MakeSeed()
+
+// Hash returns the hash of a context-feature value used by [Table.Lookup].
+func Hash(s string) uint64 { return maphash.String(seed, s) }
+
+// ErrUnknownFeature is matched by the error [Build] returns for a rule that
+// conditions on a feature outside the configurable features.
+var ErrUnknownFeature = errors.New("resolve: rule refers to unrecognized features")
+
+// Condition is one exact-match condition of a rule.
+type Condition struct {
+	Feature string
+	Value   string
+}
+
+// Conflict reports a rule that replaced an earlier rule with the same
+// conditions (the later rule, in input order, wins).
+type Conflict struct {
+	// Rule and Replaced are input indexes.
+	Rule, Replaced int
+	// Conditions are the shared conditions, in feature order.
+	Conditions []Condition
+}
+
+// entry is one collated rule.
+type entry struct {
+	mask   uint64
+	hash   uint64
+	values []string // len n; "" where the mask bit is clear
+	rule   int      // input index
+}
+
+// slot is one cell of the open-addressing table; idx is entry index + 1
+// (0 marks an empty slot).
+type slot struct {
+	hash uint64
+	idx  uint32
+}
+
+// Table is the collated rule set of one setting. The zero value is not
+// usable; build one with [Build].
+type Table struct {
+	n       int
+	masks   []uint64 // distinct masks present, best first
+	entries []entry
+	slots   []slot // len is a power of two, at least 2×len(entries)
+}
+
+// Build collates rules for the configurable features (declared order). Each
+// rule is given as its list of conditions, in any order; rule i's value is
+// the caller's i-th value. Conditions are re-ordered to feature order.
+// Rules with the same condition set replace earlier ones; each replacement
+// is reported as a [Conflict].
+//
+// # Errors
+//
+// More than [MaxFeatures] features, a duplicate feature name, a condition on
+// a feature not in features (matching [ErrUnknownFeature]), or two
+// conditions of one rule on the same feature.
+func Build(features []string, rules [][]Condition) (*Table, []Conflict, error) {
+	n := len(features)
+	if n > MaxFeatures {
+		return nil, nil, fmt.Errorf("resolve: %d configurable features, at most %d supported", n, MaxFeatures)
+	}
+	index := make(map[string]int, n)
+	for i, f := range features {
+		if _, dup := index[f]; dup {
+			return nil, nil, fmt.Errorf("resolve: duplicate configurable feature %q", f)
+		}
+		index[f] = i
+	}
+	t := &Table{n: n}
+	if len(rules) == 0 {
+		return t, nil, nil
+	}
+	t.entries = make([]entry, 0, len(rules))
+	t.slots = make([]slot, tableSize(len(rules)))
+	var conflicts []Conflict
+	var hashes [MaxFeatures]uint64
+	for ri, conds := range rules {
+		e := entry{values: make([]string, n), rule: ri}
+		for _, c := range conds {
+			d, ok := index[c.Feature]
+			if !ok {
+				return nil, nil, fmt.Errorf("%w: rule %d conditions on %q, configurable features are %v",
+					ErrUnknownFeature, ri, c.Feature, features)
+			}
+			if e.mask&(1<<d) != 0 {
+				return nil, nil, fmt.Errorf("resolve: rule %d has two conditions on %q", ri, c.Feature)
+			}
+			e.mask |= 1 << d
+			e.values[d] = c.Value
+			hashes[d] = Hash(c.Value)
+		}
+		e.hash = combine(e.mask, hashes[:n])
+		if old, found := t.find(e.mask, e.hash, e.values); found {
+			conflicts = append(conflicts, Conflict{Rule: ri, Replaced: t.entries[old].rule, Conditions: e.conditions(features)})
+			e.values = t.entries[old].values
+			t.entries[old] = e
+			continue
+		}
+		t.entries = append(t.entries, e)
+		t.insert(e.hash, uint32(len(t.entries)))
+		if !slices.Contains(t.masks, e.mask) {
+			t.masks = append(t.masks, e.mask)
+		}
+	}
+	slices.SortFunc(t.masks, func(a, b uint64) int { return compareMasks(b, a) })
+	return t, conflicts, nil
+}
+
+// tableSize is the smallest power of two at least twice n.
+func tableSize(n int) int {
+	return 1 << bits.Len(uint(2*n-1))
+}
+
+// compareMasks orders masks by resolution priority: the index of the last
+// exact feature first, then exactness on f0, f1, … in turn.
+func compareMasks(a, b uint64) int {
+	if la, lb := bits.Len64(a), bits.Len64(b); la != lb {
+		return la - lb
+	}
+	// Same last exact feature: the first differing low bit decides, and
+	// the mask that has it set is greater.
+	diff := a ^ b
+	if diff == 0 {
+		return 0
+	}
+	low := diff & -diff
+	if a&low != 0 {
+		return 1
+	}
+	return -1
+}
+
+// combine hashes a mask together with the value hashes of its features.
+func combine(mask uint64, hashes []uint64) uint64 {
+	h := mask*0x9e3779b97f4a7c15 + 0x632be59bd9b4e019
+	for m := mask; m != 0; m &= m - 1 {
+		h ^= hashes[bits.TrailingZeros64(m)]
+		h *= 0xff51afd7ed558ccd
+		h ^= h >> 32
+	}
+	return h
+}
+
+func (t *Table) insert(h uint64, idx uint32) {
+	m := uint64(len(t.slots) - 1)
+	for i := h & m; ; i = (i + 1) & m {
+		if t.slots[i].idx == 0 {
+			t.slots[i] = slot{hash: h, idx: idx}
+			return
+		}
+	}
+}
+
+// find returns the entry with this mask and these values (only the mask's
+// positions of values are compared).
+func (t *Table) find(mask, h uint64, values []string) (int, bool) {
+	if len(t.slots) == 0 {
+		return 0, false
+	}
+	m := uint64(len(t.slots) - 1)
+	for i := h & m; ; i = (i + 1) & m {
+		s := t.slots[i]
+		if s.idx == 0 {
+			return 0, false
+		}
+		if s.hash != h {
+			continue
+		}
+		e := &t.entries[s.idx-1]
+		if e.mask == mask && sameValues(mask, e.values, values) {
+			return int(s.idx - 1), true
+		}
+	}
+}
+
+func sameValues(mask uint64, a, b []string) bool {
+	for m := mask; m != 0; m &= m - 1 {
+		d := bits.TrailingZeros64(m)
+		if a[d] != b[d] {
+			return false
+		}
+	}
+	return true
+}
+
+func (e *entry) conditions(features []string) []Condition {
+	out := make([]Condition, 0, bits.OnesCount64(e.mask))
+	for m := e.mask; m != 0; m &= m - 1 {
+		d := bits.TrailingZeros64(m)
+		out = append(out, Condition{Feature: features[d], Value: e.values[d]})
+	}
+	return out
+}
+
+// Len returns the number of collated rules (after conflicts).
+func (t *Table) Len() int { return len(t.entries) }
+
+// Features returns the number of configurable features.
+func (t *Table) Features() int { return t.n }
+
+// Lookup resolves a namespace. values[d] and hashes[d] (= [Hash](values[d]))
+// hold the value of feature d when bit d of present is set; other positions
+// are ignored. Both slices must have length [Table.Features].
+//
+// It returns the input index of the winning rule, or -1 for no match; or,
+// when the reference traversal would reach a feature that has no value,
+// missing >= 0 is that feature's index (and rule is -1).
+func (t *Table) Lookup(values []string, hashes []uint64, present uint64) (rule, missing int) {
+	full := uint64(1)<<t.n - 1
+	if t.n == MaxFeatures {
+		full = ^uint64(0)
+	}
+	if present&full != full {
+		m := bits.TrailingZeros64(^present & full)
+		if m == 0 || t.reaches(m, values) {
+			return -1, m
+		}
+		return -1, -1
+	}
+	if len(t.slots) == 0 {
+		return -1, -1
+	}
+	sm := uint64(len(t.slots) - 1)
+	for _, mask := range t.masks {
+		h := combine(mask, hashes)
+		for i := h & sm; ; i = (i + 1) & sm {
+			s := t.slots[i]
+			if s.idx == 0 {
+				break
+			}
+			if s.hash != h {
+				continue
+			}
+			e := &t.entries[s.idx-1]
+			if e.mask == mask && sameValues(mask, e.values, values) {
+				return e.rule, -1
+			}
+		}
+	}
+	return -1, -1
+}
+
+// reaches reports whether some rule's conditions on features 0 … m-1 all
+// match values, i.e. whether the reference traversal reaches depth m.
+func (t *Table) reaches(m int, values []string) bool {
+	low := uint64(1)<<m - 1
+	for i := range t.entries {
+		e := &t.entries[i]
+		if sameValues(e.mask&low, e.values, values) {
+			return true
+		}
+	}
+	return false
+}
+
+// Tree renders the collated rules as the reference's nested tree, for tests
+// and debugging: `{key:child,…}` with keys sorted and `*` for the wildcard,
+// and each leaf as label(rule input index). With no features the result is
+// the single leaf, or `{}` when there are no rules.
+func (t *Table) Tree(label func(rule int) string) string {
+	type node struct {
+		kids map[string]*node
+		leaf int
+	}
+	root := &node{kids: map[string]*node{}}
+	for _, e := range t.entries {
+		cur := root
+		for d := 0; d < t.n; d++ {
+			k := "*"
+			if e.mask&(1<<d) != 0 {
+				k = e.values[d]
+			}
+			nx := cur.kids[k]
+			if nx == nil {
+				nx = &node{kids: map[string]*node{}}
+				cur.kids[k] = nx
+			}
+			cur = nx
+		}
+		cur.leaf = e.rule
+	}
+	if t.n == 0 {
+		if len(t.entries) == 0 {
+			return "{}"
+		}
+		return label(t.entries[0].rule)
+	}
+	var b strings.Builder
+	var walk func(nd *node, d int)
+	walk = func(nd *node, d int) {
+		if d == t.n {
+			b.WriteString(label(nd.leaf))
+			return
+		}
+		keys := make([]string, 0, len(nd.kids))
+		for k := range nd.kids {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		b.WriteByte('{')
+		for i, k := range keys {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(k)
+			b.WriteByte(':')
+			walk(nd.kids[k], d+1)
+		}
+		b.WriteByte('}')
+	}
+	walk(root, 0)
+	return b.String()
+}
