@@ -1,0 +1,260 @@
+package abi
+
+// Header starts every event payload (40 bytes):
+//
+//	header := u32 kind | u32 abi_version | u64 delivery_seq | u64 dropped | u64 event_seq | i64 time_unix_nano
+type Header struct {
+	Kind         uint32 // KindDeclared … KindClosing
+	Version      uint32 // the ABI version the host encoded (1)
+	DeliverySeq  uint64 // the plugin's delivery number: 1, 2, …; gaps are drops
+	Dropped      uint64 // events dropped from the plugin's queue since the previous delivery
+	EventSeq     uint64 // the event's number in its client
+	TimeUnixNano int64  // when the event happened; 0 if unknown
+}
+
+// DecodeHeader decodes the header of an event and returns the body after it.
+func DecodeHeader(b []byte) (Header, []byte, error) {
+	r := NewReader(b)
+	h := Header{
+		Kind:         r.U32(),
+		Version:      r.U32(),
+		DeliverySeq:  r.U64(),
+		Dropped:      r.U64(),
+		EventSeq:     r.U64(),
+		TimeUnixNano: r.I64(),
+	}
+	if r.bad {
+		return Header{}, nil, ErrMalformed
+	}
+	return h, r.Rest(), nil
+}
+
+// AppendHeader appends an event header.
+func AppendHeader(b []byte, h Header) []byte {
+	b = AppendU32(b, h.Kind)
+	b = AppendU32(b, h.Version)
+	b = AppendU64(b, h.DeliverySeq)
+	b = AppendU64(b, h.Dropped)
+	b = AppendU64(b, h.EventSeq)
+	return AppendI64(b, h.TimeUnixNano)
+}
+
+// Declared is a decoded declared-event body:
+//
+//	declared := str setting | str version | str outcome | str latest_version | str differences_json | u8 tracked | str error
+type Declared struct {
+	Setting, Version, Outcome, LatestVersion []byte
+	Differences                              []byte // wire JSON, or empty
+	Tracked                                  bool
+	Err                                      []byte // the failure's message, or empty
+}
+
+// DecodeDeclared decodes a declared-event body.
+func DecodeDeclared(body []byte) (Declared, error) {
+	r := NewReader(body)
+	d := Declared{
+		Setting:       r.Str(),
+		Version:       r.Str(),
+		Outcome:       r.Str(),
+		LatestVersion: r.Str(),
+		Differences:   r.Str(),
+		Tracked:       r.Bool(),
+		Err:           r.Str(),
+	}
+	if r.bad || r.Len() != 0 {
+		return Declared{}, ErrMalformed
+	}
+	return d, nil
+}
+
+// UpdateOK is a decoded update-ok body:
+//
+//	update_ok := u8 not_modified | str etag | i64 duration_ns | strs changed | rejecteds
+type UpdateOK struct {
+	NotModified bool
+	ETag        []byte
+	DurationNS  int64
+	Changed     Strs
+	Rejected    Rejecteds
+}
+
+// DecodeUpdateOK decodes an update-ok body.
+func DecodeUpdateOK(body []byte) (UpdateOK, error) {
+	r := NewReader(body)
+	u := UpdateOK{NotModified: r.Bool(), ETag: r.Str(), DurationNS: r.I64()}
+	u.Changed = readStrs(&r)
+	u.Rejected = readRejecteds(&r)
+	if r.bad || r.Len() != 0 {
+		return UpdateOK{}, ErrMalformed
+	}
+	return u, nil
+}
+
+// Rejected is one value the client refused:
+//
+//	rejected := str setting | u8 is_default | i64 rule_id | pairs conditions | str value_json | str reason
+type Rejected struct {
+	Setting    []byte
+	Default    bool
+	RuleID     int64
+	Conditions Pairs
+	Value      []byte
+	Reason     []byte
+}
+
+func readRejected(r *Reader) Rejected {
+	return Rejected{Setting: r.Str(), Default: r.Bool(), RuleID: r.I64(), Conditions: readPairs(r), Value: r.Str(), Reason: r.Str()}
+}
+
+// Rejecteds is a list of [Rejected] (u32 n, then n items).
+type Rejecteds struct {
+	n    int
+	body []byte
+}
+
+// Len returns the number of items.
+func (l Rejecteds) Len() int { return l.n }
+
+// Iter returns an iterator over the items.
+func (l Rejecteds) Iter() RejectedIter { return RejectedIter{r: NewReader(l.body), left: l.n} }
+
+// RejectedIter walks a [Rejecteds].
+type RejectedIter struct {
+	r    Reader
+	left int
+}
+
+// Next returns the next item; ok is false at the end.
+func (it *RejectedIter) Next() (Rejected, bool) {
+	if it.left <= 0 {
+		return Rejected{}, false
+	}
+	it.left--
+	v := readRejected(&it.r)
+	return v, it.r.Err() == nil
+}
+
+func readRejecteds(r *Reader) Rejecteds {
+	n := r.U32()
+	start := r.off
+	if uint64(n) > uint64(r.Len()) {
+		r.bad = true
+		return Rejecteds{}
+	}
+	for i := 0; i < int(n) && !r.bad; i++ {
+		readRejected(r)
+	}
+	if r.bad {
+		return Rejecteds{}
+	}
+	return Rejecteds{n: int(n), body: r.b[start:r.off]}
+}
+
+// UpdateError is a decoded update-error body:
+//
+//	update_error := str message | u32 consecutive_failures | i64 last_success_unix_nano | i64 duration_ns
+type UpdateError struct {
+	Message             []byte
+	ConsecutiveFailures uint32
+	LastSuccessUnixNano int64 // 0: never succeeded
+	DurationNS          int64
+}
+
+// DecodeUpdateError decodes an update-error body.
+func DecodeUpdateError(body []byte) (UpdateError, error) {
+	r := NewReader(body)
+	u := UpdateError{Message: r.Str(), ConsecutiveFailures: r.U32(), LastSuccessUnixNano: r.I64(), DurationNS: r.I64()}
+	if r.bad || r.Len() != 0 {
+		return UpdateError{}, ErrMalformed
+	}
+	return u, nil
+}
+
+// SettingChanged is a decoded setting-changed body:
+//
+//	setting_changed := str setting | ruleset old | ruleset new
+type SettingChanged struct {
+	Setting  []byte
+	Old, New RuleSet
+}
+
+// DecodeSettingChanged decodes a setting-changed body.
+func DecodeSettingChanged(body []byte) (SettingChanged, error) {
+	r := NewReader(body)
+	s := SettingChanged{Setting: r.Str()}
+	s.Old = readRuleSet(&r)
+	s.New = readRuleSet(&r)
+	if r.bad || r.Len() != 0 {
+		return SettingChanged{}, ErrMalformed
+	}
+	return s, nil
+}
+
+// RuleSet is a setting's rules and server default:
+//
+//	ruleset := u8 retrieved | u8 has_default | str default_json | u32 n | n × rule
+type RuleSet struct {
+	Retrieved  bool
+	HasDefault bool
+	Default    []byte // wire JSON when HasDefault
+	Rules      Rules
+}
+
+func readRuleSet(r *Reader) RuleSet {
+	rs := RuleSet{Retrieved: r.Bool(), HasDefault: r.Bool(), Default: r.Str()}
+	n := r.U32()
+	start := r.off
+	if uint64(n) > uint64(r.Len()) {
+		r.bad = true
+		return RuleSet{}
+	}
+	for i := 0; i < int(n) && !r.bad; i++ {
+		readRule(r)
+	}
+	if r.bad {
+		return RuleSet{}
+	}
+	rs.Rules = Rules{n: int(n), body: r.b[start:r.off]}
+	return rs
+}
+
+// Rule is one rule:
+//
+//	rule := i64 rule_id | pairs conditions | str value_json
+type Rule struct {
+	ID         int64
+	Conditions Pairs
+	Value      []byte
+}
+
+func readRule(r *Reader) Rule {
+	return Rule{ID: r.I64(), Conditions: readPairs(r), Value: r.Str()}
+}
+
+// Rules is a list of [Rule].
+type Rules struct {
+	n    int
+	body []byte
+}
+
+// Len returns the number of rules.
+func (l Rules) Len() int { return l.n }
+
+// Iter returns an iterator over the rules.
+func (l Rules) Iter() RuleIter { return RuleIter{r: NewReader(l.body), left: l.n} }
+
+// RuleIter walks a [Rules].
+type RuleIter struct {
+	r    Reader
+	left int
+}
+
+// Next returns the next rule; ok is false at the end.
+func (it *RuleIter) Next() (Rule, bool) {
+	if it.left <= 0 {
+		return Rule{}, false
+	}
+	it.left--
+	v := readRule(&it.r)
+	return v, it.r.Err() == nil
+}
