@@ -12,10 +12,23 @@ var ErrInvalidType = errors.New("htype: invalid type")
 // well-formed JSON value does not belong to the type.
 var ErrInvalidValue = errors.New("htype: value does not match type")
 
+// TypeErrorCause classifies why a type string was rejected, mirroring the
+// exception the reference server raises (and so the error type it reports).
+type TypeErrorCause uint8
+
+// The causes of a [TypeError].
+const (
+	CauseUnknown      TypeErrorCause = iota // no type matches ("value_error")
+	CauseOptionsJSON                        // Enum/Flags options are not JSON ("value_error.jsondecode")
+	CauseNotArray                           // Enum/Flags options are not an array ("type_error")
+	CauseNotPrimitive                       // an option is null, an array or an object ("type_error")
+)
+
 // TypeError reports a type string that cannot be parsed.
 type TypeError struct {
-	Input  string // the whole type string given to Parse
-	Reason string // why it is invalid
+	Input  string         // the whole type string given to Parse
+	Reason string         // why it is invalid
+	Cause  TypeErrorCause // which check failed
 }
 
 // Error returns the message in the reference server's wording, prefixed

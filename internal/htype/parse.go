@@ -25,19 +25,20 @@ const maxTypeDepth = 64
 //
 // Every error is a *[TypeError] matching [ErrInvalidType].
 func Parse(s string) (*Type, error) {
-	t, reason := parse(s, 0)
+	t, fail := parse(s, 0)
 	if t == nil {
-		return nil, &TypeError{Input: s, Reason: reason}
+		fail.Input = s
+		return nil, fail
 	}
 	return t, nil
 }
 
-func parse(s string, depth int) (*Type, string) {
+func parse(s string, depth int) (*Type, *TypeError) {
 	if depth > maxTypeDepth {
-		return nil, "nested too deeply"
+		return nil, &TypeError{Reason: "nested too deeply"}
 	}
 	if p, ok := primitives[s]; ok {
-		return p, ""
+		return p, nil
 	}
 	for _, k := range [...]Kind{Flags, Enum} {
 		kw := k.String()
@@ -68,29 +69,33 @@ func parse(s string, depth int) (*Type, string) {
 		if strings.Contains(rest, "\n") {
 			continue
 		}
-		elem, reason := parse(strings.TrimSpace(rest), depth+1)
+		elem, fail := parse(strings.TrimSpace(rest), depth+1)
 		if elem == nil {
-			return nil, reason
+			return nil, fail
 		}
-		return newGeneric(k, elem), ""
+		return newGeneric(k, elem), nil
 	}
-	return nil, "unknown type"
+	return nil, &TypeError{Reason: "unknown type", Cause: CauseUnknown}
 }
 
-func parseOptions(kind Kind, rest string) (*Type, string) {
+func parseOptions(kind Kind, rest string) (*Type, *TypeError) {
 	v, err := ParseValue([]byte(rest))
 	if err != nil {
-		return nil, kind.String() + " options: " + err.(*SyntaxError).PythonMessage()
+		var msg string
+		if se, ok := err.(*SyntaxError); ok {
+			msg = se.PythonMessage()
+		}
+		return nil, &TypeError{Reason: kind.String() + " options: " + msg, Cause: CauseOptionsJSON}
 	}
 	if v.kind != Array {
-		return nil, kind.String() + " options must be a JSON array"
+		return nil, &TypeError{Reason: kind.String() + " options must be a JSON array", Cause: CauseNotArray}
 	}
 	for _, it := range v.items {
 		switch it.kind {
 		case Boolean, Number, String:
 		default:
-			return nil, kind.String() + " options must be strings, numbers or booleans"
+			return nil, &TypeError{Reason: kind.String() + " options must be strings, numbers or booleans", Cause: CauseNotPrimitive}
 		}
 	}
-	return newOptioned(kind, v.items), ""
+	return newOptioned(kind, v.items), nil
 }
