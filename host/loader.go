@@ -1,0 +1,50 @@
+package host
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/heksher-go/heksher/host/config"
+	"github.com/heksher-go/heksher/host/hostapi"
+)
+
+// Loader starts plugins of one kind ("wasm", "process"). The host calls Load
+// from one goroutine at a time; the plugins it returns must already be
+// initialised (their manifest known).
+type Loader interface {
+	// Load starts the plugin described by spec.
+	Load(ctx context.Context, spec PluginSpec) (hostapi.Plugin, error)
+}
+
+// LoaderFunc adapts a function to a [Loader].
+type LoaderFunc func(ctx context.Context, spec PluginSpec) (hostapi.Plugin, error)
+
+// Load calls f.
+func (f LoaderFunc) Load(ctx context.Context, spec PluginSpec) (hostapi.Plugin, error) {
+	return f(ctx, spec)
+}
+
+// PluginSpec is everything a runtime needs to start one plugin.
+type PluginSpec struct {
+	// Name is the plugin's configured name.
+	Name string
+	// Path is the module or executable.
+	Path string
+	// Content is the file's bytes as read and hashed by the host, so the
+	// runtime loads exactly what was checked (wasm); process runtimes exec
+	// Path and check SHA256 themselves.
+	Content []byte
+	// SHA256 is the hex digest of Content.
+	SHA256 string
+	// Config is the plugin's configuration as JSON ("null" when none).
+	Config json.RawMessage
+	// Deadline bounds each call into the plugin.
+	Deadline time.Duration
+	// MemoryLimit caps a wasm plugin's memory in bytes.
+	MemoryLimit int64
+	// Grants are the plugin's extra capabilities.
+	Grants config.Grants
+	// Settings is the host's lookup service for this plugin.
+	Settings hostapi.Settings
+}

@@ -1,0 +1,299 @@
+package host
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/heksher-go/heksher/dispatch"
+	"github.com/heksher-go/heksher/event"
+	"github.com/heksher-go/heksher/host/config"
+	"github.com/heksher-go/heksher/host/hostapi"
+)
+
+// fakePlugin stands in for a runtime's plugin where the test is about the
+// host's bookkeeping rather than a runtime (those are tested with real wasm
+// and processes in the end-to-end tests).
+type fakePlugin struct {
+	name     string
+	manifest hostapi.Manifest
+	hang     chan struct{} // when non-nil, Deliver ignores ctx and waits for it
+
+	mu         sync.Mutex
+	deliveries []event.Delivery
+	closed     bool
+}
+
+func (p *fakePlugin) Name() string               { return p.name }
+func (p *fakePlugin) Manifest() hostapi.Manifest { return p.manifest }
+func (p *fakePlugin) Deliver(_ context.Context, d event.Delivery) error {
+	if p.hang != nil {
+		<-p.hang
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.deliveries = append(p.deliveries, d)
+	return nil
+}
+func (p *fakePlugin) Status() hostapi.Status {
+	return hostapi.Status{Name: p.name, Kind: "fake", State: hostapi.StateRunning}
+}
+func (p *fakePlugin) Close(context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.closed = true
+	return nil
+}
+func (p *fakePlugin) got() []event.Delivery {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]event.Delivery(nil), p.deliveries...)
+}
+func (p *fakePlugin) isClosed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.closed
+}
+
+// fakeLoader reads the "plugin file" as a JSON manifest description.
+type fakeLoader struct {
+	mu     sync.Mutex
+	loaded map[string][]*fakePlugin
+	hangs  map[string]chan struct{}
+}
+
+type fakeFile struct {
+	Kinds []string              `json:"kinds"`
+	Decls []hostapi.Declaration `json:"decls"`
+	Fail  string                `json:"fail"`
+}
+
+func (l *fakeLoader) Load(_ context.Context, spec PluginSpec) (hostapi.Plugin, error) {
+	var f fakeFile
+	if err := json.Unmarshal(spec.Content, &f); err != nil {
+		return nil, err
+	}
+	if f.Fail != "" {
+		return nil, errors.New(f.Fail)
+	}
+	var kinds []event.Kind
+	for _, k := range f.Kinds {
+		kk, _ := event.ParseKind(k)
+		kinds = append(kinds, kk)
+	}
+	p := &fakePlugin{name: spec.Name, manifest: hostapi.Manifest{Subscriptions: event.SetOf(kinds...), Declarations: f.Decls}}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	p.hang = l.hangs[spec.Name]
+	if l.loaded == nil {
+		l.loaded = map[string][]*fakePlugin{}
+	}
+	l.loaded[spec.Name] = append(l.loaded[spec.Name], p)
+	return p, nil
+}
+
+func (l *fakeLoader) latest(name string) *fakePlugin {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ps := l.loaded[name]
+	if len(ps) == 0 {
+		return nil
+	}
+	return ps[len(ps)-1]
+}
+
+func (l *fakeLoader) count(name string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.loaded[name])
+}
+
+type managerFixture struct {
+	m        *manager
+	loader   *fakeLoader
+	disp     *dispatch.Dispatcher
+	dir      string
+	declared [][]hostapi.Declaration
+}
+
+func newManagerFixture(t *testing.T) *managerFixture {
+	t.Helper()
+	f := &managerFixture{loader: &fakeLoader{hangs: map[string]chan struct{}{}}, disp: dispatch.New(), dir: t.TempDir()}
+	f.m = &manager{
+		log:      slog.New(slog.DiscardHandler),
+		loaders:  map[string]Loader{"wasm": f.loader},
+		disp:     f.disp,
+		reg:      newRegistry(),
+		settings: func(string, config.Grants) hostapi.Settings { return nil },
+		declare: func(_ context.Context, d []hostapi.Declaration) error {
+			f.declared = append(f.declared, d)
+			return nil
+		},
+		running: map[string]*loadedPlugin{},
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = f.disp.Close(ctx)
+		_ = f.m.close(ctx)
+	})
+	return f
+}
+
+func (f *managerFixture) file(t *testing.T, name string, ff fakeFile) string {
+	t.Helper()
+	b, _ := json.Marshal(ff)
+	p := filepath.Join(f.dir, name)
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func spec(name, path string) config.Plugin {
+	return config.Plugin{Name: name, Kind: "wasm", Path: path}
+}
+
+func running(m *manager) string {
+	var names []string
+	for _, lp := range m.snapshot() {
+		names = append(names, lp.spec.Name)
+	}
+	return strings.Join(names, ",")
+}
+
+var intDecl = hostapi.Declaration{Name: "limit", Type: "int", Default: json.RawMessage(`5`)}
+
+func TestManagerReload(t *testing.T) {
+	f := newManagerFixture(t)
+	ctx := context.Background()
+	a := f.file(t, "a", fakeFile{Kinds: []string{"update_ok"}, Decls: []hostapi.Declaration{intDecl}})
+	b := f.file(t, "b", fakeFile{Kinds: []string{"update_ok"}, Decls: []hostapi.Declaration{{Name: "limit", Type: "int", Default: json.RawMessage(` 5 `)}}})
+	if err := f.m.apply(ctx, []config.Plugin{spec("a", a), spec("b", b)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := running(f.m); got != "a,b" {
+		t.Fatalf("running %q", got)
+	}
+	if len(f.declared) != 1 || len(f.declared[0]) != 1 || f.declared[0][0].Name != "limit" {
+		t.Fatalf("identical declarations should be declared once, got %v", f.declared)
+	}
+	if d, _ := f.m.reg.declaredBy("limit", "b"); !d {
+		t.Fatal("b shares limit")
+	}
+
+	steps := []struct {
+		name    string
+		want    []config.Plugin
+		prepare func()
+		errIs   error
+		running string
+		loadsA  int
+		loadsB  int
+	}{
+		{"unchanged set reloads nothing", []config.Plugin{spec("a", a), spec("b", b)}, nil, nil, "a,b", 1, 1},
+		{"config change replaces", []config.Plugin{spec("a", a), {Name: "b", Kind: "wasm", Path: b, QueueSize: 3}}, nil, nil, "a,b", 1, 2},
+		{"content change replaces", []config.Plugin{spec("a", a), {Name: "b", Kind: "wasm", Path: b, QueueSize: 3}}, func() {
+			f.file(t, "a", fakeFile{Kinds: []string{"update_ok", "closing"}, Decls: []hostapi.Declaration{intDecl}})
+		}, nil, "a,b", 2, 2},
+		{"conflict fails and keeps set", []config.Plugin{spec("a", a), spec("c", f.file(t, "c", fakeFile{Decls: []hostapi.Declaration{{Name: "limit", Type: "str", Default: json.RawMessage(`"x"`)}}}))}, nil, ErrConflict, "a,b", 2, 2},
+		{"checksum mismatch fails and keeps set", []config.Plugin{spec("a", a), {Name: "b", Kind: "wasm", Path: b, SHA256: strings.Repeat("0", 64)}}, nil, ErrChecksum, "a,b", 2, 2},
+		{"unknown kind fails", []config.Plugin{{Name: "z", Kind: "lua", Path: a}}, nil, ErrNoLoader, "a,b", 2, 2},
+		{"runtime failure fails and keeps set", []config.Plugin{spec("a", a), spec("d", f.file(t, "d", fakeFile{Fail: "bad module"}))}, nil, nil, "a,b", 2, 2},
+		{"remove", []config.Plugin{{Name: "b", Kind: "wasm", Path: b, QueueSize: 3}}, nil, nil, "b", 2, 2},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			if st.prepare != nil {
+				st.prepare()
+			}
+			before := f.loader.latest("a")
+			err := f.m.apply(ctx, st.want)
+			wantErr := st.errIs != nil || strings.Contains(st.name, "fails")
+			if wantErr {
+				var pe *PluginError
+				if !errors.As(err, &pe) {
+					t.Fatalf("err %v is not a *PluginError", err)
+				}
+				if st.errIs != nil && !errors.Is(err, st.errIs) {
+					t.Fatalf("err %v, want %v", err, st.errIs)
+				}
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if got := running(f.m); got != st.running {
+				t.Errorf("running %q, want %q", got, st.running)
+			}
+			if f.loader.count("a") != st.loadsA || f.loader.count("b") != st.loadsB {
+				t.Errorf("loads a=%d b=%d, want %d %d", f.loader.count("a"), f.loader.count("b"), st.loadsA, st.loadsB)
+			}
+			if wantErr && before != nil && before.isClosed() && st.running != "b" {
+				t.Error("a failed reload closed a running plugin")
+			}
+		})
+	}
+	if !f.loader.loaded["a"][1].isClosed() || !f.loader.loaded["b"][0].isClosed() {
+		t.Error("retired plugins must be closed")
+	}
+	if c := f.loader.loaded["c"]; len(c) != 1 || !c[0].isClosed() {
+		t.Error("a plugin whose load failed must be closed")
+	}
+}
+
+func TestConflictErrorNamesField(t *testing.T) {
+	f := newManagerFixture(t)
+	a := f.file(t, "a", fakeFile{Decls: []hostapi.Declaration{intDecl}})
+	c := f.file(t, "c", fakeFile{Decls: []hostapi.Declaration{{Name: "limit", Type: "int", Default: json.RawMessage(`6`)}}})
+	err := f.m.apply(context.Background(), []config.Plugin{spec("a", a), spec("c", c)})
+	var ce *ConflictError
+	if !errors.As(err, &ce) || ce.Field != "default_value" || ce.Have != "5" || ce.Want != "6" {
+		t.Fatalf("got %v", err)
+	}
+	if !strings.Contains(err.Error(), `plugin "c"`) || !strings.Contains(err.Error(), `"limit"`) {
+		t.Errorf("message %q should name the plugin and setting", err)
+	}
+}
+
+// A plugin that hangs ignoring its context must not delay events to the
+// others, and the update loop's Publish must not block.
+func TestHungPluginDelaysOnlyItself(t *testing.T) {
+	f := newManagerFixture(t)
+	hang := make(chan struct{})
+	f.loader.hangs["slow"] = hang
+	defer close(hang)
+	p := f.file(t, "p", fakeFile{Kinds: []string{"update_ok"}})
+	err := f.m.apply(context.Background(), []config.Plugin{
+		{Name: "slow", Kind: "wasm", Path: p, Deadline: config.Duration(50 * time.Millisecond), QueueSize: 2},
+		spec("fast", p),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	for i := 1; i <= 10; i++ {
+		f.disp.Publish(&event.UpdateOK{Header: event.Header{Seq: uint64(i), Time: time.Now()}})
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("publishing took %v", d)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(f.loader.latest("fast").got()) < 10 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	got := f.loader.latest("fast").got()
+	if len(got) != 10 {
+		t.Fatalf("fast plugin got %d of 10 events while slow hung", len(got))
+	}
+	for i, d := range got {
+		if d.Seq != uint64(i+1) || d.Dropped != 0 {
+			t.Fatalf("fast delivery %d = %+v", i, d)
+		}
+	}
+}

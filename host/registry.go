@@ -1,0 +1,178 @@
+package host
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/internal/htype"
+)
+
+// ownerHost names the host itself as a declarer of settings.
+const ownerHost = "host"
+
+// registry holds every setting declared to the host, by the host's own
+// configuration or by plugins, and who declared it. Two identical
+// declarations share one setting; a differing one is refused. A setting, once
+// declared, keeps its declaration for the host's life (Heksher itself cannot
+// take it back), even after every plugin that declared it is removed.
+type registry struct {
+	mu     sync.RWMutex
+	byName map[string]*declEntry
+	order  []string
+}
+
+type declEntry struct {
+	decl   hostapi.Declaration // normalised
+	owners []string
+}
+
+func newRegistry() *registry { return &registry{byName: map[string]*declEntry{}} }
+
+// normalize checks d and returns it with its type string normalised, its
+// default compacted and its version defaulted, so that identical
+// declarations compare equal however they were spelt.
+func normalize(d hostapi.Declaration) (hostapi.Declaration, error) {
+	if d.Name == "" {
+		return d, fmt.Errorf("host: a declaration has no name")
+	}
+	t, err := htype.Parse(d.Type)
+	if err != nil {
+		return d, fmt.Errorf("host: setting %q: %w", d.Name, err)
+	}
+	d.Type = t.String()
+	if len(d.Default) > 0 {
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, d.Default); err != nil {
+			return d, fmt.Errorf("host: setting %q: default is not JSON: %w", d.Name, err)
+		}
+		if err := t.Validate(buf.Bytes()); err != nil {
+			return d, fmt.Errorf("host: setting %q: default %s is not a %s: %w", d.Name, buf.String(), d.Type, err)
+		}
+		d.Default = buf.Bytes()
+	}
+	if d.Version == "" {
+		d.Version = "1.0"
+	}
+	d.ConfigurableFeatures = slices.Clone(d.ConfigurableFeatures)
+	return d, nil
+}
+
+// check reports the first conflict between decls (already normalised) and
+// the registry, or between decls themselves, without changing anything.
+func (r *registry) check(owner string, decls []hostapi.Declaration) error {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	seen := map[string]hostapi.Declaration{}
+	for _, d := range decls {
+		if prev, ok := seen[d.Name]; ok {
+			if err := compare(d.Name, owner, prev, d); err != nil {
+				return err
+			}
+		}
+		seen[d.Name] = d
+		if e, ok := r.byName[d.Name]; ok {
+			first := "an unloaded plugin"
+			if len(e.owners) > 0 {
+				first = e.owners[0]
+			}
+			if first != ownerHost {
+				first = fmt.Sprintf("plugin %q", first)
+			}
+			if err := compare(d.Name, first, e.decl, d); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+
+func compare(name, existing string, have, want hostapi.Declaration) error {
+	c := &ConflictError{Setting: name, Existing: existing}
+	switch {
+	case have.Type != want.Type:
+		c.Field, c.Have, c.Want = "type", have.Type, want.Type
+	case !slices.Equal(have.ConfigurableFeatures, want.ConfigurableFeatures):
+		c.Field = "configurable_features"
+		c.Have = "[" + strings.Join(have.ConfigurableFeatures, ",") + "]"
+		c.Want = "[" + strings.Join(want.ConfigurableFeatures, ",") + "]"
+	case !bytes.Equal(have.Default, want.Default):
+		c.Field, c.Have, c.Want = "default_value", orNone(have.Default), orNone(want.Default)
+	case have.Version != want.Version:
+		c.Field, c.Have, c.Want = "version", have.Version, want.Version
+	default:
+		return nil
+	}
+	return c
+}
+
+func orNone(b []byte) string {
+	if len(b) == 0 {
+		return "none"
+	}
+	return string(b)
+}
+
+// add records owner's declarations (checked beforehand) and returns those
+// whose names are new to the registry, in order.
+func (r *registry) add(owner string, decls []hostapi.Declaration) []hostapi.Declaration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var fresh []hostapi.Declaration
+	for _, d := range decls {
+		e, ok := r.byName[d.Name]
+		if !ok {
+			e = &declEntry{decl: d}
+			r.byName[d.Name] = e
+			r.order = append(r.order, d.Name)
+			fresh = append(fresh, d)
+		}
+		if !slices.Contains(e.owners, owner) {
+			e.owners = append(e.owners, owner)
+		}
+	}
+	return fresh
+}
+
+// removeOwner forgets that owner declared anything.
+func (r *registry) removeOwner(owner string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, e := range r.byName {
+		e.owners = slices.DeleteFunc(e.owners, func(o string) bool { return o == owner })
+	}
+}
+
+// declaredBy reports whether owner declared setting, and whether the setting
+// exists at all.
+func (r *registry) declaredBy(setting, owner string) (declared, exists bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	e, ok := r.byName[setting]
+	if !ok {
+		return false, false
+	}
+	return slices.Contains(e.owners, owner), true
+}
+
+// list returns every declaration with its owners, in declaration order.
+func (r *registry) list() []declInfo {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]declInfo, 0, len(r.order))
+	for _, n := range r.order {
+		e := r.byName[n]
+		out = append(out, declInfo{decl: e.decl, owners: slices.Clone(e.owners)})
+	}
+	return out
+}
+
+type declInfo struct {
+	decl   hostapi.Declaration
+	owners []string
+}
