@@ -46,8 +46,6 @@ func refBuild(features []string, rules [][]Condition) *refNode {
 	return root
 }
 
-var errMissing = errors.New("missing")
-
 // refResolve returns (rule, exactDepth, matched, missingFeature).
 func refResolve(nd *refNode, features []string, ns map[string]string, d, lastExact int) (int, int, bool, int) {
 	if d == len(features) {

@@ -1,0 +1,91 @@
+package heksher
+
+import (
+	"encoding/json"
+
+	"github.com/heksher-go/heksher/event"
+	"github.com/heksher-go/heksher/internal/resolve"
+)
+
+// Source says where a resolved value came from.
+type Source uint8
+
+// The sources of a value, from the most to the least specific.
+const (
+	SourceRule          Source = iota + 1 // a rule matched
+	SourceServerDefault                   // no rule matched; the server's default
+	SourceLocalDefault                    // no rule matched and no server default was accepted
+)
+
+// String returns "rule", "server_default" or "local_default".
+func (s Source) String() string {
+	switch s {
+	case SourceRule:
+		return "rule"
+	case SourceServerDefault:
+		return "server_default"
+	case SourceLocalDefault:
+		return "local_default"
+	}
+	return "unknown"
+}
+
+// MarshalText encodes s as its String.
+func (s Source) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Resolution is a resolved value together with where it came from, as
+// returned by [Setting.Lookup].
+type Resolution[T any] struct {
+	// Value is the resolved value (shared: treat slices and maps as
+	// read-only).
+	Value T
+	// Source says whether a rule, the server default or the local default
+	// gave the value.
+	Source Source
+	// RuleID is the id of the matching rule (0 for stub rules and for
+	// defaults).
+	RuleID int64
+	// Conditions are the matching rule's conditions in the server's order
+	// (nil for defaults). Read-only.
+	Conditions []Condition
+	// Retrieved is false when the setting never received a rule set.
+	Retrieved bool
+}
+
+// JSONResolution is a [Resolution] with the value as wire JSON, for callers
+// that handle settings of any type (see [AnySetting]).
+type JSONResolution struct {
+	Value      json.RawMessage `json:"value"`
+	Source     Source          `json:"source"`
+	RuleID     int64           `json:"rule_id,omitempty"`
+	Conditions []Condition     `json:"conditions,omitempty"`
+	Retrieved  bool            `json:"retrieved"`
+}
+
+// snapshot is everything Get reads, swapped in as one immutable value.
+type snapshot[T any] struct {
+	retrieved bool
+	from      supplier       // who supplied the rules (nil if none yet)
+	table     *resolve.Table // nil until retrieved
+	values    []T            // by accepted-rule index
+	rules     []event.Rule   // accepted rules, server order, wire values
+	// the server default, if one was ever accepted
+	hasDefault    bool
+	serverDefault T
+	defaultWire   json.RawMessage
+}
+
+// ruleSet is the snapshot as an event.RuleSet (fresh slices).
+func (sn *snapshot[T]) ruleSet() event.RuleSet {
+	if sn == nil {
+		return event.RuleSet{Rules: []event.Rule{}}
+	}
+	rs := event.RuleSet{Retrieved: sn.retrieved, Rules: make([]event.Rule, len(sn.rules))}
+	for i, r := range sn.rules {
+		rs.Rules[i] = event.Rule{ID: r.ID, Conditions: append([]Condition(nil), r.Conditions...), Value: append(json.RawMessage(nil), r.Value...)}
+	}
+	if sn.hasDefault {
+		rs.Default = append(json.RawMessage(nil), sn.defaultWire...)
+	}
+	return rs
+}

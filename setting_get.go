@@ -1,0 +1,135 @@
+package heksher
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+
+	"github.com/heksher-go/heksher/internal/resolve"
+)
+
+// inlineFeatures is how many configurable features Get resolves without
+// allocating (more still work, with one allocation per call).
+const inlineFeatures = 8
+
+// Get returns the setting's value for a request (spec §2.8): explicit maps
+// configurable features to their values; the supplying client's defaults
+// fill the others (static, then from ctx). The best matching rule wins
+// (spec §3.2); with no match, the server default if one was accepted, else
+// the local default. Before any rules arrived it returns the server default
+// or the local default and logs "the value of setting was never retrieved
+// from service" (INFO).
+//
+// Get never locks and, for up to 8 configurable features, never allocates.
+// The value is shared: treat slices and maps as read-only. For many reads
+// per request, [NewFeatures] and [Setting.GetFor] are faster.
+//
+// # Errors
+//
+//   - an explicit feature that is not configurable for the setting: a
+//     *[NotConfigurableError] (matches [ErrNotConfigurable]);
+//   - resolution reached a feature with neither an explicit value nor a
+//     default: a *[MissingFeatureError] (matches [ErrMissingContextFeature]).
+func (s *Setting[T]) Get(ctx context.Context, explicit map[string]string) (T, error) {
+	r, err := s.lookupMap(ctx, explicit)
+	return r.Value, err
+}
+
+// Lookup is [Setting.Get] that also says where the value came from: the
+// matching rule (its id and conditions), the server default or the local
+// default.
+func (s *Setting[T]) Lookup(ctx context.Context, explicit map[string]string) (Resolution[T], error) {
+	return s.lookupMap(ctx, explicit)
+}
+
+func (s *Setting[T]) lookupMap(ctx context.Context, explicit map[string]string) (Resolution[T], error) {
+	for k := range explicit {
+		if !s.hasFeature(k) {
+			return Resolution[T]{Value: s.def, Source: SourceLocalDefault}, s.notConfigurable(explicit)
+		}
+	}
+	sn := s.state.Load()
+	if sn == nil || !sn.retrieved {
+		s.logNeverRetrieved(ctx)
+		return s.fallback(sn), nil
+	}
+	sn.from.warnExplicit(ctx, explicit)
+	n := len(s.features)
+	var vbuf [inlineFeatures]string
+	var hbuf [inlineFeatures]uint64
+	values, hashes := vbuf[:0], hbuf[:0]
+	if n > inlineFeatures {
+		values, hashes = make([]string, 0, n), make([]uint64, 0, n)
+	}
+	var present uint64
+	for d, f := range s.features {
+		v, ok := explicit[f]
+		if !ok {
+			v, ok = sn.from.defaultValue(ctx, f)
+		}
+		var h uint64
+		if ok {
+			present |= 1 << d
+			h = resolve.Hash(v)
+		}
+		values = append(values, v)
+		hashes = append(hashes, h)
+	}
+	return s.resolveIn(sn, values, hashes, present)
+}
+
+// resolveIn resolves prepared values against a retrieved snapshot.
+func (s *Setting[T]) resolveIn(sn *snapshot[T], values []string, hashes []uint64, present uint64) (Resolution[T], error) {
+	rule, missing := sn.table.Lookup(values, hashes, present)
+	if missing >= 0 {
+		return Resolution[T]{Value: s.def, Source: SourceLocalDefault, Retrieved: true},
+			&MissingFeatureError{Setting: s.name, Feature: s.features[missing]}
+	}
+	if rule < 0 {
+		return s.fallback(sn), nil
+	}
+	r := &sn.rules[rule]
+	return Resolution[T]{Value: sn.values[rule], Source: SourceRule, RuleID: r.ID, Conditions: r.Conditions, Retrieved: true}, nil
+}
+
+// fallback is spec §2.8 step 5.
+func (s *Setting[T]) fallback(sn *snapshot[T]) Resolution[T] {
+	if sn != nil && sn.hasDefault {
+		return Resolution[T]{Value: sn.serverDefault, Source: SourceServerDefault, Retrieved: sn.retrieved}
+	}
+	return Resolution[T]{Value: s.def, Source: SourceLocalDefault, Retrieved: sn != nil && sn.retrieved}
+}
+
+func (s *Setting[T]) notConfigurable(explicit map[string]string) error {
+	var bad []string
+	for k := range explicit {
+		if !s.hasFeature(k) {
+			bad = append(bad, k)
+		}
+	}
+	slices.Sort(bad)
+	return &NotConfigurableError{Setting: s.name, Features: bad}
+}
+
+var discardLogger = slog.New(slog.DiscardHandler)
+
+// readLogger is where reads log: WithSettingLogger, else the main
+// occupant's logger, else nowhere.
+func (s *Setting[T]) readLogger() *slog.Logger {
+	if s.log != nil {
+		return s.log
+	}
+	if sup := currentSupplier(); sup != nil {
+		if l := sup.logger(); l != nil {
+			return l
+		}
+	}
+	return discardLogger
+}
+
+func (s *Setting[T]) logNeverRetrieved(ctx context.Context) {
+	l := s.readLogger()
+	if l.Enabled(ctx, slog.LevelInfo) {
+		l.InfoContext(ctx, "the value of setting was never retrieved from service", "setting", s.name)
+	}
+}
