@@ -1,0 +1,385 @@
+package heksher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/heksher-go/heksher/dispatch"
+	"github.com/heksher-go/heksher/event"
+)
+
+// Client keeps settings up to date from a Heksher service: it declares them,
+// polls the service for their rules, and supplies the namespace of every Get.
+//
+// Create it with [NewClient], make it the main client with
+// [Client.SetAsMain], and end it with [Client.Close]. A Client is safe for
+// concurrent use and must not be copied.
+//
+// Blocking methods take a context and return errors (the contract of the
+// reference's async client); failures in the background go to the logger and
+// to hooks (the contract of its thread client).
+type Client struct {
+	base       string // service URL without trailing "/"
+	interval   time.Duration
+	features   []string
+	featureSet map[string]struct{}
+	cfg        config
+	http       *http.Client
+	ownHTTP    bool
+	log        *slog.Logger
+	disp       *dispatch.Dispatcher
+	ownDisp    bool
+
+	modLock  sync.Mutex // the modification lock (spec §6.7)
+	defaults contextDefaults
+	tracking atomic.Pointer[trackConfig]
+
+	// ctx is the context of the background loops: created here, cancelled by
+	// Close.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu        sync.Mutex
+	started   bool
+	closed    bool
+	tracked   map[string]settingHandle // declared settings, by name
+	queue     []settingHandle          // declaration queue (FIFO)
+	declBusy  bool                     // a declaration is in flight
+	declIdle  chan struct{}            // closed when the queue drains; replaced when it fills
+	retry     []settingHandle          // declarations waiting for a retry (degraded start)
+	retrying  map[settingHandle]struct{}
+	etag      string
+	status    Status
+	attempts  uint64        // update attempts started
+	finished  uint64        // update attempts finished
+	lastErr   error         // error of the last finished attempt
+	attemptCh chan struct{} // closed when an attempt finishes; replaced each time
+
+	declWake   chan struct{} // capacity 1
+	trigger    chan struct{} // capacity 1: manual update request
+	closedFlag atomic.Bool
+	closeDone  chan struct{}
+
+	snapshotTried bool // owned by the update loop
+
+	pubMu sync.Mutex // orders event numbers and publication
+	seq   uint64
+}
+
+// NewClient returns a client for the service at serviceURL that polls it
+// every interval, expecting the service's context features to be features
+// (ordered; duplicates are removed keeping the first). Every endpoint path is
+// appended to serviceURL, so a base of http://h/prefix queries
+// http://h/prefix/api/v1/query.
+//
+// Construction does no I/O, starts nothing and does not touch the main
+// client; [Client.SetAsMain] does.
+//
+// # Errors
+//
+// NewClient fails if serviceURL is not an absolute http(s) URL or interval
+// is not positive.
+func NewClient(serviceURL string, interval time.Duration, features []string, opts ...Option) (*Client, error) {
+	u, err := url.Parse(serviceURL)
+	if err != nil {
+		return nil, fmt.Errorf("heksher: service URL %q: %w", serviceURL, err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("heksher: service URL %q: want an absolute http or https URL", serviceURL)
+	}
+	if interval <= 0 {
+		return nil, fmt.Errorf("heksher: update interval %v: must be positive", interval)
+	}
+	cfg := config{requestTimeout: 30 * time.Second, backoff: Backoff{}.normalize()}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.requestTimeout <= 0 {
+		return nil, fmt.Errorf("heksher: request timeout %v: must be positive", cfg.requestTimeout)
+	}
+	c := &Client{
+		base:       strings.TrimRight(serviceURL, "/"),
+		interval:   interval,
+		featureSet: map[string]struct{}{},
+		cfg:        cfg,
+		log:        cfg.logger,
+		tracked:    map[string]settingHandle{},
+		retrying:   map[settingHandle]struct{}{},
+		declIdle:   closedChan(),
+		attemptCh:  make(chan struct{}),
+		declWake:   make(chan struct{}, 1),
+		trigger:    make(chan struct{}, 1),
+		closeDone:  make(chan struct{}),
+	}
+	for _, f := range features {
+		if _, dup := c.featureSet[f]; !dup {
+			c.featureSet[f] = struct{}{}
+			c.features = append(c.features, f)
+		}
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	c.http = cfg.httpClient
+	if c.http == nil {
+		c.http = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+		c.ownHTTP = true
+	}
+	c.disp = cfg.dispatcher
+	if c.disp == nil && len(cfg.hooks) > 0 {
+		c.disp = dispatch.New(dispatch.WithLogger(c.log))
+		c.ownDisp = true
+	}
+	for i, h := range cfg.hooks {
+		name := fmt.Sprintf("heksher.client.%p.hook.%d", c, i)
+		var sopts []dispatch.SubscribeOption
+		if cfg.hookQueue > 0 {
+			sopts = append(sopts, dispatch.QueueSize(cfg.hookQueue))
+		}
+		if cfg.hookDeadline > 0 {
+			sopts = append(sopts, dispatch.Deadline(cfg.hookDeadline))
+		}
+		if err := c.disp.Subscribe(name, event.All, hookSubscriber{h: h, log: c.log}, sopts...); err != nil {
+			c.closeDispatcher()
+			return nil, fmt.Errorf("heksher: hook %d: %w", i, err)
+		}
+	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.status.Origin = OriginDefaults
+	return c, nil
+}
+
+func closedChan() chan struct{} {
+	ch := make(chan struct{})
+	close(ch)
+	return ch
+}
+
+// Features returns the client's context features, as given to NewClient
+// (without duplicates).
+func (c *Client) Features() []string { return slices.Clone(c.features) }
+
+// ModificationLock returns the lock the client holds while it applies an
+// update (spec §6.7): whoever holds it knows no setting value changes until
+// it is released. Get never takes it. Holding it while waiting for Reload or
+// SetAsMain deadlocks until their context ends.
+func (c *Client) ModificationLock() sync.Locker { return &c.modLock }
+
+// register queues a new setting for declaration (spec §2.1). A closed client
+// still queues it, which is how a forgotten closed main client is detected.
+func (c *Client) register(s settingHandle) {
+	c.mu.Lock()
+	c.queue = append(c.queue, s)
+	if len(c.queue) == 1 && !c.declBusy {
+		c.declIdle = make(chan struct{})
+	}
+	c.mu.Unlock()
+	select {
+	case c.declWake <- struct{}{}:
+	default:
+	}
+}
+
+// PendingDeclarations returns the number of settings waiting to be declared.
+func (c *Client) PendingDeclarations() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := len(c.queue)
+	if c.declBusy {
+		n++
+	}
+	return n
+}
+
+// Tracked returns the names of the settings the client keeps up to date,
+// sorted.
+func (c *Client) Tracked() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return sortedKeys(c.tracked)
+}
+
+// Settings returns the settings the client keeps up to date, sorted by name.
+func (c *Client) Settings() []AnySetting {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]AnySetting, 0, len(c.tracked))
+	for _, n := range sortedKeys(c.tracked) {
+		out = append(out, c.tracked[n].asAny())
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
+
+// supplier methods.
+
+func (c *Client) defaultValue(ctx context.Context, feature string) (string, bool) {
+	return c.defaults.value(ctx, feature)
+}
+func (c *Client) isLive() bool         { return !c.closedFlag.Load() }
+func (c *Client) logger() *slog.Logger { return c.log }
+
+// SetAsMain makes c the main client and starts it (spec §6.2): it takes the
+// main slot, checks the service's context features (a mismatch or failure is
+// only logged), declares every pending setting, and runs the first update.
+// It returns once the first update is done.
+//
+// # Errors
+//
+//   - [ErrClosed] or [ErrAlreadyMain] if c was closed or already started;
+//   - a [*MainSwitchError] (matching [ErrMainSwitch]) if the slot cannot be
+//     taken; nothing else happens then;
+//   - the first update's error ([*HTTPError], [*RequestError],
+//     [*DecodeError]), or ctx's error wrapped, if ctx ends first. In both
+//     cases c is closed before SetAsMain returns (nothing keeps running), but
+//     stays in the main slot. With [WithDegradedStart] an update failure is
+//     not returned: c keeps retrying in the background.
+func (c *Client) SetAsMain(ctx context.Context) error {
+	c.mu.Lock()
+	switch {
+	case c.closed:
+		c.mu.Unlock()
+		return ErrClosed
+	case c.started:
+		c.mu.Unlock()
+		return ErrAlreadyMain
+	}
+	c.mu.Unlock()
+	if err := c.takeMain(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return ErrClosed
+	}
+	c.started = true
+	c.status.Running = true
+	c.mu.Unlock()
+
+	c.checkContextFeatures(ctx)
+
+	c.wg.Add(1)
+	go c.declarationLoop()
+	if err := c.waitDeclarations(ctx); err != nil {
+		c.closeAfterFailedStart()
+		return fmt.Errorf("heksher: set as main: waiting for declarations: %w", err)
+	}
+	c.wg.Add(1)
+	go c.updateLoop()
+	err := c.waitAttempt(ctx, 1)
+	if err == nil {
+		return nil
+	}
+	if c.cfg.degraded && ctx.Err() == nil {
+		c.log.Warn("heksher service unavailable at start, serving "+string(c.Status().Origin)+" values and retrying", "error", err)
+		return nil
+	}
+	c.closeAfterFailedStart()
+	if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+		return fmt.Errorf("heksher: set as main: %w", ctx.Err())
+	}
+	return fmt.Errorf("heksher: set as main: %w", err)
+}
+
+func (c *Client) closeAfterFailedStart() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = c.Close(ctx)
+}
+
+func (c *Client) checkContextFeatures(ctx context.Context) {
+	got, err := c.getContextFeatures(ctx)
+	if err != nil {
+		c.log.Error("failure to get context_features from heksher service", "error", err)
+		return
+	}
+	if !slices.Equal(got, c.features) {
+		c.log.Warn("context feature mismatch", "service", got, "client", c.features)
+	}
+}
+
+// Close stops the background work (cancelling requests in flight), waits for
+// it, publishes the Closing event, closes the client's own hook dispatcher
+// (delivering what is queued) and releases idle connections. It is
+// idempotent. It does not vacate the main slot: settings keep their last
+// values and keep resolving with c's defaults.
+//
+// Close waits at most until ctx ends and then returns ctx's error (the
+// goroutines are already cancelled and end on their own).
+func (c *Client) Close(ctx context.Context) error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		select {
+		case <-c.closeDone:
+			return nil
+		case <-ctx.Done():
+			return fmt.Errorf("heksher: close: %w", ctx.Err())
+		}
+	}
+	c.closed = true
+	c.status.Running = false
+	c.closedFlag.Store(true)
+	c.mu.Unlock()
+	defer close(c.closeDone)
+
+	c.cancel()
+	done := make(chan struct{})
+	go func() { c.wg.Wait(); close(done) }()
+	var err error
+	hang := time.NewTimer(5 * time.Second)
+	defer hang.Stop()
+wait:
+	for {
+		select {
+		case <-done:
+			break wait
+		case <-hang.C:
+			c.log.Warn("heksher: close still waiting for the declaration and update loops")
+		case <-ctx.Done():
+			err = fmt.Errorf("heksher: close: %w", ctx.Err())
+			break wait
+		}
+	}
+	c.publish(func(h event.Header) event.Event { return &event.Closing{Header: h} })
+	if c.ownDisp {
+		if derr := c.disp.Close(ctx); derr != nil && err == nil {
+			err = fmt.Errorf("heksher: close: hooks: %w", derr)
+		}
+	}
+	if c.ownHTTP {
+		c.http.CloseIdleConnections()
+	}
+	return err
+}
+
+func (c *Client) closeDispatcher() {
+	if c.ownDisp {
+		_ = c.disp.Close(context.Background())
+	}
+}
+
+// publish numbers an event and hands it to the dispatcher, in one step so
+// that numbers follow publication order.
+func (c *Client) publish(mk func(event.Header) event.Event) {
+	if c.disp == nil {
+		return
+	}
+	c.pubMu.Lock()
+	defer c.pubMu.Unlock()
+	c.seq++
+	c.disp.Publish(mk(event.Header{Seq: c.seq, Time: time.Now()}))
+}

@@ -1,0 +1,233 @@
+package heksher
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/heksher-go/heksher/event"
+	"github.com/heksher-go/heksher/internal/wire"
+)
+
+// declarationLoop declares queued settings one at a time, in FIFO order
+// (spec §6.4), until the client is closed.
+func (c *Client) declarationLoop() {
+	defer c.wg.Done()
+	var retryTimer *time.Timer
+	var retryC <-chan time.Time
+	retries := 0
+	defer func() {
+		if retryTimer != nil {
+			retryTimer.Stop()
+		}
+	}()
+	for {
+		if c.ctx.Err() != nil {
+			return
+		}
+		s, ok := c.nextDeclaration()
+		if ok {
+			res := c.declareOne(s)
+			c.finishDeclaration(s, res)
+			if res.retry {
+				retries++
+				if retryC == nil {
+					retryTimer = time.NewTimer(c.cfg.backoff.wait(retries))
+					retryC = retryTimer.C
+				}
+			} else if res.retried && res.tracked {
+				retries = 0
+				c.requestUpdate() // a late declaration: fetch its values now
+			}
+			continue
+		}
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-c.declWake:
+		case <-retryC:
+			retryC = nil
+			c.mu.Lock()
+			c.queue = append(c.queue, c.retry...)
+			c.retry = nil
+			c.mu.Unlock()
+		}
+	}
+}
+
+// nextDeclaration pops the queue's head and marks it in flight; when the
+// queue is empty it signals idleness.
+func (c *Client) nextDeclaration() (settingHandle, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.queue) == 0 {
+		select {
+		case <-c.declIdle:
+		default:
+			close(c.declIdle)
+		}
+		return nil, false
+	}
+	s := c.queue[0]
+	c.queue[0] = nil
+	c.queue = c.queue[1:]
+	c.declBusy = true
+	return s, true
+}
+
+type declResult struct {
+	tracked bool
+	retry   bool // degraded start: failed while the service was unreachable
+	retried bool // this was a retry
+}
+
+func (c *Client) finishDeclaration(s settingHandle, res declResult) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.declBusy = false
+	if res.tracked {
+		// A setting tracked later under the same name replaces the earlier
+		// one (spec §6.4 step 5).
+		c.tracked[s.settingName()] = s
+	}
+	if res.retry {
+		c.retry = append(c.retry, s)
+		c.retrying[s] = struct{}{}
+	} else {
+		delete(c.retrying, s)
+	}
+	if len(c.queue) == 0 {
+		select {
+		case <-c.declIdle:
+		default:
+			close(c.declIdle)
+		}
+	}
+}
+
+// waitDeclarations waits until the queue is drained and nothing is in
+// flight.
+func (c *Client) waitDeclarations(ctx context.Context) error {
+	for {
+		c.mu.Lock()
+		idle := len(c.queue) == 0 && !c.declBusy
+		ch := c.declIdle
+		c.mu.Unlock()
+		if idle {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-c.ctx.Done():
+			return ErrClosed
+		}
+	}
+}
+
+// declareOne declares s and handles the answer exactly as spec §6.4 says.
+func (c *Client) declareOne(s settingHandle) (res declResult) {
+	c.mu.Lock()
+	_, res.retried = c.retrying[s]
+	c.mu.Unlock()
+	decl := s.declaration()
+	name := decl.Name
+	ev := &event.Declared{Setting: name, Version: decl.Version}
+	log := c.log.With("setting", name)
+	defer func() {
+		ev.Tracked = res.tracked
+		c.publish(func(h event.Header) event.Event { ev.Header = h; return ev })
+	}()
+	fail := func(err error) declResult {
+		log.Error("setting declaration failed", "error", err)
+		ev.Err = err
+		var he *HTTPError
+		retry := c.cfg.degraded && (!errors.As(err, &he) || he.StatusCode >= 500) && c.ctx.Err() == nil
+		return declResult{retry: retry, retried: res.retried}
+	}
+	body, err := decl.Marshal()
+	if err != nil {
+		return fail(err)
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.requestTimeout)
+	defer cancel()
+	a, err := c.do(ctx, http.MethodPost, wire.PathDeclare, nil, body, http.Header{"Content-Type": {"application/json"}})
+	if err != nil {
+		return fail(err)
+	}
+	switch {
+	case a.status == http.StatusConflict:
+		log.Error("conflict when declaring setting", "status", a.status, "body", string(a.body))
+	case a.status >= 400:
+		log.Error("error when declaring setting", "status", a.status, "body", string(a.body))
+		return fail(a.httpError(http.MethodPost))
+	}
+	r, err := wire.DecodeDeclare(a.body)
+	if errors.Is(err, wire.ErrNotJSON) {
+		if a.ok() {
+			log.Warn("unexpected response from service", "status", a.status, "body", string(a.body))
+		}
+		ev.Err = &DecodeError{URL: a.url, What: "declaration answer", Err: err}
+		return declResult{retried: res.retried}
+	}
+	if err != nil {
+		return fail(&DecodeError{URL: a.url, What: "declaration answer", Err: err})
+	}
+	ev.Outcome, ev.LatestVersion, ev.Differences = r.Outcome, r.LatestVersion, r.Differences
+	switch {
+	case !r.HasOutcome:
+		log.Warn("unexpected outcome from service", "status", a.status, "body", string(a.body))
+	case r.Outcome == wire.OutcomeOutdated:
+		if err := c.handleOutdated(s, decl.Version, r, log); err != nil {
+			return fail(err)
+		}
+	case r.Outcome == wire.OutcomeCreated, r.Outcome == wire.OutcomeUpToDate, r.Outcome == wire.OutcomeUpgraded,
+		r.Outcome == wire.OutcomeMismatch, r.Outcome == wire.OutcomeRejected, r.Outcome == wire.OutcomeOutOfDate:
+		// Nothing: the differences of these outcomes describe the
+		// service's previous values.
+	default:
+		log.Warn("unexpected outcome from service", "outcome", r.Outcome, "status", a.status)
+	}
+	return declResult{tracked: true, retried: res.retried}
+}
+
+// handleOutdated logs an outdated answer and applies its default_value
+// difference as the server default (spec §6.4 step 4).
+func (c *Client) handleOutdated(s settingHandle, version string, r wire.DeclareResponse, log *slog.Logger) error {
+	sameMajor := false
+	if !r.HasLatestVersion {
+		log.Error("outdated setting without latest version", "differences", string(r.Differences))
+	} else if major, _, _ := strings.Cut(r.LatestVersion, "."); major != "" {
+		if m, err := strconv.Atoi(major); err == nil && m == s.versionMajor() {
+			sameMajor = true
+		}
+	}
+	attrs := []any{"differences", string(r.Differences), "latest_version", r.LatestVersion, "version", version}
+	if sameMajor {
+		log.Info("setting is outdated", attrs...)
+	} else {
+		log.Warn("setting is outdated by a major version", attrs...)
+	}
+	diffs, err := wire.ParseDifferences(r.Differences)
+	if err != nil {
+		return err
+	}
+	for _, d := range diffs {
+		if d.Attribute != "default_value" {
+			continue
+		}
+		coercions, err := s.applyDeclaredDefault(d.LatestValue, c.log)
+		switch {
+		case err != nil:
+			log.Warn("server default was discarded due to coercion error during declaration", "value", string(d.LatestValue), "error", err)
+		case len(coercions) > 0:
+			log.Warn("server default was coerced to local value during declaration", "value", string(d.LatestValue), "coercions", coercions)
+		}
+	}
+	return nil
+}

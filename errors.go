@@ -1,0 +1,95 @@
+package heksher
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors of the client's life. Compare with errors.Is.
+var (
+	// ErrClosed is returned by calls on a closed [Client].
+	ErrClosed = errors.New("heksher: client closed")
+	// ErrAlreadyMain is returned by a second [Client.SetAsMain] on the same client.
+	ErrAlreadyMain = errors.New("heksher: client is already main")
+	// ErrNotRunning is returned by [Client.Reload] on a client that never
+	// became main.
+	ErrNotRunning = errors.New("heksher: client is not running")
+	// ErrMainSwitch is matched by every [*MainSwitchError]: the main slot
+	// could not be handed to a client.
+	ErrMainSwitch = errors.New("heksher: cannot switch main client")
+	// ErrDuplicateDefault is returned by SetDefaults for a feature that
+	// already has a default; nothing from that call is applied.
+	ErrDuplicateDefault = errors.New("heksher: context feature already has a default")
+	// ErrInvalidTracking is returned by [Client.TrackContexts] for an empty
+	// value list, or TrackAll mixed with values of the same feature;
+	// nothing from that call is applied.
+	ErrInvalidTracking = errors.New("heksher: invalid context tracking")
+)
+
+// HTTPError is a non-2xx answer of the service. Body holds the answer's
+// first bytes.
+type HTTPError struct {
+	Method     string
+	URL        string
+	StatusCode int
+	Body       []byte
+}
+
+func (e *HTTPError) Error() string {
+	return fmt.Sprintf("heksher: %s %s: status %d: %s", e.Method, e.URL, e.StatusCode, truncateBody(e.Body))
+}
+
+// RequestError is a request that got no usable answer: the connection failed,
+// timed out, or the body could not be read in full. Err is the cause.
+type RequestError struct {
+	Method string
+	URL    string
+	Err    error
+}
+
+func (e *RequestError) Error() string {
+	return fmt.Sprintf("heksher: %s %s: %v", e.Method, e.URL, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *RequestError) Unwrap() error { return e.Err }
+
+// DecodeError is an answer whose body could not be read as the expected JSON.
+// What names the answer; Err says where in the body (for example
+// `settings["size"].rules[2]: no value`).
+type DecodeError struct {
+	URL  string
+	What string
+	Err  error
+}
+
+func (e *DecodeError) Error() string {
+	return fmt.Sprintf("heksher: decoding %s from %s: %v", e.What, e.URL, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *DecodeError) Unwrap() error { return e.Err }
+
+// MainSwitchError says why a client could not become the main client. It
+// matches [ErrMainSwitch].
+type MainSwitchError struct {
+	// From and To are the types of the current and the candidate occupants.
+	From, To string
+	// Reason says what prevented the switch.
+	Reason string
+}
+
+func (e *MainSwitchError) Error() string {
+	return fmt.Sprintf("heksher: cannot change main client from %s to %s: %s", e.From, e.To, e.Reason)
+}
+
+// Is reports whether target is [ErrMainSwitch].
+func (e *MainSwitchError) Is(target error) bool { return target == ErrMainSwitch }
+
+func truncateBody(b []byte) string {
+	const max = 512
+	if len(b) > max {
+		return string(b[:max]) + "…"
+	}
+	return string(b)
+}

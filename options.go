@@ -1,0 +1,129 @@
+package heksher
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/heksher-go/heksher/dispatch"
+)
+
+// Option configures a [Client]. Options never fail; [NewClient] validates the
+// whole configuration once.
+type Option func(*config)
+
+// Backoff bounds the retries of a degraded start (see [WithDegradedStart]).
+// The wait doubles from Initial up to Max. Zero fields mean the defaults:
+// 100ms and 30s.
+type Backoff struct {
+	Initial, Max time.Duration
+}
+
+func (b Backoff) normalize() Backoff {
+	if b.Initial <= 0 {
+		b.Initial = 100 * time.Millisecond
+	}
+	if b.Max <= 0 {
+		b.Max = 30 * time.Second
+	}
+	if b.Max < b.Initial {
+		b.Max = b.Initial
+	}
+	return b
+}
+
+// wait returns the wait before retry number n (1 for the first).
+func (b Backoff) wait(n int) time.Duration {
+	d := b.Initial
+	for i := 1; i < n && d < b.Max; i++ {
+		d *= 2
+	}
+	return min(d, b.Max)
+}
+
+type config struct {
+	httpClient     *http.Client
+	header         http.Header
+	logger         *slog.Logger
+	hooks          []Hook
+	dispatcher     *dispatch.Dispatcher
+	requestTimeout time.Duration
+	degraded       bool
+	backoff        Backoff
+	snapshotPath   string
+	hookQueue      int
+	hookDeadline   time.Duration
+}
+
+// WithHTTPClient makes the client send its requests with hc. Default: a
+// client of its own on a clone of http.DefaultTransport, whose idle
+// connections Close releases.
+func WithHTTPClient(hc *http.Client) Option { return func(c *config) { c.httpClient = hc } }
+
+// WithHeader adds a header sent with every request (for example an API
+// token). It may be given several times; values accumulate.
+func WithHeader(key, value string) Option {
+	return func(c *config) {
+		if c.header == nil {
+			c.header = http.Header{}
+		}
+		c.header.Add(key, value)
+	}
+}
+
+// WithHeaders adds every header of h (copied) to every request.
+func WithHeaders(h http.Header) Option {
+	return func(c *config) {
+		if c.header == nil {
+			c.header = http.Header{}
+		}
+		for k, vs := range h {
+			for _, v := range vs {
+				c.header.Add(k, v)
+			}
+		}
+	}
+}
+
+// WithLogger sets the logger. Default: a logger that discards everything.
+// The texts and levels are those of the reference client (see
+// docs/PYTHON-MAPPING.md).
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// WithHooks adds hooks that receive the client's events. Each hook gets its
+// own queue and worker (see package dispatch), so a slow or panicking hook
+// never delays an update or a Get. May be given several times.
+func WithHooks(h ...Hook) Option { return func(c *config) { c.hooks = append(c.hooks, h...) } }
+
+// WithHookLimits sets the queue size and per-event deadline of each hook.
+// Default: dispatch.DefaultQueueSize and dispatch.DefaultDeadline.
+func WithHookLimits(queueSize int, deadline time.Duration) Option {
+	return func(c *config) { c.hookQueue, c.hookDeadline = queueSize, deadline }
+}
+
+// WithDispatcher makes the client publish its events into d, which the
+// caller owns (Close does not close it). Hooks given with [WithHooks]
+// subscribe to d. Default: a dispatcher of the client's own, created only
+// when there are hooks, and closed by Close.
+func WithDispatcher(d *dispatch.Dispatcher) Option { return func(c *config) { c.dispatcher = d } }
+
+// WithRequestTimeout bounds each HTTP request the client makes in the
+// background (declarations and updates). Default: 30s.
+func WithRequestTimeout(d time.Duration) Option { return func(c *config) { c.requestTimeout = d } }
+
+// WithDegradedStart makes SetAsMain return after the first attempt even if
+// the declarations or the first update failed, instead of closing the client
+// and returning the error. Declarations that failed because the service could
+// not be reached (or answered 5xx) are retried in the background, and failed
+// updates are retried sooner than the interval, both waiting as b says.
+// Default: off, the reference behaviour.
+func WithDegradedStart(b Backoff) Option {
+	return func(c *config) { c.degraded, c.backoff = true, b.normalize() }
+}
+
+// WithSnapshotFile makes the client save the last good query answer to path
+// (atomically: a temporary file, fsync, rename) after every successful update
+// that changed something, and, with [WithDegradedStart], load it at SetAsMain
+// when the service cannot be reached, so the saved values are served until
+// the service is back. Default: no snapshot.
+func WithSnapshotFile(path string) Option { return func(c *config) { c.snapshotPath = path } }

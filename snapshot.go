@@ -1,0 +1,73 @@
+package heksher
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// snapshotFile is what WithSnapshotFile stores: the last good query answer.
+type snapshotFile struct {
+	Version int             `json:"version"`
+	Saved   time.Time       `json:"saved"`
+	ETag    string          `json:"etag"`
+	Answer  json.RawMessage `json:"answer"`
+}
+
+// saveSnapshot writes the answer atomically: a temporary file in the same
+// directory, fsync, rename, so a crash never leaves a torn file.
+func (c *Client) saveSnapshot(body []byte, etag string) error {
+	data, err := json.Marshal(snapshotFile{Version: 1, Saved: time.Now().UTC(), ETag: etag, Answer: body})
+	if err != nil {
+		return err
+	}
+	path := c.cfg.snapshotPath
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // no-op after the rename
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// loadSnapshot applies the saved answer, if there is one, and reports
+// whether it did.
+func (c *Client) loadSnapshot() (bool, error) {
+	data, err := os.ReadFile(c.cfg.snapshotPath)
+	if os.IsNotExist(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	var s snapshotFile
+	if err := json.Unmarshal(data, &s); err != nil {
+		return false, &DecodeError{URL: c.cfg.snapshotPath, What: "snapshot", Err: err}
+	}
+	if s.Version != 1 {
+		return false, &DecodeError{URL: c.cfg.snapshotPath, What: "snapshot", Err: fmt.Errorf("unknown version %d", s.Version)}
+	}
+	if _, err := c.applyBody(c.cfg.snapshotPath, s.Answer, s.ETag, true); err != nil {
+		return false, err
+	}
+	c.mu.Lock()
+	c.status.Origin = OriginSnapshot
+	c.status.ETag = s.ETag
+	c.mu.Unlock()
+	c.log.Info("heksher: serving the saved snapshot until the service answers", "path", c.cfg.snapshotPath, "saved", s.Saved)
+	return true, nil
+}

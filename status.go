@@ -1,0 +1,62 @@
+package heksher
+
+import "time"
+
+// Origin says where the values a client serves come from.
+type Origin string
+
+// The origins of a client's values.
+const (
+	OriginDefaults Origin = "defaults" // nothing received yet: local (or declared) defaults
+	OriginService  Origin = "service"  // the last successful update
+	OriginSnapshot Origin = "snapshot" // a saved answer loaded at start (see WithSnapshotFile)
+)
+
+// Result is the outcome of an update attempt.
+type Result string
+
+// The results of an update attempt.
+const (
+	ResultNone        Result = ""             // no attempt yet
+	ResultOK          Result = "ok"           // a 200 answer applied
+	ResultNotModified Result = "not_modified" // a 304 answer
+	ResultError       Result = "error"        // the attempt failed
+)
+
+// Status is a client's state, for status pages and health checks.
+type Status struct {
+	// Running is true between SetAsMain and Close.
+	Running bool
+	// Origin says where the served values come from.
+	Origin Origin
+	// LastAttempt is when the last update attempt ended; LastResult is how.
+	LastAttempt time.Time
+	LastResult  Result
+	// LastSuccess is when the last successful attempt ended.
+	LastSuccess time.Time
+	// ETag is the ETag in force.
+	ETag string
+	// ConsecutiveFailures counts failed attempts since the last success.
+	ConsecutiveFailures int
+	// LastError is the last attempt's error, nil after a success.
+	LastError error
+	// Attempts counts update attempts.
+	Attempts uint64
+	// Tracked counts declared settings; PendingDeclarations those waiting
+	// (or being declared); RetryingDeclarations those waiting for a retry.
+	Tracked, PendingDeclarations, RetryingDeclarations int
+}
+
+// Status returns the client's current state. It is safe to call at any time.
+func (c *Client) Status() Status {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := c.status
+	st.Tracked = len(c.tracked)
+	st.PendingDeclarations = len(c.queue)
+	if c.declBusy {
+		st.PendingDeclarations++
+	}
+	st.RetryingDeclarations = len(c.retrying)
+	return st
+}

@@ -1,0 +1,167 @@
+package heksher
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+)
+
+// TrackAll, as the only value of a feature in [Client.TrackContexts], asks for
+// the rules of every value of that feature. It is the string "*", so tracking
+// the value "*" is tracking all (as in the reference client).
+const TrackAll = "*"
+
+// trackEntry is one feature's tracking: all values, or a sorted set.
+type trackEntry struct {
+	all    bool
+	values []string // sorted, distinct
+}
+
+// trackConfig is an immutable tracking configuration; TrackContexts swaps a
+// new one in.
+type trackConfig struct {
+	feats map[string]trackEntry
+}
+
+func (t *trackConfig) get(feature string) (trackEntry, bool) {
+	if t == nil {
+		return trackEntry{}, false
+	}
+	e, ok := t.feats[feature]
+	return e, ok
+}
+
+// tracks reports whether value of feature is tracked.
+func (t *trackConfig) tracks(feature, value string) bool {
+	e, ok := t.get(feature)
+	if !ok {
+		return false
+	}
+	if e.all {
+		return true
+	}
+	_, found := slices.BinarySearch(e.values, value)
+	return found
+}
+
+// filters renders the context_filters parameter (spec §4.5): features sorted
+// by name, `name:*` or `name:(v1,v2)` with sorted values, joined by ",", no
+// escaping; "" when nothing is tracked.
+func (t *trackConfig) filters() string {
+	if t == nil || len(t.feats) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	for i, f := range slices.Sorted(maps.Keys(t.feats)) {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(f)
+		e := t.feats[f]
+		if e.all {
+			b.WriteString(":*")
+			continue
+		}
+		b.WriteString(":(")
+		b.WriteString(strings.Join(e.values, ","))
+		b.WriteByte(')')
+	}
+	return b.String()
+}
+
+func (t *trackConfig) equal(o *trackConfig) bool {
+	return t.filters() == o.filters()
+}
+
+// TrackContexts says which rules the client downloads (spec §4.4): for each
+// feature, the values whose rules it wants, or [TrackAll]. Values accumulate
+// over calls (duplicates are ignored). Features not among the client's
+// context features are logged at WARN and tracked anyway. It takes effect at
+// the next update; rules already received stay until then.
+//
+//	err := c.TrackContexts(map[string][]string{
+//		"user":  {"admin", "guest"},
+//		"theme": {heksher.TrackAll},
+//	})
+//
+// # Errors
+//
+// [ErrInvalidTracking] for an empty value list, [TrackAll] together with
+// other values, TrackAll for a feature that already tracks values (or is
+// already TrackAll), or values for a feature that is TrackAll. The whole call
+// is checked first: on error nothing is applied.
+func (c *Client) TrackContexts(tracks map[string][]string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cur := c.tracking.Load()
+	next := &trackConfig{feats: make(map[string]trackEntry, len(tracks)+1)}
+	if cur != nil {
+		maps.Copy(next.feats, cur.feats)
+	}
+	var unknown []string
+	for _, f := range slices.Sorted(maps.Keys(tracks)) {
+		vals := tracks[f]
+		old, had := next.feats[f]
+		switch {
+		case len(vals) == 0:
+			return fmt.Errorf("heksher: track %q: empty value list: %w", f, ErrInvalidTracking)
+		case slices.Contains(vals, TrackAll) && len(slices.Compact(slices.Sorted(slices.Values(vals)))) > 1:
+			return fmt.Errorf("heksher: track %q: TrackAll mixed with values: %w", f, ErrInvalidTracking)
+		case slices.Contains(vals, TrackAll):
+			if had {
+				return fmt.Errorf("heksher: cannot set TRACK_ALL to a feature that's already been used to track (%q): %w", f, ErrInvalidTracking)
+			}
+			next.feats[f] = trackEntry{all: true}
+		default:
+			if had && old.all {
+				return fmt.Errorf("heksher: track %q: values for a feature tracked with TrackAll: %w", f, ErrInvalidTracking)
+			}
+			merged := slices.Concat(old.values, vals)
+			slices.Sort(merged)
+			next.feats[f] = trackEntry{values: slices.Compact(merged)}
+		}
+		if !slices.Contains(c.features, f) {
+			unknown = append(unknown, f)
+		}
+	}
+	if len(unknown) > 0 {
+		c.log.Warn("context features are not specified in server", "features", unknown)
+	}
+	c.tracking.Store(next)
+	return nil
+}
+
+// warnExplicit implements spec §4.3 steps 1-2 for Get. It allocates only
+// when it has something to log.
+func (c *Client) warnExplicit(_ context.Context, explicit map[string]string) {
+	if len(explicit) == 0 {
+		return
+	}
+	t := c.tracking.Load()
+	problems := false
+	for k, v := range explicit {
+		if _, known := c.featureSet[k]; !known || !t.tracks(k, v) {
+			problems = true
+			break
+		}
+	}
+	if !problems {
+		return
+	}
+	var unknown, untracked []string
+	for _, k := range slices.Sorted(maps.Keys(explicit)) {
+		if _, known := c.featureSet[k]; !known {
+			unknown = append(unknown, k)
+		} else if !t.tracks(k, explicit[k]) {
+			untracked = append(untracked, k+"="+explicit[k])
+		}
+	}
+	if len(unknown) > 0 {
+		c.log.Warn("context features are not specified in server", "features", unknown)
+	}
+	if len(untracked) > 0 {
+		c.log.Warn("context feature value is not tracked by client", "values", untracked)
+	}
+}

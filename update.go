@@ -1,0 +1,305 @@
+package heksher
+
+import (
+	"context"
+	"log/slog"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/heksher-go/heksher/event"
+	"github.com/heksher-go/heksher/internal/wire"
+)
+
+// updateLoop runs an update attempt at once, then one each time the interval
+// passes after the end of the previous attempt or a Reload asks (spec §6.5).
+func (c *Client) updateLoop() {
+	defer c.wg.Done()
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	for {
+		if c.ctx.Err() != nil {
+			return
+		}
+		err := c.attempt(c.ctx)
+		if c.ctx.Err() != nil {
+			return
+		}
+		wait := c.interval
+		if err != nil && c.cfg.degraded {
+			c.mu.Lock()
+			n := c.status.ConsecutiveFailures
+			c.mu.Unlock()
+			wait = min(wait, c.cfg.backoff.wait(n))
+		}
+		timer.Reset(wait)
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-c.trigger:
+			timer.Stop()
+		case <-timer.C:
+		}
+	}
+}
+
+// requestUpdate asks the loop for an attempt now (or right after the one in
+// flight).
+func (c *Client) requestUpdate() {
+	select {
+	case c.trigger <- struct{}{}:
+	default:
+	}
+}
+
+// Reload makes sure an update runs after the call and returns its result
+// (spec §6.6): it waits until every pending declaration was handled, asks
+// for an update at once, and waits for an attempt that started after the
+// call. The next periodic update comes one interval after it ends.
+//
+// # Errors
+//
+// [ErrNotRunning] before SetAsMain; [ErrClosed] after Close; the attempt's
+// error ([*HTTPError], [*RequestError], [*DecodeError]); ctx's error (the
+// loop keeps running).
+func (c *Client) Reload(ctx context.Context) error {
+	c.mu.Lock()
+	started, closed := c.started, c.closed
+	c.mu.Unlock()
+	switch {
+	case closed:
+		return ErrClosed
+	case !started:
+		return ErrNotRunning
+	}
+	if err := c.waitDeclarations(ctx); err != nil {
+		return fmt.Errorf("heksher: reload: %w", err)
+	}
+	c.mu.Lock()
+	target := c.attempts + 1
+	c.mu.Unlock()
+	c.requestUpdate()
+	if err := c.waitAttempt(ctx, target); err != nil {
+		return fmt.Errorf("heksher: reload: %w", err)
+	}
+	return nil
+}
+
+// waitAttempt waits until attempt number n (or a later one) has finished and
+// returns the error of the last finished attempt.
+func (c *Client) waitAttempt(ctx context.Context, n uint64) error {
+	for {
+		c.mu.Lock()
+		finished, err, ch := c.finished, c.lastErr, c.attemptCh
+		c.mu.Unlock()
+		if finished >= n {
+			return err
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-c.ctx.Done():
+			return ErrClosed
+		}
+	}
+}
+
+// attempt runs one update attempt and reports it: status, Reload waiters,
+// logs and events. Only the update loop calls it.
+func (c *Client) attempt(ctx context.Context) error {
+	c.mu.Lock()
+	c.attempts++
+	names := sortedKeys(c.tracked)
+	etag := c.etag
+	c.mu.Unlock()
+	start := time.Now()
+	c.log.Debug("heksher reload started")
+	res, err := c.fetchAndApply(ctx, names, etag)
+	if err != nil && c.cfg.degraded && c.cfg.snapshotPath != "" && !c.snapshotTried && ctx.Err() == nil {
+		// A degraded start serves the last saved answer until the service
+		// is back.
+		c.snapshotTried = true
+		if _, serr := c.loadSnapshot(); serr != nil {
+			c.log.Warn("heksher: loading the snapshot failed", "path", c.cfg.snapshotPath, "error", serr)
+		}
+	}
+	end := time.Now()
+	if ctx.Err() != nil && err != nil {
+		err = fmt.Errorf("heksher: update: %w", ctx.Err())
+	}
+
+	c.mu.Lock()
+	c.finished++
+	c.lastErr = err
+	close(c.attemptCh)
+	c.attemptCh = make(chan struct{})
+	st := &c.status
+	st.LastAttempt = end
+	st.Attempts++
+	var failures int
+	var lastSuccess time.Time
+	if err == nil {
+		st.ConsecutiveFailures, st.LastError, st.LastSuccess = 0, nil, end
+		if !res.notModified || st.Origin != OriginSnapshot {
+			st.Origin = OriginService
+		}
+		if res.notModified {
+			st.LastResult = ResultNotModified
+		} else {
+			st.LastResult = ResultOK
+		}
+		st.ETag = c.etag
+	} else {
+		st.ConsecutiveFailures++
+		st.LastError, st.LastResult = err, ResultError
+		failures, lastSuccess = st.ConsecutiveFailures, st.LastSuccess
+	}
+	c.mu.Unlock()
+
+	if err != nil {
+		if ctx.Err() != nil {
+			return err // closing: not an update failure worth reporting
+		}
+		c.log.Error("error during heksher update", "error", err)
+		c.publish(func(h event.Header) event.Event {
+			return &event.UpdateError{Header: h, Err: err, ConsecutiveFailures: failures, LastSuccess: lastSuccess, Duration: end.Sub(start)}
+		})
+		return err
+	}
+	for _, ch := range res.changes {
+		c.publish(func(h event.Header) event.Event { ch.Header = h; return ch })
+	}
+	c.publish(func(h event.Header) event.Event {
+		return &event.UpdateOK{Header: h, NotModified: res.notModified, ETag: res.etag, Changed: res.changed, Rejected: res.rejected, Duration: end.Sub(start)}
+	})
+	return nil
+}
+
+type applyResult struct {
+	notModified bool
+	etag        string
+	changed     []string
+	changes     []*event.SettingChanged
+	rejected    []event.RejectedValue
+}
+
+// queryParams builds the query of an update (spec §6.5 step 1).
+func (c *Client) queryParams(names []string) url.Values {
+	return url.Values{
+		"settings":         {strings.Join(names, ",")},
+		"context_filters":  {c.tracking.Load().filters()},
+		"include_metadata": {"false"},
+	}
+}
+
+func (c *Client) fetchAndApply(ctx context.Context, names []string, etag string) (applyResult, error) {
+	rctx, cancel := context.WithTimeout(ctx, c.cfg.requestTimeout)
+	defer cancel()
+	var hdr http.Header
+	if etag != "" {
+		hdr = http.Header{"If-None-Match": {etag}}
+	}
+	a, err := c.do(rctx, http.MethodGet, wire.PathQuery, c.queryParams(names), nil, hdr)
+	if err != nil {
+		return applyResult{}, err
+	}
+	if a.status == http.StatusNotModified {
+		c.log.Debug("heksher reload not necessary")
+		return applyResult{notModified: true, etag: etag}, nil
+	}
+	if !a.ok() {
+		return applyResult{}, a.httpError(http.MethodGet)
+	}
+	newTag := a.header.Get("ETag")
+	res, err := c.applyBody(a.url, a.body, newTag, false)
+	if err != nil {
+		return res, err
+	}
+	if c.cfg.snapshotPath != "" {
+		if err := c.saveSnapshot(a.body, newTag); err != nil {
+			c.log.Warn("heksher: saving the snapshot failed", "path", c.cfg.snapshotPath, "error", err)
+		}
+	}
+	return res, nil
+}
+
+// applyBody decodes a query answer and applies it under the modification
+// lock, in the answer's order (spec §6.5 steps 4-5). The ETag is stored only
+// once the answer was applied. With fromSnapshot, settings whose declaration
+// is waiting for a retry are served too.
+func (c *Client) applyBody(from string, body []byte, etag string, fromSnapshot bool) (applyResult, error) {
+	q, err := wire.DecodeQuery(body)
+	if err != nil {
+		return applyResult{}, &DecodeError{URL: from, What: "query answer", Err: err}
+	}
+	c.mu.Lock()
+	handles := make([]settingHandle, len(q.Settings))
+	for i, qs := range q.Settings {
+		handles[i] = c.tracked[qs.Name]
+		if handles[i] == nil && fromSnapshot {
+			for _, s := range c.retry {
+				if s.settingName() == qs.Name {
+					handles[i] = s
+				}
+			}
+		}
+	}
+	c.mu.Unlock()
+
+	prepared := make([]preparedUpdate, len(q.Settings))
+	for i, qs := range q.Settings {
+		if handles[i] == nil {
+			// Q-ALIAS-KEY: the service keys its answer by canonical name; a
+			// key the client does not track is skipped, never fatal.
+			c.log.Warn("heksher: query answer names a setting the client does not track; skipped", "setting", qs.Name)
+			continue
+		}
+		p, err := safePrepare(handles[i], c, qs, c.log)
+		if err != nil {
+			return applyResult{}, fmt.Errorf("heksher: update: applying %q from %s: %w", qs.Name, from, err)
+		}
+		prepared[i] = p
+	}
+
+	var res applyResult
+	res.etag = etag
+	c.modLock.Lock()
+	for _, p := range prepared {
+		if p != nil {
+			p.commit()
+		}
+	}
+	c.modLock.Unlock()
+	c.mu.Lock()
+	c.etag = etag
+	c.mu.Unlock()
+	c.log.Info("heksher reload done")
+
+	for i, p := range prepared {
+		if p == nil {
+			continue
+		}
+		res.rejected = append(res.rejected, p.rejected()...)
+		if old, cur, ok := p.changed(); ok {
+			name := q.Settings[i].Name
+			res.changed = append(res.changed, name)
+			res.changes = append(res.changes, &event.SettingChanged{Setting: name, Old: old, New: cur})
+		}
+	}
+	return res, nil
+}
+
+// safePrepare turns a panic while converting (a validator's, say) into an
+// update failure.
+func safePrepare(h settingHandle, from supplier, qs wire.QuerySetting, log *slog.Logger) (p preparedUpdate, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic while converting: %v", r)
+		}
+	}()
+	return h.prepareUpdate(from, qs.Rules, qs.DefaultValue, log)
+}
