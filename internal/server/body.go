@@ -1,0 +1,240 @@
+package server
+
+import (
+	"errors"
+	"mime"
+	"strings"
+
+	"github.com/heksher-go/heksher/internal/htype"
+)
+
+// maxBody bounds request bodies; the reference has no limit, but a
+// development server should not buffer arbitrary amounts.
+const maxBody = 8 << 20
+
+// decodeBody turns raw request bytes into the body object, the way FastAPI
+// does for a model parameter: an empty body is a missing field, a body with
+// a non-JSON content type is not a dict, malformed JSON is a jsondecode
+// error at its character position, and a non-object is not a dict.
+func decodeBody(raw []byte, contentType string, present bool) (htype.Value, []valErr) {
+	if !present || len(raw) == 0 {
+		return htype.Value{}, []valErr{errMissing([]any{"body"})}
+	}
+	if contentType != "" && !isJSONType(contentType) {
+		return htype.Value{}, []valErr{errDict([]any{"body"})}
+	}
+	v, err := htype.ParseValue(raw)
+	if err != nil {
+		var se *htype.SyntaxError
+		if !errors.As(err, &se) {
+			return htype.Value{}, []valErr{errDict([]any{"body"})}
+		}
+		return htype.Value{}, []valErr{{
+			loc: []any{"body", se.Pos},
+			msg: se.PythonMessage(),
+			typ: "value_error.jsondecode",
+			ctx: []htype.Member{
+				m("msg", str(se.Msg)), m("doc", str(string(raw))), m("pos", num(int64(se.Pos))),
+				m("lineno", num(int64(se.Line))), m("colno", num(int64(se.Col))),
+			},
+		}}
+	}
+	if v.Kind() != htype.Object {
+		return htype.Value{}, []valErr{errDict([]any{"body"})}
+	}
+	return v, nil
+}
+
+// isJSONType follows Python's email parsing of Content-Type as FastAPI
+// uses it: application/json or application/*+json; a malformed header
+// counts as text/plain.
+func isJSONType(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		mt = strings.ToLower(strings.TrimSpace(strings.SplitN(ct, ";", 2)[0]))
+	}
+	if strings.Count(mt, "/") != 1 {
+		return false
+	}
+	main, sub, _ := strings.Cut(mt, "/")
+	return main == "application" && (sub == "json" || strings.HasSuffix(sub, "+json"))
+}
+
+// fields validates the members of a body object the way pydantic v1 does,
+// collecting every problem before the handler decides.
+type fields struct {
+	obj  htype.Value
+	base []any
+	errs []valErr
+}
+
+func newFields(body htype.Value) *fields { return &fields{obj: body, base: []any{"body"}} }
+
+func (f *fields) add(e valErr) { f.errs = append(f.errs, e) }
+
+func (f *fields) ok() bool { return len(f.errs) == 0 }
+
+// get returns the raw member, recording a missing error when required.
+func (f *fields) get(name string, required bool) (htype.Value, bool) {
+	v, ok := f.obj.Get(name)
+	if !ok && required {
+		f.add(errMissing(locOf(f.base, name)))
+	}
+	return v, ok
+}
+
+// coerceStr applies pydantic v1's str coercion: numbers and booleans become
+// their Python str(); other kinds are an error.
+func coerceStr(v htype.Value) (string, bool) {
+	switch v.Kind() {
+	case htype.String:
+		return v.Str(), true
+	case htype.Number, htype.Boolean:
+		return pyStr(v), true
+	}
+	return "", false
+}
+
+// strAt validates v (found at loc) as a constrained str.
+func (f *fields) strAt(loc []any, v htype.Value, p *pattern) (string, bool) {
+	if v.Kind() == htype.Null {
+		f.add(errNone(loc))
+		return "", false
+	}
+	s, ok := coerceStr(v)
+	if !ok {
+		f.add(errStr(loc))
+		return "", false
+	}
+	if p != nil && !p.match(s) {
+		f.add(errRegex(loc, p))
+		return "", false
+	}
+	return s, true
+}
+
+// str validates a required (or optional, nullable) str member.
+func (f *fields) str(name string, required bool, p *pattern) (s string, set bool) {
+	v, ok := f.get(name, required)
+	if !ok {
+		return "", false
+	}
+	if !required && v.Kind() == htype.Null {
+		return "", false
+	}
+	return f.strAt(locOf(f.base, name), v, p)
+}
+
+// version validates the version member; def is used when it is absent.
+func (f *fields) version(name string, required bool, def string) (string, bool) {
+	v, ok := f.get(name, required)
+	if !ok {
+		return def, !required
+	}
+	return f.strAt(locOf(f.base, name), v, patVersion)
+}
+
+// any returns a required member of any JSON kind (null included).
+func (f *fields) any(name string) (htype.Value, bool) {
+	return f.get(name, true)
+}
+
+// metadata validates a Dict[MetadataKey, Any] member.
+func (f *fields) metadata(name string, required bool) ([]htype.Member, bool) {
+	v, ok := f.get(name, required)
+	if !ok {
+		return nil, !required
+	}
+	loc := locOf(f.base, name)
+	switch v.Kind() {
+	case htype.Null:
+		f.add(errNone(loc))
+		return nil, false
+	case htype.Object:
+	default:
+		f.add(errDict(loc))
+		return nil, false
+	}
+	good := true
+	for _, mem := range v.Members() {
+		if !patMetadataKey.match(mem.Key) {
+			f.add(errRegex(locOf(loc, "__key__"), patMetadataKey))
+			good = false
+		}
+	}
+	return v.Members(), good
+}
+
+// strList validates a List[str] member with item pattern p and at least
+// minItems items.
+func (f *fields) strList(name string, p *pattern, minItems int) ([]string, bool) {
+	v, ok := f.get(name, true)
+	if !ok {
+		return nil, false
+	}
+	loc := locOf(f.base, name)
+	switch v.Kind() {
+	case htype.Null:
+		f.add(errNone(loc))
+		return nil, false
+	case htype.Array:
+	default:
+		f.add(errList(loc))
+		return nil, false
+	}
+	items := v.Items()
+	out := make([]string, 0, len(items))
+	good := true
+	for i, it := range items {
+		s, ok := f.strAt(locOf(loc, i), it, p)
+		good = good && ok
+		out = append(out, s)
+	}
+	if good && len(out) < minItems {
+		f.add(valErr{loc: loc, msg: "ensure this value has at least 1 items", typ: "value_error.list.min_items",
+			ctx: []htype.Member{m("limit_value", num(int64(minItems)))}})
+		return nil, false
+	}
+	return out, good
+}
+
+// settingType validates a SettingType member.
+func (f *fields) settingType(name string) (*htype.Type, bool) {
+	v, ok := f.get(name, true)
+	if !ok {
+		return nil, false
+	}
+	loc := locOf(f.base, name)
+	switch v.Kind() {
+	case htype.Null:
+		f.add(errNone(loc))
+		return nil, false
+	case htype.String:
+	default:
+		f.add(errValue(loc, "expected string, got "+pyTypeName(v)))
+		return nil, false
+	}
+	t, err := htype.Parse(v.Str())
+	if err != nil {
+		f.add(typeParseErr(loc, v.Str(), err))
+		return nil, false
+	}
+	return t, true
+}
+
+// typeParseErr reports an invalid type string with the error type the
+// reference's exception maps to.
+func typeParseErr(loc []any, s string, err error) valErr {
+	var te *htype.TypeError
+	if errors.As(err, &te) {
+		switch te.Cause {
+		case htype.CauseOptionsJSON:
+			return valErr{loc: loc, msg: te.Reason, typ: "value_error.jsondecode"}
+		case htype.CauseNotArray:
+			return valErr{loc: loc, msg: te.Reason, typ: "type_error"}
+		case htype.CauseNotPrimitive:
+			return valErr{loc: loc, msg: te.Reason, typ: "type_error"}
+		}
+	}
+	return errValue(loc, "cannot resolve setting type "+s)
+}

@@ -1,0 +1,246 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+)
+
+// DefaultVersion is the version /api/health reports unless Options.Version
+// says otherwise: the reference release this server is compatible with.
+const DefaultVersion = "0.5.7"
+
+// Options configures an [Engine]. The zero value is a valid configuration:
+// no context features, reference bugs reproduced where API §10 says so, no
+// persistence, logs discarded.
+type Options struct {
+	// ContextFeatures are created, in this order, before anything else (the
+	// analogue of the reference's HEKSHER_STARTUP_CONTEXT_FEATURES). Names
+	// must match [a-zA-Z_0-9]+ and be unique.
+	ContextFeatures []string
+
+	// Version is reported by /api/health. Default DefaultVersion.
+	Version string
+
+	// FixLowercaseFilterKeys reads context_filters keys with the full
+	// context-feature pattern instead of the reference's lower-case-only one
+	// (API §10 #2). Default false: reproduce, so a filter on "build_id"
+	// is read as "id".
+	FixLowercaseFilterKeys bool
+
+	// FixFalsyDefaultUpgrade stores a falsy new default (0, false, "", [],
+	// {}) on an accepted upgrade (API §10 #6). Default false: reproduce,
+	// the outcome says upgraded but the old default stays.
+	FixFalsyDefaultUpgrade bool
+
+	// DataFile, when set, makes the state persistent: it is loaded by New if
+	// it exists and rewritten atomically after every change.
+	DataFile string
+
+	// Logger receives one record per request and persistence problems.
+	// Default: discard.
+	Logger *slog.Logger
+}
+
+// Engine is an in-memory Heksher v1 server. All methods are safe for
+// concurrent use. Build one with [New]; serve it with [Engine.Handler].
+type Engine struct {
+	opts Options
+	log  *slog.Logger
+
+	mu    sync.RWMutex
+	st    *state
+	gen   uint64 // bumped by every change
+	cache queryCache
+
+	persistMu  sync.Mutex
+	persistErr error
+}
+
+// New builds an Engine: it loads Options.DataFile when it exists, then
+// makes sure every Options.ContextFeatures entry exists (appending missing
+// ones), as the reference does at start-up.
+//
+// # Errors
+//
+// An invalid or duplicate context-feature name, or a data file that cannot
+// be read or parsed ([ErrBadData]).
+func New(opts Options) (*Engine, error) {
+	if opts.Version == "" {
+		opts.Version = DefaultVersion
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	e := &Engine{opts: opts, log: log, st: newState()}
+	if opts.DataFile != "" {
+		snap, err := readDataFile(opts.DataFile)
+		if err != nil {
+			return nil, err
+		}
+		if snap != nil {
+			st, err := snap.toState()
+			if err != nil {
+				return nil, fmt.Errorf("server: data file %s: %w", opts.DataFile, err)
+			}
+			e.st = st
+		}
+	}
+	if err := e.ensureFeatures(opts.ContextFeatures); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// ensureFeatures appends the missing names of want, in order.
+func (e *Engine) ensureFeatures(want []string) error {
+	seen := map[string]bool{}
+	for _, f := range want {
+		if !patFeatureName.match(f) {
+			return fmt.Errorf("%w: %q does not match [a-zA-Z_0-9]+", ErrBadFeature, f)
+		}
+		if seen[f] {
+			return fmt.Errorf("%w: %q is listed twice", ErrBadFeature, f)
+		}
+		seen[f] = true
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	changed := false
+	for _, f := range want {
+		if e.st.featureIndex(f) < 0 {
+			e.st.features = append(e.st.features, f)
+			changed = true
+		}
+	}
+	if changed {
+		e.changedLocked()
+	}
+	return nil
+}
+
+// changedLocked records a change: the query cache is dropped and the data
+// file rewritten. e.mu must be held for writing.
+func (e *Engine) changedLocked() {
+	e.gen++
+	e.cache.clear()
+	if e.opts.DataFile == "" {
+		return
+	}
+	snap := e.st.snapshot()
+	e.persistMu.Lock()
+	defer e.persistMu.Unlock()
+	if err := writeDataFile(e.opts.DataFile, snap); err != nil {
+		e.persistErr = err
+		e.log.Error("server: persisting state failed; the in-memory state stays authoritative",
+			"file", e.opts.DataFile, "err", err)
+		return
+	}
+	e.persistErr = nil
+}
+
+// PersistError returns the error of the last failed write of the data
+// file, or nil once a later write succeeded.
+func (e *Engine) PersistError() error {
+	e.persistMu.Lock()
+	defer e.persistMu.Unlock()
+	return e.persistErr
+}
+
+// Handler returns the HTTP handler serving the Heksher API.
+func (e *Engine) Handler() http.Handler { return http.HandlerFunc(e.serveHTTP) }
+
+func (e *Engine) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	resp := e.handle(r)
+	resp.write(w)
+	e.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+		slog.String("method", r.Method), slog.String("path", r.URL.Path),
+		slog.String("query", r.URL.RawQuery), slog.Int("status", resp.status),
+		slog.Duration("took", time.Since(start)))
+}
+
+func (e *Engine) handle(r *http.Request) (resp *response) {
+	defer func() {
+		if p := recover(); p != nil {
+			e.log.Error("server: handler panic", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(p))
+			resp = internalError()
+		}
+	}()
+	var body []byte
+	present := false
+	if r.Body != nil && r.Body != http.NoBody {
+		b, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+		if err != nil {
+			return textResp(http.StatusBadRequest, "cannot read request body")
+		}
+		if len(b) > maxBody {
+			return textResp(http.StatusRequestEntityTooLarge, "request body too large")
+		}
+		body, present = b, len(b) > 0
+	}
+	return e.route(&request{
+		method:      r.Method,
+		path:        r.URL.Path,
+		query:       r.URL.Query(),
+		body:        body,
+		hasBody:     present,
+		contentType: r.Header.Get("Content-Type"),
+		ifNoneMatch: r.Header.Values("If-None-Match"),
+		host:        r.Host,
+		tls:         r.TLS != nil,
+		rawQuery:    r.URL.RawQuery,
+	})
+}
+
+// request is what a route handler sees of an HTTP request.
+type request struct {
+	method, path string
+	params       map[string]string
+	query        url.Values
+	body         []byte
+	hasBody      bool
+	contentType  string
+	ifNoneMatch  []string
+	host         string
+	tls          bool
+	rawQuery     string
+}
+
+// queryParam returns the last value of a query parameter (the reference
+// lets the last occurrence win).
+func (rq *request) queryParam(name string) (string, bool) {
+	vs, ok := rq.query[name]
+	if !ok || len(vs) == 0 {
+		return "", false
+	}
+	return vs[len(vs)-1], true
+}
+
+// Do serves one API request without HTTP: method, path (with an optional
+// query string) and a JSON body (nil for none). It returns the status and
+// body exactly as the HTTP handler would, so Go callers (seeding, tests)
+// get the same semantics as HTTP clients. ctx is accepted for symmetry with
+// I/O calls; a request is never interrupted half-way.
+func (e *Engine) Do(ctx context.Context, method, target string, body []byte) (status int, respBody []byte, err error) {
+	if err := ctx.Err(); err != nil {
+		return 0, nil, err
+	}
+	u, err := url.Parse(target)
+	if err != nil {
+		return 0, nil, fmt.Errorf("server: bad target %q: %w", target, err)
+	}
+	ct := ""
+	if body != nil {
+		ct = ctypeJSON
+	}
+	resp := e.route(&request{method: method, path: u.Path, query: u.Query(), body: body, hasBody: len(body) > 0,
+		contentType: ct, host: "localhost", rawQuery: u.RawQuery})
+	return resp.status, resp.body, nil
+}

@@ -1,0 +1,113 @@
+package server
+
+import (
+	"net/http"
+	"slices"
+)
+
+func (e *Engine) health(rq *request) *response {
+	return valueResp(http.StatusOK, obj(m("version", str(e.opts.Version))))
+}
+
+func (e *Engine) listFeatures(rq *request) *response {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return valueResp(http.StatusOK, obj(m("context_features", strArr(e.st.features))))
+}
+
+func (e *Engine) getFeature(rq *request) *response {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	i := e.st.featureIndex(rq.params["name"])
+	if i < 0 {
+		return emptyResp(http.StatusNotFound)
+	}
+	return valueResp(http.StatusOK, obj(m("index", num(int64(i)))))
+}
+
+// addFeature appends a context feature. Unlike the reference it validates
+// the name (API §10 #10) and accepts the very first feature (#9).
+func (e *Engine) addFeature(rq *request) *response {
+	body, errs := decodeBody(rq.body, rq.contentType, rq.hasBody)
+	if errs != nil {
+		return validationResp(errs)
+	}
+	f := newFields(body)
+	name, _ := f.str("context_feature", true, patFeatureName)
+	if !f.ok() {
+		return validationResp(f.errs)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.st.featureIndex(name) >= 0 {
+		return textResp(http.StatusConflict, "context feature already exists")
+	}
+	e.st.features = append(e.st.features, name)
+	e.changedLocked()
+	return noContent
+}
+
+// deleteFeature removes an unused context feature. A feature used by
+// several settings gets the same 409 as one used by a single setting
+// (API §10 #11).
+func (e *Engine) deleteFeature(rq *request) *response {
+	name := rq.params["name"]
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	i := e.st.featureIndex(name)
+	if i < 0 {
+		return emptyResp(http.StatusNotFound)
+	}
+	if len(e.st.usedBy(name)) > 0 {
+		return textResp(http.StatusConflict, "context feature can't be deleted, there is at least one setting configured by it")
+	}
+	e.st.features = slices.Delete(e.st.features, i, i+1)
+	e.changedLocked()
+	return noContent
+}
+
+// moveFeature moves a feature just after or before another (API §5.2);
+// moves across several positions work (API §10 #12).
+func (e *Engine) moveFeature(rq *request) *response {
+	body, errs := decodeBody(rq.body, rq.contentType, rq.hasBody)
+	if errs != nil {
+		return validationResp(errs)
+	}
+	f := newFields(body)
+	after, hasAfter := f.str("to_after", false, nil)
+	before, hasBefore := f.str("to_before", false, nil)
+	if f.ok() && !hasAfter && !hasBefore {
+		f.add(errValue([]any{"body", "__root__"}, "exactly one of to_after or to_before must be set"))
+	}
+	if !f.ok() {
+		return validationResp(f.errs)
+	}
+	name := rq.params["name"]
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	from := e.st.featureIndex(name)
+	target := before
+	if hasAfter {
+		target = after
+	}
+	ti := e.st.featureIndex(target)
+	if from < 0 || ti < 0 {
+		return emptyResp(http.StatusNotFound)
+	}
+	if target == name {
+		return noContent
+	}
+	rest := slices.Delete(slices.Clone(e.st.features), from, from+1)
+	ti = slices.Index(rest, target)
+	pos := ti
+	if hasAfter {
+		pos = ti + 1
+	}
+	moved := slices.Insert(rest, pos, name)
+	if slices.Equal(moved, e.st.features) {
+		return noContent
+	}
+	e.st.features = moved
+	e.changedLocked()
+	return noContent
+}

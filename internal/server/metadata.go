@@ -1,0 +1,188 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+
+	"github.com/heksher-go/heksher/internal/htype"
+)
+
+// settingMetaWrite validates a setting-metadata write: the body (with
+// version and, per endpoint, metadata or value), the {key} path parameter,
+// the setting and the version; then applies change under the lock.
+func (e *Engine) settingMetaWrite(rq *request, withMeta, withValue bool, change func(s *setting, meta []htype.Member, value htype.Value)) *response {
+	var errs []valErr
+	key, hasKey := rq.params["key"]
+	if hasKey && !patMetadataKey.match(key) {
+		errs = append(errs, errRegex([]any{"path", "key"}, patMetadataKey))
+	}
+	body, bodyErrs := decodeBody(rq.body, rq.contentType, rq.hasBody)
+	if bodyErrs != nil {
+		return validationResp(append(errs, bodyErrs...))
+	}
+	f := newFields(body)
+	f.errs = errs
+	var meta []htype.Member
+	var value htype.Value
+	if withMeta {
+		meta, _ = f.metadata("metadata", true)
+	}
+	if withValue {
+		value, _ = f.any("value")
+	}
+	ver, _ := f.version("version", true, "")
+	if !f.ok() {
+		return validationResp(f.errs)
+	}
+	name := rq.params["name"]
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := e.st.resolve(name)
+	if s == nil {
+		return textResp(http.StatusNotFound, "the setting "+name+" does not exist")
+	}
+	if parseVersion(ver).cmp(parseVersion(s.version)) <= 0 {
+		return textResp(http.StatusConflict, fmt.Sprintf("The setting %s already has a newer version (%s)", s.name, s.version))
+	}
+	change(s, meta, value)
+	s.version = ver
+	e.changedLocked()
+	return noContent
+}
+
+func (e *Engine) getSettingMeta(rq *request) *response {
+	name := rq.params["name"]
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	s := e.st.resolve(name)
+	if s == nil {
+		return textResp(http.StatusNotFound, "the setting "+name+" does not exist")
+	}
+	return valueResp(http.StatusOK, obj(m("metadata", metaValue(s.meta))))
+}
+
+func (e *Engine) mergeSettingMeta(rq *request) *response {
+	return e.settingMetaWrite(rq, true, false, func(s *setting, meta []htype.Member, _ htype.Value) {
+		s.meta = mergeMeta(s.meta, meta)
+	})
+}
+
+func (e *Engine) replaceSettingMeta(rq *request) *response {
+	return e.settingMetaWrite(rq, true, false, func(s *setting, meta []htype.Member, _ htype.Value) {
+		s.meta = slices.Clone(meta)
+	})
+}
+
+func (e *Engine) clearSettingMeta(rq *request) *response {
+	return e.settingMetaWrite(rq, false, false, func(s *setting, _ []htype.Member, _ htype.Value) {
+		s.meta = nil
+	})
+}
+
+func (e *Engine) putSettingMetaKey(rq *request) *response {
+	key := rq.params["key"]
+	return e.settingMetaWrite(rq, false, true, func(s *setting, _ []htype.Member, value htype.Value) {
+		s.meta = mergeMeta(s.meta, []htype.Member{{Key: key, Value: value}})
+	})
+}
+
+func (e *Engine) deleteSettingMetaKey(rq *request) *response {
+	key := rq.params["key"]
+	return e.settingMetaWrite(rq, false, false, func(s *setting, _ []htype.Member, _ htype.Value) {
+		s.meta = deleteMetaKey(s.meta, key)
+	})
+}
+
+// ruleMetaWrite validates a rule-metadata write and applies change.
+// skipEmpty reproduces the reference answering 204 to a merge of {} without
+// looking the rule up (API §10 #14).
+func (e *Engine) ruleMetaWrite(rq *request, withMeta, withValue, needBody, skipEmpty bool, change func(r *rule, meta []htype.Member, value htype.Value)) *response {
+	var errs []valErr
+	id, idOK := parseRuleID(rq.params["rule_id"])
+	if !idOK {
+		errs = append(errs, errInt([]any{"path", "rule_id"}))
+	}
+	key, hasKey := rq.params["key"]
+	if hasKey && !patMetadataKey.match(key) {
+		errs = append(errs, errRegex([]any{"path", "key"}, patMetadataKey))
+	}
+	var meta []htype.Member
+	var value htype.Value
+	if needBody {
+		body, bodyErrs := decodeBody(rq.body, rq.contentType, rq.hasBody)
+		if bodyErrs != nil {
+			return validationResp(append(errs, bodyErrs...))
+		}
+		f := newFields(body)
+		f.errs = errs
+		if withMeta {
+			meta, _ = f.metadata("metadata", true)
+		}
+		if withValue {
+			value, _ = f.any("value")
+		}
+		errs = f.errs
+	}
+	if len(errs) > 0 {
+		return validationResp(errs)
+	}
+	if skipEmpty && len(meta) == 0 {
+		return noContent
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	r := e.st.rules[id]
+	if r == nil {
+		return emptyResp(http.StatusNotFound)
+	}
+	change(r, meta, value)
+	e.changedLocked()
+	return noContent
+}
+
+func (e *Engine) getRuleMeta(rq *request) *response {
+	id, bad := e.ruleParam(rq)
+	if bad != nil {
+		return bad
+	}
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	r := e.st.rules[id]
+	if r == nil {
+		return emptyResp(http.StatusNotFound)
+	}
+	return valueResp(http.StatusOK, obj(m("metadata", metaValue(r.meta))))
+}
+
+func (e *Engine) mergeRuleMeta(rq *request) *response {
+	return e.ruleMetaWrite(rq, true, false, true, true, func(r *rule, meta []htype.Member, _ htype.Value) {
+		r.meta = mergeMeta(r.meta, meta)
+	})
+}
+
+func (e *Engine) replaceRuleMeta(rq *request) *response {
+	return e.ruleMetaWrite(rq, true, false, true, false, func(r *rule, meta []htype.Member, _ htype.Value) {
+		r.meta = slices.Clone(meta)
+	})
+}
+
+func (e *Engine) clearRuleMeta(rq *request) *response {
+	return e.ruleMetaWrite(rq, false, false, false, false, func(r *rule, _ []htype.Member, _ htype.Value) {
+		r.meta = nil
+	})
+}
+
+func (e *Engine) putRuleMetaKey(rq *request) *response {
+	key := rq.params["key"]
+	return e.ruleMetaWrite(rq, false, true, true, false, func(r *rule, _ []htype.Member, value htype.Value) {
+		r.meta = mergeMeta(r.meta, []htype.Member{{Key: key, Value: value}})
+	})
+}
+
+func (e *Engine) deleteRuleMetaKey(rq *request) *response {
+	key := rq.params["key"]
+	return e.ruleMetaWrite(rq, false, false, false, false, func(r *rule, _ []htype.Member, _ htype.Value) {
+		r.meta = deleteMetaKey(r.meta, key)
+	})
+}

@@ -1,0 +1,254 @@
+package server
+
+import (
+	"crypto/md5"
+	"encoding/hex"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/heksher-go/heksher/internal/htype"
+)
+
+// queryCache keeps rendered query answers per normalised request until the
+// state changes. Benchmarks (docs/benchmarks/server.md) show rendering
+// 1,000 settings costs milliseconds while a cached answer costs
+// microseconds, and clients poll the same query over and over.
+type queryCache struct {
+	mu      sync.Mutex
+	entries map[string]*cachedAnswer
+}
+
+type cachedAnswer struct {
+	body []byte
+	etag string
+}
+
+// maxCacheEntries bounds the cache against clients that vary their query.
+const maxCacheEntries = 256
+
+func (c *queryCache) get(key string) *cachedAnswer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.entries[key]
+}
+
+func (c *queryCache) put(key string, a *cachedAnswer) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil || len(c.entries) >= maxCacheEntries {
+		c.entries = make(map[string]*cachedAnswer)
+	}
+	c.entries[key] = a
+}
+
+func (c *queryCache) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.entries = nil
+}
+
+// filter is a parsed context_filters: nil means everything (`*`);
+// otherwise feature → allowed values (nil slice: any value).
+type filter map[string][]string
+
+// query implements GET /query (API §7).
+func (e *Engine) query(rq *request) *response {
+	var errs []valErr
+	rawSettings, hasSettings := rq.queryParam("settings")
+	if hasSettings && !patSettingList.match(rawSettings) {
+		errs = append(errs, errRegex([]any{"query", "settings"}, patSettingList))
+	}
+	rawFilters, hasFilters := rq.queryParam("context_filters")
+	if !hasFilters {
+		rawFilters = "*"
+	}
+	if !patFilters.match(rawFilters) {
+		errs = append(errs, errRegex([]any{"query", "context_filters"}, patFilters))
+	}
+	withMeta := false
+	if raw, ok := rq.queryParam("include_metadata"); ok {
+		b, ok := parseBool(raw)
+		if !ok {
+			errs = append(errs, errBool([]any{"query", "include_metadata"}))
+		}
+		withMeta = b
+	}
+	if errs != nil {
+		return validationResp(errs)
+	}
+
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+
+	// Which settings, by canonical name.
+	var settings []*setting
+	switch {
+	case !hasSettings:
+		settings = e.st.sortedSettings()
+	case rawSettings == "":
+	default:
+		var missing []string
+		seen := map[*setting]bool{}
+		for _, n := range strings.Split(rawSettings, ",") {
+			s := e.st.resolve(n)
+			if s == nil {
+				if !slices.Contains(missing, n) {
+					missing = append(missing, n)
+				}
+				continue
+			}
+			if !seen[s] {
+				seen[s] = true
+				settings = append(settings, s)
+			}
+		}
+		if len(missing) > 0 {
+			return textResp(http.StatusNotFound, "the following are not setting names: "+pyStrList(missing))
+		}
+		slices.SortFunc(settings, func(a, b *setting) int { return strings.Compare(a.name, b.name) })
+	}
+
+	// Which rules.
+	var flt filter
+	if rawFilters != "*" {
+		re := filterItemsLower
+		if e.opts.FixLowercaseFilterKeys {
+			re = filterItemsFixed
+		}
+		flt = filter{}
+		for _, mt := range re.FindAllStringSubmatch(rawFilters, -1) {
+			key := mt[1]
+			if _, dup := flt[key]; dup {
+				return textResp(http.StatusBadRequest, "context name repeated in context filter: "+key)
+			}
+			var vals []string
+			if mt[2] != "*" {
+				vals = strings.Split(mt[3], ",")
+			}
+			flt[key] = vals
+		}
+		for k := range flt {
+			if e.st.featureIndex(k) < 0 {
+				// Unknown features are dropped, as the reference does (it
+				// only logs them).
+				e.log.Debug("query: ignoring unknown context feature in filter", "feature", k)
+				delete(flt, k)
+			}
+		}
+	}
+
+	key := cacheKey(settings, flt, withMeta)
+	ans := e.cache.get(key)
+	if ans == nil {
+		body := e.renderQuery(settings, flt, withMeta)
+		sum := md5.Sum(body)
+		ans = &cachedAnswer{body: body, etag: `"` + hex.EncodeToString(sum[:]) + `"`}
+		e.cache.put(key, ans)
+	}
+	hdr := map[string]string{"ETag": ans.etag}
+	if etagMatches(rq.ifNoneMatch, ans.etag) {
+		return &response{status: http.StatusNotModified, header: hdr}
+	}
+	resp := jsonResp(http.StatusOK, ans.body)
+	resp.header = hdr
+	return resp
+}
+
+// etagMatches reproduces the reference: `*` or the quoted ETag anywhere in
+// the header value (API §10 #1).
+func etagMatches(headers []string, etag string) bool {
+	if len(headers) == 0 {
+		return false
+	}
+	h := strings.Join(headers, ", ")
+	return h == "*" || strings.Contains(h, etag)
+}
+
+func cacheKey(settings []*setting, flt filter, withMeta bool) string {
+	var sb strings.Builder
+	sb.WriteString(strconv.FormatBool(withMeta))
+	sb.WriteByte('|')
+	for _, s := range settings {
+		sb.WriteString(s.name)
+		sb.WriteByte(',')
+	}
+	sb.WriteByte('|')
+	if flt == nil {
+		sb.WriteByte('*')
+		return sb.String()
+	}
+	keys := make([]string, 0, len(flt))
+	for k := range flt {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		sb.WriteString(k)
+		sb.WriteByte(':')
+		if flt[k] == nil {
+			sb.WriteByte('*')
+		} else {
+			sb.WriteString(strings.Join(flt[k], ","))
+		}
+		sb.WriteByte(';')
+	}
+	return sb.String()
+}
+
+func (f filter) allows(r *rule) bool {
+	if f == nil {
+		return true
+	}
+	for feat, val := range r.conds {
+		vals, ok := f[feat]
+		if !ok {
+			return false
+		}
+		if vals != nil && !slices.Contains(vals, val) {
+			return false
+		}
+	}
+	return true
+}
+
+// renderQuery writes the answer body directly, in the reference's key
+// order: settings by canonical name, rules by id.
+func (e *Engine) renderQuery(settings []*setting, flt filter, withMeta bool) []byte {
+	buf := make([]byte, 0, 64+len(settings)*256)
+	buf = append(buf, `{"settings":{`...)
+	for i, s := range settings {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf, _ = htype.AppendJSON(buf, s.name)
+		buf = append(buf, `:{"default_value":`...)
+		buf = s.def.AppendJSON(buf)
+		buf = append(buf, `,"rules":[`...)
+		first := true
+		for _, r := range s.rules {
+			if !flt.allows(r) {
+				continue
+			}
+			if !first {
+				buf = append(buf, ',')
+			}
+			first = false
+			buf = append(buf, `{"value":`...)
+			buf = r.value.AppendJSON(buf)
+			buf = append(buf, `,"context_features":`...)
+			buf = pairsValue(e.st.condPairs(r)).AppendJSON(buf)
+			buf = append(buf, `,"rule_id":`...)
+			buf = strconv.AppendInt(buf, r.id, 10)
+			if withMeta {
+				buf = append(buf, `,"metadata":`...)
+				buf = metaValue(r.meta).AppendJSON(buf)
+			}
+			buf = append(buf, '}')
+		}
+		buf = append(buf, "]}"...)
+	}
+	return append(buf, "}}"...)
+}

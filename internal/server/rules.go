@@ -1,0 +1,196 @@
+package server
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/heksher-go/heksher/internal/htype"
+)
+
+// addRule implements POST /rules (API §5.4).
+func (e *Engine) addRule(rq *request) *response {
+	body, errs := decodeBody(rq.body, rq.contentType, rq.hasBody)
+	if errs != nil {
+		return validationResp(errs)
+	}
+	f := newFields(body)
+	name, _ := f.str("setting", true, patSettingName)
+	conds := f.featureValues("feature_values")
+	value, _ := f.any("value")
+	meta, _ := f.metadata("metadata", false)
+	if !f.ok() {
+		return validationResp(f.errs)
+	}
+	if meta == nil {
+		meta = []htype.Member{}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := e.st.resolve(name)
+	if s == nil {
+		return textResp(http.StatusUnprocessableEntity, "setting not found with name "+name)
+	}
+	var notConf []string
+	for k := range conds {
+		if _, ok := s.features[k]; !ok {
+			notConf = append(notConf, k)
+		}
+	}
+	if len(notConf) > 0 {
+		return textResp(http.StatusBadRequest, "setting is not configurable at context features "+pyStrSet(notConf))
+	}
+	if !s.typ.Accepts(value) {
+		return textResp(http.StatusBadRequest, "rule value is incompatible with setting type "+s.typ.String())
+	}
+	if s.findRule(conds) != nil {
+		return textResp(http.StatusConflict, "rule already exists")
+	}
+	r := e.st.addRule(s, conds, value, meta)
+	e.changedLocked()
+	resp := valueResp(http.StatusCreated, obj(m("rule_id", num(r.id))))
+	resp.header = map[string]string{"Location": "/" + strconv.FormatInt(r.id, 10)}
+	return resp
+}
+
+// featureValues validates a non-empty Dict[feature name, feature value].
+func (f *fields) featureValues(name string) map[string]string {
+	v, ok := f.get(name, true)
+	if !ok {
+		return nil
+	}
+	loc := locOf(f.base, name)
+	switch v.Kind() {
+	case htype.Null:
+		f.add(errNone(loc))
+		return nil
+	case htype.Object:
+	default:
+		f.add(errDict(loc))
+		return nil
+	}
+	out := make(map[string]string, len(v.Members()))
+	good := true
+	for _, mem := range v.Members() {
+		if !patFeatureName.match(mem.Key) {
+			f.add(errRegex(locOf(loc, "__key__"), patFeatureName))
+			good = false
+		}
+		s, ok := f.strAt(locOf(loc, mem.Key), mem.Value, patFeatureVal)
+		good = good && ok
+		out[mem.Key] = s
+	}
+	if good && len(out) == 0 {
+		f.add(errValue(loc, "feature_values must not be empty"))
+		return nil
+	}
+	return out
+}
+
+// ruleParam resolves the {rule_id} path parameter.
+func (e *Engine) ruleParam(rq *request) (int64, *response) {
+	id, ok := parseRuleID(rq.params["rule_id"])
+	if !ok {
+		return 0, validationResp([]valErr{errInt([]any{"path", "rule_id"})})
+	}
+	return id, nil
+}
+
+func (e *Engine) getRule(rq *request) *response {
+	id, bad := e.ruleParam(rq)
+	if bad != nil {
+		return bad
+	}
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	r := e.st.rules[id]
+	if r == nil {
+		return emptyResp(http.StatusNotFound)
+	}
+	return valueResp(http.StatusOK, obj(m("setting", str(r.setting.name)), m("value", r.value),
+		m("feature_values", pairsValue(e.st.condPairs(r))), m("metadata", metaValue(r.meta))))
+}
+
+func (e *Engine) deleteRule(rq *request) *response {
+	id, bad := e.ruleParam(rq)
+	if bad != nil {
+		return bad
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	r := e.st.rules[id]
+	if r == nil {
+		return emptyResp(http.StatusNotFound)
+	}
+	e.st.deleteRule(r)
+	e.changedLocked()
+	return noContent
+}
+
+// searchRule implements GET /rules/search: the rule with exactly the given
+// condition set.
+func (e *Engine) searchRule(rq *request) *response {
+	var errs []valErr
+	name, hasName := rq.queryParam("setting")
+	fv, hasFV := rq.queryParam("feature_values")
+	switch {
+	case !hasName:
+		errs = append(errs, errMissing([]any{"query", "setting"}))
+	case !patSettingName.match(name):
+		errs = append(errs, errRegex([]any{"query", "setting"}, patSettingName))
+	}
+	switch {
+	case !hasFV:
+		errs = append(errs, errMissing([]any{"query", "feature_values"}))
+	case !patSearchFV.match(fv):
+		errs = append(errs, errRegex([]any{"query", "feature_values"}, patSearchFV))
+	}
+	if errs != nil {
+		return validationResp(errs)
+	}
+	conds := map[string]string{}
+	for _, part := range strings.Split(fv, ",") {
+		k, v, _ := strings.Cut(part, ":")
+		conds[k] = v
+	}
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	s := e.st.resolve(name)
+	if s == nil {
+		return emptyResp(http.StatusNotFound)
+	}
+	r := s.findRule(conds)
+	if r == nil {
+		return emptyResp(http.StatusNotFound)
+	}
+	return valueResp(http.StatusOK, obj(m("rule_id", num(r.id))))
+}
+
+// putRuleValue implements PUT /rules/{id}/value and PATCH /rules/{id}.
+func (e *Engine) putRuleValue(rq *request) *response {
+	id, bad := e.ruleParam(rq)
+	body, errs := decodeBody(rq.body, rq.contentType, rq.hasBody)
+	if bad != nil {
+		return bad
+	}
+	if errs != nil {
+		return validationResp(errs)
+	}
+	f := newFields(body)
+	value, _ := f.any("value")
+	if !f.ok() {
+		return validationResp(f.errs)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	r := e.st.rules[id]
+	if r == nil {
+		return textResp(http.StatusNotFound, "")
+	}
+	if !r.setting.typ.Accepts(value) {
+		return textResp(http.StatusBadRequest, "rule value is incompatible with setting type "+r.setting.typ.String())
+	}
+	r.value = value
+	e.changedLocked()
+	return noContent
+}

@@ -1,0 +1,268 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/heksher-go/heksher/internal/htype"
+)
+
+func (e *Engine) listSettings(rq *request) *response {
+	additional := false
+	if raw, ok := rq.queryParam("include_additional_data"); ok {
+		b, ok := parseBool(raw)
+		if !ok {
+			return validationResp([]valErr{errBool([]any{"query", "include_additional_data"})})
+		}
+		additional = b
+	}
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	items := make([]htype.Value, 0, len(e.st.settings))
+	for _, s := range e.st.sortedSettings() {
+		ms := []htype.Member{
+			m("name", str(s.name)), m("type", str(s.typ.String())),
+			m("default_value", s.def), m("version", str(s.version)),
+		}
+		if additional {
+			ms = append(ms, m("configurable_features", strArr(e.st.featureList(s))),
+				m("metadata", metaValue(s.meta)), m("aliases", strArr(s.aliases)))
+		}
+		items = append(items, obj(ms...))
+	}
+	return valueResp(http.StatusOK, obj(m("settings", arr(items...))))
+}
+
+func (e *Engine) getSetting(rq *request) *response {
+	name := rq.params["name"]
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	s := e.st.resolve(name)
+	if s == nil {
+		return textResp(http.StatusNotFound, "the setting "+name+" does not exist")
+	}
+	return valueResp(http.StatusOK, obj(
+		m("name", str(s.name)), m("configurable_features", strArr(e.st.featureList(s))),
+		m("type", str(s.typ.String())), m("default_value", s.def), m("metadata", metaValue(s.meta)),
+		m("aliases", strArr(s.aliases)), m("version", str(s.version)),
+	))
+}
+
+func (e *Engine) deleteSetting(rq *request) *response {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := e.st.resolve(rq.params["name"])
+	if s == nil {
+		return textResp(http.StatusNotFound, "setting name not found")
+	}
+	e.st.deleteSetting(s)
+	e.changedLocked()
+	return noContent
+}
+
+func higherVersionMsg(name string, v version) string {
+	return fmt.Sprintf("the setting %s is at a higher version than the request %s", name, v.pair())
+}
+
+// putType changes a setting's type explicitly (API §5.3).
+func (e *Engine) putType(rq *request) *response {
+	body, errs := decodeBody(rq.body, rq.contentType, rq.hasBody)
+	if errs != nil {
+		return validationResp(errs)
+	}
+	f := newFields(body)
+	typ, _ := f.settingType("type")
+	ver, _ := f.version("version", true, "")
+	if !f.ok() {
+		return validationResp(f.errs)
+	}
+	name := rq.params["name"]
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := e.st.resolve(name)
+	if s == nil {
+		return textResp(http.StatusNotFound, "the setting "+name+" does not exist")
+	}
+	n, old := parseVersion(ver), parseVersion(s.version)
+	same := htype.Equal(typ, s.typ)
+	c := n.cmp(old)
+	switch {
+	case c == 0 && same:
+		return noContent
+	case c <= 0:
+		return textResp(http.StatusConflict, higherVersionMsg(s.name, old))
+	case same:
+		s.version = ver
+		e.changedLocked()
+		return noContent
+	}
+	var conflicts []htype.Value
+	if !typ.Accepts(s.def) {
+		conflicts = append(conflicts, str(fmt.Sprintf("the default value %s does not match the new type", pyStr(s.def))))
+	}
+	for _, r := range s.rules {
+		if !typ.Accepts(r.value) {
+			conflicts = append(conflicts, str(fmt.Sprintf("rule %d (%s) has incompatible value %s",
+				r.id, pyPairs(e.st.condPairs(r)), pyStr(r.value))))
+		}
+	}
+	if !htype.IsSubtype(typ, s.typ) && n.major == old.major {
+		conflicts = append(conflicts, str(fmt.Sprintf("cannot change type to non-subtype %s in a minor version bump", typ)))
+	}
+	if len(conflicts) > 0 {
+		return valueResp(http.StatusConflict, obj(m("conflicts", arr(conflicts...))))
+	}
+	s.typ = typ
+	s.version = ver
+	e.changedLocked()
+	return noContent
+}
+
+// pyPairs renders conditions as a Python list of tuples.
+func pyPairs(pairs [][2]string) string {
+	parts := make([]string, len(pairs))
+	for i, p := range pairs {
+		parts[i] = "(" + pyQuote(p[0]) + ", " + pyQuote(p[1]) + ")"
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}
+
+// putName renames a setting explicitly (API §5.3).
+func (e *Engine) putName(rq *request) *response {
+	body, errs := decodeBody(rq.body, rq.contentType, rq.hasBody)
+	if errs != nil {
+		return validationResp(errs)
+	}
+	f := newFields(body)
+	newName, _ := f.str("name", true, patSettingName)
+	ver, _ := f.version("version", true, "")
+	if !f.ok() {
+		return validationResp(f.errs)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := e.st.resolve(rq.params["name"])
+	if s == nil {
+		return textResp(http.StatusNotFound, "setting does not exist")
+	}
+	n, old := parseVersion(ver), parseVersion(s.version)
+	c := n.cmp(old)
+	switch {
+	case c == 0 && newName == s.name:
+		return noContent
+	case c < 0:
+		return textResp(http.StatusConflict, fmt.Sprintf("The setting %s already has a newer version (%s)", s.name, s.version))
+	case newName == s.name:
+		s.version = ver
+		e.changedLocked()
+		return noContent
+	}
+	if other := e.st.resolve(newName); other != nil && other != s {
+		return textResp(http.StatusConflict, "name already exists")
+	}
+	e.st.rename(s, newName)
+	s.version = ver
+	e.changedLocked()
+	return noContent
+}
+
+// putFeatures replaces a setting's configurable features (API §5.3). An
+// unknown feature is a 404 rather than the reference's crash (API §10 #13).
+func (e *Engine) putFeatures(rq *request) *response {
+	body, errs := decodeBody(rq.body, rq.contentType, rq.hasBody)
+	if errs != nil {
+		return validationResp(errs)
+	}
+	f := newFields(body)
+	list, _ := f.strList("configurable_features", nil, 1)
+	ver, _ := f.version("version", true, "")
+	if !f.ok() {
+		return validationResp(f.errs)
+	}
+	name := rq.params["name"]
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := e.st.resolve(name)
+	if s == nil {
+		return textResp(http.StatusNotFound, "the setting "+name+" does not exist")
+	}
+	want := map[string]struct{}{}
+	for _, x := range list {
+		want[x] = struct{}{}
+	}
+	sameSet := setsEqual(want, s.features)
+	n, old := parseVersion(ver), parseVersion(s.version)
+	c := n.cmp(old)
+	switch {
+	case c == 0 && sameSet:
+		return noContent
+	case c <= 0:
+		return textResp(http.StatusConflict, higherVersionMsg(s.name, old))
+	case sameSet:
+		s.version = ver
+		e.changedLocked()
+		return noContent
+	}
+	var removed []string
+	for x := range s.features {
+		if _, ok := want[x]; !ok {
+			removed = append(removed, x)
+		}
+	}
+	var inUse []int64
+	for _, r := range s.rules {
+		for _, x := range removed {
+			if _, ok := r.conds[x]; ok {
+				inUse = append(inUse, r.id)
+				break
+			}
+		}
+	}
+	if len(inUse) > 0 {
+		return textResp(http.StatusConflict, fmt.Sprintf("Configurable features %s are in use by rules %s",
+			pyStrSet(removed), pyIntList(inUse)))
+	}
+	added := len(want) > len(s.features)-len(removed)
+	if added && n.major == old.major {
+		return textResp(http.StatusConflict, "Cannot add new configurable features on a minor version bump")
+	}
+	var unknown []string
+	for x := range want {
+		if e.st.featureIndex(x) < 0 {
+			unknown = append(unknown, x)
+		}
+	}
+	if len(unknown) > 0 {
+		return textResp(http.StatusNotFound, pyStrSet(unknown)+" are not acceptable context features")
+	}
+	s.features = want
+	s.version = ver
+	e.changedLocked()
+	return noContent
+}
+
+func setsEqual(a, b map[string]struct{}) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k := range a {
+		if _, ok := b[k]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func sortedKeys(set map[string]struct{}) []string {
+	out := make([]string, 0, len(set))
+	for k := range set {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+var _ = slices.Sort[[]string]
