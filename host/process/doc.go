@@ -1,0 +1,83 @@
+// Package process runs Heksher plugins as separate processes, on
+// hashicorp/go-plugin over gRPC, and supervises them. A started [Plugin]
+// implements hostapi.Plugin, so the host fans events out to it as to a wasm
+// plugin.
+//
+// # Quick start
+//
+//	p, err := process.Start(ctx, process.Config{
+//		Name:   "alerter",
+//		Path:   "/usr/lib/heksher/plugins/alerter",
+//		SHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+//		Config: json.RawMessage(`{"threshold": 3}`),
+//		Logger: logger,
+//	}, settings)
+//	if err != nil { … }          // nothing is left running
+//	defer p.Close(ctx)
+//	err = p.Deliver(ctx, d)      // d is an event.Delivery
+//
+// # Starting
+//
+// Start checks that Path is an executable file and, when SHA256 is set, that
+// the file hashes to it (before every start, restarts included). It starts
+// the binary directly (no shell) with Args and only Env (not the host's
+// environment), with mutual TLS negotiated afresh for every process
+// (go-plugin's AutoMTLS, always on), and its unix sockets in a private
+// directory of mode 0700. It then serves the host's Settings service on a
+// new go-plugin broker id, calls the plugin's Init with that id and Config,
+// and reads the plugin's manifest. The plugin dials the broker once and
+// keeps the connection for all its lookups.
+//
+// # Supervision
+//
+// Every call into the plugin has a deadline (Config.Deadline, and the
+// delivery's ctx). Between events a health check runs every
+// Config.HealthInterval. The process is killed and restarted when
+//   - it exits or crashes (noticed at once, during a call or not),
+//   - Config.TimeoutStrikes deliveries in a row overrun their deadline
+//     (a hung plugin), or
+//   - a health check fails.
+//
+// Restarts wait Config.Backoff (doubling up to its Max); after
+// Config.MaxRestarts restarts without a successful delivery in between the
+// plugin is given up ([ErrFailed], state failed) until it is started anew. A
+// restarted plugin is initialised completely again (new process, new broker
+// id, Init with its config, manifest read again) before it gets an event.
+// [Plugin.Status] shows the state (running, restarting, failed, stopped), the
+// last error, the restart count and the pid.
+//
+// While a restart is under way, [Plugin.Deliver] waits for it as long as its
+// ctx allows, so that the event after a crash reaches the fresh process; a
+// host that prefers to skip events gives Deliver a short ctx and gets
+// [ErrRestarting].
+//
+// # Orphans
+//
+// Plugins never outlive the host. Close stops them (gracefully, then by
+// force). If the host dies without closing, even by SIGKILL, the kernel
+// sends each plugin SIGTERM (Linux's parent-death signal; the process is
+// forked from a thread locked for the plugin's lifetime, since the signal
+// follows the forking thread), and the SDK's parent watch covers the rest.
+//
+// # Logging
+//
+// The plugin's log records (written by sdk/plugin as go-plugin's JSON lines)
+// and go-plugin's own messages go to Config.Logger with a "plugin" attribute;
+// the plugin's records also carry "logger" (the plugin's name) and their own
+// attributes. A panic trace is logged at error level.
+//
+// # Errors
+//
+// Start returns a [*StartError] wrapping fs.ErrNotExist, [ErrNotExecutable],
+// [ErrChecksumMismatch] ([*ChecksumError]), [ErrNotPlugin],
+// [ErrIncompatibleVersion], [ErrStartTimeout] or [ErrInit]. Deliver returns
+// [ErrCrashed], [ErrRestarting], [ErrFailed], [ErrClosed],
+// context.DeadlineExceeded for an overrun, or a [*HandlerError] carrying the
+// plugin handler's error text.
+//
+// # Concurrency
+//
+// A Plugin is safe for concurrent use by Status, Manifest and Close;
+// Deliver is called from one goroutine at a time (the host's per-plugin
+// worker), as hostapi.Plugin requires.
+package process

@@ -1,0 +1,186 @@
+package process
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	goplugin "github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/sdk/proto/pluginv1"
+)
+
+// instance is one plugin process, from handshake to kill. A restart makes a
+// new instance; nothing of an old one is reused.
+type instance struct {
+	client   *goplugin.Client
+	runner   *procRunner
+	rpc      pluginv1.PluginClient
+	health   grpc_health_v1.HealthClient
+	exited   <-chan struct{} // closed when go-plugin sees the process end
+	manifest hostapi.Manifest
+	brokerID uint32
+	started  time.Time
+	serving  sync.WaitGroup // the brokered Settings server
+}
+
+// dispensed is what go-plugin's Dispense returns on the host side.
+type dispensed struct {
+	done   <-chan struct{}
+	broker *goplugin.GRPCBroker
+	conn   *grpc.ClientConn
+}
+
+// hostSide is the host's half of the plugin definition in go-plugin's
+// plugin set.
+type hostSide struct {
+	goplugin.NetRPCUnsupportedPlugin
+}
+
+func (hostSide) GRPCServer(*goplugin.GRPCBroker, *grpc.Server) error {
+	return errors.New("process: the host does not serve plugins")
+}
+
+func (hostSide) GRPCClient(ctx context.Context, b *goplugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
+	return &dispensed{done: ctx.Done(), broker: b, conn: c}, nil
+}
+
+// spawn starts, hand-shakes and initialises one plugin process. On error
+// nothing is left running.
+func (p *Plugin) spawn(ctx context.Context) (*instance, error) {
+	cfg := &p.cfg
+	fail := func(err error) (*instance, error) {
+		return nil, &StartError{Plugin: cfg.Name, Path: cfg.Path, Err: err}
+	}
+	if err := checkBinary(cfg.Path, cfg.SHA256); err != nil {
+		return fail(err)
+	}
+	inst := &instance{started: time.Now()}
+	client := goplugin.NewClient(&goplugin.ClientConfig{
+		HandshakeConfig:  goplugin.HandshakeConfig{ProtocolVersion: pluginv1.ProtocolVersion, MagicCookieKey: pluginv1.MagicCookieKey, MagicCookieValue: pluginv1.MagicCookieValue},
+		Plugins:          goplugin.PluginSet{pluginv1.PluginName: hostSide{}},
+		RunnerFunc:       runnerFunc(cfg, p.starter, &inst.runner),
+		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
+		AutoMTLS:         true,
+		SkipHostEnv:      true,
+		StartTimeout:     cfg.StartTimeout,
+		Logger:           p.hclog,
+		UnixSocketConfig: &goplugin.UnixSocketConfig{TempDir: p.socketDir},
+	})
+	inst.client = client
+	if err := p.handshake(ctx, inst); err != nil {
+		inst.kill()
+		return fail(err)
+	}
+	return inst, nil
+}
+
+// handshake connects to a started client, serves the Settings service on a
+// fresh broker id and calls Init.
+func (p *Plugin) handshake(ctx context.Context, inst *instance) error {
+	proto, err := inst.client.Client()
+	if err != nil {
+		return classifyStart(err)
+	}
+	raw, err := proto.Dispense(pluginv1.PluginName)
+	if err != nil {
+		return fmt.Errorf("%w: dispense: %v", ErrNotPlugin, err)
+	}
+	d := raw.(*dispensed)
+	inst.exited = d.done
+	inst.rpc = pluginv1.NewPluginClient(d.conn)
+	inst.health = grpc_health_v1.NewHealthClient(d.conn)
+
+	// One broker connection per process: the plugin dials this id once in
+	// Init and keeps the connection; serving ends when the client is killed
+	// (go-plugin closes the broker).
+	inst.brokerID = d.broker.NextId()
+	srv := &settingsServer{p: p}
+	inst.serving.Add(1)
+	go func() {
+		defer inst.serving.Done()
+		d.broker.AcceptAndServe(inst.brokerID, func(opts []grpc.ServerOption) *grpc.Server {
+			s := grpc.NewServer(opts...)
+			pluginv1.RegisterSettingsServer(s, srv)
+			return s
+		})
+	}()
+
+	ictx, cancel := context.WithTimeout(ctx, p.cfg.StartTimeout)
+	defer cancel()
+	resp, err := inst.rpc.Init(ictx, &pluginv1.InitRequest{
+		SettingsBrokerId: inst.brokerID, ConfigJson: p.cfg.Config, Name: p.cfg.Name,
+	})
+	if err != nil {
+		if ictx.Err() != nil {
+			return fmt.Errorf("%w: init: %v", ErrStartTimeout, err)
+		}
+		return fmt.Errorf("%w: %v", ErrInit, err)
+	}
+	m, err := resp.ToManifest()
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrInit, err)
+	}
+	inst.manifest = m
+	return nil
+}
+
+// classifyStart maps go-plugin's start errors, which are plain strings, to
+// our sentinels.
+func classifyStart(err error) error {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "incompatible API version"):
+		return fmt.Errorf("%w: %v", ErrIncompatibleVersion, err)
+	case strings.Contains(msg, "Unrecognized remote plugin message"),
+		strings.Contains(msg, "plugin exited before we could connect"),
+		strings.Contains(msg, "unsupported plugin protocol"):
+		return fmt.Errorf("%w: %v", ErrNotPlugin, err)
+	case strings.Contains(msg, "timeout while waiting for plugin to start"):
+		return fmt.Errorf("%w: %v", ErrStartTimeout, err)
+	}
+	return err
+}
+
+// pid is the process id, or 0 before the start.
+func (inst *instance) pid() int {
+	if inst.runner == nil {
+		return 0
+	}
+	return int(inst.runner.pid.Load())
+}
+
+// kill ends the process at once (SIGKILL) and releases go-plugin's
+// goroutines, connections and socket directory. Safe to call more than once.
+func (inst *instance) kill() {
+	if inst.runner != nil {
+		_ = inst.runner.Kill(context.Background())
+	}
+	inst.client.Kill()
+	inst.serving.Wait()
+}
+
+// stop asks the plugin to exit (go-plugin's graceful shutdown), and kills it
+// when ctx ends first.
+func (inst *instance) stop(ctx context.Context) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		inst.client.Kill()
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		if inst.runner != nil {
+			_ = inst.runner.Kill(context.Background())
+		}
+		<-done
+	}
+	inst.serving.Wait()
+}

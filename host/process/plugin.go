@@ -1,0 +1,303 @@
+package process
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/heksher-go/heksher/event"
+	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/sdk/proto/pluginv1"
+)
+
+// Plugin is a supervised plugin process. It implements [hostapi.Plugin].
+// Status may be called from any goroutine; Deliver must not be called
+// concurrently with itself (the host delivers from one goroutine per
+// plugin). A Plugin must not be copied.
+type Plugin struct {
+	cfg       Config
+	settings  hostapi.Settings
+	log       *slog.Logger
+	hclog     hclog.Logger
+	socketDir string
+	starter   *starter
+
+	calls, errs, timeouts, lookups atomic.Uint64
+
+	// failures reports a broken instance to the supervisor (buffered 1; a
+	// report about an instance already replaced is ignored).
+	failures chan failure
+	closing  chan struct{}
+	done     chan struct{} // closed when the supervisor has stopped
+	close    sync.Once
+
+	mu          sync.Mutex
+	state       hostapi.State
+	inst        *instance // the serving instance; nil unless running
+	manifest    hostapi.Manifest
+	ready       chan struct{} // closed when state leaves starting/restarting
+	lastErr     string
+	lastErrAt   time.Time
+	restarts    int
+	inARow      int // restarts since the last successful delivery
+	strikes     int // deliveries in a row that hit their deadline
+	lastStarted time.Time
+}
+
+var _ hostapi.Plugin = (*Plugin)(nil)
+
+type failure struct {
+	inst *instance
+	err  error
+}
+
+// Start starts the plugin process described by cfg, initialises it (Init
+// with cfg.Config and a fresh connection for lookups served from settings),
+// and supervises it until Close. It returns once the plugin is ready for
+// events, or with the reason it could not start; nothing is left running
+// then.
+//
+// # Errors
+//
+// [ErrConfig] for an invalid cfg; otherwise a [*StartError] wrapping
+// fs.ErrNotExist, [ErrNotExecutable], [ErrChecksumMismatch] (a
+// [*ChecksumError]), [ErrNotPlugin], [ErrIncompatibleVersion],
+// [ErrStartTimeout] or [ErrInit].
+func Start(ctx context.Context, cfg Config, settings hostapi.Settings) (*Plugin, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if settings == nil {
+		return nil, fmt.Errorf("%w: plugin %q: nil Settings", ErrConfig, cfg.Name)
+	}
+	dir, err := os.MkdirTemp(cfg.SocketDir, "heksher-plugin-")
+	if err != nil {
+		return nil, fmt.Errorf("process: plugin %q: socket directory: %w", cfg.Name, err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, fmt.Errorf("process: plugin %q: socket directory: %w", cfg.Name, err)
+	}
+	p := &Plugin{
+		cfg: cfg, settings: settings, log: cfg.Logger, hclog: newHCLogAdapter(cfg.Logger),
+		socketDir: dir, starter: newStarter(),
+		failures: make(chan failure, 1), closing: make(chan struct{}), done: make(chan struct{}),
+		state: hostapi.StateStarting, ready: make(chan struct{}),
+	}
+	inst, err := p.spawn(ctx)
+	if err != nil {
+		p.starter.stop()
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
+	p.setRunning(inst)
+	p.log.Info("plugin started", "pid", inst.pid(), "subscriptions", kindNames(inst.manifest.Subscriptions),
+		"declarations", len(inst.manifest.Declarations), "took", time.Since(inst.started))
+	go p.supervise(inst)
+	return p, nil
+}
+
+// Name returns the configured name.
+func (p *Plugin) Name() string { return p.cfg.Name }
+
+// Manifest returns what the plugin declared at its latest Init.
+func (p *Plugin) Manifest() hostapi.Manifest {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.manifest
+}
+
+// Deliver sends d to the plugin and waits for its handler, at most until ctx
+// ends or Config.Deadline passes.
+//
+// While the plugin is being restarted, Deliver waits for it to be serving
+// again (initialised anew) as long as ctx allows, so that the event after a
+// crash is delivered to the fresh process; if ctx ends first it returns
+// [ErrRestarting]. A crash during the call returns [ErrCrashed] at once and
+// starts a restart; a call that hits its deadline counts a strike, and
+// Config.TimeoutStrikes strikes in a row kill and restart the process.
+//
+// # Errors
+//
+// [ErrClosed], [ErrFailed], [ErrRestarting], [ErrCrashed],
+// context.DeadlineExceeded (the plugin overran its deadline),
+// context.Canceled, and a [*HandlerError] when the plugin's handler returned
+// an error.
+func (p *Plugin) Deliver(ctx context.Context, d event.Delivery) error {
+	p.calls.Add(1)
+	inst, err := p.serving(ctx)
+	if err != nil {
+		p.errs.Add(1)
+		return err
+	}
+	msg, err := pluginv1.FromDelivery(d)
+	if err != nil {
+		p.errs.Add(1)
+		return fmt.Errorf("process: plugin %q: %w", p.cfg.Name, err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, p.cfg.Deadline)
+	defer cancel()
+	_, err = inst.rpc.Deliver(cctx, msg)
+	if err == nil {
+		p.mu.Lock()
+		p.strikes, p.inARow = 0, 0
+		p.mu.Unlock()
+		return nil
+	}
+	p.errs.Add(1)
+	return p.callFailed(ctx, cctx, inst, d.Seq, err)
+}
+
+// serving returns the instance to call, waiting out a restart.
+func (p *Plugin) serving(ctx context.Context) (*instance, error) {
+	for {
+		p.mu.Lock()
+		state, inst, ready, last := p.state, p.inst, p.ready, p.lastErr
+		p.mu.Unlock()
+		switch state {
+		case hostapi.StateRunning:
+			return inst, nil
+		case hostapi.StateFailed:
+			return nil, fmt.Errorf("%w: plugin %q: last error: %s", ErrFailed, p.cfg.Name, last)
+		case hostapi.StateStopped:
+			return nil, fmt.Errorf("%w: plugin %q", ErrClosed, p.cfg.Name)
+		}
+		select {
+		case <-ready:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w: plugin %q (last error: %s): %w", ErrRestarting, p.cfg.Name, last, ctx.Err())
+		}
+	}
+}
+
+// callFailed classifies a failed call, reports broken instances to the
+// supervisor and returns the caller's error.
+func (p *Plugin) callFailed(ctx, cctx context.Context, inst *instance, seq uint64, err error) error {
+	st, _ := status.FromError(err)
+	switch {
+	case st.Code() == codes.Unknown:
+		return &HandlerError{Plugin: p.cfg.Name, Seq: seq, Message: st.Message()}
+	case ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return fmt.Errorf("process: plugin %q delivery %d: %w", p.cfg.Name, seq, ctx.Err())
+	case st.Code() == codes.DeadlineExceeded || cctx.Err() != nil:
+		p.timeouts.Add(1)
+		p.mu.Lock()
+		p.strikes++
+		strikes := p.strikes
+		p.mu.Unlock()
+		werr := fmt.Errorf("process: plugin %q delivery %d overran its deadline (%d in a row): %w",
+			p.cfg.Name, seq, strikes, context.DeadlineExceeded)
+		if strikes >= p.cfg.TimeoutStrikes {
+			p.report(inst, werr)
+		}
+		return werr
+	case st.Code() == codes.Unavailable || isClosed(inst.exited):
+		werr := fmt.Errorf("%w: plugin %q delivery %d: %v", ErrCrashed, p.cfg.Name, seq, err)
+		p.report(inst, werr)
+		return werr
+	}
+	return fmt.Errorf("process: plugin %q delivery %d: %w", p.cfg.Name, seq, err)
+}
+
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+// report marks inst broken: deliveries wait from now on, and the supervisor
+// kills and restarts it. Reports about an instance no longer serving are
+// ignored.
+func (p *Plugin) report(inst *instance, err error) {
+	p.mu.Lock()
+	if p.inst != inst || p.state != hostapi.StateRunning {
+		p.mu.Unlock()
+		return
+	}
+	p.state = hostapi.StateRestarting
+	p.inst = nil
+	p.ready = make(chan struct{})
+	p.setErrLocked(err)
+	p.mu.Unlock()
+	select {
+	case p.failures <- failure{inst: inst, err: err}:
+	default: // a report is already pending; the supervisor checks inst
+	}
+}
+
+func (p *Plugin) setErrLocked(err error) {
+	p.lastErr = err.Error()
+	p.lastErrAt = time.Now()
+}
+
+func (p *Plugin) setRunning(inst *instance) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.inst = inst
+	p.manifest = inst.manifest
+	p.state = hostapi.StateRunning
+	p.strikes = 0
+	p.lastStarted = inst.started
+	close(p.ready)
+}
+
+// Status returns a snapshot of the plugin's state and counters. Detail has
+// "pid" (0 while restarting), "path" and "broker_id".
+func (p *Plugin) Status() hostapi.Status {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := hostapi.Status{
+		Name: p.cfg.Name, Kind: "process", State: p.state,
+		LastError: p.lastErr, LastErrorAt: p.lastErrAt, Restarts: p.restarts,
+		Calls: p.calls.Load(), Errors: p.errs.Load(), Timeouts: p.timeouts.Load(), Lookups: p.lookups.Load(),
+		Detail: map[string]string{"path": p.cfg.Path, "pid": "0"},
+	}
+	if p.inst != nil {
+		s.Detail["pid"] = strconv.Itoa(p.inst.pid())
+		s.Detail["broker_id"] = strconv.FormatUint(uint64(p.inst.brokerID), 10)
+	}
+	return s
+}
+
+// Close stops the plugin: it asks the process to exit and kills it if it
+// has not by the time ctx ends. Close waits for every goroutine it started
+// and is idempotent.
+func (p *Plugin) Close(ctx context.Context) error {
+	p.close.Do(func() { close(p.closing) })
+	p.mu.Lock()
+	inst := p.inst
+	p.mu.Unlock()
+	select {
+	case <-p.done:
+		return nil
+	case <-ctx.Done():
+		// The supervisor is stopping a process that will not exit; kill it.
+		if inst != nil && inst.runner != nil {
+			_ = inst.runner.Kill(context.Background())
+		}
+		<-p.done
+		return fmt.Errorf("process: close plugin %q: %w", p.cfg.Name, ctx.Err())
+	}
+}
+
+func kindNames(s event.Set) []string {
+	var out []string
+	for _, k := range s.Kinds() {
+		out = append(out, k.String())
+	}
+	return out
+}

@@ -1,0 +1,98 @@
+package process
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"sync/atomic"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin/runner"
+)
+
+// procRunner is go-plugin's view of one plugin process. We own it (through
+// ClientConfig.RunnerFunc) rather than using go-plugin's command runner for
+// three reasons: the fork must happen on the starter's thread (Pdeathsig),
+// go-plugin only creates a private socket directory for custom runners, and
+// the supervisor needs the process to kill a hung plugin at once.
+type procRunner struct {
+	cmd    *exec.Cmd
+	name   string
+	start  *starter
+	stdout io.ReadCloser
+	stderr io.ReadCloser
+	pid    atomic.Int64
+}
+
+var _ runner.Runner = (*procRunner)(nil)
+
+// runnerFunc returns the RunnerFunc for one start of cfg's binary.
+func runnerFunc(cfg *Config, st *starter, out **procRunner) func(hclog.Logger, *exec.Cmd, string) (runner.Runner, error) {
+	return func(_ hclog.Logger, cmd *exec.Cmd, _ string) (runner.Runner, error) {
+		// go-plugin hands over a command with only the environment filled
+		// in (handshake cookie, mTLS certificate, socket directory).
+		cmd.Path = cfg.Path
+		cmd.Args = append([]string{cfg.Path}, cfg.Args...)
+		cmd.Env = append(cmd.Env, cfg.Env...)
+		cmd.SysProcAttr = sysProcAttr()
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			return nil, err
+		}
+		stderr, err := cmd.StderrPipe()
+		if err != nil {
+			return nil, err
+		}
+		r := &procRunner{cmd: cmd, name: cfg.Name, start: st, stdout: stdout, stderr: stderr}
+		*out = r
+		return r, nil
+	}
+}
+
+func (r *procRunner) Start(context.Context) error {
+	var err error
+	r.start.do(func() { err = r.cmd.Start() })
+	if err != nil {
+		return err
+	}
+	r.pid.Store(int64(r.cmd.Process.Pid))
+	return nil
+}
+
+func (r *procRunner) Wait(context.Context) error { return r.cmd.Wait() }
+
+// Kill sends SIGKILL; calling it again, or after the process ended, is fine.
+func (r *procRunner) Kill(context.Context) error {
+	if r.cmd.Process == nil {
+		return nil
+	}
+	if err := r.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return err
+	}
+	return nil
+}
+
+func (r *procRunner) Stdout() io.ReadCloser { return r.stdout }
+func (r *procRunner) Stderr() io.ReadCloser { return r.stderr }
+
+// Name is the plugin's configured name; go-plugin names the logger of the
+// plugin's own log lines after it.
+func (r *procRunner) Name() string { return r.name }
+
+func (r *procRunner) ID() string { return fmt.Sprint(r.pid.Load()) }
+
+func (r *procRunner) Diagnose(context.Context) string {
+	return "the binary did not answer with the go-plugin handshake line: it is not a Heksher plugin, " +
+		"was built for another platform, or exited at once"
+}
+
+func (r *procRunner) PluginToHost(network, addr string) (string, string, error) {
+	return network, addr, nil
+}
+
+func (r *procRunner) HostToPlugin(network, addr string) (string, string, error) {
+	return network, addr, nil
+}

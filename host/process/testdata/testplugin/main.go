@@ -1,0 +1,231 @@
+// Command testplugin is the process plugin the host/process tests drive. It
+// records every event and its Init to a JSON-lines file and, for a
+// SettingChanged event whose setting names a command, misbehaves on purpose:
+//
+//	cmd.panic   panics in the handler (the process dies)
+//	cmd.exit    exits the process with status 3 in the middle of the call
+//	cmd.spin    loops in pure code forever, ignoring its deadline
+//	cmd.block   blocks forever, ignoring its deadline
+//	cmd.fail    returns an error (the process stays up)
+//	cmd.lookup  looks up the setting named in the new server default
+//	cmd.bench   times lookups through the host against bare gRPC calls
+//
+// Built by `make process-plugins` into testdata/bin/testplugin.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/heksher-go/heksher/event"
+	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/sdk/plugin"
+	"github.com/heksher-go/heksher/sdk/proto/pluginv1"
+)
+
+type config struct {
+	Record   string `json:"record"`
+	FailInit bool   `json:"fail_init"`
+}
+
+type testPlugin struct {
+	plugin.Base
+	mu       sync.Mutex
+	cfg      config
+	settings *plugin.Settings
+	bare     pluginv1.SettingsClient
+}
+
+// record is one line of the record file.
+type record struct {
+	PID     int             `json:"pid"`
+	What    string          `json:"what"`
+	Seq     uint64          `json:"seq,omitempty"`
+	Dropped uint64          `json:"dropped,omitempty"`
+	Event   json.RawMessage `json:"event,omitempty"`
+	Error   string          `json:"error,omitempty"`
+	Value   json.RawMessage `json:"value,omitempty"`
+	Source  string          `json:"source,omitempty"`
+	Config  json.RawMessage `json:"config,omitempty"`
+	Name    string          `json:"name,omitempty"`
+	// Bench results, nanoseconds per call.
+	BrokerNS float64 `json:"broker_ns,omitempty"`
+	BareNS   float64 `json:"bare_ns,omitempty"`
+}
+
+func (p *testPlugin) write(r record) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cfg.Record == "" {
+		return nil
+	}
+	r.PID = os.Getpid()
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(p.cfg.Record, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(append(b, '\n'))
+	return errors.Join(err, f.Close())
+}
+
+func (p *testPlugin) Init(ctx context.Context, req plugin.InitRequest) (hostapi.Manifest, error) {
+	if len(req.Config) > 0 {
+		if err := json.Unmarshal(req.Config, &p.cfg); err != nil {
+			return hostapi.Manifest{}, err
+		}
+	}
+	if p.cfg.FailInit {
+		return hostapi.Manifest{}, errors.New("init failure requested by config")
+	}
+	p.settings = req.Settings
+	req.Logger.Info("test plugin initialised", "pid", os.Getpid())
+	return hostapi.Manifest{
+		Subscriptions: event.All,
+		Declarations: []hostapi.Declaration{{
+			Name: "test.limit", Type: "int", ConfigurableFeatures: []string{"env"}, Default: json.RawMessage("7"),
+		}},
+	}, p.write(record{What: "init", Config: req.Config, Name: req.Name})
+}
+
+func (p *testPlugin) log(what string, d plugin.Delivery, e any) error {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	return p.write(record{What: what, Seq: d.Seq, Dropped: d.Dropped, Event: b})
+}
+
+func (p *testPlugin) OnDeclared(_ context.Context, d plugin.Delivery, e *event.Declared) error {
+	return p.log("declared", d, e)
+}
+
+func (p *testPlugin) OnUpdateOK(_ context.Context, d plugin.Delivery, e *event.UpdateOK) error {
+	return p.log("update_ok", d, e)
+}
+
+func (p *testPlugin) OnUpdateError(_ context.Context, d plugin.Delivery, e *event.UpdateError) error {
+	return p.write(record{What: "update_error", Seq: d.Seq, Error: e.Err.Error(),
+		Value: json.RawMessage(fmt.Sprintf(`{"consecutive":%d,"since_ns":%d}`, e.ConsecutiveFailures, e.SinceLastSuccess()))})
+}
+
+func (p *testPlugin) OnClosing(_ context.Context, d plugin.Delivery, e *event.Closing) error {
+	return p.log("closing", d, e)
+}
+
+var sink int
+
+func (p *testPlugin) OnSettingChanged(ctx context.Context, d plugin.Delivery, e *event.SettingChanged) error {
+	switch e.Setting {
+	case "cmd.panic":
+		panic("testplugin: panic requested")
+	case "cmd.exit":
+		os.Exit(3)
+	case "cmd.spin":
+		for i := 0; ; i++ { // pure code, never looks at ctx
+			sink = i
+		}
+	case "cmd.block":
+		select {} // never looks at ctx
+	case "cmd.fail":
+		return errors.New("failure requested")
+	case "cmd.lookup":
+		return p.lookup(ctx, e.New.Default)
+	case "cmd.bench":
+		return p.bench(ctx, e.New.Default)
+	}
+	return p.log("setting_changed", d, e)
+}
+
+type lookupCmd struct {
+	Setting  string            `json:"setting"`
+	Features map[string]string `json:"features"`
+}
+
+func (p *testPlugin) lookup(ctx context.Context, raw json.RawMessage) error {
+	var c lookupCmd
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return err
+	}
+	var fs []hostapi.Feature
+	for k, v := range c.Features {
+		fs = append(fs, hostapi.Feature{Name: k, Value: v})
+	}
+	v, err := p.settings.Lookup(ctx, c.Setting, fs...)
+	r := record{What: "lookup", Value: v.JSON, Source: v.Source.String()}
+	if err != nil {
+		r.Error = err.Error()
+		switch {
+		case errors.Is(err, hostapi.ErrNotFound):
+			r.Source = "ErrNotFound"
+		case errors.Is(err, hostapi.ErrNotDeclared):
+			r.Source = "ErrNotDeclared"
+		case errors.Is(err, hostapi.ErrBadContext):
+			r.Source = "ErrBadContext"
+		}
+	}
+	return p.write(r)
+}
+
+type benchCmd struct {
+	N      int    `json:"n"`
+	Bare   string `json:"bare"`
+	Lookup string `json:"setting"`
+}
+
+// bench performs N lookups through the host's brokered connection and N
+// unary calls of the same service on a bare gRPC connection to a unix
+// socket the benchmark serves, interleaved in batches so that both see the
+// same machine load, and records the time per call of each.
+func (p *testPlugin) bench(ctx context.Context, raw json.RawMessage) error {
+	var c benchCmd
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return err
+	}
+	if p.bare == nil {
+		conn, err := grpc.NewClient("unix://"+c.Bare, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			return err
+		}
+		p.bare = pluginv1.NewSettingsClient(conn)
+	}
+	req := &pluginv1.LookupRequest{Setting: c.Lookup}
+	var broker, bare time.Duration
+	const batch = 10
+	for done := 0; done < c.N; done += batch {
+		t0 := time.Now()
+		for range batch {
+			if _, err := p.settings.Lookup(ctx, c.Lookup); err != nil {
+				return err
+			}
+		}
+		t1 := time.Now()
+		for range batch {
+			if _, err := p.bare.Lookup(ctx, req); err != nil {
+				return err
+			}
+		}
+		broker += t1.Sub(t0)
+		bare += time.Since(t1)
+	}
+	n := float64((c.N + batch - 1) / batch * batch)
+	return p.write(record{What: "bench", BrokerNS: float64(broker.Nanoseconds()) / n, BareNS: float64(bare.Nanoseconds()) / n})
+}
+
+func main() {
+	if err := plugin.Serve(&testPlugin{}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}

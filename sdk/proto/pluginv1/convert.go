@@ -1,0 +1,282 @@
+package pluginv1
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/heksher-go/heksher/event"
+	"github.com/heksher-go/heksher/host/hostapi"
+)
+
+// FromDelivery converts a delivery to its wire form.
+//
+// # Errors
+//
+// An event of a type this version does not know.
+func FromDelivery(d event.Delivery) (*Delivery, error) {
+	out := &Delivery{Seq: d.Seq, Dropped: d.Dropped}
+	switch e := d.Event.(type) {
+	case *event.Declared:
+		m := &Declared{
+			Header: header(e.Header), Setting: e.Setting, Version: e.Version, Outcome: e.Outcome,
+			LatestVersion: e.LatestVersion, DifferencesJson: e.Differences, Tracked: e.Tracked,
+		}
+		if e.Err != nil {
+			m.Error = e.Err.Error()
+		}
+		out.Event = &Delivery_Declared{Declared: m}
+	case *event.UpdateOK:
+		m := &UpdateOK{
+			Header: header(e.Header), NotModified: e.NotModified, Etag: e.ETag,
+			Changed: e.Changed, DurationNanos: int64(e.Duration),
+		}
+		for _, r := range e.Rejected {
+			m.Rejected = append(m.Rejected, &RejectedValue{
+				Setting: r.Setting, Default: r.Default, RuleId: r.RuleID,
+				Conditions: fromConditions(r.Conditions), ValueJson: r.Value, Reason: r.Reason,
+			})
+		}
+		out.Event = &Delivery_UpdateOk{UpdateOk: m}
+	case *event.UpdateError:
+		m := &UpdateError{
+			Header: header(e.Header), ConsecutiveFailures: int64(e.ConsecutiveFailures),
+			DurationNanos: int64(e.Duration), SinceLastSuccessNanos: int64(e.SinceLastSuccess()),
+		}
+		if e.Err != nil {
+			m.Message = e.Err.Error()
+		}
+		if !e.LastSuccess.IsZero() {
+			m.LastSuccessUnixNano = e.LastSuccess.UnixNano()
+		}
+		out.Event = &Delivery_UpdateError{UpdateError: m}
+	case *event.SettingChanged:
+		out.Event = &Delivery_SettingChanged{SettingChanged: &SettingChanged{
+			Header: header(e.Header), Setting: e.Setting, Old: fromRuleSet(e.Old), New: fromRuleSet(e.New),
+		}}
+	case *event.Closing:
+		out.Event = &Delivery_Closing{Closing: &Closing{Header: header(e.Header)}}
+	default:
+		return nil, fmt.Errorf("pluginv1: cannot encode event of type %T", d.Event)
+	}
+	return out, nil
+}
+
+// ToDelivery converts a wire delivery back to the Go event types. Error
+// texts (UpdateError, Declared) come back as plain errors carrying the text.
+//
+// # Errors
+//
+// A delivery without an event, or with an event kind this version does not
+// know.
+func (d *Delivery) ToDelivery() (event.Delivery, error) {
+	out := event.Delivery{Seq: d.GetSeq(), Dropped: d.GetDropped()}
+	switch v := d.GetEvent().(type) {
+	case *Delivery_Declared:
+		m := v.Declared
+		e := &event.Declared{
+			Header: m.GetHeader().toHeader(), Setting: m.GetSetting(), Version: m.GetVersion(),
+			Outcome: m.GetOutcome(), LatestVersion: m.GetLatestVersion(),
+			Differences: nilIfEmpty(m.GetDifferencesJson()), Tracked: m.GetTracked(),
+		}
+		if m.GetError() != "" {
+			e.Err = errors.New(m.GetError())
+		}
+		out.Event = e
+	case *Delivery_UpdateOk:
+		m := v.UpdateOk
+		e := &event.UpdateOK{
+			Header: m.GetHeader().toHeader(), NotModified: m.GetNotModified(), ETag: m.GetEtag(),
+			Changed: m.GetChanged(), Duration: time.Duration(m.GetDurationNanos()),
+		}
+		for _, r := range m.GetRejected() {
+			e.Rejected = append(e.Rejected, event.RejectedValue{
+				Setting: r.GetSetting(), Default: r.GetDefault(), RuleID: r.GetRuleId(),
+				Conditions: toConditions(r.GetConditions()), Value: nilIfEmpty(r.GetValueJson()), Reason: r.GetReason(),
+			})
+		}
+		out.Event = e
+	case *Delivery_UpdateError:
+		m := v.UpdateError
+		e := &event.UpdateError{
+			Header: m.GetHeader().toHeader(), Err: errors.New(m.GetMessage()),
+			ConsecutiveFailures: int(m.GetConsecutiveFailures()), Duration: time.Duration(m.GetDurationNanos()),
+		}
+		if ns := m.GetLastSuccessUnixNano(); ns != 0 {
+			e.LastSuccess = time.Unix(0, ns)
+		}
+		out.Event = e
+	case *Delivery_SettingChanged:
+		m := v.SettingChanged
+		out.Event = &event.SettingChanged{
+			Header: m.GetHeader().toHeader(), Setting: m.GetSetting(),
+			Old: m.GetOld().toRuleSet(), New: m.GetNew().toRuleSet(),
+		}
+	case *Delivery_Closing:
+		out.Event = &event.Closing{Header: v.Closing.GetHeader().toHeader()}
+	default:
+		return event.Delivery{}, fmt.Errorf("pluginv1: delivery %d carries no known event", d.GetSeq())
+	}
+	return out, nil
+}
+
+func header(h event.Header) *Header {
+	m := &Header{Seq: h.Seq}
+	if !h.Time.IsZero() {
+		m.TimeUnixNano = h.Time.UnixNano()
+	}
+	return m
+}
+
+func (h *Header) toHeader() event.Header {
+	out := event.Header{Seq: h.GetSeq()}
+	if ns := h.GetTimeUnixNano(); ns != 0 {
+		out.Time = time.Unix(0, ns)
+	}
+	return out
+}
+
+func fromConditions(cs []event.Condition) []*Condition {
+	if len(cs) == 0 {
+		return nil
+	}
+	out := make([]*Condition, len(cs))
+	for i, c := range cs {
+		out[i] = &Condition{Feature: c.Feature, Value: c.Value}
+	}
+	return out
+}
+
+func toConditions(cs []*Condition) []event.Condition {
+	if len(cs) == 0 {
+		return nil
+	}
+	out := make([]event.Condition, len(cs))
+	for i, c := range cs {
+		out[i] = event.Condition{Feature: c.GetFeature(), Value: c.GetValue()}
+	}
+	return out
+}
+
+func fromRuleSet(rs event.RuleSet) *RuleSet {
+	m := &RuleSet{Retrieved: rs.Retrieved, DefaultJson: rs.Default}
+	for _, r := range rs.Rules {
+		m.Rules = append(m.Rules, &Rule{RuleId: r.ID, Conditions: fromConditions(r.Conditions), ValueJson: r.Value})
+	}
+	return m
+}
+
+func (rs *RuleSet) toRuleSet() event.RuleSet {
+	out := event.RuleSet{Retrieved: rs.GetRetrieved(), Default: nilIfEmpty(rs.GetDefaultJson())}
+	for _, r := range rs.GetRules() {
+		out.Rules = append(out.Rules, event.Rule{ID: r.GetRuleId(), Conditions: toConditions(r.GetConditions()), Value: nilIfEmpty(r.GetValueJson())})
+	}
+	return out
+}
+
+func nilIfEmpty(b []byte) json.RawMessage {
+	if len(b) == 0 {
+		return nil
+	}
+	return json.RawMessage(b)
+}
+
+// FromManifest converts a manifest to an InitResponse.
+//
+// # Errors
+//
+// Metadata that does not encode as JSON.
+func FromManifest(m hostapi.Manifest) (*InitResponse, error) {
+	out := &InitResponse{}
+	for _, k := range m.Subscriptions.Kinds() {
+		out.Subscriptions = append(out.Subscriptions, k.String())
+	}
+	for _, d := range m.Declarations {
+		w := &Declaration{
+			Name: d.Name, Type: d.Type, ConfigurableFeatures: d.ConfigurableFeatures,
+			DefaultJson: d.Default, Version: d.Version,
+		}
+		if d.Metadata != nil {
+			b, err := json.Marshal(d.Metadata)
+			if err != nil {
+				return nil, fmt.Errorf("pluginv1: metadata of setting %q: %w", d.Name, err)
+			}
+			w.MetadataJson = b
+		}
+		out.Declarations = append(out.Declarations, w)
+	}
+	return out, nil
+}
+
+// ToManifest converts an InitResponse back to a manifest.
+//
+// # Errors
+//
+// An unknown subscription name, a declaration without a name, or metadata
+// that is not a JSON object.
+func (r *InitResponse) ToManifest() (hostapi.Manifest, error) {
+	var m hostapi.Manifest
+	for _, name := range r.GetSubscriptions() {
+		k, ok := event.ParseKind(name)
+		if !ok {
+			return hostapi.Manifest{}, fmt.Errorf("pluginv1: unknown event kind %q in subscriptions", name)
+		}
+		m.Subscriptions |= event.SetOf(k)
+	}
+	for i, d := range r.GetDeclarations() {
+		if d.GetName() == "" {
+			return hostapi.Manifest{}, fmt.Errorf("pluginv1: declaration %d has no name", i)
+		}
+		decl := hostapi.Declaration{
+			Name: d.GetName(), Type: d.GetType(), ConfigurableFeatures: d.GetConfigurableFeatures(),
+			Default: nilIfEmpty(d.GetDefaultJson()), Version: d.GetVersion(),
+		}
+		if len(d.GetMetadataJson()) > 0 {
+			if err := json.Unmarshal(d.GetMetadataJson(), &decl.Metadata); err != nil {
+				return hostapi.Manifest{}, fmt.Errorf("pluginv1: metadata of setting %q: %w", d.GetName(), err)
+			}
+		}
+		m.Declarations = append(m.Declarations, decl)
+	}
+	return m, nil
+}
+
+// FromFeatures converts lookup features to their wire form.
+func FromFeatures(fs []hostapi.Feature) []*Feature {
+	if len(fs) == 0 {
+		return nil
+	}
+	out := make([]*Feature, len(fs))
+	for i, f := range fs {
+		out[i] = &Feature{Name: f.Name, Value: f.Value}
+	}
+	return out
+}
+
+// ToFeatures converts wire features back.
+func ToFeatures(fs []*Feature) []hostapi.Feature {
+	if len(fs) == 0 {
+		return nil
+	}
+	out := make([]hostapi.Feature, len(fs))
+	for i, f := range fs {
+		out[i] = hostapi.Feature{Name: f.GetName(), Value: f.GetValue()}
+	}
+	return out
+}
+
+// FromValue converts a lookup result to its wire form.
+func FromValue(v hostapi.Value) *LookupResponse {
+	return &LookupResponse{
+		ValueJson: v.JSON, Source: Source(v.Source), RuleId: v.RuleID, Conditions: fromConditions(v.Conditions),
+	}
+}
+
+// ToValue converts a wire lookup result back.
+func (r *LookupResponse) ToValue() hostapi.Value {
+	return hostapi.Value{
+		JSON: nilIfEmpty(r.GetValueJson()), Source: hostapi.Source(r.GetSource()),
+		RuleID: r.GetRuleId(), Conditions: toConditions(r.GetConditions()),
+	}
+}
