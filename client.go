@@ -294,11 +294,7 @@ func (c *Client) SetAsMain(ctx context.Context) error {
 	return fmt.Errorf("heksher: set as main: %w", err)
 }
 
-func (c *Client) closeAfterFailedStart() {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_ = c.Close(ctx)
-}
+func (c *Client) closeAfterFailedStart() { _ = c.Close() }
 
 func (c *Client) checkContextFeatures(ctx context.Context) {
 	got, err := c.getContextFeatures(ctx)
@@ -313,22 +309,17 @@ func (c *Client) checkContextFeatures(ctx context.Context) {
 
 // Close stops the background work (cancelling requests in flight), waits for
 // it, publishes the Closing event, closes the client's own hook dispatcher
-// (delivering what is queued) and releases idle connections. It is
-// idempotent. It does not vacate the main slot: settings keep their last
-// values and keep resolving with c's defaults.
-//
-// Close waits at most until ctx ends and then returns ctx's error (the
-// goroutines are already cancelled and end on their own).
-func (c *Client) Close(ctx context.Context) error {
+// (delivering what is queued; each hook is bounded by its deadline) and
+// releases idle connections. It is idempotent and safe to call before
+// SetAsMain. It does not vacate the main slot: settings keep their last
+// values and keep resolving with c's defaults. If the loops take longer than
+// 5s to end, Close logs what it is waiting for.
+func (c *Client) Close() error {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		select {
-		case <-c.closeDone:
-			return nil
-		case <-ctx.Done():
-			return fmt.Errorf("heksher: close: %w", ctx.Err())
-		}
+		<-c.closeDone
+		return nil
 	}
 	c.closed = true
 	c.status.Running = false
@@ -339,8 +330,7 @@ func (c *Client) Close(ctx context.Context) error {
 	c.cancel()
 	done := make(chan struct{})
 	go func() { c.wg.Wait(); close(done) }()
-	var err error
-	hang := time.NewTimer(5 * time.Second)
+	hang := time.NewTicker(5 * time.Second)
 	defer hang.Stop()
 wait:
 	for {
@@ -349,14 +339,12 @@ wait:
 			break wait
 		case <-hang.C:
 			c.log.Warn("heksher: close still waiting for the declaration and update loops")
-		case <-ctx.Done():
-			err = fmt.Errorf("heksher: close: %w", ctx.Err())
-			break wait
 		}
 	}
 	c.publish(func(h event.Header) event.Event { return &event.Closing{Header: h} })
+	var err error
 	if c.ownDisp {
-		if derr := c.disp.Close(ctx); derr != nil && err == nil {
+		if derr := c.disp.Close(context.Background()); derr != nil {
 			err = fmt.Errorf("heksher: close: hooks: %w", derr)
 		}
 	}

@@ -1,0 +1,293 @@
+package heksher
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+
+	"github.com/heksher-go/heksher/event"
+)
+
+// B27: a setting created before any client is declared during SetAsMain,
+// and its rule is served right after it returns.
+func TestB27_DeclareBeforeMain(t *testing.T) {
+	freshMain(t)
+	f := newFakeServer(t, "a", "b", "c")
+	f.setData("cache_size", "50", [2]string{"100", "b=0"})
+	s := mustSetting(t, "cache_size", Int(), []string{"b", "c"}, 50)
+	c, _ := newTestClient(t, f.URL(), []string{"a", "b", "c"})
+	if err := c.TrackContexts(map[string][]string{"b": {"0"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetAsMain(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.declaredNames(); !slices.Equal(got, []string{"cache_size"}) {
+		t.Fatalf("declared = %v", got)
+	}
+	if got := mustGet(t, s, map[string]string{"b": "0", "c": ""}); got != 100 {
+		t.Fatalf("Get = %d, want 100", got)
+	}
+}
+
+// B28: a setting created after SetAsMain is queued at once, declared in the
+// background, and served after Reload.
+func TestB28_DeclareAfterMain(t *testing.T) {
+	freshMain(t)
+	f := newFakeServer(t, "a", "b", "c")
+	c, _ := newTestClient(t, f.URL(), []string{"a", "b", "c"})
+	if err := c.TrackContexts(map[string][]string{"b": {"0"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetAsMain(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	gate := make(chan struct{})
+	f.setFault(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Path == "/api/v1/settings/declare" {
+			<-gate
+		}
+		return false
+	})
+	s := mustSetting(t, "cache_size", Int(), []string{"b", "c"}, 50)
+	if c.PendingDeclarations() == 0 {
+		t.Fatal("declaration queue empty right after creation")
+	}
+	close(gate)
+	if err := c.waitDeclarations(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustGet(t, s, map[string]string{"b": "", "c": ""}); got != 50 {
+		t.Fatalf("Get before any data = %d, want 50", got)
+	}
+	f.setData("cache_size", "50", [2]string{"100", "b=0"})
+	if err := c.Reload(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustGet(t, s, map[string]string{"b": "0", "c": ""}); got != 100 {
+		t.Fatalf("Get after Reload = %d, want 100", got)
+	}
+}
+
+// declHook records Declared events.
+type declHook struct {
+	NopHook
+	mu  sync.Mutex
+	got []*event.Declared
+}
+
+func (h *declHook) OnDeclared(_ context.Context, e *event.Declared) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.got = append(h.got, e)
+}
+
+func (h *declHook) events() []*event.Declared {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.got)
+}
+
+// Every declaration outcome of spec §6.4, with its log text and level,
+// whether the setting is tracked, and the event hooks receive. Other
+// settings are unaffected by a failed or odd declaration.
+func TestDeclarationOutcomes(t *testing.T) {
+	tests := []struct {
+		name        string
+		status      int
+		body        string
+		version     string
+		wantLevel   slog.Level
+		wantLog     string // "" = no warning or error at all
+		wantTracked bool
+		wantOutcome string
+		wantErr     bool
+	}{
+		{name: "created", status: 200, body: `{"outcome":"created"}`, wantTracked: true, wantOutcome: "created"},
+		{name: "uptodate", status: 200, body: `{"outcome":"uptodate"}`, wantTracked: true, wantOutcome: "uptodate"},
+		{name: "upgraded", status: 200, body: `{"outcome":"upgraded","previous_version":"1.0","differences":[]}`, wantTracked: true, wantOutcome: "upgraded"},
+		{name: "outofdate legacy", status: 200, body: `{"outcome":"outofdate"}`, wantTracked: true, wantOutcome: "outofdate"},
+		{name: "mismatch 409", status: 409, body: `{"outcome":"mismatch","differences":[{"level":"minor","attribute":"default_value","latest_value":200}]}`,
+			wantLevel: slog.LevelError, wantLog: "^conflict when declaring setting$", wantTracked: true, wantOutcome: "mismatch"},
+		{name: "rejected 409", status: 409, body: `{"outcome":"rejected","previous_version":"1.0","differences":[]}`,
+			wantLevel: slog.LevelError, wantLog: "^conflict .+", wantTracked: true, wantOutcome: "rejected"},
+		{name: "alias conflict 409", status: 409, body: `{"detail":"alias x is an alias of unrelated setting y"}`,
+			wantLevel: slog.LevelWarn, wantLog: "^unexpected outcome from service$", wantTracked: true},
+		{name: "unknown feature 404", status: 404, body: `{'z'} are not acceptable context features`,
+			wantLevel: slog.LevelError, wantLog: "^error when declaring setting$", wantErr: true},
+		{name: "bad version 400", status: 400, body: `newly created settings must have version 1.0`,
+			wantLevel: slog.LevelError, wantLog: "^setting declaration failed$", wantErr: true},
+		{name: "invalid 422", status: 422, body: `{"detail":[]}`, wantLevel: slog.LevelError, wantLog: "^error when declaring setting$", wantErr: true},
+		{name: "2xx not json", status: 200, body: `ok!`, wantLevel: slog.LevelWarn, wantLog: "^unexpected response from service$", wantErr: true},
+		{name: "409 not json", status: 409, body: `conflict`, wantLevel: slog.LevelError, wantLog: "^conflict when declaring setting$", wantErr: true},
+		{name: "unknown outcome", status: 200, body: `{"outcome":"weird"}`, wantLevel: slog.LevelWarn, wantLog: "^unexpected outcome from service$", wantTracked: true, wantOutcome: "weird"},
+		{name: "outdated same major", status: 200, version: "1.0", body: `{"outcome":"outdated","latest_version":"1.5","differences":[]}`,
+			wantLevel: slog.LevelInfo, wantLog: "^setting is outdated$", wantTracked: true, wantOutcome: "outdated"},
+		{name: "outdated major", status: 200, version: "1.0", body: `{"outcome":"outdated","latest_version":"2.0","differences":[]}`,
+			wantLevel: slog.LevelWarn, wantLog: "^setting is outdated by a major version$", wantTracked: true, wantOutcome: "outdated"},
+		{name: "outdated without latest", status: 200, body: `{"outcome":"outdated","differences":[]}`,
+			wantLevel: slog.LevelError, wantLog: "^outdated setting without latest version$", wantTracked: true, wantOutcome: "outdated"},
+		{name: "outdated bad differences", status: 200, body: `{"outcome":"outdated","latest_version":"2.0","differences":5}`,
+			wantLevel: slog.LevelError, wantLog: "^setting declaration failed$", wantErr: true, wantOutcome: "outdated"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			freshMain(t)
+			f := newFakeServer(t, "a")
+			f.setDeclare("odd", tc.status, tc.body)
+			var opts []SettingOption
+			if tc.version != "" {
+				opts = append(opts, WithVersion(tc.version))
+			}
+			mustSetting(t, "before", Int(), []string{"a"}, 1)
+			mustSetting(t, "odd", Int(), []string{"a"}, 2, opts...)
+			mustSetting(t, "after", Int(), []string{"a"}, 3)
+			h := &declHook{}
+			c, lc := newTestClient(t, f.URL(), []string{"a"}, WithHooks(h))
+			if err := c.SetAsMain(ctxT(t)); err != nil {
+				t.Fatal(err)
+			}
+			if tc.wantLog != "" && !lc.has(tc.wantLevel, tc.wantLog) {
+				t.Fatalf("no %v %q in:\n%s", tc.wantLevel, tc.wantLog, lc.dump())
+			}
+			if tc.wantLog == "" && (lc.count(slog.LevelWarn, ".") > 0 || lc.count(slog.LevelError, ".") > 0) {
+				t.Fatalf("unexpected warnings:\n%s", lc.dump())
+			}
+			want := []string{"after", "before"}
+			if tc.wantTracked {
+				want = []string{"after", "before", "odd"}
+			}
+			if got := c.Tracked(); !slices.Equal(got, want) {
+				t.Fatalf("tracked = %v, want %v", got, want)
+			}
+			if err := c.Close(); err != nil { // delivers the queued events
+				t.Fatal(err)
+			}
+			evs := h.events()
+			if len(evs) != 3 || evs[0].Setting != "before" || evs[1].Setting != "odd" || evs[2].Setting != "after" {
+				t.Fatalf("declared events = %+v", evs)
+			}
+			e := evs[1]
+			if e.Outcome != tc.wantOutcome || e.Tracked != tc.wantTracked || (e.Err != nil) != tc.wantErr {
+				t.Fatalf("odd event = %+v", e)
+			}
+			if !evs[0].Tracked || !evs[2].Tracked || evs[0].Seq >= e.Seq || e.Seq >= evs[2].Seq {
+				t.Fatalf("other events = %+v %+v", evs[0], evs[2])
+			}
+		})
+	}
+}
+
+// B38 and B39: an outdated answer logs the warning and its default_value
+// difference becomes the server default, served before any rule set.
+func TestB38_B39_OutdatedDeclaration(t *testing.T) {
+	freshMain(t)
+	f := newFakeServer(t, "a", "b", "c")
+	f.setDeclare("cache_size", 200, `{"outcome":"outdated","latest_version":"2.0","differences":[{"level":"minor","attribute":"default_value","latest_value":100},{"level":"major","attribute":"configurable_features","latest_value":["a","b","c"]}]}`)
+	s := mustSetting(t, "cache_size", Int(), []string{"b", "c"}, 50)
+	c, lc := newTestClient(t, f.URL(), []string{"a", "b", "c"})
+	if err := c.SetAsMain(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if !lc.has(slog.LevelWarn, ".+ outdated .+") {
+		t.Fatalf("no outdated warning:\n%s", lc.dump())
+	}
+	if got := mustGet(t, s, map[string]string{"b": "", "c": ""}); got != 100 {
+		t.Fatalf("Get = %d, want the declared server default 100", got)
+	}
+}
+
+// An outdated default that the type rejects keeps the previous default and
+// warns; one that is coerced warns and is used.
+func TestOutdatedDefault_RejectedAndCoerced(t *testing.T) {
+	freshMain(t)
+	f := newFakeServer(t, "a")
+	f.setDeclare("rej", 200, `{"outcome":"outdated","latest_version":"1.1","differences":[{"level":"minor","attribute":"default_value","latest_value":"x"}]}`)
+	f.setDeclare("co", 200, `{"outcome":"outdated","latest_version":"1.1","differences":[{"level":"minor","attribute":"default_value","latest_value":["a","zz"]}]}`)
+	rej := mustSetting(t, "rej", Int(), []string{"a"}, 7)
+	co := mustSetting(t, "co", Flags("a", "b"), []string{"a"}, NewFlagSet())
+	c, lc := newTestClient(t, f.URL(), []string{"a"})
+	if err := c.SetAsMain(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if !lc.has(slog.LevelWarn, "^server default was discarded due to coercion error during declaration$") {
+		t.Fatalf("no discard warning:\n%s", lc.dump())
+	}
+	if !lc.has(slog.LevelWarn, "^server default was coerced to local value during declaration$") {
+		t.Fatalf("no coercion warning:\n%s", lc.dump())
+	}
+	if got := mustGet(t, rej, map[string]string{"a": ""}); got != 7 {
+		t.Fatalf("rej = %d", got)
+	}
+	if got := mustGet(t, co, map[string]string{"a": ""}); !got.Equal(NewFlagSet("a")) {
+		t.Fatalf("co = %v", got)
+	}
+}
+
+// B40: an upgraded answer's differences are not applied.
+func TestB40_UpgradedDeclaration(t *testing.T) {
+	freshMain(t)
+	f := newFakeServer(t, "a", "b", "c")
+	f.setDeclare("cache_size", 200, `{"outcome":"upgraded","previous_version":"1.0","differences":[{"level":"minor","attribute":"default_value","latest_value":100}]}`)
+	s := mustSetting(t, "cache_size", Int(), []string{"b", "c"}, 50, WithVersion("1.1"))
+	c, _ := newTestClient(t, f.URL(), []string{"a", "b", "c"})
+	if err := c.SetAsMain(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustGet(t, s, map[string]string{"b": "", "c": ""}); got != 50 {
+		t.Fatalf("Get = %d, want 50", got)
+	}
+}
+
+// A setting declared twice under one name: the later object replaces the
+// earlier one in tracking (spec §6.4 step 5).
+func TestDeclaration_LaterObjectReplaces(t *testing.T) {
+	freshMain(t)
+	f := newFakeServer(t, "a")
+	f.setData("dup", "1", [2]string{"5", "a=x"})
+	first := mustSetting(t, "dup", Int(), []string{"a"}, 10)
+	second := mustSetting(t, "dup", Int(), []string{"a"}, 20)
+	c, _ := newTestClient(t, f.URL(), []string{"a"})
+	if err := c.TrackContexts(map[string][]string{"a": {"x"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetAsMain(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustGet(t, second, map[string]string{"a": "x"}); got != 5 {
+		t.Fatalf("second = %d, want 5", got)
+	}
+	if got := mustGet(t, first, map[string]string{"a": "x"}); got != 10 {
+		t.Fatalf("first = %d, want its local default 10 (no longer tracked)", got)
+	}
+}
+
+// The declaration order is the creation order, for many settings.
+func TestDeclarationOrder(t *testing.T) {
+	freshMain(t)
+	f := newFakeServer(t, "a")
+	var want []string
+	for i := range 50 {
+		name := "s" + strconv.Itoa(i)
+		mustSetting(t, name, Int(), []string{"a"}, int64(i))
+		want = append(want, name)
+	}
+	c, _ := newTestClient(t, f.URL(), []string{"a"})
+	if err := c.SetAsMain(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.declaredNames(); !slices.Equal(got, want) {
+		t.Fatalf("order = %v", got)
+	}
+	// B1 over HTTP: the declared body is exactly the spec's.
+	f.mu.Lock()
+	b, _ := f.declared[3].Marshal()
+	f.mu.Unlock()
+	if string(b) != `{"name":"s3","configurable_features":["a"],"type":"int","metadata":{},"alias":null,"default_value":3,"version":"1.0"}` {
+		t.Fatalf("body = %s", b)
+	}
+}
