@@ -18,9 +18,9 @@ const dataFormat = "heksher-devserver/1"
 
 // snapshot is the data file's JSON document: the whole state.
 type snapshot struct {
-	Format          string         `json:"format"`
-	ContextFeatures []string       `json:"context_features"`
-	NextRuleID      int64          `json:"next_rule_id"`
+	Format          string        `json:"format"`
+	ContextFeatures []string      `json:"context_features"`
+	NextRuleID      int64         `json:"next_rule_id"`
 	Settings        []snapSetting `json:"settings"`
 }
 

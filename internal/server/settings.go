@@ -3,8 +3,6 @@ package server
 import (
 	"fmt"
 	"net/http"
-	"slices"
-	"sort"
 	"strings"
 
 	"github.com/heksher-go/heksher/internal/htype"
@@ -255,14 +253,3 @@ func setsEqual(a, b map[string]struct{}) bool {
 	}
 	return true
 }
-
-func sortedKeys(set map[string]struct{}) []string {
-	out := make([]string, 0, len(set))
-	for k := range set {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-var _ = slices.Sort[[]string]

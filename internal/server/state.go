@@ -8,7 +8,7 @@ import (
 
 // state is the whole data set. It is only touched with Engine.mu held.
 type state struct {
-	features []string          // in hierarchy order; index = position
+	features []string            // in hierarchy order; index = position
 	settings map[string]*setting // by canonical name
 	names    map[string]*setting // by canonical name and by alias
 	rules    map[int64]*rule

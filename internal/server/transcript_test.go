@@ -17,7 +17,7 @@ import (
 type exchange struct {
 	n       int
 	method  string
-	target  string // path and query
+	target  string            // path and query
 	headers map[string]string // "" value: header removed
 	body    *string
 	status  int
@@ -26,7 +26,7 @@ type exchange struct {
 }
 
 var (
-	reExchange = regexp.MustCompile("^\\*\\*\\[(\\d+)\\]\\*\\*")
+	reExchange = regexp.MustCompile(`^\*\*\[(\d+)\]\*\*`)
 	reQuoted   = regexp.MustCompile(`'([^']*)'`)
 )
 
@@ -99,10 +99,10 @@ var deviations = map[int]struct {
 	status int
 	body   string
 }{
-	3:  {204, ""},  // #9: the first context feature can be added
+	3:  {204, ""},                                                                                                                                                                         // #9: the first context feature can be added
 	9:  {422, `{"detail":[{"loc":["body","context_feature"],"msg":"string does not match regex \"[a-zA-Z_0-9]+$\"","type":"value_error.str.regex","ctx":{"pattern":"[a-zA-Z_0-9]+$"}}]}`}, // #10
-	10: {404, ""},  // follows from #10: the bad name was never added
-	36: {422, `{"detail":[{"loc":["body","configurable_features"],"msg":"the list has duplicated items","type":"value_error.list.unique_items"}]}`}, // #8
+	10: {404, ""},                                                                                                                                                                         // follows from #10: the bad name was never added
+	36: {422, `{"detail":[{"loc":["body","configurable_features"],"msg":"the list has duplicated items","type":"value_error.list.unique_items"}]}`},                                       // #8
 }
 
 // skipped answers depend on the reference's database being down.

@@ -1,0 +1,30 @@
+// Package hekshertest provides a Heksher-compatible server for tests, in
+// the spirit of net/http/httptest.
+//
+// # Quick start
+//
+//	srv := hekshertest.NewServer(t, hekshertest.WithContextFeatures("user", "trust", "theme"))
+//	// srv.URL is http://127.0.0.1:<port>; the server closes itself in t.Cleanup.
+//	err := srv.Declare(hekshertest.Setting{Name: "size_limit", Type: "int", Default: 200,
+//		ConfigurableFeatures: []string{"user", "theme"}})
+//	id, err := srv.AddRule("size_limit", map[string]string{"theme": "bright"}, 10)
+//
+// The server speaks the whole Heksher v1 API and answers like the reference
+// server 0.5.7 (see internal/server and docs/DEVSERVER.md): status codes,
+// bodies, validation errors, ETags and 304s.
+//
+// # Faults
+//
+// Tests of a client's error handling script faults: [Server.EnqueueFault]
+// queues one-shot faults (a status and body, a delay, a body cut half-way,
+// a connection closed without an answer), [Server.Intercept] installs a
+// middleware that sees every request, and [Server.Stop] / [Server.Start]
+// make the port refuse connections and come back. [Server.Requests]
+// records every request received, so a test can assert exactly what a
+// client sent.
+//
+// # Concurrency
+//
+// A Server is safe for concurrent use, and independent servers may run in
+// parallel tests.
+package hekshertest

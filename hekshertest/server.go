@@ -1,0 +1,178 @@
+package hekshertest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/heksher-go/heksher/internal/server"
+)
+
+// Server is a running Heksher-compatible server on a loopback port.
+type Server struct {
+	// URL is the base URL, "http://127.0.0.1:<port>", with no trailing
+	// slash.
+	URL string
+
+	engine *server.Engine
+	addr   string
+	client *http.Client
+
+	mu        sync.Mutex // guards the fields below
+	srv       *http.Server
+	serveDone chan struct{}
+	closed    bool
+	faults    []Fault
+	intercept func(w http.ResponseWriter, r *http.Request, next http.Handler)
+	requests  []Request
+
+	handlers sync.WaitGroup // in-flight requests
+}
+
+// Option configures [NewServer].
+type Option func(*config)
+
+type config struct {
+	features []string
+	seed     server.Seed
+	seedFile string
+	engine   server.Options
+}
+
+// WithContextFeatures starts the server with these context features, in
+// this order (default: none).
+func WithContextFeatures(names ...string) Option {
+	return func(c *config) { c.features = append(c.features, names...) }
+}
+
+// WithSettings declares these settings (and their rules) at start-up.
+func WithSettings(settings ...Setting) Option {
+	return func(c *config) { c.seed.Settings = append(c.seed.Settings, settings...) }
+}
+
+// WithSeedFile loads a seed YAML file (schema in docs/DEVSERVER.md) at
+// start-up, after WithContextFeatures and WithSettings.
+func WithSeedFile(path string) Option { return func(c *config) { c.seedFile = path } }
+
+// WithLogger sends the server's request log to l (default: discarded).
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.engine.Logger = l } }
+
+// WithFixedFilterKeys makes context_filters keys be read whole instead of
+// the reference's lower-case-only reading (default: reproduce the
+// reference; see docs/DEVSERVER.md).
+func WithFixedFilterKeys() Option { return func(c *config) { c.engine.FixLowercaseFilterKeys = true } }
+
+// WithFixedFalsyDefaults makes an accepted upgrade store a falsy default
+// (0, false, "", [], {}) instead of the reference's keeping the old one
+// (default: reproduce).
+func WithFixedFalsyDefaults() Option { return func(c *config) { c.engine.FixFalsyDefaultUpgrade = true } }
+
+// NewServer starts a server on 127.0.0.1 with an ephemeral port and
+// registers its Close with t.Cleanup. Bad options (an invalid context
+// feature, a seed the server refuses) fail the test with t.Fatal, so
+// NewServer must be called from the test's goroutine.
+func NewServer(t testing.TB, opts ...Option) *Server {
+	t.Helper()
+	var c config
+	for _, o := range opts {
+		o(&c)
+	}
+	c.engine.ContextFeatures = c.features
+	eng, err := server.New(c.engine)
+	if err != nil {
+		t.Fatalf("hekshertest: %v", err)
+	}
+	ctx := context.Background()
+	if err := eng.ApplySeed(ctx, &c.seed); err != nil {
+		t.Fatalf("hekshertest: %v", err)
+	}
+	if c.seedFile != "" {
+		seed, err := server.LoadSeedFile(c.seedFile)
+		if err == nil {
+			err = eng.ApplySeed(ctx, seed)
+		}
+		if err != nil {
+			t.Fatalf("hekshertest: %v", err)
+		}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("hekshertest: listen: %v", err)
+	}
+	s := &Server{engine: eng, addr: ln.Addr().String()}
+	s.URL = "http://" + s.addr
+	s.client = &http.Client{Transport: &http.Transport{}}
+	s.serve(ln)
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *Server) serve(ln net.Listener) {
+	hs := &http.Server{Handler: http.HandlerFunc(s.serveHTTP), ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan struct{})
+	s.srv, s.serveDone = hs, done
+	go func() {
+		defer close(done)
+		_ = hs.Serve(ln) // returns when the server is closed
+	}()
+}
+
+// Client returns an HTTP client for the server; its idle connections are
+// closed by Close.
+func (s *Server) Client() *http.Client { return s.client }
+
+// Stop closes the listener and every connection, so new requests are
+// refused, while keeping the state. It waits for in-flight requests to
+// end. Stopping a stopped server does nothing.
+func (s *Server) Stop() {
+	s.mu.Lock()
+	hs, done := s.srv, s.serveDone
+	s.srv = nil
+	s.mu.Unlock()
+	if hs == nil {
+		return
+	}
+	_ = hs.Close() // closes listener and connections; in-flight handlers see their ctx cancelled
+	<-done
+	s.handlers.Wait()
+}
+
+// Start serves again on the same address after [Server.Stop].
+//
+// # Errors
+//
+// The server is closed, or the port was taken meanwhile.
+func (s *Server) Start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errors.New("hekshertest: server is closed")
+	}
+	if s.srv != nil {
+		return nil
+	}
+	ln, err := net.Listen("tcp", s.addr)
+	if err != nil {
+		return fmt.Errorf("hekshertest: listen again on %s: %w", s.addr, err)
+	}
+	s.serve(ln)
+	return nil
+}
+
+// Close stops the server for good and waits for in-flight requests. It may
+// be called more than once.
+func (s *Server) Close() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.Stop()
+	if tr, ok := s.client.Transport.(*http.Transport); ok {
+		tr.CloseIdleConnections()
+	}
+}
