@@ -30,7 +30,7 @@ func (f *fakeBackend) Snapshot() Snapshot {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	return Snapshot{
 		Time:    now,
-		Service: ServiceStatus{URL: "http://127.0.0.1:7071", Embedded: true, Serving: "live"},
+		Service: ServiceStatus{URL: "http://127.0.0.1:7071", Embedded: true, Serving: "service"},
 		Update:  UpdateStatus{Time: now, ETag: `"abc"`, Result: "ok", LastSuccess: now},
 		Settings: []SettingStatus{{
 			Name: "banner", Type: "str", Version: "1.0", DeclaredBy: []string{"host", "greeter"},

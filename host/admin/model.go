@@ -43,10 +43,10 @@ type ServiceStatus struct {
 	URL string `json:"url"`
 	// Embedded is true when the service is the in-process server.
 	Embedded bool `json:"embedded"`
-	// Serving says where values come from: "live" (the service answered),
-	// "snapshot" (the last good answer saved in the state directory), or
-	// "defaults" (neither; local defaults only). "starting" before the
-	// start-up decision.
+	// Serving says where values come from: "service" (the service
+	// answered), "snapshot" (the last good answer saved in the state
+	// directory), or "defaults" (neither; local defaults only); "starting"
+	// before the start-up decision.
 	Serving string `json:"serving"`
 	// SnapshotTime is when the snapshot being served was saved, if any.
 	SnapshotTime time.Time `json:"snapshot_time,omitzero"`

@@ -101,7 +101,7 @@ code{font-family:ui-monospace,monospace}
 <h2 id="service">Service</h2>
 <table>
 <tr><th>URL</th><td><code>{{.Service.URL}}</code>{{if .Service.Embedded}} (embedded server){{end}}</td></tr>
-<tr><th>Serving</th><td id="serving" class="{{if eq .Service.Serving "live"}}ok{{else}}warn{{end}}">{{.Service.Serving}}{{if not .Service.SnapshotTime.IsZero}} (snapshot saved {{when .Service.SnapshotTime}}){{end}}</td></tr>
+<tr><th>Serving</th><td id="serving" class="{{if eq .Service.Serving "service"}}ok{{else}}warn{{end}}">{{.Service.Serving}}{{if not .Service.SnapshotTime.IsZero}} (snapshot saved {{when .Service.SnapshotTime}}){{end}}</td></tr>
 </table>
 
 <h2 id="update">Last update</h2>

@@ -1,0 +1,61 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/heksher-go/heksher/host/config"
+	"github.com/heksher-go/heksher/internal/server"
+)
+
+// embedded is the compatible Heksher server run in-process when no service
+// URL is configured. It listens on a loopback address so that its API can
+// change rules while the host runs.
+type embedded struct {
+	engine *server.Engine
+	srv    *http.Server
+	ln     net.Listener
+	done   chan struct{}
+}
+
+func startEmbedded(ctx context.Context, cfg config.Config, log *slog.Logger) (*embedded, error) {
+	if !config.IsLoopback(cfg.Embedded.Listen) {
+		return nil, fmt.Errorf("host: embedded server: %q is not a loopback address", cfg.Embedded.Listen)
+	}
+	eng, err := newEngine(cfg, log.With("component", "embedded-server"))
+	if err != nil {
+		return nil, err
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", cfg.Embedded.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("host: embedded server: %w", err)
+	}
+	e := &embedded{engine: eng, ln: ln, done: make(chan struct{}),
+		srv: &http.Server{Handler: eng.Handler(), ReadHeaderTimeout: 5 * time.Second}}
+	go func() {
+		defer close(e.done)
+		if err := e.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("embedded server stopped", "err", err)
+		}
+	}()
+	return e, nil
+}
+
+// URL is the embedded server's base URL.
+func (e *embedded) URL() string { return "http://" + e.ln.Addr().String() }
+
+// Close stops the server, waiting for requests in flight until ctx ends.
+func (e *embedded) Close(ctx context.Context) error {
+	err := e.srv.Shutdown(ctx)
+	if err != nil {
+		_ = e.srv.Close()
+	}
+	<-e.done
+	return err
+}

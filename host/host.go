@@ -1,0 +1,305 @@
+package host
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/heksher-go/heksher"
+	"github.com/heksher-go/heksher/dispatch"
+	"github.com/heksher-go/heksher/event"
+	"github.com/heksher-go/heksher/host/admin"
+	"github.com/heksher-go/heksher/host/config"
+	"github.com/heksher-go/heksher/host/hostapi"
+)
+
+// Host runs the client core, the plugins and the admin server. Create it
+// with [New], start it with [Host.Start], stop it with [Host.Close]. Safe
+// for concurrent use.
+type Host struct {
+	cfg  config.Config // defaults applied
+	opts options
+	log  *slog.Logger
+
+	metrics  *admin.Metrics
+	disp     *dispatch.Dispatcher
+	rec      *recorder
+	reg      *registry
+	mgr      *manager
+	admin    *admin.Server
+	embedded *embedded
+	client   *heksher.Client
+	url      string
+
+	settingsMu sync.RWMutex
+	settings   map[string]*heksher.Setting[json.RawMessage]
+
+	failedMu sync.Mutex
+	failed   []admin.PluginStatus // plugins that failed to load at start-up
+
+	started   atomic.Bool
+	ready     atomic.Bool
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// recorderName is the dispatcher name of the host's own event recorder.
+const recorderName = "heksher-host"
+
+// New checks cfg (whose defaults should already be applied with
+// config.Config.WithDefaults; New applies them again, harmlessly) and
+// returns a host that has started nothing yet.
+//
+// # Errors
+//
+// A configuration that fails [config.Config.Validate] ([config.ErrInvalid]).
+func New(cfg config.Config, opts ...Option) (*Host, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
+	if o.logger == nil {
+		o.logger = slog.New(slog.DiscardHandler)
+	}
+	h := &Host{cfg: cfg, opts: o, log: o.logger, reg: newRegistry(),
+		settings: map[string]*heksher.Setting[json.RawMessage]{}}
+	h.metrics = admin.NewMetrics(h.pluginStatuses, h.settingCount)
+	h.disp = dispatch.New(dispatch.WithLogger(o.logger),
+		dispatch.WithDefaults(config.DefaultPluginQueueSize, config.DefaultPluginDeadline))
+	h.rec = newRecorder(h.metrics, cfg.Admin.EventsShown)
+	h.mgr = &manager{
+		log: o.logger, loaders: o.loaders, disp: h.disp, reg: h.reg, metrics: h.metrics,
+		settings: h.pluginSettings, declare: h.declare, running: map[string]*loadedPlugin{},
+	}
+	return h, nil
+}
+
+// Start brings the host up: the embedded server (when no service URL is
+// configured), the client core with every declared setting, the plugins,
+// the first update (falling back to the saved snapshot or the defaults when
+// the service cannot be reached within the start-up timeout; retries then
+// continue in the background), and the admin server.
+//
+// A plugin that fails to load at start-up is logged and shown as failed on
+// the status page; the host starts without it.
+//
+// # Errors
+//
+// The state directory cannot be created, the embedded server or the admin
+// server cannot listen, a header variable is unset, or a setting in the
+// configuration is invalid. Start cleans up what it started before returning
+// an error.
+func (h *Host) Start(ctx context.Context) (err error) {
+	if h.started.Swap(true) {
+		return errors.New("host: already started")
+	}
+	defer func() {
+		if err != nil {
+			cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = h.Close(cctx)
+		}
+	}()
+	if err := os.MkdirAll(h.cfg.StateDir, 0o700); err != nil {
+		return fmt.Errorf("host: state directory: %w", err)
+	}
+	if err := h.disp.Subscribe(recorderName, event.All, h.rec, dispatch.QueueSize(1024)); err != nil {
+		return fmt.Errorf("host: %w", err)
+	}
+	for _, hk := range h.opts.hooks {
+		kinds := hk.Kinds
+		if kinds == 0 {
+			kinds = event.All
+		}
+		if err := h.disp.Subscribe(hk.Name, kinds, hk.Subscriber,
+			dispatch.QueueSize(hk.QueueSize), dispatch.Deadline(hk.Deadline)); err != nil {
+			return fmt.Errorf("host: hook %q: %w", hk.Name, err)
+		}
+	}
+
+	h.url = h.cfg.Service.URL
+	if h.url == "" {
+		emb, err := startEmbedded(ctx, h.cfg, h.log)
+		if err != nil {
+			return err
+		}
+		h.embedded = emb
+		h.url = emb.URL()
+		h.log.Info("embedded Heksher server listening", "url", h.url)
+	}
+	if err := h.newClient(); err != nil {
+		return err
+	}
+	if err := h.declareHostSettings(); err != nil {
+		return err
+	}
+	h.loadPluginsAtStart(ctx)
+
+	startCtx, cancel := context.WithTimeout(ctx, h.cfg.StartupTimeout.D())
+	err = h.client.SetAsMain(startCtx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("host: starting the client: %w", err)
+	}
+	h.ready.Store(true)
+	h.log.Info("serving setting values", "source", h.serving())
+
+	token, err := h.adminToken()
+	if err != nil {
+		return err
+	}
+	h.admin, err = admin.New(h, h.metrics, admin.Options{
+		Listen: h.cfg.Admin.Listen, Token: token, Logger: h.log,
+	})
+	if err != nil {
+		return err
+	}
+	if err := h.admin.Start(ctx); err != nil {
+		return err
+	}
+	h.log.Info("admin server listening", "url", h.admin.URL())
+	return nil
+}
+
+// loadPluginsAtStart loads the configured plugins one at a time, so that a
+// bad one is left out instead of keeping the others from starting.
+func (h *Host) loadPluginsAtStart(ctx context.Context) {
+	var ok []config.Plugin
+	for _, p := range h.cfg.Plugins {
+		if err := h.mgr.apply(ctx, append(ok[:len(ok):len(ok)], p)); err != nil {
+			h.log.Error("plugin not loaded", "plugin", p.Name, "err", err)
+			h.failedMu.Lock()
+			h.failed = append(h.failed, admin.PluginStatus{Name: p.Name, Kind: p.Kind, Path: p.Path,
+				State: hostapi.StateFailed.String(), LastError: err.Error(), LastErrorAt: time.Now()})
+			h.failedMu.Unlock()
+			continue
+		}
+		ok = append(ok, p)
+	}
+}
+
+// Apply makes the running plugin set match plugins (see the package doc,
+// "Plugins"). A failed apply leaves the running set as it was.
+func (h *Host) Apply(ctx context.Context, plugins []config.Plugin) error {
+	if err := h.mgr.apply(ctx, plugins); err != nil {
+		h.log.Error("plugin reload failed; running plugins unchanged", "err", err)
+		return err
+	}
+	h.failedMu.Lock()
+	h.failed = nil
+	h.failedMu.Unlock()
+	h.log.Info("plugins reloaded", "running", len(h.mgr.snapshot()))
+	return nil
+}
+
+// Reload reads the configuration from the source given with
+// [WithConfigSource] and applies its plugin set. Changes to other sections
+// need a restart and are logged.
+func (h *Host) Reload(ctx context.Context) error {
+	if h.opts.source == nil {
+		return errors.New("host: reload: no configuration source")
+	}
+	cfg, err := h.opts.source()
+	if err != nil {
+		h.log.Error("reload: configuration refused; running plugins unchanged", "err", err)
+		return err
+	}
+	cfg = cfg.WithDefaults()
+	if !sameExceptPlugins(h.cfg, cfg) {
+		h.log.Warn("reload applies the plugins section only; restart the host for the other changes")
+	}
+	return h.Apply(ctx, cfg.Plugins)
+}
+
+func sameExceptPlugins(a, b config.Config) bool {
+	a.Plugins, b.Plugins = nil, nil
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return string(ja) == string(jb)
+}
+
+// Close closes the client (which publishes the closing event), delivers
+// what is queued to the plugins (the closing event included), stops the
+// plugins, the admin server and the embedded server. It waits at most until
+// ctx ends. Idempotent.
+func (h *Host) Close(ctx context.Context) error {
+	h.closeOnce.Do(func() {
+		var errs []error
+		if h.client != nil {
+			errs = append(errs, closeClient(ctx, h.client))
+		}
+		errs = append(errs, h.disp.Close(ctx))
+		errs = append(errs, h.mgr.close(ctx))
+		if h.admin != nil {
+			errs = append(errs, h.admin.Close(ctx))
+		}
+		if h.embedded != nil {
+			errs = append(errs, h.embedded.Close(ctx))
+		}
+		h.closeErr = errors.Join(errs...)
+	})
+	return h.closeErr
+}
+
+// AdminURL returns the admin server's URL ("" before Start).
+func (h *Host) AdminURL() string {
+	if h.admin == nil {
+		return ""
+	}
+	return h.admin.URL()
+}
+
+// ServiceURL returns the URL of the Heksher service in use: the configured
+// one, or the embedded server's ("" before Start).
+func (h *Host) ServiceURL() string { return h.url }
+
+// Ready reports whether the host serves values (after Start).
+func (h *Host) Ready() bool { return h.ready.Load() }
+
+func (h *Host) adminToken() (string, error) {
+	if h.cfg.Admin.TokenFile == "" {
+		return h.cfg.Admin.Token, nil
+	}
+	b, err := os.ReadFile(h.cfg.Admin.TokenFile)
+	if err != nil {
+		return "", fmt.Errorf("host: admin token: %w", err)
+	}
+	t := string(trimNewline(b))
+	if t == "" {
+		return "", fmt.Errorf("host: admin token file %s is empty", h.cfg.Admin.TokenFile)
+	}
+	return t, nil
+}
+
+func trimNewline(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func (h *Host) snapshotPath() string { return filepath.Join(h.cfg.StateDir, "snapshot.json") }
+
+// closeClient closes c, giving up waiting when ctx ends (the client's loops
+// are cancelled by then and end on their own).
+func closeClient(ctx context.Context, c *heksher.Client) error {
+	done := make(chan error, 1)
+	go func() { done <- c.Close() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("host: closing the client: %w", ctx.Err())
+	}
+}

@@ -1,0 +1,364 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/heksher-go/heksher"
+	"github.com/heksher-go/heksher/dispatch"
+	"github.com/heksher-go/heksher/event"
+	"github.com/heksher-go/heksher/host/config"
+	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/internal/server"
+)
+
+// eventLog is an in-process Go hook that remembers what it got.
+type eventLog struct {
+	mu sync.Mutex
+	ds []event.Delivery
+}
+
+func (l *eventLog) Deliver(_ context.Context, d event.Delivery) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.ds = append(l.ds, d)
+	return nil
+}
+
+func (l *eventLog) kinds() []event.Kind {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []event.Kind
+	for _, d := range l.ds {
+		out = append(out, d.Event.Kind())
+	}
+	return out
+}
+
+func (l *eventLog) has(k event.Kind) bool {
+	for _, x := range l.kinds() {
+		if x == k {
+			return true
+		}
+	}
+	return false
+}
+
+func testConfig(t *testing.T) config.Config {
+	t.Helper()
+	return config.Config{
+		Embedded:        config.Embedded{Listen: "127.0.0.1:0"},
+		Admin:           config.Admin{Listen: "127.0.0.1:0"},
+		UpdateInterval:  config.Duration(50 * time.Millisecond),
+		StartupTimeout:  config.Duration(2 * time.Second),
+		ContextFeatures: []string{"user", "theme"},
+		ContextDefaults: map[string]string{"theme": "light"},
+		TrackedContexts: map[string][]string{"user": {"*"}, "theme": {"*"}},
+		Settings: []config.Setting{
+			{Name: "banner", Type: "str", ConfigurableFeatures: []string{"user", "theme"}, Default: "welcome"},
+		},
+		StateDir: t.TempDir(),
+	}
+}
+
+func startHost(t *testing.T, cfg config.Config, opts ...Option) *Host {
+	t.Helper()
+	heksher.ResetMainForTesting()
+	t.Cleanup(heksher.ResetMainForTesting)
+	opts = append([]Option{WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))}, opts...)
+	h, err := New(cfg, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := h.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { closeHost(t, h) })
+	return h
+}
+
+func closeHost(t *testing.T, h *Host) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := h.Close(ctx); err != nil {
+		t.Errorf("close: %v", err)
+	}
+}
+
+func postJSON(t *testing.T, url string, body any) {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	resp, err := http.Post(url, "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		msg, _ := io.ReadAll(resp.Body)
+		t.Fatalf("POST %s: %d %s", url, resp.StatusCode, msg)
+	}
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func lookupStr(t *testing.T, h *Host, setting string, feats ...hostapi.Feature) (string, hostapi.Value) {
+	t.Helper()
+	v, err := h.Lookup(context.Background(), setting, feats)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s string
+	_ = json.Unmarshal(v.JSON, &s)
+	return s, v
+}
+
+func TestEmbeddedRuleChangeReachesLookupsAndHooks(t *testing.T) {
+	log := &eventLog{}
+	h := startHost(t, testConfig(t), WithHook(Hook{Name: "recorder", Subscriber: log}))
+	alice := hostapi.Feature{Name: "user", Value: "alice"}
+	if s, v := lookupStr(t, h, "banner", alice); s != "welcome" || v.Source != hostapi.SourceServerDefault {
+		t.Fatalf("before the rule: %q from %v", s, v.Source)
+	}
+	postJSON(t, h.ServiceURL()+"/api/v1/rules", map[string]any{
+		"setting": "banner", "feature_values": map[string]string{"user": "alice"}, "value": "winter sale"})
+	eventually(t, "the rule to reach the lookup", func() bool {
+		s, _ := lookupStr(t, h, "banner", alice)
+		return s == "winter sale"
+	})
+	_, v := lookupStr(t, h, "banner", alice)
+	if v.Source != hostapi.SourceRule || v.RuleID == 0 || len(v.Conditions) != 1 || v.Conditions[0].Value != "alice" {
+		t.Errorf("lookup explains %+v", v)
+	}
+	if s, _ := lookupStr(t, h, "banner", hostapi.Feature{Name: "user", Value: "bob"}); s != "welcome" {
+		t.Errorf("bob got %q", s)
+	}
+	eventually(t, "the hook's setting_changed", func() bool { return log.has(event.KindSettingChanged) })
+	if !log.has(event.KindDeclared) || !log.has(event.KindUpdateOK) {
+		t.Errorf("hook got %v", log.kinds())
+	}
+	if _, err := h.Lookup(context.Background(), "nope", nil); !errors.Is(err, hostapi.ErrNotFound) {
+		t.Errorf("unknown setting: %v", err)
+	}
+	if _, err := h.Lookup(context.Background(), "banner", []hostapi.Feature{{Name: "planet", Value: "x"}}); !errors.Is(err, hostapi.ErrBadContext) {
+		t.Errorf("bad feature: %v", err)
+	}
+
+	// The status page shows the setting, its rule and the hook.
+	resp, err := http.Get(h.AdminURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"banner", "winter sale", "user=alice", "recorder", "setting_changed"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("status page lacks %q", want)
+		}
+	}
+	closeHost(t, h)
+	if k := log.kinds(); k[len(k)-1] != event.KindClosing {
+		t.Errorf("last event %v, want closing", k[len(k)-1])
+	}
+}
+
+// restartableServer is the compatible server on a fixed loopback address
+// that can be stopped and started again with its data kept.
+type restartableServer struct {
+	t    *testing.T
+	addr string
+	data string
+	srv  *http.Server
+	done chan struct{}
+}
+
+func newRestartableServer(t *testing.T) *restartableServer {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &restartableServer{t: t, addr: ln.Addr().String(), data: filepath.Join(t.TempDir(), "data.json")}
+	s.serve(ln)
+	t.Cleanup(s.stop)
+	return s
+}
+
+func (s *restartableServer) serve(ln net.Listener) {
+	eng, err := server.New(server.Options{ContextFeatures: []string{"user", "theme"}, DataFile: s.data})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.srv = &http.Server{Handler: eng.Handler()}
+	s.done = make(chan struct{})
+	go func() { defer close(s.done); _ = s.srv.Serve(ln) }()
+}
+
+func (s *restartableServer) start() {
+	var ln net.Listener
+	var err error
+	for range 50 {
+		if ln, err = net.Listen("tcp", s.addr); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.serve(ln)
+}
+
+func (s *restartableServer) stop() {
+	if s.srv == nil {
+		return
+	}
+	_ = s.srv.Close()
+	<-s.done
+	s.srv = nil
+}
+
+func (s *restartableServer) url() string { return "http://" + s.addr }
+
+func TestServiceDownAndBack(t *testing.T) {
+	srv := newRestartableServer(t)
+	cfg := testConfig(t)
+	cfg.Service.URL = srv.url()
+	log := &eventLog{}
+	h := startHost(t, cfg, WithHook(Hook{Name: "recorder", Subscriber: log}))
+	postJSON(t, srv.url()+"/api/v1/rules", map[string]any{
+		"setting": "banner", "feature_values": map[string]string{"theme": "light"}, "value": "light sale"})
+	bob := hostapi.Feature{Name: "user", Value: "bob"}
+	eventually(t, "the rule", func() bool { s, _ := lookupStr(t, h, "banner", bob); return s == "light sale" })
+
+	srv.stop()
+	eventually(t, "an update error", func() bool { return log.has(event.KindUpdateError) })
+	if s, _ := lookupStr(t, h, "banner", bob); s != "light sale" {
+		t.Fatalf("value lost while the service is down: %q", s)
+	}
+	if got := h.Snapshot().Update; got.Result != "error" || got.ConsecutiveFailures < 1 {
+		t.Errorf("status while down: %+v", got)
+	}
+	srv.start()
+	eventually(t, "recovery", func() bool { return h.Snapshot().Update.Result != "error" })
+	if s, _ := lookupStr(t, h, "banner", bob); s != "light sale" {
+		t.Fatalf("value after recovery: %q", s)
+	}
+}
+
+func TestRestartServesSnapshotWhenServiceIsDown(t *testing.T) {
+	srv := newRestartableServer(t)
+	cfg := testConfig(t)
+	cfg.Service.URL = srv.url()
+	cfg.StartupTimeout = config.Duration(time.Second)
+	h := startHost(t, cfg)
+	postJSON(t, srv.url()+"/api/v1/rules", map[string]any{
+		"setting": "banner", "feature_values": map[string]string{"user": "alice"}, "value": "saved"})
+	alice := hostapi.Feature{Name: "user", Value: "alice"}
+	eventually(t, "the rule", func() bool { s, _ := lookupStr(t, h, "banner", alice); return s == "saved" })
+	eventually(t, "the snapshot file", func() bool {
+		b, err := os.ReadFile(filepath.Join(cfg.StateDir, "snapshot.json"))
+		return err == nil && bytes.Contains(b, []byte("saved"))
+	})
+	closeHost(t, h)
+	srv.stop()
+
+	h2 := startHost(t, cfg)
+	if got := h2.Snapshot().Service.Serving; got != "snapshot" {
+		t.Errorf("serving %q, want snapshot", got)
+	}
+	if s, v := lookupStr(t, h2, "banner", alice); s != "saved" || v.Source != hostapi.SourceRule {
+		t.Fatalf("restarted host without service: %q from %v", s, v.Source)
+	}
+
+	// Without a snapshot the host serves the defaults.
+	cfg.StateDir = t.TempDir()
+	closeHost(t, h2)
+	h3 := startHost(t, cfg)
+	if got := h3.Snapshot().Service.Serving; got != "defaults" {
+		t.Errorf("serving %q, want defaults", got)
+	}
+	if s, _ := lookupStr(t, h3, "banner", alice); s != "welcome" {
+		t.Errorf("defaults: %q", s)
+	}
+}
+
+func TestPluginDeclarationsAndLookups(t *testing.T) {
+	f := &fakeLoader{hangs: map[string]chan struct{}{}}
+	dir := t.TempDir()
+	write := func(name string, ff fakeFile) string {
+		b, _ := json.Marshal(ff)
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	limit := hostapi.Declaration{Name: "limit", Type: "int", ConfigurableFeatures: []string{"user"}, Default: json.RawMessage(`5`)}
+	cfg := testConfig(t)
+	cfg.Plugins = []config.Plugin{
+		{Name: "a", Kind: "wasm", Path: write("a", fakeFile{Kinds: []string{"setting_changed"}, Decls: []hostapi.Declaration{limit}})},
+		{Name: "b", Kind: "wasm", Path: write("b", fakeFile{Kinds: []string{"update_ok"}, Decls: []hostapi.Declaration{limit}})},
+		{Name: "bad", Kind: "wasm", Path: write("bad", fakeFile{Decls: []hostapi.Declaration{{Name: "limit", Type: "str", Default: json.RawMessage(`"x"`)}}})},
+	}
+	h := startHost(t, cfg, WithLoader("wasm", f))
+	ps := h.pluginStatuses()
+	if len(ps) != 3 || ps[0].State != "running" || ps[1].State != "running" || ps[2].State != "failed" ||
+		!strings.Contains(ps[2].LastError, "conflicting") && !strings.Contains(ps[2].LastError, "already declared") {
+		t.Fatalf("statuses %+v", ps)
+	}
+	// The shared setting was declared before the first update.
+	if out := h.rec.outcome("limit"); out == "" {
+		eventually(t, "limit's declaration outcome", func() bool { return h.rec.outcome("limit") != "" })
+	}
+	sa := h.pluginSettings("a", config.Grants{})
+	v, err := sa.Lookup(context.Background(), "a", "limit", []hostapi.Feature{{Name: "user", Value: "x"}})
+	if err != nil || string(v.JSON) != "5" {
+		t.Fatalf("a's lookup: %s %v", v.JSON, err)
+	}
+	if _, err := sa.Lookup(context.Background(), "a", "banner", nil); !errors.Is(err, hostapi.ErrNotDeclared) {
+		t.Errorf("undeclared read: %v", err)
+	}
+	open := h.pluginSettings("a", config.Grants{UndeclaredReads: true})
+	if _, err := open.Lookup(context.Background(), "a", "banner", []hostapi.Feature{{Name: "user", Value: "x"}}); err != nil {
+		t.Errorf("granted undeclared read: %v", err)
+	}
+	postJSON(t, h.ServiceURL()+"/api/v1/rules", map[string]any{
+		"setting": "limit", "feature_values": map[string]string{"user": "x"}, "value": 9})
+	eventually(t, "a's setting_changed", func() bool {
+		for _, d := range f.latest("a").got() {
+			if c, ok := d.Event.(*event.SettingChanged); ok && c.Setting == "limit" {
+				return true
+			}
+		}
+		return false
+	})
+	if got := fmt.Sprint(f.latest("b").got()[0].Event.Kind()); got != "update_ok" {
+		t.Errorf("b got %s", got)
+	}
+}
+
+var _ dispatch.Subscriber = (*eventLog)(nil)
