@@ -16,9 +16,9 @@ import (
 type Option func(*serveConfig)
 
 type serveConfig struct {
-	level        slog.Leveler
-	parentPoll   time.Duration
-	watchParent  bool
+	level       slog.Leveler
+	parentPoll  time.Duration
+	watchParent bool
 }
 
 // WithLogLevel sets the lowest level the plugin's logger passes to the host

@@ -8,7 +8,9 @@ import (
 	"github.com/heksher-go/heksher/sdk/proto/pluginv1"
 )
 
-type nothing struct{ goplugin.NetRPCUnsupportedPlugin }
+type nothing struct {
+	goplugin.NetRPCUnsupportedPlugin
+}
 
 func main() {
 	goplugin.Serve(&goplugin.ServeConfig{

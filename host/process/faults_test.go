@@ -1,0 +1,341 @@
+package process
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/heksher-go/heksher/host/hostapi"
+)
+
+func sha256File(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// bystander starts a healthy plugin that must keep working while another
+// plugin misbehaves; check delivers to it and looks a setting up through it.
+func bystander(t *testing.T) (check func(seq uint64)) {
+	t.Helper()
+	cfg, rec := testPluginConfig(t, "bystander")
+	p := startPlugin(t, cfg, newMemSettings("test.limit", "1"))
+	pid := p.Status().Detail["pid"]
+	return func(seq uint64) {
+		t.Helper()
+		if err := command(context.Background(), p, seq, "cmd.lookup", map[string]any{"setting": "test.limit"}); err != nil {
+			t.Fatalf("bystander: %v", err)
+		}
+		if r := lastRecord(t, rec, "lookup"); string(r.Value) != "1" {
+			t.Fatalf("bystander lookup = %s (%s), want 1", r.Value, r.Error)
+		}
+		if st := p.Status(); st.Detail["pid"] != pid || st.Restarts != 0 {
+			t.Fatalf("bystander was disturbed: %+v", st)
+		}
+	}
+}
+
+func TestStart_BadInput(t *testing.T) {
+	check := bystander(t)
+	dir := t.TempDir()
+	notExec := filepath.Join(dir, "not-exec")
+	if err := os.WriteFile(notExec, []byte("#!/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	good := bin(t, "testplugin")
+	goodSum := sha256File(t, good)
+	badInit, _ := testPluginConfig(t, "bad-init")
+	badInit.Config = []byte(`{"fail_init": true}`)
+	tests := []struct {
+		name string
+		cfg  Config
+		want error
+	}{
+		{name: "missing path", cfg: Config{Name: "x", Path: filepath.Join(dir, "nope")}, want: fs.ErrNotExist},
+		{name: "not executable", cfg: Config{Name: "x", Path: notExec}, want: ErrNotExecutable},
+		{name: "directory", cfg: Config{Name: "x", Path: dir}, want: ErrNotExecutable},
+		{name: "checksum mismatch", cfg: Config{Name: "x", Path: good, SHA256: strings.Repeat("ab", 32)}, want: ErrChecksumMismatch},
+		{name: "not a plugin", cfg: Config{Name: "x", Path: bin(t, "garbage")}, want: ErrNotPlugin},
+		{name: "other protocol version", cfg: Config{Name: "x", Path: bin(t, "wrongversion")}, want: ErrIncompatibleVersion},
+		{name: "init fails", cfg: badInit, want: ErrInit},
+		{name: "no name", cfg: Config{Path: good}, want: ErrConfig},
+		{name: "bad checksum syntax", cfg: Config{Name: "x", Path: good, SHA256: "xyz"}, want: ErrConfig},
+		{name: "config not JSON", cfg: Config{Name: "x", Path: good, Config: []byte("{")}, want: ErrConfig},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.cfg.Logger = testLogger(t)
+			p, err := Start(context.Background(), tc.cfg, newMemSettings())
+			if err == nil {
+				_ = p.Close(context.Background())
+				t.Fatal("Start succeeded")
+			}
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("err = %v, want %v", err, tc.want)
+			}
+			if tc.want != ErrConfig {
+				var se *StartError
+				if !errors.As(err, &se) || se.Plugin != tc.cfg.Name || se.Path != tc.cfg.Path {
+					t.Errorf("err = %#v, want a StartError naming the plugin and path", err)
+				}
+			}
+			check(uint64(i + 1))
+		})
+	}
+	t.Run("checksum error detail", func(t *testing.T) {
+		_, err := Start(context.Background(), Config{Name: "x", Path: good, SHA256: strings.Repeat("AB", 32)}, newMemSettings())
+		var ce *ChecksumError
+		if !errors.As(err, &ce) || ce.Got != goodSum || ce.Want != strings.Repeat("ab", 32) {
+			t.Fatalf("err = %v, want a ChecksumError with both digests", err)
+		}
+	})
+	t.Run("checksum match", func(t *testing.T) {
+		cfg, _ := testPluginConfig(t, "checked")
+		cfg.SHA256 = strings.ToUpper(goodSum)
+		p := startPlugin(t, cfg, newMemSettings())
+		if err := ping(context.Background(), p, 1); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// pidOf returns the serving process's pid.
+func pidOf(t *testing.T, p *Plugin) int {
+	t.Helper()
+	pid, err := strconv.Atoi(p.Status().Detail["pid"])
+	if err != nil || pid == 0 {
+		t.Fatalf("no pid in %+v", p.Status())
+	}
+	return pid
+}
+
+// gone reports whether pid has exited (it may linger as a zombie until its
+// parent reaps it).
+func gone(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return true
+	}
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	return len(f) > 0 && (f[0] == "Z" || f[0] == "X")
+}
+
+// expectRestarted checks that p serves again from a new process that was
+// initialised again, and that the old process is gone.
+func expectRestarted(t *testing.T, p *Plugin, rec string, oldPID int, seq uint64) {
+	t.Helper()
+	if err := ping(context.Background(), p, seq); err != nil {
+		t.Fatalf("next delivery: %v", err)
+	}
+	newPID := pidOf(t, p)
+	if newPID == oldPID {
+		t.Fatalf("still pid %d", newPID)
+	}
+	if r := lastRecord(t, rec, "closing"); r.PID != newPID || r.Seq != seq {
+		t.Errorf("next event recorded by pid %d seq %d, want %d seq %d", r.PID, r.Seq, newPID, seq)
+	}
+	if r := lastRecord(t, rec, "init"); r.PID != newPID || r.Name != p.Name() || len(r.Config) == 0 {
+		t.Errorf("new process was not initialised again: %+v", r)
+	}
+	st := p.Status()
+	if st.State != hostapi.StateRunning || st.Restarts < 1 || st.LastError == "" {
+		t.Errorf("Status = %+v, want running with a restart and the last error", st)
+	}
+	waitFor(t, "the old process to be gone", func() bool { return gone(oldPID) })
+}
+
+func TestDeliver_CrashMidCall(t *testing.T) {
+	for _, cmd := range []string{"cmd.panic", "cmd.exit"} {
+		t.Run(cmd, func(t *testing.T) {
+			check := bystander(t)
+			cfg, rec := testPluginConfig(t, "crasher")
+			cfg.Backoff = Backoff{Initial: 50 * time.Millisecond, Max: time.Second}
+			p := startPlugin(t, cfg, newMemSettings())
+			old := pidOf(t, p)
+			start := time.Now()
+			err := command(context.Background(), p, 1, cmd, nil)
+			t.Logf("crash reported after %v", time.Since(start))
+			if !errors.Is(err, ErrCrashed) {
+				t.Fatalf("err = %v, want ErrCrashed", err)
+			}
+			expectRestarted(t, p, rec, old, 2)
+			check(1)
+		})
+	}
+}
+
+func TestDeliver_Hang(t *testing.T) {
+	for _, cmd := range []string{"cmd.spin", "cmd.block"} {
+		t.Run(cmd, func(t *testing.T) {
+			check := bystander(t)
+			cfg, rec := testPluginConfig(t, "hanger")
+			cfg.TimeoutStrikes = 2
+			cfg.Deadline = 200 * time.Millisecond
+			p := startPlugin(t, cfg, newMemSettings())
+			old := pidOf(t, p)
+			for seq := uint64(1); seq <= 2; seq++ {
+				err := command(context.Background(), p, seq, cmd, nil)
+				if !errors.Is(err, context.DeadlineExceeded) {
+					t.Fatalf("delivery %d: err = %v, want DeadlineExceeded", seq, err)
+				}
+			}
+			if st := p.Status(); st.Timeouts != 2 {
+				t.Errorf("Status.Timeouts = %d, want 2", st.Timeouts)
+			}
+			expectRestarted(t, p, rec, old, 3)
+			check(1)
+		})
+	}
+}
+
+func TestDeliver_ShortCtxDuringRestart(t *testing.T) {
+	cfg, _ := testPluginConfig(t, "slow-restart")
+	cfg.Backoff = Backoff{Initial: 2 * time.Second, Max: 2 * time.Second}
+	p := startPlugin(t, cfg, newMemSettings())
+	if err := command(context.Background(), p, 1, "cmd.exit", nil); !errors.Is(err, ErrCrashed) {
+		t.Fatalf("err = %v, want ErrCrashed", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	err := ping(ctx, p, 2)
+	if !errors.Is(err, ErrRestarting) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want ErrRestarting and DeadlineExceeded", err)
+	}
+	if st := p.Status(); st.State != hostapi.StateRestarting {
+		t.Errorf("State = %v, want restarting", st.State)
+	}
+}
+
+func TestKilledFromOutside(t *testing.T) {
+	check := bystander(t)
+	cfg, rec := testPluginConfig(t, "victim")
+	p := startPlugin(t, cfg, newMemSettings())
+	old := pidOf(t, p)
+	if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	// Noticed without any call: the supervisor restarts it on its own.
+	waitFor(t, "a restart", func() bool {
+		st := p.Status()
+		return st.Restarts == 1 && st.State == hostapi.StateRunning
+	})
+	expectRestarted(t, p, rec, old, 1)
+	check(1)
+}
+
+func TestHealthCheck_StoppedProcess(t *testing.T) {
+	cfg, rec := testPluginConfig(t, "frozen")
+	cfg.HealthInterval = 50 * time.Millisecond
+	cfg.Deadline = 200 * time.Millisecond
+	p := startPlugin(t, cfg, newMemSettings())
+	old := pidOf(t, p)
+	// A stopped process accepts connections (the kernel does) but answers
+	// nothing: only the health check can tell.
+	if err := syscall.Kill(old, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a restart", func() bool {
+		st := p.Status()
+		return st.Restarts == 1 && st.State == hostapi.StateRunning
+	})
+	if st := p.Status(); !strings.Contains(st.LastError, "health") {
+		t.Errorf("LastError = %q, want the health check failure", st.LastError)
+	}
+	expectRestarted(t, p, rec, old, 1)
+}
+
+func TestGiveUp(t *testing.T) {
+	// A copy of the plugin that is replaced after the first start: every
+	// restart then fails, first as "not a plugin", and with a checksum
+	// configured as a mismatch.
+	for _, withSum := range []bool{false, true} {
+		name, want := "no checksum", "not a Heksher plugin"
+		if withSum {
+			name, want = "checksum", "refusing to run it"
+		}
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "plugin")
+			copyFile(t, bin(t, "testplugin"), path)
+			cfg, _ := testPluginConfig(t, "doomed")
+			cfg.Path = path
+			cfg.MaxRestarts = 2
+			if withSum {
+				cfg.SHA256 = sha256File(t, path)
+			}
+			p := startPlugin(t, cfg, newMemSettings())
+			copyFile(t, bin(t, "garbage"), path)
+			if err := command(context.Background(), p, 1, "cmd.exit", nil); !errors.Is(err, ErrCrashed) {
+				t.Fatalf("err = %v, want ErrCrashed", err)
+			}
+			err := ping(context.Background(), p, 2) // waits for the restarts
+			if !errors.Is(err, ErrFailed) {
+				t.Fatalf("err = %v, want ErrFailed", err)
+			}
+			st := p.Status()
+			if st.State != hostapi.StateFailed || st.Restarts != 2 || !strings.Contains(st.LastError, want) {
+				t.Errorf("Status = %+v, want failed after 2 restarts with %q", st, want)
+			}
+		})
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Write a new file rather than over the old one: a running binary
+	// cannot be opened for writing (ETXTBSY).
+	tmp := to + ".new"
+	if err := os.WriteFile(tmp, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, to); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestHostKilled(t *testing.T) {
+	cmd := exec.Command(bin(t, "minihost"), bin(t, "testplugin"))
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = tWriter{t}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		t.Fatalf("minihost printed no pid: %v", err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil || gone(pid) {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		t.Fatalf("minihost printed %q, not a live pid", line)
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	waitFor(t, "the plugin to exit with its host", func() bool { return gone(pid) })
+}

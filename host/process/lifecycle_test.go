@@ -1,0 +1,117 @@
+package process
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/heksher-go/heksher/host/hostapi"
+)
+
+func TestClose(t *testing.T) {
+	base := t.TempDir()
+	cfg, _ := testPluginConfig(t, "closer")
+	cfg.SocketDir = base
+	p, err := Start(context.Background(), cfg, newMemSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dirs, _ := filepath.Glob(filepath.Join(base, "heksher-plugin-*"))
+	if len(dirs) != 1 {
+		t.Fatalf("socket directories %v, want one", dirs)
+	}
+	fi, err := os.Stat(dirs[0])
+	if err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("socket directory mode %v (%v), want 0700", fi.Mode(), err)
+	}
+	socks, _ := filepath.Glob(filepath.Join(dirs[0], "*", "*"))
+	if len(socks) == 0 {
+		t.Errorf("no sockets inside the private directory %s", dirs[0])
+	}
+	pid := pidOf(t, p)
+	if err := p.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(context.Background()); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if !gone(pid) {
+		t.Errorf("process %d still running after Close", pid)
+	}
+	if _, err := os.Stat(dirs[0]); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("socket directory left behind: %v", err)
+	}
+	if err := ping(context.Background(), p, 1); !errors.Is(err, ErrClosed) {
+		t.Errorf("Deliver after Close = %v, want ErrClosed", err)
+	}
+	if st := p.Status(); st.State != hostapi.StateStopped {
+		t.Errorf("State = %v, want stopped", st.State)
+	}
+}
+
+func TestLogs(t *testing.T) {
+	var buf syncBuffer
+	cfg, _ := testPluginConfig(t, "chatty")
+	cfg.Logger = slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	p := startPlugin(t, cfg, newMemSettings())
+	pid := pidOf(t, p)
+	if err := command(context.Background(), p, 1, "cmd.panic", nil); !errors.Is(err, ErrCrashed) {
+		t.Fatalf("err = %v, want ErrCrashed", err)
+	}
+	waitFor(t, "the restart", func() bool { return p.Status().State == hostapi.StateRunning })
+	type rec struct {
+		Level, Msg, Plugin, Logger string
+		PID                        float64
+	}
+	var sawInit, sawPanic bool
+	deadline := time.Now().Add(5 * time.Second)
+	for !(sawInit && sawPanic) && time.Now().Before(deadline) {
+		for _, line := range strings.Split(buf.String(), "\n") {
+			var r rec
+			if json.Unmarshal([]byte(line), &r) != nil {
+				continue
+			}
+			if r.Plugin != "chatty" {
+				t.Fatalf("record without the plugin attribute: %s", line)
+			}
+			if r.Msg == "test plugin initialised" && r.Level == "INFO" && r.Logger == "chatty" && int(r.PID) == pid {
+				sawInit = true
+			}
+			if strings.Contains(r.Msg, "panic: testplugin: panic requested") && r.Level == "ERROR" {
+				sawPanic = true
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !sawInit || !sawPanic {
+		t.Errorf("plugin init record %v, panic at ERROR %v; log:\n%s", sawInit, sawPanic, buf.String())
+	}
+}
+
+func TestBackoffDelay(t *testing.T) {
+	b := Backoff{Initial: 100 * time.Millisecond, Max: time.Second}
+	tests := []struct {
+		name string
+		n    int
+		want time.Duration
+	}{
+		{name: "first", n: 1, want: 100 * time.Millisecond},
+		{name: "second", n: 2, want: 200 * time.Millisecond},
+		{name: "fourth", n: 4, want: 800 * time.Millisecond},
+		{name: "capped", n: 5, want: time.Second},
+		{name: "far", n: 60, want: time.Second},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := b.delay(tc.n); got != tc.want {
+				t.Errorf("delay(%d) = %v, want %v", tc.n, got, tc.want)
+			}
+		})
+	}
+}
