@@ -71,16 +71,6 @@ func (m *manager) publishView() {
 	m.viewMu.Unlock()
 }
 
-// grantsOf returns the grants of the running plugin named name.
-func (m *manager) grantsOf(name string) (config.Grants, bool) {
-	for _, lp := range m.snapshot() {
-		if lp.spec.Name == name {
-			return lp.spec.Grants, true
-		}
-	}
-	return config.Grants{}, false
-}
-
 // apply makes the running set match want: unchanged plugins (same name,
 // content hash and configuration) keep running; new and changed ones are
 // loaded and checked; removed and replaced ones are stopped.

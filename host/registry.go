@@ -91,7 +91,6 @@ func (r *registry) check(owner string, decls []hostapi.Declaration) error {
 	return nil
 }
 
-
 func compare(name, existing string, have, want hostapi.Declaration) error {
 	c := &ConflictError{Setting: name, Existing: existing}
 	switch {
