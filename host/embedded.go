@@ -27,7 +27,7 @@ func startEmbedded(ctx context.Context, cfg config.Config, log *slog.Logger) (*e
 	if !config.IsLoopback(cfg.Embedded.Listen) {
 		return nil, fmt.Errorf("host: embedded server: %q is not a loopback address", cfg.Embedded.Listen)
 	}
-	eng, err := newEngine(cfg, log.With("component", "embedded-server"))
+	eng, err := newEngine(ctx, cfg, log.With("component", "embedded-server"))
 	if err != nil {
 		return nil, err
 	}

@@ -243,6 +243,29 @@ func (s *restartableServer) stop() {
 
 func (s *restartableServer) url() string { return "http://" + s.addr }
 
+func TestEmbeddedSeed(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Embedded.Seed = "testdata/seed.yaml"
+	h := startHost(t, cfg)
+	if s, v := lookupStr(t, h, "banner", hostapi.Feature{Name: "user", Value: "carol"}); s != "carol's banner" || v.Source != hostapi.SourceRule {
+		t.Fatalf("seeded rule: %q from %v", s, v.Source)
+	}
+}
+
+func TestEmbeddedBadSeed(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Embedded.Seed = filepath.Join(t.TempDir(), "missing.yaml")
+	heksher.ResetMainForTesting()
+	t.Cleanup(heksher.ResetMainForTesting)
+	h, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Start(context.Background()); err == nil || !strings.Contains(err.Error(), "embedded.seed") {
+		t.Fatalf("got %v", err)
+	}
+}
+
 func TestServiceDownAndBack(t *testing.T) {
 	srv := newRestartableServer(t)
 	cfg := testConfig(t)
