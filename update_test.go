@@ -1,0 +1,560 @@
+package heksher
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/heksher-go/heksher/event"
+)
+
+// B29: with a short interval the client picks up changes without Reload.
+func TestB29_RegularUpdate(t *testing.T) {
+	freshMain(t)
+	f := newFakeServer(t, "a", "b", "c")
+	f.setData("cache_size", "50")
+	s := mustSetting(t, "cache_size", Int(), []string{"b", "c"}, 50)
+	lc, log := newLogCapture()
+	c, err := NewClient(f.URL(), 20*time.Millisecond, []string{"a", "b", "c"}, WithLogger(log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.TrackContexts(map[string][]string{"b": {"0"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetAsMain(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	f.setData("cache_size", "50", [2]string{"100", "b=0"})
+	deadline := time.Now().Add(5 * time.Second)
+	for mustGet(t, s, map[string]string{"b": "0", "c": ""}) != 100 {
+		if time.Now().After(deadline) {
+			t.Fatalf("value not updated in time:\n%s", lc.dump())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// B34: exactly one query during SetAsMain, with the exact parameters.
+func TestB34_TrackContextsQuery(t *testing.T) {
+	freshMain(t)
+	f := newFakeServer(t, "a", "b", "c", "d")
+	f.setData("cache_size", "50", [2]string{"100", "b=B"})
+	s := mustSetting(t, "cache_size", Int(), []string{"b", "c"}, 50)
+	c, _ := newTestClient(t, f.URL(), []string{"a", "b", "c", "d"})
+	if err := c.TrackContexts(map[string][]string{"b": {"B"}, "a": {"a0", "a1"}, "d": {TrackAll}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetAsMain(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	qs := f.queryLog()
+	if len(qs) != 1 {
+		t.Fatalf("queries during SetAsMain = %d, want 1", len(qs))
+	}
+	q := qs[0]
+	if q.Get("settings") != "cache_size" || q.Get("context_filters") != "a:(a0,a1),b:(B),d:*" || q.Get("include_metadata") != "false" || len(q) != 3 {
+		t.Fatalf("query = %v", q)
+	}
+	if got := mustGet(t, s, map[string]string{"b": "B", "c": ""}); got != 100 {
+		t.Fatalf("Get = %d", got)
+	}
+}
+
+// B42: a server default with no rules beats the local default.
+func TestB42_NoRulesServerDefault(t *testing.T) {
+	freshMain(t)
+	f := newFakeServer(t, "a", "b", "c")
+	f.setData("cache_size", "100")
+	s := mustSetting(t, "cache_size", Int(), []string{"b", "c"}, 50)
+	c, _ := newTestClient(t, f.URL(), []string{"a", "b", "c"})
+	if err := c.SetAsMain(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustGet(t, s, map[string]string{"b": "", "c": ""}); got != 100 {
+		t.Fatalf("Get = %d, want 100", got)
+	}
+}
+
+// B58 and B59: one hook call per attempt, OK only after success (a 304
+// included, leaving values alone), error only after failure; events are
+// numbered in order.
+func TestB58_B59_HookPerAttempt(t *testing.T) {
+	freshMain(t)
+	f := newFakeServer(t, "a")
+	f.setData("x", "1")
+	s := mustSetting(t, "x", Int(), []string{"a"}, 0)
+	h := newRecHook()
+	c, _ := newTestClient(t, f.URL(), []string{"a"}, WithHooks(h))
+	if err := c.SetAsMain(ctxT(t)); err != nil { // attempt 1: 200
+		t.Fatal(err)
+	}
+	if err := c.Reload(ctxT(t)); err != nil { // attempt 2: 304
+		t.Fatal(err)
+	}
+	if st := c.Status(); st.LastResult != ResultNotModified || st.ETag == "" || st.ConsecutiveFailures != 0 {
+		t.Fatalf("status after 304 = %+v", st)
+	}
+	if got := mustGet(t, s, map[string]string{"a": ""}); got != 1 {
+		t.Fatalf("Get after 304 = %d", got)
+	}
+	f.setFault(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Path == "/api/v1/query" {
+			http.Error(w, "boom", 500)
+			return true
+		}
+		return false
+	})
+	if err := c.Reload(ctxT(t)); err == nil { // attempt 3: error
+		t.Fatal("Reload succeeded on a 500")
+	}
+	f.setFault(nil)
+	f.setData("x", "2")
+	if err := c.Reload(ctxT(t)); err != nil { // attempt 4: 200 with a change
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got := h.kinds(event.SetOf(event.KindUpdateOK, event.KindUpdateError, event.KindSettingChanged, event.KindClosing))
+	want := []event.Kind{event.KindSettingChanged, event.KindUpdateOK, event.KindUpdateOK, event.KindUpdateError,
+		event.KindSettingChanged, event.KindUpdateOK, event.KindClosing}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("kinds = %v\nwant    %v", got, want)
+	}
+	var prev uint64
+	for _, e := range h.events() {
+		if e.Head().Seq != prev+1 {
+			t.Fatalf("seq %d after %d", e.Head().Seq, prev)
+		}
+		prev = e.Head().Seq
+	}
+	oks := h.waitKind(t, event.KindUpdateOK, 3)
+	if !oks[1].(*event.UpdateOK).NotModified || oks[0].(*event.UpdateOK).NotModified {
+		t.Fatalf("NotModified flags wrong: %+v %+v", oks[0], oks[1])
+	}
+	ue := h.waitKind(t, event.KindUpdateError, 1)[0].(*event.UpdateError)
+	var he *HTTPError
+	if !errors.As(ue.Err, &he) || he.StatusCode != 500 || ue.ConsecutiveFailures != 1 || ue.LastSuccess.IsZero() {
+		t.Fatalf("update error event = %+v", ue)
+	}
+	changes := h.waitKind(t, event.KindSettingChanged, 2)
+	ch := changes[1].(*event.SettingChanged)
+	if ch.Setting != "x" || string(ch.Old.Default) != "1" || string(ch.New.Default) != "2" {
+		t.Fatalf("change = %+v", ch)
+	}
+}
+
+// Faults during updates: each leaves the last good values in force, reports
+// an error that says what and where to the hook and the caller, and the next
+// good answer recovers.
+func TestUpdateFaults(t *testing.T) {
+	good := func(w http.ResponseWriter, r *http.Request) bool { return false }
+	tests := []struct {
+		name  string
+		fault func(w http.ResponseWriter, r *http.Request) bool
+		check func(t *testing.T, err error)
+	}{
+		{"connection dropped", func(w http.ResponseWriter, r *http.Request) bool {
+			conn, _, _ := w.(http.Hijacker).Hijack()
+			conn.Close()
+			return true
+		}, func(t *testing.T, err error) {
+			var re *RequestError
+			if !errors.As(err, &re) || !strings.Contains(re.URL, "/api/v1/query") {
+				t.Fatalf("err = %v, want *RequestError", err)
+			}
+		}},
+		{"500", func(w http.ResponseWriter, r *http.Request) bool {
+			http.Error(w, "Internal Server Error", 500)
+			return true
+		}, func(t *testing.T, err error) {
+			var he *HTTPError
+			if !errors.As(err, &he) || he.StatusCode != 500 || !strings.Contains(string(he.Body), "Internal") {
+				t.Fatalf("err = %v", err)
+			}
+		}},
+		{"503 html", func(w http.ResponseWriter, r *http.Request) bool {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(503)
+			w.Write([]byte("<html><body>Service Unavailable</body></html>"))
+			return true
+		}, func(t *testing.T, err error) {
+			var he *HTTPError
+			if !errors.As(err, &he) || he.StatusCode != 503 || !strings.Contains(err.Error(), "Service Unavailable") {
+				t.Fatalf("err = %v", err)
+			}
+		}},
+		{"body cut half way", func(w http.ResponseWriter, r *http.Request) bool {
+			body := `{"settings":{"x":{"default_value":99,"rules":[]}}}`
+			w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+			w.WriteHeader(200)
+			w.Write([]byte(body[:len(body)/2]))
+			w.(http.Flusher).Flush()
+			conn, _, _ := w.(http.Hijacker).Hijack()
+			conn.Close()
+			return true
+		}, func(t *testing.T, err error) {
+			var re *RequestError
+			if !errors.As(err, &re) || !strings.Contains(err.Error(), "reading the answer") {
+				t.Fatalf("err = %v", err)
+			}
+		}},
+		{"invalid json", func(w http.ResponseWriter, r *http.Request) bool {
+			w.Write([]byte(`{"settings":{"x":{"default_value":99,`))
+			return true
+		}, func(t *testing.T, err error) {
+			var de *DecodeError
+			if !errors.As(err, &de) || de.What != "query answer" || !strings.Contains(err.Error(), `settings["x"]`) {
+				t.Fatalf("err = %v", err)
+			}
+		}},
+		{"wrong shape", func(w http.ResponseWriter, r *http.Request) bool {
+			w.Write([]byte(`{"settings":{"x":{"default_value":99,"rules":[{"value":1,"context_features":[["a"]],"rule_id":1}]}}}`))
+			return true
+		}, func(t *testing.T, err error) {
+			var de *DecodeError
+			if !errors.As(err, &de) || !strings.Contains(err.Error(), `settings["x"].rules[0].context_features[0]`) {
+				t.Fatalf("err = %v", err)
+			}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			freshMain(t)
+			f := newFakeServer(t, "a")
+			f.setData("x", "1", [2]string{"10", "a=v"})
+			f.setData("y", `"keep"`)
+			x := mustSetting(t, "x", Int(), []string{"a"}, 0)
+			y := mustSetting(t, "y", Str(), []string{"a"}, "local")
+			h := newRecHook()
+			c, lc := newTestClient(t, f.URL(), []string{"a"}, WithHooks(h))
+			if err := c.TrackContexts(map[string][]string{"a": {"v"}}); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.SetAsMain(ctxT(t)); err != nil {
+				t.Fatal(err)
+			}
+			f.setFault(func(w http.ResponseWriter, r *http.Request) bool {
+				if r.URL.Path != "/api/v1/query" {
+					return false
+				}
+				return tc.fault(w, r)
+			})
+			err := c.Reload(ctxT(t))
+			tc.check(t, err)
+			ue := h.waitKind(t, event.KindUpdateError, 1)[0].(*event.UpdateError)
+			tc.check(t, ue.Err)
+			if !lc.has(slog.LevelError, "^error during heksher update$") {
+				t.Fatalf("no update error logged:\n%s", lc.dump())
+			}
+			if got := mustGet(t, x, map[string]string{"a": "v"}); got != 10 {
+				t.Fatalf("x = %d, want the last good 10", got)
+			}
+			if got := mustGet(t, x, map[string]string{"a": "w"}); got != 1 {
+				t.Fatalf("x default = %d, want the last good 1", got)
+			}
+			if got := mustGet(t, y, map[string]string{"a": "v"}); got != "keep" {
+				t.Fatalf("y = %q", got)
+			}
+			if st := c.Status(); st.ConsecutiveFailures != 1 || st.LastResult != ResultError || st.LastError == nil {
+				t.Fatalf("status = %+v", st)
+			}
+			f.setFault(good)
+			f.setData("x", "2", [2]string{"20", "a=v"})
+			if err := c.Reload(ctxT(t)); err != nil {
+				t.Fatal("recovery:", err)
+			}
+			if got := mustGet(t, x, map[string]string{"a": "v"}); got != 20 {
+				t.Fatalf("x after recovery = %d", got)
+			}
+			if st := c.Status(); st.ConsecutiveFailures != 0 || st.LastResult != ResultOK {
+				t.Fatalf("status after recovery = %+v", st)
+			}
+		})
+	}
+}
+
+// A rule value of the wrong type is not an update failure (spec §5.5): the
+// rule is dropped and reported in UpdateOK.Rejected.
+func TestUpdate_WrongTypedRuleIsNotAFailure(t *testing.T) {
+	freshMain(t)
+	f := newFakeServer(t, "a")
+	f.setData("x", "1", [2]string{`"not an int"`, "a=bad"}, [2]string{"5", "a=good"})
+	x := mustSetting(t, "x", Int(), []string{"a"}, 0)
+	h := newRecHook()
+	c, lc := newTestClient(t, f.URL(), []string{"a"}, WithHooks(h))
+	if err := c.TrackContexts(map[string][]string{"a": {TrackAll}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetAsMain(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustGet(t, x, map[string]string{"a": "good"}); got != 5 {
+		t.Fatalf("good = %d", got)
+	}
+	if got := mustGet(t, x, map[string]string{"a": "bad"}); got != 1 {
+		t.Fatalf("bad = %d, want the server default", got)
+	}
+	if !lc.has(slog.LevelWarn, ".+ rejected .+") {
+		t.Fatalf("no rejection warning:\n%s", lc.dump())
+	}
+	ok := h.waitKind(t, event.KindUpdateOK, 1)[0].(*event.UpdateOK)
+	if len(ok.Rejected) != 1 || ok.Rejected[0].Setting != "x" || ok.Rejected[0].RuleID != 1 || ok.Rejected[0].Reason == "" {
+		t.Fatalf("rejected = %+v", ok.Rejected)
+	}
+	if len(h.kinds(event.SetOf(event.KindUpdateError))) != 0 {
+		t.Fatal("an update error was reported")
+	}
+}
+
+// B60 (Q-ALIAS-KEY): a key the client does not track is skipped with a
+// warning and the rest applies.
+func TestB60_UnknownKeySkipped(t *testing.T) {
+	freshMain(t)
+	f := newFakeServer(t, "a")
+	x := mustSetting(t, "x", Int(), []string{"a"}, 0)
+	c, lc := newTestClient(t, f.URL(), []string{"a"})
+	f.setFault(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Path != "/api/v1/query" {
+			return false
+		}
+		w.Write([]byte(`{"settings":{"canonical_name":{"default_value":5,"rules":[]},"x":{"default_value":7,"rules":[]}}}`))
+		return true
+	})
+	if err := c.SetAsMain(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustGet(t, x, map[string]string{"a": ""}); got != 7 {
+		t.Fatalf("x = %d", got)
+	}
+	if lc.count(slog.LevelWarn, "does not track") != 1 {
+		t.Fatalf("want one warning:\n%s", lc.dump())
+	}
+}
+
+// B61: holding the modification lock delays the application of an update
+// until it is released; the fetch itself happens meanwhile.
+func TestB61_ModificationLock(t *testing.T) {
+	freshMain(t)
+	f := newFakeServer(t, "a")
+	f.setData("x", "1")
+	x := mustSetting(t, "x", Int(), []string{"a"}, 0)
+	c, _ := newTestClient(t, f.URL(), []string{"a"})
+	if err := c.SetAsMain(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	f.setData("x", "2")
+	lock := c.ModificationLock()
+	lock.Lock()
+	done := make(chan error, 1)
+	go func() { done <- c.Reload(ctxT(t)) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for len(f.queryLog()) < 2 { // the fetch goes ahead
+		if time.Now().After(deadline) {
+			t.Fatal("no fetch while the lock was held")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond)
+	if got := mustGet(t, x, map[string]string{"a": ""}); got != 1 {
+		lock.Unlock()
+		t.Fatalf("value changed under the lock: %d", got)
+	}
+	select {
+	case err := <-done:
+		lock.Unlock()
+		t.Fatalf("Reload returned under the lock: %v", err)
+	default:
+	}
+	lock.Unlock()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := mustGet(t, x, map[string]string{"a": ""}); got != 2 {
+		t.Fatalf("after release = %d", got)
+	}
+}
+
+// B62: a server default that fails conversion keeps the previous one.
+func TestB62_RejectedServerDefaultKeepsPrevious(t *testing.T) {
+	freshMain(t)
+	f := newFakeServer(t, "a")
+	f.setData("x", "100")
+	x := mustSetting(t, "x", Int(), []string{"a"}, 50)
+	c, lc := newTestClient(t, f.URL(), []string{"a"})
+	if err := c.SetAsMain(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	f.setData("x", `"oops"`)
+	if err := c.Reload(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustGet(t, x, map[string]string{"a": ""}); got != 100 {
+		t.Fatalf("x = %d, want the previous server default 100", got)
+	}
+	if !lc.has(slog.LevelWarn, "^setting default value discarded default due to conversion error$") {
+		t.Fatalf("no warning:\n%s", lc.dump())
+	}
+}
+
+// B63: nothing tracked sends context_filters= and serves only defaults.
+func TestB63_NothingTracked(t *testing.T) {
+	freshMain(t)
+	f := newFakeServer(t, "a")
+	x := mustSetting(t, "x", Int(), []string{"a"}, 50)
+	f.setFault(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Path != "/api/v1/query" {
+			return false
+		}
+		// The real server returns no conditioned rule for an empty filter.
+		if v, ok := r.URL.Query()["context_filters"]; !ok || len(v) != 1 || v[0] != "" {
+			http.Error(w, "context_filters missing", 400)
+			return true
+		}
+		w.Write([]byte(`{"settings":{"x":{"default_value":60,"rules":[]}}}`))
+		return true
+	})
+	c, _ := newTestClient(t, f.URL(), []string{"a"})
+	if err := c.SetAsMain(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustGet(t, x, map[string]string{"a": "anything"}); got != 60 {
+		t.Fatalf("x = %d", got)
+	}
+}
+
+// Q-ETAG-EARLY: an answer that fails to apply does not store its ETag, so
+// the next attempt gets the same data again instead of a 304.
+func TestUpdate_ETagStoredOnlyAfterApply(t *testing.T) {
+	freshMain(t)
+	f := newFakeServer(t, "a")
+	f.setData("x", "1")
+	x := mustSetting(t, "x", Int(), []string{"a"}, 0)
+	explode := false
+	var mu = &f.mu
+	x.AddValidator(func(v int64, _ *QueriedRule, _ *Setting[int64]) (int64, error) {
+		mu.Lock()
+		e := explode
+		mu.Unlock()
+		if e {
+			panic("validator bug")
+		}
+		return v, nil
+	})
+	c, _ := newTestClient(t, f.URL(), []string{"a"})
+	if err := c.SetAsMain(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	firstTag := c.Status().ETag
+	f.setData("x", "2")
+	mu.Lock()
+	explode = true
+	mu.Unlock()
+	if err := c.Reload(ctxT(t)); err == nil || !strings.Contains(err.Error(), "validator bug") {
+		t.Fatalf("Reload = %v, want the panic as an error", err)
+	}
+	if got := c.Status().ETag; got != firstTag {
+		t.Fatalf("ETag = %s, want the old %s", got, firstTag)
+	}
+	mu.Lock()
+	explode = false
+	mu.Unlock()
+	if err := c.Reload(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustGet(t, x, map[string]string{"a": ""}); got != 2 {
+		t.Fatalf("x = %d after the retry", got)
+	}
+	f.mu.Lock()
+	last := f.queryHeaders[len(f.queryHeaders)-1].Get("If-None-Match")
+	f.mu.Unlock()
+	if last != firstTag {
+		t.Fatalf("If-None-Match = %q, want %q", last, firstTag)
+	}
+}
+
+// Q-RELOAD-RACE: a Reload during an attempt in flight waits for a fresh
+// attempt that started after the call.
+func TestReload_WaitsForFreshAttempt(t *testing.T) {
+	freshMain(t)
+	f := newFakeServer(t, "a")
+	f.setData("x", "1")
+	x := mustSetting(t, "x", Int(), []string{"a"}, 0)
+	c, _ := newTestClient(t, f.URL(), []string{"a"})
+	if err := c.SetAsMain(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	entered, release := make(chan struct{}), make(chan struct{})
+	first := true
+	f.setFault(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Path == "/api/v1/query" && first {
+			first = false
+			close(entered)
+			<-release
+		}
+		return false
+	})
+	bg := make(chan error, 1)
+	go func() { bg <- c.Reload(ctxT(t)) }() // starts an attempt that blocks
+	<-entered
+	f.setData("x", "2") // changed after the in-flight attempt started
+	done := make(chan error, 1)
+	go func() { done <- c.Reload(ctxT(t)) }()
+	time.Sleep(20 * time.Millisecond)
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := mustGet(t, x, map[string]string{"a": ""}); got != 2 {
+		t.Fatalf("x = %d: Reload returned after a stale attempt", got)
+	}
+	if err := <-bg; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Events: one SettingChanged per setting whose rules or default really
+// changed, in the answer's order, before UpdateOK which lists them.
+func TestUpdate_SettingChangedOnlyOnRealChange(t *testing.T) {
+	freshMain(t)
+	f := newFakeServer(t, "a")
+	f.setData("p", "1")
+	f.setData("q", "1", [2]string{"3", "a=v"})
+	mustSetting(t, "p", Int(), []string{"a"}, 0)
+	mustSetting(t, "q", Int(), []string{"a"}, 0)
+	h := newRecHook()
+	c, _ := newTestClient(t, f.URL(), []string{"a"}, WithHooks(h))
+	if err := c.TrackContexts(map[string][]string{"a": {"v"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetAsMain(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	f.setData("q", "1", [2]string{"4", "a=v"})
+	if err := c.Reload(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	oks := h.waitKind(t, event.KindUpdateOK, 2)
+	if got := oks[0].(*event.UpdateOK).Changed; strings.Join(got, ",") != "p,q" {
+		t.Fatalf("first changed = %v", got)
+	}
+	if got := oks[1].(*event.UpdateOK).Changed; strings.Join(got, ",") != "q" {
+		t.Fatalf("second changed = %v, want only q", got)
+	}
+	chs := h.waitKind(t, event.KindSettingChanged, 3)
+	last := chs[2].(*event.SettingChanged)
+	if last.Setting != "q" || string(last.Old.Rules[0].Value) != "3" || string(last.New.Rules[0].Value) != "4" ||
+		last.New.Rules[0].Conditions[0] != (event.Condition{Feature: "a", Value: "v"}) {
+		t.Fatalf("change = %+v", last)
+	}
+	if last.Seq >= oks[1].Head().Seq {
+		t.Fatal("SettingChanged after its UpdateOK")
+	}
+}
+
