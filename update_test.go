@@ -557,4 +557,3 @@ func TestUpdate_SettingChangedOnlyOnRealChange(t *testing.T) {
 		t.Fatal("SettingChanged after its UpdateOK")
 	}
 }
-
