@@ -136,22 +136,31 @@ type Plugin struct {
 	Grants Grants `yaml:"grants"`
 }
 
-// Grants are capabilities a plugin receives beyond the default sandbox.
+// Grants are capabilities a plugin receives beyond the default sandbox. A
+// wasm plugin gets none of them unless granted; a process plugin always
+// sees the host's file system and network, and only Env and
+// UndeclaredReads apply to it.
 type Grants struct {
-	// Dirs are host directories mounted into a wasm plugin's file system.
-	Dirs []DirGrant `yaml:"dirs"`
+	// Dir mounts one host directory into a wasm plugin's file system.
+	Dir DirGrant `yaml:"dir"`
 	// Env lists environment variables passed to the plugin (by name; the
 	// values come from the host's environment).
 	Env []string `yaml:"env"`
+	// Clock gives a wasm plugin the real clocks (default: a fake clock).
+	Clock bool `yaml:"clock"`
+	// Random gives a wasm plugin a real random source (default:
+	// deterministic).
+	Random bool `yaml:"random"`
 	// UndeclaredReads lets the plugin look up settings it did not declare.
 	UndeclaredReads bool `yaml:"undeclared_reads"`
 }
 
-// DirGrant mounts a host directory into a wasm plugin.
+// DirGrant mounts a host directory into a wasm plugin. The zero value
+// mounts nothing.
 type DirGrant struct {
 	// Host is the directory on the host.
 	Host string `yaml:"host"`
-	// Guest is where the plugin sees it; default the same as Host.
+	// Guest is where the plugin sees it; default "/data".
 	Guest string `yaml:"guest"`
 	// ReadOnly forbids writes.
 	ReadOnly bool `yaml:"read_only"`

@@ -31,7 +31,9 @@ func TestLoadFull(t *testing.T) {
 		{"plugin path", c.Plugins[0].Path, filepath.Join(dir, "plugins/audit.wasm")},
 		{"memory", c.Plugins[0].MemoryLimit, ByteSize(16 << 20)},
 		{"deadline", c.Plugins[0].Deadline.D(), 500 * time.Millisecond},
-		{"grant host", c.Plugins[0].Grants.Dirs[0].Host, filepath.Join(dir, "audit")},
+		{"grant host", c.Plugins[0].Grants.Dir.Host, filepath.Join(dir, "audit")},
+		{"grant guest", c.Plugins[0].Grants.Dir.Guest, "/audit"},
+		{"grant clock", c.Plugins[0].Grants.Clock, true},
 		{"plugin config", c.Plugins[1].Config.(map[string]any)["failures"], 3},
 		{"undeclared", c.Plugins[1].Grants.UndeclaredReads, true},
 		{"state abs kept", c.StateDir, "/var/lib/heksher-host"},
@@ -155,5 +157,27 @@ func TestLoadMissingFile(t *testing.T) {
 	_, err := Load(filepath.Join(t.TempDir(), "nope.yaml"))
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("got %v", err)
+	}
+}
+
+func TestDirGrantRules(t *testing.T) {
+	cases := []struct {
+		name, yaml, field string
+	}{
+		{"dir for process", "plugins:\n  - name: a\n    kind: process\n    path: a\n    grants:\n      dir: {host: x}\n", "plugins[0].grants.dir"},
+		{"dir without host", "plugins:\n  - name: a\n    kind: wasm\n    path: a\n    grants:\n      dir: {guest: /x}\n", "plugins[0].grants.dir.host"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "h.yaml")
+			if err := os.WriteFile(p, []byte(tc.yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Load(p)
+			var ce *Error
+			if !errors.As(err, &ce) || ce.Field != tc.field {
+				t.Fatalf("got %v, want an error at %s", err, tc.field)
+			}
+		})
 	}
 }

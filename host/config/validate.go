@@ -149,13 +149,11 @@ func (v *validator) plugin(p string, pl Plugin, seen map[string]bool) {
 	if pl.QueueSize < 0 {
 		v.fail(p+".queue_size", "must not be negative")
 	}
-	if pl.Kind == "process" && len(pl.Grants.Dirs) > 0 {
-		v.fail(p+".grants.dirs", "directory grants apply to wasm plugins only; a process plugin sees the host's file system")
+	if pl.Kind == "process" && pl.Grants.Dir != (DirGrant{}) {
+		v.fail(p+".grants.dir", "directory grants apply to wasm plugins only; a process plugin sees the host's file system")
 	}
-	for j, d := range pl.Grants.Dirs {
-		if d.Host == "" {
-			v.fail(fmt.Sprintf("%s.grants.dirs[%d].host", p, j), "name the host directory")
-		}
+	if d := pl.Grants.Dir; d != (DirGrant{}) && d.Host == "" {
+		v.fail(p+".grants.dir.host", "name the host directory")
 	}
 }
 
@@ -215,14 +213,7 @@ func (c Config) resolvePaths(dir string) Config {
 		copy(ps, c.Plugins)
 		for i := range ps {
 			ps[i].Path = abs(ps[i].Path)
-			if len(ps[i].Grants.Dirs) > 0 {
-				ds := make([]DirGrant, len(ps[i].Grants.Dirs))
-				copy(ds, ps[i].Grants.Dirs)
-				for j := range ds {
-					ds[j].Host = abs(ds[j].Host)
-				}
-				ps[i].Grants.Dirs = ds
-			}
+			ps[i].Grants.Dir.Host = abs(ps[i].Grants.Dir.Host)
 		}
 		c.Plugins = ps
 	}
