@@ -16,6 +16,10 @@ const maxBody = 8 << 20
 // does for a model parameter: an empty body is a missing field, a body with
 // a non-JSON content type is not a dict, malformed JSON is a jsondecode
 // error at its character position, and a non-object is not a dict.
+//
+// FastAPI reports malformed JSON on its own, before looking at path and
+// query parameters, while the other body problems join theirs; see
+// joinBody.
 func decodeBody(raw []byte, contentType string, present bool) (htype.Value, []valErr) {
 	if !present || len(raw) == 0 {
 		return htype.Value{}, []valErr{errMissing([]any{"body"})}
@@ -30,9 +34,10 @@ func decodeBody(raw []byte, contentType string, present bool) (htype.Value, []va
 			return htype.Value{}, []valErr{errDict([]any{"body"})}
 		}
 		return htype.Value{}, []valErr{{
-			loc: []any{"body", se.Pos},
-			msg: se.PythonMessage(),
-			typ: "value_error.jsondecode",
+			fatal: true,
+			loc:   []any{"body", se.Pos},
+			msg:   se.PythonMessage(),
+			typ:   "value_error.jsondecode",
 			ctx: []htype.Member{
 				m("msg", str(se.Msg)), m("doc", str(string(raw))), m("pos", num(int64(se.Pos))),
 				m("lineno", num(int64(se.Line))), m("colno", num(int64(se.Col))),
@@ -237,4 +242,18 @@ func typeParseErr(loc []any, s string, err error) valErr {
 		}
 	}
 	return errValue(loc, "cannot resolve setting type "+s)
+}
+
+// joinBody combines path or query parameter errors with body errors the
+// way FastAPI reports them: a JSON syntax error alone, otherwise parameter
+// errors first. It returns nil when there is nothing to report.
+func joinBody(paramErrs, bodyErrs []valErr) *response {
+	if len(bodyErrs) > 0 && bodyErrs[0].fatal {
+		return validationResp(bodyErrs)
+	}
+	all := append(paramErrs[:len(paramErrs):len(paramErrs)], bodyErrs...)
+	if len(all) == 0 {
+		return nil
+	}
+	return validationResp(all)
 }

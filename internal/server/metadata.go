@@ -18,22 +18,22 @@ func (e *Engine) settingMetaWrite(rq *request, withMeta, withValue bool, change 
 		errs = append(errs, errRegex([]any{"path", "key"}, patMetadataKey))
 	}
 	body, bodyErrs := decodeBody(rq.body, rq.contentType, rq.hasBody)
-	if bodyErrs != nil {
-		return validationResp(append(errs, bodyErrs...))
-	}
-	f := newFields(body)
-	f.errs = errs
 	var meta []htype.Member
 	var value htype.Value
-	if withMeta {
-		meta, _ = f.metadata("metadata", true)
+	var ver string
+	if bodyErrs == nil {
+		f := newFields(body)
+		if withMeta {
+			meta, _ = f.metadata("metadata", true)
+		}
+		if withValue {
+			value, _ = f.any("value")
+		}
+		ver, _ = f.version("version", true, "")
+		bodyErrs = f.errs
 	}
-	if withValue {
-		value, _ = f.any("value")
-	}
-	ver, _ := f.version("version", true, "")
-	if !f.ok() {
-		return validationResp(f.errs)
+	if bad := joinBody(errs, bodyErrs); bad != nil {
+		return bad
 	}
 	name := rq.params["name"]
 	e.mu.Lock()
@@ -111,20 +111,20 @@ func (e *Engine) ruleMetaWrite(rq *request, withMeta, withValue, needBody, skipE
 	var value htype.Value
 	if needBody {
 		body, bodyErrs := decodeBody(rq.body, rq.contentType, rq.hasBody)
-		if bodyErrs != nil {
-			return validationResp(append(errs, bodyErrs...))
+		if bodyErrs == nil {
+			f := newFields(body)
+			if withMeta {
+				meta, _ = f.metadata("metadata", true)
+			}
+			if withValue {
+				value, _ = f.any("value")
+			}
+			bodyErrs = f.errs
 		}
-		f := newFields(body)
-		f.errs = errs
-		if withMeta {
-			meta, _ = f.metadata("metadata", true)
+		if bad := joinBody(errs, bodyErrs); bad != nil {
+			return bad
 		}
-		if withValue {
-			value, _ = f.any("value")
-		}
-		errs = f.errs
-	}
-	if len(errs) > 0 {
+	} else if len(errs) > 0 {
 		return validationResp(errs)
 	}
 	if skipEmpty && len(meta) == 0 {

@@ -174,8 +174,14 @@ func parseMeta(raw json.RawMessage) ([]htype.Member, error) {
 	return v.Members(), nil
 }
 
-// readDataFile loads a data file; a missing file is (nil, nil).
+// readDataFile loads a data file; a missing file is (nil, nil). Temporary
+// files left by a write that was interrupted are removed.
 func readDataFile(path string) (*snapshot, error) {
+	if stale, err := filepath.Glob(filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")); err == nil {
+		for _, f := range stale {
+			_ = os.Remove(f)
+		}
+	}
 	raw, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil

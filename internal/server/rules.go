@@ -168,18 +168,20 @@ func (e *Engine) searchRule(rq *request) *response {
 
 // putRuleValue implements PUT /rules/{id}/value and PATCH /rules/{id}.
 func (e *Engine) putRuleValue(rq *request) *response {
-	id, bad := e.ruleParam(rq)
+	id, idOK := parseRuleID(rq.params["rule_id"])
+	var paramErrs []valErr
+	if !idOK {
+		paramErrs = append(paramErrs, errInt([]any{"path", "rule_id"}))
+	}
 	body, errs := decodeBody(rq.body, rq.contentType, rq.hasBody)
-	if bad != nil {
+	var value htype.Value
+	if errs == nil {
+		f := newFields(body)
+		value, _ = f.any("value")
+		errs = f.errs
+	}
+	if bad := joinBody(paramErrs, errs); bad != nil {
 		return bad
-	}
-	if errs != nil {
-		return validationResp(errs)
-	}
-	f := newFields(body)
-	value, _ := f.any("value")
-	if !f.ok() {
-		return validationResp(f.errs)
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()

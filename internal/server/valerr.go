@@ -12,6 +12,9 @@ type valErr struct {
 	msg string
 	typ string
 	ctx []htype.Member
+	// fatal marks a JSON syntax error, which FastAPI reports before (and
+	// instead of) any parameter error.
+	fatal bool
 }
 
 // validationResp answers 422 {"detail": [...]}.
