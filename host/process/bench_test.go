@@ -1,0 +1,115 @@
+package process
+
+import (
+	"context"
+	"errors"
+	"net"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+
+	"github.com/heksher-go/heksher/sdk/proto/pluginv1"
+)
+
+// BenchmarkLookup times plugin→host lookups from inside the plugin process:
+// each iteration asks the test plugin for 100 lookups through the host's
+// brokered connection (unix socket, mutual TLS) and, interleaved in batches
+// of 10, 100 unary calls of the same Settings service, served by the same
+// code, on a bare gRPC connection over a unix socket without TLS. The
+// plugin reports the time per call of each; ratio is broker/bare.
+func BenchmarkLookup(b *testing.B) {
+	cfg, rec := testPluginConfig(b, "bench-lookup")
+	cfg.Logger = nil
+	p := startPlugin(b, cfg, newMemSettings("test.limit", "42"))
+
+	sock := filepath.Join(b.TempDir(), "bare.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	pluginv1.RegisterSettingsServer(srv, &settingsServer{p: p})
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		_ = srv.Serve(ln)
+	}()
+	defer func() {
+		srv.Stop()
+		<-served
+	}()
+
+	arg := map[string]any{"n": 100, "bare": sock, "setting": "test.limit"}
+	var seq uint64
+	b.ReportAllocs()
+	for b.Loop() {
+		seq++
+		if err := command(context.Background(), p, seq, "cmd.bench", arg); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var broker, bare float64
+	var n int
+	for _, r := range readRecords(b, rec) {
+		if r.What == "bench" {
+			broker += r.BrokerNS
+			bare += r.BareNS
+			n++
+		}
+	}
+	if n == 0 {
+		b.Fatal("the plugin recorded no bench results")
+	}
+	b.ReportMetric(broker/float64(n), "lookup-ns")
+	b.ReportMetric(bare/float64(n), "bare-grpc-ns")
+	b.ReportMetric(broker/bare, "ratio")
+}
+
+// BenchmarkStart times Start (exec, go-plugin handshake with AutoMTLS
+// certificates generated on both sides, broker, Init) until the plugin is
+// ready for events. Close is not timed.
+func BenchmarkStart(b *testing.B) {
+	cfg, _ := testPluginConfig(b, "bench-start")
+	cfg.Logger = nil
+	s := newMemSettings()
+	b.ReportAllocs()
+	for b.Loop() {
+		p, err := Start(context.Background(), cfg, s)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		if err := p.Close(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+}
+
+// BenchmarkCrashRestart times a crash in the middle of a delivery until the
+// next delivery is handled by a fresh, initialised process, with a 1 ms
+// backoff; detect-ns is the part until the crashing call returned.
+func BenchmarkCrashRestart(b *testing.B) {
+	cfg, _ := testPluginConfig(b, "bench-crash")
+	cfg.Logger = nil
+	cfg.Backoff = Backoff{Initial: time.Millisecond, Max: time.Millisecond}
+	p := startPlugin(b, cfg, newMemSettings())
+	var seq uint64
+	var detect time.Duration
+	b.ReportAllocs()
+	for b.Loop() {
+		seq++
+		t0 := time.Now()
+		if err := command(context.Background(), p, seq, "cmd.exit", nil); !errors.Is(err, ErrCrashed) {
+			b.Fatalf("err = %v, want ErrCrashed", err)
+		}
+		detect += time.Since(t0)
+		seq++
+		if err := ping(context.Background(), p, seq); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(detect.Nanoseconds())/float64(b.N), "detect-ns")
+}
