@@ -2,8 +2,8 @@ package heksher
 
 import (
 	"context"
-	"maps"
 	"slices"
+	"strings"
 
 	"github.com/heksher-go/heksher/internal/resolve"
 )
@@ -22,10 +22,15 @@ import (
 // A Features is immutable and safe for concurrent use. The zero Features has
 // no explicit values.
 type Features struct {
-	names  []string // sorted
-	nhash  []uint64 // resolve.Hash(names[i])
-	values []string
-	vhash  []uint64 // resolve.Hash(values[i])
+	entries []featureValue // sorted by name
+}
+
+// featureValue is one explicit value with the hashes GetFor needs.
+type featureValue struct {
+	nhash uint64 // resolve.Hash(name)
+	vhash uint64 // resolve.Hash(value)
+	name  string
+	value string
 }
 
 // NewFeatures prepares explicit values for [Setting.GetFor]. The map is
@@ -47,48 +52,36 @@ func newFeatures(sup supplier, ctx context.Context, explicit map[string]string) 
 }
 
 func prepareFeatures(explicit map[string]string) Features {
-	f := Features{names: slices.Sorted(maps.Keys(explicit))}
-	f.nhash = make([]uint64, len(f.names))
-	f.values = make([]string, len(f.names))
-	f.vhash = make([]uint64, len(f.names))
-	for i, n := range f.names {
-		f.nhash[i] = resolve.Hash(n)
-		f.values[i] = explicit[n]
-		f.vhash[i] = resolve.Hash(f.values[i])
+	if len(explicit) == 0 {
+		return Features{}
 	}
-	return f
+	es := make([]featureValue, 0, len(explicit))
+	for n, v := range explicit {
+		es = append(es, featureValue{nhash: resolve.Hash(n), vhash: resolve.Hash(v), name: n, value: v})
+	}
+	slices.SortFunc(es, func(a, b featureValue) int { return strings.Compare(a.name, b.name) })
+	return Features{entries: es}
 }
 
 // Len returns the number of explicit values.
-func (f Features) Len() int { return len(f.names) }
+func (f Features) Len() int { return len(f.entries) }
 
 // Value returns the explicit value of feature.
 func (f Features) Value(feature string) (string, bool) {
-	if i, ok := slices.BinarySearch(f.names, feature); ok {
-		return f.values[i], true
+	i, ok := slices.BinarySearchFunc(f.entries, feature, func(e featureValue, n string) int { return strings.Compare(e.name, n) })
+	if !ok {
+		return "", false
 	}
-	return "", false
+	return f.entries[i].value, true
 }
 
 // Map returns the explicit values as a new map.
 func (f Features) Map() map[string]string {
-	m := make(map[string]string, len(f.names))
-	for i, n := range f.names {
-		m[n] = f.values[i]
+	m := make(map[string]string, len(f.entries))
+	for _, e := range f.entries {
+		m[e.name] = e.value
 	}
 	return m
-}
-
-// find returns the index of the feature whose name hash is h and name is
-// name, or -1. A linear scan over hashes beats a map for the handful of
-// features a request carries.
-func (f *Features) find(name string, h uint64) int {
-	for i, x := range f.nhash {
-		if x == h && f.names[i] == name {
-			return i
-		}
-	}
-	return -1
 }
 
 // GetFor is [Setting.Get] for prepared features: the fast path for reading
@@ -104,8 +97,19 @@ func (f *Features) find(name string, h uint64) int {
 // A *[MissingFeatureError] (matches [ErrMissingContextFeature]) when
 // resolution reaches a feature with neither a value in f nor a default.
 func (s *Setting[T]) GetFor(ctx context.Context, f Features) (T, error) {
-	r, err := s.LookupFor(ctx, f)
-	return r.Value, err
+	sn := s.state.Load()
+	if sn == nil || !sn.retrieved {
+		s.logNeverRetrieved(ctx)
+		return s.fallback(sn).Value, nil
+	}
+	rule, missing := s.locateFor(ctx, sn, &f)
+	switch {
+	case missing >= 0:
+		return s.def, &MissingFeatureError{Setting: s.name, Feature: s.features[missing]}
+	case rule < 0:
+		return s.fallback(sn).Value, nil
+	}
+	return sn.values[rule], nil
 }
 
 // LookupFor is [Setting.GetFor] that also says where the value came from.
@@ -115,26 +119,40 @@ func (s *Setting[T]) LookupFor(ctx context.Context, f Features) (Resolution[T], 
 		s.logNeverRetrieved(ctx)
 		return s.fallback(sn), nil
 	}
+	rule, missing := s.locateFor(ctx, sn, &f)
+	return s.resolution(sn, rule, missing)
+}
+
+// locateFor resolves f against a retrieved snapshot: the winning rule's
+// index or -1, or the index of a missing feature.
+func (s *Setting[T]) locateFor(ctx context.Context, sn *snapshot[T], f *Features) (rule, missing int) {
 	n := len(s.features)
 	var vbuf [inlineFeatures]string
 	var hbuf [inlineFeatures]uint64
-	values, hashes := vbuf[:0], hbuf[:0]
+	values, hashes := vbuf[:], hbuf[:]
 	if n > inlineFeatures {
-		values, hashes = make([]string, 0, n), make([]uint64, 0, n)
+		values, hashes = make([]string, n), make([]uint64, n)
 	}
+	values, hashes = values[:n], hashes[:n]
 	var present uint64
 	for d, name := range s.features {
-		var v string
-		var h uint64
-		if i := f.find(name, s.featHash[d]); i >= 0 {
-			v, h = f.values[i], f.vhash[i]
-			present |= 1 << d
-		} else if dv, ok := sn.from.defaultValue(ctx, name); ok {
-			v, h = dv, resolve.Hash(dv)
-			present |= 1 << d
+		h := s.featHash[d]
+		found := false
+		for i := range f.entries {
+			if e := &f.entries[i]; e.nhash == h && e.name == name {
+				values[d], hashes[d] = e.value, e.vhash
+				found = true
+				break
+			}
 		}
-		values = append(values, v)
-		hashes = append(hashes, h)
+		if !found {
+			v, ok := sn.from.defaultValue(ctx, name)
+			if !ok {
+				continue
+			}
+			values[d], hashes[d] = v, resolve.Hash(v)
+		}
+		present |= 1 << d
 	}
-	return s.resolveIn(sn, values, hashes, present)
+	return sn.table.Lookup(values, hashes, present)
 }

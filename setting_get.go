@@ -57,30 +57,28 @@ func (s *Setting[T]) lookupMap(ctx context.Context, explicit map[string]string) 
 	n := len(s.features)
 	var vbuf [inlineFeatures]string
 	var hbuf [inlineFeatures]uint64
-	values, hashes := vbuf[:0], hbuf[:0]
+	values, hashes := vbuf[:], hbuf[:]
 	if n > inlineFeatures {
-		values, hashes = make([]string, 0, n), make([]uint64, 0, n)
+		values, hashes = make([]string, n), make([]uint64, n)
 	}
+	values, hashes = values[:n], hashes[:n]
 	var present uint64
 	for d, f := range s.features {
 		v, ok := explicit[f]
 		if !ok {
-			v, ok = sn.from.defaultValue(ctx, f)
+			if v, ok = sn.from.defaultValue(ctx, f); !ok {
+				continue
+			}
 		}
-		var h uint64
-		if ok {
-			present |= 1 << d
-			h = resolve.Hash(v)
-		}
-		values = append(values, v)
-		hashes = append(hashes, h)
+		present |= 1 << d
+		values[d], hashes[d] = v, resolve.Hash(v)
 	}
-	return s.resolveIn(sn, values, hashes, present)
+	rule, missing := sn.table.Lookup(values, hashes, present)
+	return s.resolution(sn, rule, missing)
 }
 
-// resolveIn resolves prepared values against a retrieved snapshot.
-func (s *Setting[T]) resolveIn(sn *snapshot[T], values []string, hashes []uint64, present uint64) (Resolution[T], error) {
-	rule, missing := sn.table.Lookup(values, hashes, present)
+// resolution turns a table lookup into a Resolution (spec §2.8 steps 4-5).
+func (s *Setting[T]) resolution(sn *snapshot[T], rule, missing int) (Resolution[T], error) {
 	if missing >= 0 {
 		return Resolution[T]{Value: s.def, Source: SourceLocalDefault, Retrieved: true},
 			&MissingFeatureError{Setting: s.name, Feature: s.features[missing]}
