@@ -21,7 +21,9 @@ func TestResolve_Examples(t *testing.T) {
 		cvRule(3, `"gold"`, "user", "admin", "trust", "full"),
 		cvRule(4, `"silver"`, "trust", "full"),
 		cvRule(5, `"crimson"`, "user", "admin", "theme", "dark"))
-	ns := func(u, tr, th string) map[string]string { return map[string]string{"user": u, "trust": tr, "theme": th} }
+	ns := func(u, tr, th string) map[string]string {
+		return map[string]string{"user": u, "trust": tr, "theme": th}
+	}
 	cvCheckGets(t, s, []cvGetCase[string]{
 		{args: ns("admin", "full", "dark"), want: "crimson"}, // A
 		{args: ns("admin", "full", "light"), want: "gold"},   // B
