@@ -104,7 +104,7 @@ func (d *Delivery) ToDelivery() (event.Delivery, error) {
 			ConsecutiveFailures: int(m.GetConsecutiveFailures()), Duration: time.Duration(m.GetDurationNanos()),
 		}
 		if ns := m.GetLastSuccessUnixNano(); ns != 0 {
-			e.LastSuccess = time.Unix(0, ns)
+			e.LastSuccess = time.Unix(0, ns).UTC()
 		}
 		out.Event = e
 	case *Delivery_SettingChanged:
@@ -132,7 +132,7 @@ func header(h event.Header) *Header {
 func (h *Header) toHeader() event.Header {
 	out := event.Header{Seq: h.GetSeq()}
 	if ns := h.GetTimeUnixNano(); ns != 0 {
-		out.Time = time.Unix(0, ns)
+		out.Time = time.Unix(0, ns).UTC()
 	}
 	return out
 }
