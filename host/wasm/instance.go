@@ -1,0 +1,172 @@
+package wasm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/heksher-go/heksher/event"
+	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/internal/abi"
+)
+
+// hookExports maps event kinds to the guest exports that handle them.
+var hookExports = [...]string{
+	event.KindDeclared:       abi.ExportOnDeclared,
+	event.KindUpdateOK:       abi.ExportOnUpdateOK,
+	event.KindUpdateError:    abi.ExportOnUpdateError,
+	event.KindSettingChanged: abi.ExportOnSettingChanged,
+	event.KindClosing:        abi.ExportOnClosing,
+}
+
+const minScratch = 4 << 10
+
+// instance is one instantiated guest. It is owned by whoever holds its
+// plugin's call slot: the host functions it serves run on that goroutine, so
+// its fields need no lock.
+type instance struct {
+	p     *Plugin
+	mod   api.Module
+	alloc api.Function
+	free  api.Function
+	init  api.Function
+	hooks [len(hookExports)]api.Function
+
+	scratchPtr, scratchCap uint32 // the guest-owned event buffer
+	enc                    []byte // the host's encoding buffer
+	stack                  []uint64
+
+	// State of the current call, used by the host functions.
+	inInit     bool
+	errSet     bool
+	errMsg     []byte
+	features   []hostapi.Feature
+	strs       internTable
+	decls      []hostapi.Declaration
+	subs       event.Set
+	subscribed bool
+
+	stdout, stderr *lineLogger
+}
+
+// newInstance instantiates the plugin's module (running _initialize), makes
+// its scratch buffer and calls heksher_init with the plugin's config. ctx
+// bounds the whole; a failure returns a *CallError with the module closed.
+func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
+	inst := &instance{
+		p:      p,
+		enc:    make([]byte, 0, minScratch),
+		stack:  make([]uint64, 2),
+		stdout: newLineLogger(p.log, slog.LevelInfo, "stdout"),
+		stderr: newLineLogger(p.log, slog.LevelWarn, "stderr"),
+	}
+	ctx, cancel := p.callContext(ctx, inst)
+	defer cancel()
+	mc := p.modCfg.WithStdout(inst.stdout).WithStderr(inst.stderr)
+	mod, err := p.g.rt.InstantiateModule(ctx, p.c.mod, mc)
+	if err != nil {
+		inst.stdout.flush()
+		inst.stderr.flush()
+		return nil, p.callError(abi.ExportInitialize, 0, err)
+	}
+	inst.mod = mod
+	inst.alloc = mod.ExportedFunction(abi.ExportAlloc)
+	inst.free = mod.ExportedFunction(abi.ExportFree)
+	inst.init = mod.ExportedFunction(abi.ExportInit)
+	for k, name := range hookExports {
+		if name != "" {
+			inst.hooks[k] = mod.ExportedFunction(name)
+		}
+	}
+	cfg := p.cfg.Config
+	if err := inst.ensureScratch(ctx, max(len(cfg), minScratch)); err != nil {
+		inst.close()
+		return nil, err
+	}
+	inst.inInit = true
+	status, err := inst.callWithPayload(ctx, inst.init, cfg)
+	inst.inInit = false
+	if err == nil && status != abi.StatusOK {
+		err = p.statusError(inst, abi.ExportInit, 0, status)
+	} else if err != nil {
+		err = p.callError(abi.ExportInit, 0, err)
+	}
+	if err != nil {
+		inst.close()
+		return nil, err
+	}
+	return inst, nil
+}
+
+// ensureScratch makes the guest's event buffer at least n bytes, through
+// heksher_free and heksher_alloc. It grows geometrically, so it runs rarely.
+func (inst *instance) ensureScratch(ctx context.Context, n int) error {
+	if n <= int(inst.scratchCap) {
+		return nil
+	}
+	if n > 1<<30 {
+		return &CallError{Plugin: inst.p.cfg.Name, Export: abi.ExportAlloc, Reason: ErrTrap, Err: fmt.Errorf("payload of %d bytes is too large", n)}
+	}
+	if inst.scratchPtr != 0 {
+		inst.stack[0] = api.EncodeU32(inst.scratchPtr)
+		if err := inst.free.CallWithStack(ctx, inst.stack); err != nil {
+			return inst.p.callError(abi.ExportFree, 0, err)
+		}
+		inst.scratchPtr, inst.scratchCap = 0, 0
+	}
+	size := max(uint32(n), 2*inst.scratchCap, minScratch)
+	inst.stack[0] = api.EncodeU32(size)
+	if err := inst.alloc.CallWithStack(ctx, inst.stack); err != nil {
+		return inst.p.callError(abi.ExportAlloc, 0, err)
+	}
+	ptr := api.DecodeU32(inst.stack[0])
+	if ptr == 0 {
+		return &CallError{Plugin: inst.p.cfg.Name, Export: abi.ExportAlloc, Reason: ErrTrap, Err: fmt.Errorf("heksher_alloc(%d) returned 0", size)}
+	}
+	if _, ok := inst.mod.Memory().Read(ptr, size); !ok {
+		return &CallError{Plugin: inst.p.cfg.Name, Export: abi.ExportAlloc, Reason: ErrTrap, Err: fmt.Errorf("heksher_alloc(%d) returned %#x, outside memory", size, ptr)}
+	}
+	inst.scratchPtr, inst.scratchCap = ptr, size
+	return nil
+}
+
+// callWithPayload writes payload into the scratch buffer and calls fn(ptr,
+// len). A non-nil error is wazero's (trap, exit, deadline) or ensureScratch's.
+func (inst *instance) callWithPayload(ctx context.Context, fn api.Function, payload []byte) (int32, error) {
+	if err := inst.ensureScratch(ctx, len(payload)); err != nil {
+		var ce *CallError
+		if errors.As(err, &ce) {
+			return 0, ce.Err
+		}
+		return 0, err
+	}
+	if len(payload) > 0 && !inst.mod.Memory().Write(inst.scratchPtr, payload) {
+		return 0, fmt.Errorf("scratch buffer %#x+%d outside memory", inst.scratchPtr, len(payload))
+	}
+	inst.errSet = false
+	inst.errMsg = inst.errMsg[:0]
+	inst.stack[0] = api.EncodeU32(inst.scratchPtr)
+	inst.stack[1] = api.EncodeU32(uint32(len(payload)))
+	if err := fn.CallWithStack(ctx, inst.stack); err != nil {
+		return 0, err
+	}
+	return api.DecodeI32(inst.stack[0]), nil
+}
+
+// memoryPages returns the instance's current linear memory size in pages.
+func (inst *instance) memoryPages() uint32 {
+	if mem := inst.mod.Memory(); mem != nil {
+		return mem.Size() / 65536
+	}
+	return 0
+}
+
+// close releases the instance; safe after wazero closed the module itself.
+func (inst *instance) close() {
+	_ = inst.mod.Close(context.Background())
+	inst.stdout.flush()
+	inst.stderr.flush()
+}

@@ -1,0 +1,34 @@
+package wasm
+
+// Limits of an instance's intern table: past them, new strings are
+// allocated per lookup instead of kept.
+const (
+	internMaxEntries = 4096
+	internMaxBytes   = 256 << 10
+)
+
+// internTable turns guest bytes (setting names, context features and values)
+// into host strings without allocating for strings seen before. A lookup's
+// strings must not alias guest memory, which the guest may overwrite or a
+// memory.grow may move while a Settings implementation still holds them;
+// copying every time would allocate on every lookup. Owned by one instance,
+// so it needs no lock.
+type internTable struct {
+	m     map[string]string
+	bytes int
+}
+
+func (t *internTable) get(b []byte) string {
+	if s, ok := t.m[string(b)]; ok { // no allocation: the compiler optimises the conversion away
+		return s
+	}
+	s := string(b)
+	if len(t.m) < internMaxEntries && t.bytes+len(s) <= internMaxBytes {
+		if t.m == nil {
+			t.m = make(map[string]string, 64)
+		}
+		t.m[s] = s
+		t.bytes += len(s)
+	}
+	return s
+}

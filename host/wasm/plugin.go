@@ -1,0 +1,399 @@
+package wasm
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+
+	"github.com/heksher-go/heksher/event"
+	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/internal/abi"
+)
+
+// Plugin is a loaded wasm plugin; it implements [hostapi.Plugin].
+//
+// It owns one instance of its module, made and initialised at load. Deliver
+// calls into it; a trap, panic, timeout or out-of-memory discards the
+// instance, and the next delivery makes a fresh one, initialised again with
+// the plugin's config (after a backoff from the second failure in a row on).
+// After MaxConsecutiveFailures failures in a row the plugin is marked failed
+// and refuses deliveries until it is reloaded. An instance whose memory grew
+// past RecycleAbovePages is replaced the same way, without counting a failure.
+//
+// Deliver is meant to be called from one goroutine (the host's worker for the
+// plugin); concurrent calls are serialised. Status and Close are safe from
+// any goroutine.
+type Plugin struct {
+	rt       *Runtime
+	g        *group
+	c        *compiled
+	cfg      PluginConfig
+	settings hostapi.Settings
+	log      *slog.Logger
+	modCfg   wazero.ModuleConfig
+	manifest hostapi.Manifest
+	exported event.Set
+
+	// slot is held by the goroutine calling into the guest (Deliver or
+	// Close); the fields below it belong to the holder.
+	slot        chan struct{}
+	inst        *instance
+	consecutive int
+	nextAttempt time.Time
+	restartDue  bool
+	unsupported event.Set
+	released    bool
+
+	closed   atomic.Bool
+	lookups  atomic.Uint64
+	memPages atomic.Uint32
+
+	mu       sync.Mutex // guards st and recycles
+	st       hostapi.Status
+	recycles int
+}
+
+var _ hostapi.Plugin = (*Plugin)(nil)
+
+func newPlugin(r *Runtime, g *group, c *compiled, cfg PluginConfig, settings hostapi.Settings) *Plugin {
+	p := &Plugin{
+		rt: r, g: g, c: c, cfg: cfg, settings: settings,
+		log:  r.log.With(slog.String("plugin", cfg.Name)),
+		slot: make(chan struct{}, 1),
+		st:   hostapi.Status{Name: cfg.Name, Kind: "wasm", State: hostapi.StateStarting},
+	}
+	exports := c.mod.ExportedFunctions()
+	for k, name := range hookExports {
+		if _, ok := exports[name]; ok && name != "" {
+			p.exported |= event.SetOf(event.Kind(k))
+		}
+	}
+	mc := wazero.NewModuleConfig().WithName("").WithStartFunctions()
+	if _, ok := exports[abi.ExportInitialize]; ok {
+		mc = mc.WithStartFunctions(abi.ExportInitialize)
+	}
+	gr := cfg.Grants
+	if gr.Dir != "" {
+		fsc := wazero.NewFSConfig()
+		if gr.DirReadOnly {
+			fsc = fsc.WithReadOnlyDirMount(gr.Dir, gr.GuestDir)
+		} else {
+			fsc = fsc.WithDirMount(gr.Dir, gr.GuestDir)
+		}
+		mc = mc.WithFSConfig(fsc)
+	}
+	for _, k := range slices.Sorted(maps.Keys(gr.Env)) {
+		mc = mc.WithEnv(k, gr.Env[k])
+	}
+	if gr.Clock {
+		mc = mc.WithSysWalltime().WithSysNanotime().WithSysNanosleep()
+	}
+	if gr.Random {
+		mc = mc.WithRandSource(rand.Reader)
+	}
+	p.modCfg = mc
+	return p
+}
+
+// start makes the first instance and records the manifest it declared.
+func (p *Plugin) start(ctx context.Context) error {
+	inst, err := p.newInstance(ctx)
+	if err != nil {
+		p.setState(hostapi.StateFailed, err)
+		return fmt.Errorf("%w: %w", ErrInit, err)
+	}
+	subs := p.exported
+	if inst.subscribed {
+		if extra := inst.subs &^ p.exported; extra != 0 {
+			p.log.Warn("wasm: plugin subscribed to events it exports no handler for; ignored", slog.Any("kinds", extra.Kinds()))
+		}
+		subs &= inst.subs
+	}
+	p.manifest = hostapi.Manifest{Subscriptions: subs, Declarations: inst.decls}
+	inst.decls = nil
+	p.inst = inst
+	p.memPages.Store(inst.memoryPages())
+	p.setState(hostapi.StateRunning, nil)
+	return nil
+}
+
+// Name returns the plugin's configured name.
+func (p *Plugin) Name() string { return p.cfg.Name }
+
+// Manifest returns what the plugin declared when it was loaded: its
+// subscriptions (the hooks it exports, narrowed by subscribe) and its
+// setting declarations. Later instances' declarations are not consulted.
+func (p *Plugin) Manifest() hostapi.Manifest {
+	m := p.manifest
+	m.Declarations = slices.Clone(m.Declarations)
+	return m
+}
+
+// Deliver hands d to the plugin's guest and waits for it, at most until ctx
+// ends or the plugin's Deadline passes, whichever is first. An event kind the
+// plugin did not subscribe to (or answered UNSUPPORTED) is skipped with a
+// nil error.
+//
+// # Errors
+//
+//   - a [*CallError] matching [ErrGuestStatus]: the guest reported an error;
+//     its instance stays in service;
+//   - a [*CallError] matching [ErrTrap] or [ErrTimeout] (and
+//     context.DeadlineExceeded): the instance was discarded and the next
+//     delivery gets a fresh one;
+//   - [ErrBackoff]: a fresh instance is not due yet; the event was dropped;
+//   - [ErrFailed]: the plugin gave up after too many failures;
+//   - [ErrClosed]; ctx's error if it ended while waiting for another call.
+func (p *Plugin) Deliver(ctx context.Context, d event.Delivery) error {
+	if d.Event == nil {
+		return fmt.Errorf("wasm: plugin %q: delivery %d has no event", p.cfg.Name, d.Seq)
+	}
+	select {
+	case p.slot <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("wasm: plugin %q: waiting for the previous call: %w", p.cfg.Name, ctx.Err())
+	}
+	defer p.leave()
+	if p.closed.Load() {
+		return ErrClosed
+	}
+	kind := d.Event.Kind()
+	if !p.manifest.Subscriptions.Has(kind) || p.unsupported.Has(kind) {
+		return nil
+	}
+	if p.consecutive >= p.cfg.MaxConsecutiveFailures {
+		return fmt.Errorf("wasm: plugin %q: %d consecutive failures: %w", p.cfg.Name, p.consecutive, ErrFailed)
+	}
+	p.mu.Lock()
+	p.st.Calls++
+	p.mu.Unlock()
+	if p.inst == nil {
+		if err := p.replace(ctx); err != nil {
+			return err
+		}
+	}
+	inst := p.inst
+	payload, err := abi.AppendDelivery(inst.enc[:0], d)
+	if err != nil {
+		p.countError(err, false)
+		return fmt.Errorf("wasm: plugin %q: %w", p.cfg.Name, err)
+	}
+	inst.enc = payload
+	export := hookExports[kind]
+	callCtx, cancel := p.callContext(ctx, inst)
+	status, err := inst.callWithPayload(callCtx, inst.hooks[kind], payload)
+	cancel()
+	if err != nil {
+		ce := p.callError(export, kind, err)
+		p.fail(ce)
+		return ce
+	}
+	switch status {
+	case abi.StatusOK:
+		p.consecutive = 0
+	case abi.StatusUnsupported:
+		p.unsupported |= event.SetOf(kind)
+		p.log.Info("wasm: plugin does not handle this event kind; no longer sending it", slog.String("kind", kind.String()))
+		p.consecutive = 0
+	default:
+		ce := p.statusError(inst, export, kind, status)
+		p.countError(ce, false)
+		p.consecutive = 0
+		p.afterCall(inst)
+		return ce
+	}
+	p.afterCall(inst)
+	return nil
+}
+
+// afterCall records the instance's memory and recycles it when it has grown
+// past the threshold.
+func (p *Plugin) afterCall(inst *instance) {
+	pages := inst.memoryPages()
+	p.memPages.Store(pages)
+	if pages > p.cfg.RecycleAbovePages {
+		p.log.Info("wasm: recycling instance whose memory grew past the threshold",
+			slog.Uint64("pages", uint64(pages)), slog.Uint64("threshold", uint64(p.cfg.RecycleAbovePages)))
+		inst.close()
+		p.inst = nil
+		p.mu.Lock()
+		p.recycles++
+		p.mu.Unlock()
+	}
+}
+
+// replace makes a fresh instance for the next call, unless the backoff
+// after a failure has not passed.
+func (p *Plugin) replace(ctx context.Context) error {
+	if wait := time.Until(p.nextAttempt); p.restartDue && wait > 0 {
+		return fmt.Errorf("wasm: plugin %q: restart due in %v: %w", p.cfg.Name, wait.Round(time.Millisecond), ErrBackoff)
+	}
+	inst, err := p.newInstance(ctx)
+	if err != nil {
+		p.fail(err)
+		return err
+	}
+	p.inst = inst
+	if p.restartDue {
+		p.restartDue = false
+		p.mu.Lock()
+		p.st.Restarts++
+		p.st.State = hostapi.StateRunning
+		p.mu.Unlock()
+	}
+	return nil
+}
+
+// fail discards the instance after a trap or timeout and schedules the
+// restart, or marks the plugin failed.
+func (p *Plugin) fail(err error) {
+	if p.inst != nil {
+		p.inst.close()
+		p.inst = nil
+	}
+	p.consecutive++
+	p.restartDue = true
+	p.nextAttempt = time.Now().Add(p.cfg.backoff(p.consecutive))
+	p.countError(err, errors.Is(err, ErrTimeout))
+	state := hostapi.StateRestarting
+	if p.consecutive >= p.cfg.MaxConsecutiveFailures {
+		state = hostapi.StateFailed
+	}
+	p.mu.Lock()
+	p.st.State = state
+	p.mu.Unlock()
+	p.log.Warn("wasm: plugin call failed; instance discarded", slog.Any("error", err),
+		slog.Int("consecutive_failures", p.consecutive), slog.String("state", state.String()))
+}
+
+func (p *Plugin) countError(err error, timeout bool) {
+	p.mu.Lock()
+	p.st.Errors++
+	if timeout {
+		p.st.Timeouts++
+	}
+	p.st.LastError = err.Error()
+	p.st.LastErrorAt = time.Now()
+	p.mu.Unlock()
+}
+
+func (p *Plugin) setState(s hostapi.State, err error) {
+	p.mu.Lock()
+	p.st.State = s
+	if err != nil {
+		p.st.LastError = err.Error()
+		p.st.LastErrorAt = time.Now()
+	}
+	p.mu.Unlock()
+}
+
+// callContext returns the context of one call into inst: ctx, bounded by the
+// plugin's Deadline when preemption is on (without it no deadline can stop
+// the guest, so none is armed), carrying inst for the host functions.
+func (p *Plugin) callContext(ctx context.Context, inst *instance) (context.Context, context.CancelFunc) {
+	cancel := context.CancelFunc(func() {})
+	if !p.cfg.DisablePreemption {
+		limit := time.Now().Add(p.cfg.Deadline)
+		if d, ok := ctx.Deadline(); !ok || d.After(limit) {
+			ctx, cancel = context.WithDeadline(ctx, limit)
+		}
+	}
+	return context.WithValue(ctx, instKey{}, inst), cancel
+}
+
+// callError classifies an error from wazero.
+func (p *Plugin) callError(export string, kind event.Kind, err error) *CallError {
+	var ce *CallError
+	if errors.As(err, &ce) {
+		return ce
+	}
+	reason := ErrTrap
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		reason = ErrTimeout
+	}
+	return &CallError{Plugin: p.cfg.Name, Export: export, Kind: kind, Reason: reason, Err: err}
+}
+
+func (p *Plugin) statusError(inst *instance, export string, kind event.Kind, status int32) *CallError {
+	msg := string(inst.errMsg)
+	if !inst.errSet {
+		msg = "(no message set)"
+	}
+	if status != abi.StatusError {
+		msg = "unknown status " + strconv.Itoa(int(status)) + ": " + msg
+	}
+	return &CallError{Plugin: p.cfg.Name, Export: export, Kind: kind, Reason: ErrGuestStatus, Status: status, Message: msg}
+}
+
+// leave releases the call slot, finishing a Close that gave up waiting.
+func (p *Plugin) leave() {
+	if p.closed.Load() {
+		p.shutdown()
+	}
+	<-p.slot
+}
+
+// Status returns a snapshot of the plugin's state and counters. Detail holds
+// "memory_pages", "memory_limit_pages", "recycle_above_pages", "preemption",
+// "consecutive_failures" and "recycles".
+func (p *Plugin) Status() hostapi.Status {
+	p.mu.Lock()
+	s := p.st
+	recycles := p.recycles
+	p.mu.Unlock()
+	s.Lookups = p.lookups.Load()
+	preempt := "on"
+	if p.cfg.DisablePreemption {
+		preempt = "off"
+	}
+	s.Detail = map[string]string{
+		"memory_pages":        strconv.FormatUint(uint64(p.memPages.Load()), 10),
+		"memory_limit_pages":  strconv.FormatUint(uint64(p.cfg.MemoryLimitPages), 10),
+		"recycle_above_pages": strconv.FormatUint(uint64(p.cfg.RecycleAbovePages), 10),
+		"preemption":          preempt,
+		"recycles":            strconv.Itoa(recycles),
+	}
+	return s
+}
+
+// Close discards the plugin's instance and releases its compiled module. If a
+// call is in flight, Close waits for it until ctx ends; the call then cleans
+// up when it returns. Idempotent.
+func (p *Plugin) Close(ctx context.Context) error {
+	if p.closed.Swap(true) {
+		return nil
+	}
+	p.setState(hostapi.StateStopped, nil)
+	select {
+	case p.slot <- struct{}{}:
+		p.shutdown()
+		<-p.slot
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("wasm: plugin %q: close: a call is still running: %w", p.cfg.Name, ctx.Err())
+	}
+}
+
+// shutdown releases everything; the caller holds the slot.
+func (p *Plugin) shutdown() {
+	if p.released {
+		return
+	}
+	p.released = true
+	if p.inst != nil {
+		p.inst.close()
+		p.inst = nil
+	}
+	p.rt.release(p.g, p.c)
+	p.rt.forget(p)
+}
