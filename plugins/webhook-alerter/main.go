@@ -1,0 +1,56 @@
+// Command webhook-alerter is a heksher-host process plugin that POSTs a JSON
+// alert to a URL when the host's updates from Heksher keep failing (after N
+// consecutive failures, or once the values are older than T), and an
+// all-clear when they succeed again. See README.md.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/heksher-go/heksher/event"
+	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/sdk/plugin"
+)
+
+type webhookPlugin struct {
+	plugin.Base
+	a   *alerter
+	log *slog.Logger
+}
+
+func (p *webhookPlugin) Init(_ context.Context, req plugin.InitRequest) (hostapi.Manifest, error) {
+	a, err := newAlerter(req.Config)
+	if err != nil {
+		return hostapi.Manifest{}, err
+	}
+	p.a, p.log = a, req.Logger
+	return hostapi.Manifest{Subscriptions: event.SetOf(event.KindUpdateOK, event.KindUpdateError)}, nil
+}
+
+func (p *webhookPlugin) OnUpdateError(ctx context.Context, _ plugin.Delivery, e *event.UpdateError) error {
+	was := p.a.alerted
+	err := p.a.onError(ctx, e)
+	if !was && p.a.alerted {
+		p.log.Warn("alert raised", "consecutive_failures", e.ConsecutiveFailures, "err", e.Err)
+	}
+	return err
+}
+
+func (p *webhookPlugin) OnUpdateOK(ctx context.Context, _ plugin.Delivery, e *event.UpdateOK) error {
+	was := p.a.alerted
+	err := p.a.onOK(ctx, e)
+	if was && !p.a.alerted {
+		p.log.Info("all-clear sent")
+	}
+	return err
+}
+
+func main() {
+	if err := plugin.Serve(&webhookPlugin{}); err != nil {
+		fmt.Fprintln(os.Stderr, "webhook-alerter:", err)
+		os.Exit(1)
+	}
+}
