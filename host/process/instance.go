@@ -88,6 +88,7 @@ func (p *Plugin) handshake(ctx context.Context, inst *instance) error {
 	if err != nil {
 		return classifyStart(err)
 	}
+	handshook := time.Now()
 	raw, err := proto.Dispense(pluginv1.PluginName)
 	if err != nil {
 		return fmt.Errorf("%w: dispense: %v", ErrNotPlugin, err)
@@ -128,6 +129,8 @@ func (p *Plugin) handshake(ctx context.Context, inst *instance) error {
 		return fmt.Errorf("%w: %v", ErrInit, err)
 	}
 	inst.manifest = m
+	p.log.Debug("plugin process ready", "pid", inst.pid(), "handshake", handshook.Sub(inst.started),
+		"init", time.Since(handshook))
 	return nil
 }
 
