@@ -32,12 +32,12 @@ func TestB33_RedundantDefaults(t *testing.T) {
 	}
 }
 
-type ctxKey struct{}
+type ccCtxKey struct{}
 
 func TestSetDefaults_DuplicateAndDynamic(t *testing.T) {
 	c, _ := newTestClient(t, "http://h", []string{"a", "b", "c"})
 	dyn := FromContext(func(ctx context.Context) (string, bool) {
-		v, ok := ctx.Value(ctxKey{}).(string)
+		v, ok := ctx.Value(ccCtxKey{}).(string)
 		return v, ok
 	})
 	if err := c.SetDefaults(map[string]Default{"a": Static("x"), "b": dyn}); err != nil {
@@ -56,7 +56,7 @@ func TestSetDefaults_DuplicateAndDynamic(t *testing.T) {
 	if _, ok := c.defaultValue(context.Background(), "b"); ok {
 		t.Fatal("dynamic default without a value reported one")
 	}
-	ctx := context.WithValue(context.Background(), ctxKey{}, "from-ctx")
+	ctx := context.WithValue(context.Background(), ccCtxKey{}, "from-ctx")
 	if v, ok := c.defaultValue(ctx, "b"); !ok || v != "from-ctx" {
 		t.Fatalf("b = %q %v", v, ok)
 	}

@@ -153,7 +153,7 @@ func TestB58_B59_HookPerAttempt(t *testing.T) {
 // Faults during updates: each leaves the last good values in force, reports
 // an error that says what and where to the hook and the caller, and the next
 // good answer recovers.
-func TestUpdateFaults(t *testing.T) {
+func TestClientUpdate_Faults(t *testing.T) {
 	good := func(w http.ResponseWriter, r *http.Request) bool { return false }
 	tests := []struct {
 		name  string
@@ -282,7 +282,7 @@ func TestUpdateFaults(t *testing.T) {
 
 // A rule value of the wrong type is not an update failure (spec §5.5): the
 // rule is dropped and reported in UpdateOK.Rejected.
-func TestUpdate_WrongTypedRuleIsNotAFailure(t *testing.T) {
+func TestClientUpdate_WrongTypedRuleIsNotAFailure(t *testing.T) {
 	freshMain(t)
 	f := newFakeServer(t, "a")
 	f.setData("x", "1", [2]string{`"not an int"`, "a=bad"}, [2]string{"5", "a=good"})
@@ -431,7 +431,7 @@ func TestB63_NothingTracked(t *testing.T) {
 
 // Q-ETAG-EARLY: an answer that fails to apply does not store its ETag, so
 // the next attempt gets the same data again instead of a 304.
-func TestUpdate_ETagStoredOnlyAfterApply(t *testing.T) {
+func TestClientUpdate_ETagStoredOnlyAfterApply(t *testing.T) {
 	freshMain(t)
 	f := newFakeServer(t, "a")
 	f.setData("x", "1")
@@ -521,7 +521,7 @@ func TestReload_WaitsForFreshAttempt(t *testing.T) {
 
 // Events: one SettingChanged per setting whose rules or default really
 // changed, in the answer's order, before UpdateOK which lists them.
-func TestUpdate_SettingChangedOnlyOnRealChange(t *testing.T) {
+func TestClientUpdate_SettingChangedOnlyOnRealChange(t *testing.T) {
 	freshMain(t)
 	f := newFakeServer(t, "a")
 	f.setData("p", "1")
