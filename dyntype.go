@@ -2,6 +2,7 @@ package heksher
 
 import (
 	"encoding/json"
+	"math"
 	"strconv"
 
 	"github.com/heksher-go/heksher/internal/htype"
@@ -99,6 +100,9 @@ func (c *dynConv) convert(v htype.Value) (htype.Value, []string, error) {
 	case htype.Float:
 		if v.Kind() != htype.Number {
 			return v, nil, reject("expected float, got %s", describeValue(v))
+		}
+		if math.IsInf(v.Float(), 0) && v.IsFloat() {
+			return v, nil, reject("float out of range")
 		}
 	case htype.Str:
 		if v.Kind() != htype.String {

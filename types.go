@@ -2,6 +2,7 @@ package heksher
 
 import (
 	"encoding/json"
+	"math"
 	"strconv"
 
 	"github.com/heksher-go/heksher/internal/htype"
@@ -101,7 +102,8 @@ func (intConv) fromWire(v htype.Value) (int64, []string, error) {
 func (intConv) toWire(dst []byte, v int64) ([]byte, error) { return strconv.AppendInt(dst, v, 10), nil }
 
 // Float returns the type `float`: any JSON number, as float64. Its wire form
-// keeps a ".0" on integral values (`5.0`).
+// keeps a ".0" on integral values (`5.0`). A number too large for float64
+// (e.g. 1e1000) is rejected: it has no JSON form to hand back.
 func Float() Type[float64] { return Type[float64]{str: "float", conv: floatConv{}} }
 
 type floatConv struct{}
@@ -109,6 +111,9 @@ type floatConv struct{}
 func (floatConv) fromWire(v htype.Value) (float64, []string, error) {
 	if v.Kind() != htype.Number {
 		return 0, nil, reject("expected float, got %s", describeValue(v))
+	}
+	if math.IsInf(v.Float(), 0) {
+		return 0, nil, reject("float out of range")
 	}
 	return v.Float(), nil, nil
 }

@@ -111,6 +111,7 @@ func TestPrimitives(t *testing.T) {
 			{name: "int literal", raw: "3", want: 3},
 			{name: "float", raw: "3.5", want: 3.5},
 			{name: "bool rejected", raw: "false", rejected: true},
+			{name: "out of range rejected", raw: "1e1000", rejected: true},
 			{name: "string rejected", raw: `"3"`, rejected: true},
 		})
 		if got := wireOf(t, Float(), 5); got != "5.0" {
