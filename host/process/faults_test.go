@@ -185,7 +185,7 @@ func TestDeliver_Hang(t *testing.T) {
 			check := bystander(t)
 			cfg, rec := testPluginConfig(t, "hanger")
 			cfg.TimeoutStrikes = 2
-			cfg.Deadline = 200 * time.Millisecond
+			cfg.Deadline = time.Second
 			p := startPlugin(t, cfg, newMemSettings())
 			old := pidOf(t, p)
 			for seq := uint64(1); seq <= 2; seq++ {
@@ -232,7 +232,7 @@ func TestKilledFromOutside(t *testing.T) {
 	// Noticed without any call: the supervisor restarts it on its own.
 	waitFor(t, "a restart", func() bool {
 		st := p.Status()
-		return st.Restarts == 1 && st.State == hostapi.StateRunning
+		return st.Restarts >= 1 && st.State == hostapi.StateRunning
 	})
 	expectRestarted(t, p, rec, old, 1)
 	check(1)
@@ -241,7 +241,7 @@ func TestKilledFromOutside(t *testing.T) {
 func TestHealthCheck_StoppedProcess(t *testing.T) {
 	cfg, rec := testPluginConfig(t, "frozen")
 	cfg.HealthInterval = 50 * time.Millisecond
-	cfg.Deadline = 200 * time.Millisecond
+	cfg.Deadline = time.Second
 	p := startPlugin(t, cfg, newMemSettings())
 	old := pidOf(t, p)
 	// A stopped process accepts connections (the kernel does) but answers
@@ -251,7 +251,7 @@ func TestHealthCheck_StoppedProcess(t *testing.T) {
 	}
 	waitFor(t, "a restart", func() bool {
 		st := p.Status()
-		return st.Restarts == 1 && st.State == hostapi.StateRunning
+		return st.Restarts >= 1 && st.State == hostapi.StateRunning
 	})
 	if st := p.Status(); !strings.Contains(st.LastError, "health") {
 		t.Errorf("LastError = %q, want the health check failure", st.LastError)

@@ -1,0 +1,64 @@
+package process
+
+import (
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+func TestHCLogAdapter(t *testing.T) {
+	var buf syncBuffer
+	base := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})).With("plugin", "p")
+	l := newHCLogAdapter(base)
+
+	tests := []struct {
+		name      string
+		log       func()
+		wantLevel string
+		wantAttrs map[string]any
+		dropped   bool
+	}{
+		{name: "trace below debug", log: func() { l.Trace("t") }, dropped: true},
+		{name: "debug", log: func() { l.Debug("d", "k", 1) }, wantLevel: "DEBUG", wantAttrs: map[string]any{"k": float64(1)}},
+		{name: "named", log: func() { l.Named("a").Named("b").Info("i") }, wantLevel: "INFO", wantAttrs: map[string]any{"logger": "a.b"}},
+		{name: "reset named", log: func() { l.Named("a").ResetNamed("c").Warn("w") }, wantLevel: "WARN", wantAttrs: map[string]any{"logger": "c"}},
+		{name: "with", log: func() { l.With("w", "x").Error("e", "k", "v") }, wantLevel: "ERROR", wantAttrs: map[string]any{"w": "x", "k": "v"}},
+		{name: "go-plugin's plugin attr is dropped", log: func() { l.Info("i", "plugin", "/path/bin") }, wantLevel: "INFO", wantAttrs: map[string]any{"plugin": "p"}},
+		{name: "odd args", log: func() { l.Info("i", "lonely") }, wantLevel: "INFO", wantAttrs: map[string]any{"!BADKEY": "lonely"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before := len(buf.String())
+			tc.log()
+			line := strings.TrimSpace(buf.String()[before:])
+			if tc.dropped {
+				if line != "" {
+					t.Errorf("logged %s", line)
+				}
+				return
+			}
+			var got map[string]any
+			if err := json.Unmarshal([]byte(line), &got); err != nil {
+				t.Fatalf("%q: %v", line, err)
+			}
+			if got["level"] != tc.wantLevel || got["plugin"] != "p" {
+				t.Errorf("line %s", line)
+			}
+			for k, v := range tc.wantAttrs {
+				if got[k] != v {
+					t.Errorf("%s = %v, want %v in %s", k, got[k], v, line)
+				}
+			}
+		})
+	}
+	if l.GetLevel() != hclog.Debug || l.IsTrace() || !l.IsDebug() {
+		t.Errorf("level = %v, trace %v", l.GetLevel(), l.IsTrace())
+	}
+	l.StandardLogger(nil).Print("std")
+	if !strings.Contains(buf.String(), `"msg":"std"`) {
+		t.Errorf("standard logger output missing: %s", buf.String())
+	}
+}
