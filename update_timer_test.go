@@ -1,0 +1,104 @@
+package heksher
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/heksher-go/heksher/internal/wire"
+)
+
+// memTransport serves requests in memory with a fake server's handler, so
+// the client can run inside a synctest bubble; it records when each query
+// arrived (on the bubble's fake clock).
+type memTransport struct {
+	f       *fakeServer
+	mu      sync.Mutex
+	queries []time.Time
+}
+
+func (m *memTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Path == "/api/v1/query" {
+		m.mu.Lock()
+		m.queries = append(m.queries, time.Now())
+		m.mu.Unlock()
+	}
+	rec := httptest.NewRecorder()
+	m.f.serve(rec, r)
+	return rec.Result(), nil
+}
+
+func (m *memTransport) times() []time.Time {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]time.Time(nil), m.queries...)
+}
+
+func newMemFake(t *testing.T) *fakeServer {
+	return &fakeServer{t: t, features: []string{"a"}, declare: map[string]fakeAnswer{}, data: map[string]wire.QuerySetting{}, health: 200}
+}
+
+// B57: a Reload resets the interval timer: the next periodic update comes
+// one interval after the Reload's attempt, not at the original time.
+func TestB57_ReloadResetsTimer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		freshMain(t)
+		f := newMemFake(t)
+		f.data["x"] = wire.QuerySetting{Name: "x", DefaultValue: json.RawMessage("1"), Rules: []wire.QueryRule{}}
+		mt := &memTransport{f: f}
+		mustSetting(t, "x", Int(), []string{"a"}, 0)
+		c, err := NewClient("http://heksher.invalid", 10*time.Second, []string{"a"}, WithHTTPClient(&http.Client{Transport: mt}))
+		mustNil(t, err)
+		ctx := context.Background()
+		mustNil(t, c.SetAsMain(ctx)) // attempt 1 at t0
+		t0 := mt.times()[0]
+		time.Sleep(6 * time.Second)
+		mustNil(t, c.Reload(ctx)) // attempt 2 at t0+6s
+		time.Sleep(9 * time.Second)
+		synctest.Wait()
+		if n := len(mt.times()); n != 2 {
+			t.Fatalf("%d queries by t0+15s: the timer was not reset", n)
+		}
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		got := mt.times()
+		if len(got) != 3 || got[1].Sub(t0) != 6*time.Second || got[2].Sub(got[1]) != 10*time.Second {
+			t.Fatalf("query times = %v after t0", deltas(t0, got))
+		}
+		mustNil(t, c.Close())
+	})
+}
+
+// The periodic loop waits one interval between the end of one attempt and
+// the start of the next, and nothing more.
+func TestClientUpdate_Interval(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		freshMain(t)
+		f := newMemFake(t)
+		mt := &memTransport{f: f}
+		c, err := NewClient("http://heksher.invalid", 3*time.Second, []string{"a"}, WithHTTPClient(&http.Client{Transport: mt}))
+		mustNil(t, err)
+		mustNil(t, c.SetAsMain(context.Background()))
+		t0 := mt.times()[0]
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		got := mt.times()
+		if len(got) != 4 || got[3].Sub(t0) != 9*time.Second {
+			t.Fatalf("query times = %v after t0", deltas(t0, got))
+		}
+		mustNil(t, c.Close())
+	})
+}
+
+func deltas(t0 time.Time, ts []time.Time) []time.Duration {
+	var out []time.Duration
+	for _, t := range ts {
+		out = append(out, t.Sub(t0))
+	}
+	return out
+}
