@@ -152,6 +152,13 @@ func expectRestarted(t *testing.T, p *Plugin, rec string, oldPID int, seq uint64
 	if r := lastRecord(t, rec, "init"); r.PID != newPID || r.Name != p.Name() || len(r.Config) == 0 {
 		t.Errorf("new process was not initialised again: %+v", r)
 	}
+	// The new process has its own broker connection: the host answers it.
+	if err := command(context.Background(), p, seq+1, "cmd.lookup", map[string]any{"setting": "test.limit"}); err != nil {
+		t.Fatalf("lookup after restart: %v", err)
+	}
+	if r := lastRecord(t, rec, "lookup"); r.PID != newPID || r.Source != "ErrNotFound" {
+		t.Errorf("lookup after restart = %+v, want the host's not-found answer", r)
+	}
 	st := p.Status()
 	if st.State != hostapi.StateRunning || st.Restarts < 1 || st.LastError == "" {
 		t.Errorf("Status = %+v, want running with a restart and the last error", st)

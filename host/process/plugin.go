@@ -111,11 +111,14 @@ func Start(ctx context.Context, cfg Config, settings hostapi.Settings) (*Plugin,
 // Name returns the configured name.
 func (p *Plugin) Name() string { return p.cfg.Name }
 
-// Manifest returns what the plugin declared at its latest Init.
+// Manifest returns what the plugin declared at its latest Init. The
+// declarations are a copy the caller may keep.
 func (p *Plugin) Manifest() hostapi.Manifest {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.manifest
+	m := p.manifest
+	m.Declarations = append([]hostapi.Declaration(nil), m.Declarations...)
+	return m
 }
 
 // Deliver sends d to the plugin and waits for its handler, at most until ctx
