@@ -385,3 +385,7 @@ func appendPyFloat(dst []byte, f float64) []byte {
 	}
 	return strconv.AppendInt(dst, int64(x), 10)
 }
+
+// AppendJSONString appends s as a JSON string in [AppendJSON]'s style,
+// without the interface conversion AppendJSON needs.
+func AppendJSONString(dst []byte, s string) []byte { return appendString(dst, s) }

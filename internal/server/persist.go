@@ -157,7 +157,7 @@ func (sr *snapRule) toRule(s *setting) (*rule, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &rule{id: sr.ID, setting: s, conds: conds, value: val, meta: meta}, nil
+	return newRule(sr.ID, s, conds, val, meta), nil
 }
 
 func parseMeta(raw json.RawMessage) ([]htype.Member, error) {

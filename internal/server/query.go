@@ -83,6 +83,14 @@ func (e *Engine) query(rq *request) *response {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 
+	// The answer depends only on the state and these parameters, so a
+	// repeated request is answered from the cache without resolving
+	// anything.
+	key := rawKey(hasSettings, rawSettings, rawFilters, withMeta)
+	if ans := e.cache.get(key); ans != nil {
+		return answer(ans, rq.ifNoneMatch)
+	}
+
 	// Which settings, by canonical name.
 	var settings []*setting
 	switch {
@@ -140,21 +148,31 @@ func (e *Engine) query(rq *request) *response {
 		}
 	}
 
-	key := cacheKey(settings, flt, withMeta)
-	ans := e.cache.get(key)
-	if ans == nil {
-		body := e.renderQuery(settings, flt, withMeta)
-		sum := md5.Sum(body)
-		ans = &cachedAnswer{body: body, etag: `"` + hex.EncodeToString(sum[:]) + `"`}
-		e.cache.put(key, ans)
-	}
+	body := e.renderQuery(settings, flt, withMeta)
+	sum := md5.Sum(body)
+	ans := &cachedAnswer{body: body, etag: `"` + hex.EncodeToString(sum[:]) + `"`}
+	e.cache.put(key, ans)
+	return answer(ans, rq.ifNoneMatch)
+}
+
+// answer is 200 with the body and its ETag, or 304 with the ETag alone.
+func answer(ans *cachedAnswer, ifNoneMatch []string) *response {
 	hdr := map[string]string{"ETag": ans.etag}
-	if etagMatches(rq.ifNoneMatch, ans.etag) {
+	if etagMatches(ifNoneMatch, ans.etag) {
 		return &response{status: http.StatusNotModified, header: hdr}
 	}
 	resp := jsonResp(http.StatusOK, ans.body)
 	resp.header = hdr
 	return resp
+}
+
+// rawKey identifies a query by its parameters as sent.
+func rawKey(hasSettings bool, rawSettings, rawFilters string, withMeta bool) string {
+	mode := "s"
+	if !hasSettings {
+		mode, rawSettings = "a", ""
+	}
+	return mode + strconv.FormatBool(withMeta) + "\x00" + rawSettings + "\x00" + rawFilters
 }
 
 // etagMatches reproduces the reference: `*` or the quoted ETag anywhere in
@@ -167,42 +185,12 @@ func etagMatches(headers []string, etag string) bool {
 	return h == "*" || strings.Contains(h, etag)
 }
 
-func cacheKey(settings []*setting, flt filter, withMeta bool) string {
-	var sb strings.Builder
-	sb.WriteString(strconv.FormatBool(withMeta))
-	sb.WriteByte('|')
-	for _, s := range settings {
-		sb.WriteString(s.name)
-		sb.WriteByte(',')
-	}
-	sb.WriteByte('|')
-	if flt == nil {
-		sb.WriteByte('*')
-		return sb.String()
-	}
-	keys := make([]string, 0, len(flt))
-	for k := range flt {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		sb.WriteString(k)
-		sb.WriteByte(':')
-		if flt[k] == nil {
-			sb.WriteByte('*')
-		} else {
-			sb.WriteString(strings.Join(flt[k], ","))
-		}
-		sb.WriteByte(';')
-	}
-	return sb.String()
-}
-
 func (f filter) allows(r *rule) bool {
 	if f == nil {
 		return true
 	}
-	for feat, val := range r.conds {
+	for _, c := range r.list {
+		feat, val := c[0], c[1]
 		vals, ok := f[feat]
 		if !ok {
 			return false
@@ -223,7 +211,7 @@ func (e *Engine) renderQuery(settings []*setting, flt filter, withMeta bool) []b
 		if i > 0 {
 			buf = append(buf, ',')
 		}
-		buf, _ = htype.AppendJSON(buf, s.name)
+		buf = htype.AppendJSONString(buf, s.name)
 		buf = append(buf, `:{"default_value":`...)
 		buf = s.def.AppendJSON(buf)
 		buf = append(buf, `,"rules":[`...)
@@ -238,8 +226,24 @@ func (e *Engine) renderQuery(settings []*setting, flt filter, withMeta bool) []b
 			first = false
 			buf = append(buf, `{"value":`...)
 			buf = r.value.AppendJSON(buf)
-			buf = append(buf, `,"context_features":`...)
-			buf = pairsValue(e.st.condPairs(r)).AppendJSON(buf)
+			buf = append(buf, `,"context_features":[`...)
+			n := 0
+			for _, f := range e.st.features { // hierarchy order
+				v, ok := r.conds[f]
+				if !ok {
+					continue
+				}
+				if n > 0 {
+					buf = append(buf, ',')
+				}
+				n++
+				buf = append(buf, '[')
+				buf = htype.AppendJSONString(buf, f)
+				buf = append(buf, ',')
+				buf = htype.AppendJSONString(buf, v)
+				buf = append(buf, ']')
+			}
+			buf = append(buf, ']')
 			buf = append(buf, `,"rule_id":`...)
 			buf = strconv.AppendInt(buf, r.id, 10)
 			if withMeta {

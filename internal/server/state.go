@@ -32,6 +32,7 @@ type rule struct {
 	id      int64
 	setting *setting
 	conds   map[string]string
+	list    [][2]string // conds as (feature, value) pairs, for fast iteration
 	value   htype.Value
 	meta    []htype.Member
 }
@@ -113,7 +114,7 @@ func (st *state) resolve(name string) *setting { return st.names[name] }
 
 // addRule stores r and assigns its id.
 func (st *state) addRule(s *setting, conds map[string]string, value htype.Value, meta []htype.Member) *rule {
-	r := &rule{id: st.nextRule, setting: s, conds: conds, value: value, meta: meta}
+	r := newRule(st.nextRule, s, conds, value, meta)
 	st.nextRule++
 	st.rules[r.id] = r
 	s.rules = append(s.rules, r)
@@ -220,4 +221,12 @@ func mergeMeta(base, add []htype.Member) []htype.Member {
 
 func deleteMetaKey(base []htype.Member, key string) []htype.Member {
 	return slices.DeleteFunc(slices.Clone(base), func(x htype.Member) bool { return x.Key == key })
+}
+
+func newRule(id int64, s *setting, conds map[string]string, value htype.Value, meta []htype.Member) *rule {
+	r := &rule{id: id, setting: s, conds: conds, value: value, meta: meta}
+	for f, v := range conds {
+		r.list = append(r.list, [2]string{f, v})
+	}
+	return r
 }
