@@ -71,7 +71,9 @@ func WithFixedFilterKeys() Option { return func(c *config) { c.engine.FixLowerca
 // WithFixedFalsyDefaults makes an accepted upgrade store a falsy default
 // (0, false, "", [], {}) instead of the reference's keeping the old one
 // (default: reproduce).
-func WithFixedFalsyDefaults() Option { return func(c *config) { c.engine.FixFalsyDefaultUpgrade = true } }
+func WithFixedFalsyDefaults() Option {
+	return func(c *config) { c.engine.FixFalsyDefaultUpgrade = true }
+}
 
 // NewServer starts a server on 127.0.0.1 with an ephemeral port and
 // registers its Close with t.Cleanup. Bad options (an invalid context

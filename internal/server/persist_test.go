@@ -125,4 +125,3 @@ settings:
 		t.Fatalf("ApplySeed with a bad default = %v", err)
 	}
 }
-
