@@ -113,3 +113,20 @@ func BenchmarkCrashRestart(b *testing.B) {
 	}
 	b.ReportMetric(float64(detect.Nanoseconds())/float64(b.N), "detect-ns")
 }
+
+// BenchmarkDeliver times one host→plugin delivery (a Closing event the test
+// plugin records to a file) over the mutual-TLS connection.
+func BenchmarkDeliver(b *testing.B) {
+	cfg, _ := testPluginConfig(b, "bench-deliver")
+	cfg.Logger = nil
+	cfg.Config = []byte(`{}`) // no record file: measure the call, not the write
+	p := startPlugin(b, cfg, newMemSettings())
+	var seq uint64
+	b.ReportAllocs()
+	for b.Loop() {
+		seq++
+		if err := ping(context.Background(), p, seq); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
