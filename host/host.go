@@ -241,6 +241,11 @@ func (h *Host) Close(ctx context.Context) error {
 		}
 		errs = append(errs, h.disp.Close(ctx))
 		errs = append(errs, h.mgr.close(ctx))
+		for _, l := range h.opts.loaders {
+			if c, ok := l.(interface{ Close(context.Context) error }); ok {
+				errs = append(errs, c.Close(ctx))
+			}
+		}
 		if h.admin != nil {
 			errs = append(errs, h.admin.Close(ctx))
 		}
