@@ -38,7 +38,8 @@ type Setting[T any] struct {
 	major     int
 	onCoerce  func(value T, raw json.RawMessage, coercions []string, rule *QueriedRule) (T, error)
 	rejectCo  bool
-	log       *slog.Logger // from WithLogger; nil means the main client's
+	log       *slog.Logger // from WithSettingLogger; nil means the owner's or the main client's
+	owner     *Client      // from WithClient; nil means the main client
 	metaJSON  json.RawMessage
 	vmu       sync.Mutex                     // serialises AddValidator
 	validator atomic.Pointer[[]Validator[T]] // copy-on-write
@@ -78,6 +79,7 @@ type settingConfig struct {
 	onCoerce        any
 	rejectCoercions bool
 	logger          *slog.Logger
+	client          *Client
 }
 
 // WithMetadata sets the setting's metadata, a JSON object (default: {}).
@@ -121,6 +123,16 @@ func WithSettingLogger(l *slog.Logger) SettingOption {
 	return func(c *settingConfig) { c.logger = l }
 }
 
+// WithClient registers the setting with c instead of the main client: c
+// declares it and keeps it up to date, whether or not c is main, and even
+// if c is already running (the setting is then declared in the background
+// and tracked from the following update). Code that runs several clients in
+// one process (a host, tests) uses it to stay independent of the main slot.
+// Default: the main client.
+func WithClient(c *Client) SettingOption {
+	return func(cfg *settingConfig) { cfg.client = c }
+}
+
 var versionPattern = regexp.MustCompile(`^[0-9]+\.[0-9]+$`)
 
 // NewSetting declares a setting: its name (sent to the server as is), its
@@ -149,7 +161,12 @@ func NewSetting[T any](name string, typ Type[T], features []string, def T, opts 
 	if err != nil {
 		return nil, err
 	}
-	registerSetting(s)
+	if cfg.client != nil {
+		s.owner = cfg.client
+		cfg.client.register(s)
+	} else {
+		registerSetting(s)
+	}
 	return s, nil
 }
 

@@ -111,11 +111,14 @@ func (s *Setting[T]) notConfigurable(explicit map[string]string) error {
 
 var discardLogger = slog.New(slog.DiscardHandler)
 
-// readLogger is where reads log: WithSettingLogger, else the main
-// occupant's logger, else nowhere.
+// readLogger is where reads log: WithSettingLogger, else the WithClient
+// client's logger, else the main occupant's logger, else nowhere.
 func (s *Setting[T]) readLogger() *slog.Logger {
 	if s.log != nil {
 		return s.log
+	}
+	if s.owner != nil {
+		return s.owner.logger()
 	}
 	if sup := currentSupplier(); sup != nil {
 		if l := sup.logger(); l != nil {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 )
 
 // B1
@@ -140,5 +141,30 @@ func TestSetting_Accessors(t *testing.T) {
 	}
 	if rs := s.RuleSet(); rs.Retrieved || len(rs.Rules) != 0 || rs.Default != nil {
 		t.Errorf("RuleSet before retrieval = %+v", rs)
+	}
+}
+
+// WithClient registers with the given client, not with the main slot.
+func TestSetting_WithClient(t *testing.T) {
+	cvFreshMain(t)
+	c, err := NewClient("http://127.0.0.1:1", time.Minute, []string{"a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	cvMust(NewSetting("owned", Int(), []string{"a"}, 1, WithClient(c)))(t)
+	if n := c.PendingDeclarations(); n != 1 {
+		t.Errorf("client has %d pending declarations, want 1", n)
+	}
+	other, err := NewClient("http://127.0.0.1:1", time.Minute, []string{"a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = other.Close() })
+	if err := other.takeMain(); err != nil {
+		t.Fatal(err)
+	}
+	if n := other.PendingDeclarations(); n != 0 {
+		t.Errorf("the main slot received the setting too (%d pending)", n)
 	}
 }
