@@ -37,14 +37,12 @@ type featureValue struct {
 // copied. If a client is main, it logs its warnings about these values now
 // (never again for this Features).
 func NewFeatures(ctx context.Context, explicit map[string]string) Features {
-	if sup := currentSupplier(); sup != nil {
-		sup.warnExplicit(ctx, explicit)
-	}
-	return prepareFeatures(explicit)
+	return newFeatures(ctx, currentSupplier(), explicit)
 }
 
-// newFeatures is NewFeatures with the warnings of a given supplier.
-func newFeatures(sup supplier, ctx context.Context, explicit map[string]string) Features {
+// newFeatures is NewFeatures with the warnings of a given supplier (nil:
+// none).
+func newFeatures(ctx context.Context, sup supplier, explicit map[string]string) Features {
 	if sup != nil {
 		sup.warnExplicit(ctx, explicit)
 	}
