@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -57,6 +58,8 @@ type Engine struct {
 	st    *state
 	gen   uint64 // bumped by every change
 	cache queryCache
+
+	answerSize atomic.Int64 // largest query answer rendered, a buffer size hint
 
 	persistMu  sync.Mutex
 	persistErr error

@@ -205,7 +205,9 @@ func (f filter) allows(r *rule) bool {
 // renderQuery writes the answer body directly, in the reference's key
 // order: settings by canonical name, rules by id.
 func (e *Engine) renderQuery(settings []*setting, flt filter, withMeta bool) []byte {
-	buf := make([]byte, 0, 64+len(settings)*256)
+	// Size the buffer from the largest answer so far, so a big answer is
+	// not copied over and over while it grows.
+	buf := make([]byte, 0, max(64+len(settings)*128, int(e.answerSize.Load())))
 	buf = append(buf, `{"settings":{`...)
 	for i, s := range settings {
 		if i > 0 {
@@ -254,5 +256,9 @@ func (e *Engine) renderQuery(settings []*setting, flt filter, withMeta bool) []b
 		}
 		buf = append(buf, "]}"...)
 	}
-	return append(buf, "}}"...)
+	buf = append(buf, "}}"...)
+	if n := int64(len(buf)); n > e.answerSize.Load() {
+		e.answerSize.Store(n)
+	}
+	return buf
 }
