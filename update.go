@@ -144,9 +144,7 @@ func (c *Client) attempt(ctx context.Context) error {
 	var lastSuccess time.Time
 	if err == nil {
 		st.ConsecutiveFailures, st.LastError, st.LastSuccess = 0, nil, end
-		if !res.notModified || st.Origin != OriginSnapshot {
-			st.Origin = OriginService
-		}
+		st.Origin = OriginService
 		if res.notModified {
 			st.LastResult = ResultNotModified
 		} else {
@@ -241,7 +239,7 @@ func (c *Client) applyBody(from string, body []byte, etag string, fromSnapshot b
 	for i, qs := range q.Settings {
 		handles[i] = c.tracked[qs.Name]
 		if handles[i] == nil && fromSnapshot {
-			for _, s := range c.retry {
+			for s := range c.retrying {
 				if s.settingName() == qs.Name {
 					handles[i] = s
 				}

@@ -1,0 +1,116 @@
+package heksher
+
+import (
+	"encoding/json"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/heksher-go/heksher/hekshertest"
+)
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// A degraded start returns after the first attempt with the service down,
+// serves defaults, and once the service is back on the same address it
+// declares the failed setting and updates, without any call.
+func TestDegradedStart_RetriesDeclarationsAndUpdates(t *testing.T) {
+	freshMain(t)
+	srv := realServer(t)
+	mustNil(t, srv.Declare(hekshertest.Setting{Name: "cache_size", Type: "int", Default: 50, ConfigurableFeatures: []string{"b", "c"},
+		Rules: []hekshertest.Rule{{Conditions: map[string]string{"b": "0"}, Value: 100}}}))
+	srv.Stop()
+	s := mustSetting(t, "cache_size", Int(), []string{"b", "c"}, 50)
+	c, lc := newTestClient(t, srv.URL, []string{"a", "b", "c", "z"},
+		WithDegradedStart(Backoff{Initial: 5 * time.Millisecond, Max: 20 * time.Millisecond}))
+	mustNil(t, c.TrackContexts(map[string][]string{"b": {"0"}}))
+	mustNil(t, c.SetAsMain(ctxT(t)))
+	st := c.Status()
+	if !st.Running || st.LastResult != ResultError || st.Origin != OriginDefaults || st.RetryingDeclarations != 1 || st.Tracked != 0 {
+		t.Fatalf("status = %+v", st)
+	}
+	if !lc.has(slog.LevelError, "^setting declaration failed$") {
+		t.Fatalf("no declaration failure:\n%s", lc.dump())
+	}
+	if got := mustGet(t, s, map[string]string{"b": "0", "c": ""}); got != 50 {
+		t.Fatalf("Get = %d", got)
+	}
+	mustNil(t, srv.Start())
+	waitUntil(t, "the declaration retry", func() bool { return slices.Equal(c.Tracked(), []string{"cache_size"}) })
+	waitUntil(t, "an update retry", func() bool { return mustGet(t, s, map[string]string{"b": "0", "c": ""}) == 100 })
+	if st := c.Status(); st.Origin != OriginService || st.RetryingDeclarations != 0 || st.ConsecutiveFailures != 0 {
+		t.Fatalf("status after recovery = %+v", st)
+	}
+}
+
+// The last good answer is saved atomically and a new client loads it at a
+// degraded start when the service is gone.
+func TestSnapshot_SavedAndLoadedByANewClient(t *testing.T) {
+	freshMain(t)
+	path := filepath.Join(t.TempDir(), "heksher.snapshot")
+	srv := realServer(t)
+	mustNil(t, srv.Declare(hekshertest.Setting{Name: "cache_size", Type: "int", Default: 70, ConfigurableFeatures: []string{"b", "c"},
+		Rules: []hekshertest.Rule{{Conditions: map[string]string{"b": "0"}, Value: 100}}}))
+	mustSetting(t, "cache_size", Int(), []string{"b", "c"}, 70)
+	c1, _ := newTestClient(t, srv.URL, []string{"a", "b", "c", "z"}, WithSnapshotFile(path))
+	mustNil(t, c1.TrackContexts(map[string][]string{"b": {"0"}}))
+	mustNil(t, c1.SetAsMain(ctxT(t)))
+	data, err := os.ReadFile(path)
+	mustNil(t, err)
+	var snap snapshotFile
+	mustNil(t, json.Unmarshal(data, &snap))
+	if snap.ETag != c1.Status().ETag || snap.Version != 1 || !json.Valid(snap.Answer) {
+		t.Fatalf("snapshot = %+v", snap)
+	}
+	entries, _ := os.ReadDir(filepath.Dir(path))
+	if len(entries) != 1 {
+		t.Fatalf("temporary files left: %v", entries)
+	}
+	mustNil(t, c1.Close())
+	url := srv.URL
+	srv.Close() // the service is gone for good
+
+	freshMain(t)
+	s := mustSetting(t, "cache_size", Int(), []string{"b", "c"}, 1)
+	c2, lc := newTestClient(t, url, []string{"a", "b", "c", "z"}, WithSnapshotFile(path),
+		WithDegradedStart(Backoff{Initial: time.Millisecond, Max: 10 * time.Millisecond}))
+	mustNil(t, c2.TrackContexts(map[string][]string{"b": {"0"}}))
+	mustNil(t, c2.SetAsMain(ctxT(t)))
+	if st := c2.Status(); st.Origin != OriginSnapshot || st.LastResult != ResultError {
+		t.Fatalf("status = %+v\n%s", st, lc.dump())
+	}
+	if got := mustGet(t, s, map[string]string{"b": "0", "c": ""}); got != 100 {
+		t.Fatalf("Get(b=0) = %d, want the saved rule 100", got)
+	}
+	if got := mustGet(t, s, map[string]string{"b": "1", "c": ""}); got != 70 {
+		t.Fatalf("Get(b=1) = %d, want the saved server default 70", got)
+	}
+}
+
+// A corrupt snapshot is reported and the defaults are served.
+func TestSnapshot_Corrupt(t *testing.T) {
+	freshMain(t)
+	path := filepath.Join(t.TempDir(), "snap")
+	mustNil(t, os.WriteFile(path, []byte("{not json"), 0o600))
+	s := mustSetting(t, "x", Int(), []string{"a"}, 3)
+	c, lc := newTestClient(t, deadURL(t), []string{"a"}, WithSnapshotFile(path), WithDegradedStart(Backoff{}))
+	mustNil(t, c.SetAsMain(ctxT(t)))
+	if !lc.has(slog.LevelWarn, "loading the snapshot failed") {
+		t.Fatalf("no warning:\n%s", lc.dump())
+	}
+	if got := mustGet(t, s, map[string]string{"a": ""}); got != 3 || c.Status().Origin != OriginDefaults {
+		t.Fatalf("Get = %d, origin %s", got, c.Status().Origin)
+	}
+}

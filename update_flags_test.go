@@ -1,0 +1,56 @@
+package heksher
+
+import (
+	"log/slog"
+	"testing"
+)
+
+// B45-B51: Flags settings end to end over HTTP, with the server's answers
+// scripted (the reference's "fake" variants).
+func TestB45_B51_FlagsEndToEnd(t *testing.T) {
+	all := func(a string) map[string]string { return map[string]string{"a": a, "b": "", "c": ""} }
+	tests := []struct {
+		id        string
+		def       string
+		rules     [][2]string
+		validator bool
+		wantWarn  string
+		gets      map[string]FlagSet // a= value → result
+	}{
+		{id: "B45", def: `[]`, rules: [][2]string{{`["green","blue"]`, ""}},
+			gets: map[string]FlagSet{"": NewFlagSet("green", "blue")}},
+		{id: "B46", def: `["white"]`, rules: [][2]string{{`["green","blue","white"]`, ""}}, wantWarn: ".+ coerced .+",
+			gets: map[string]FlagSet{"": NewFlagSet("green", "blue")}},
+		{id: "B47", def: `["white","blue"]`, rules: [][2]string{{`["green"]`, "a=f"}}, wantWarn: ".+ default value coerced .+",
+			gets: map[string]FlagSet{"re": NewFlagSet("blue"), "f": NewFlagSet("green")}},
+		{id: "B48", def: `[]`, rules: [][2]string{{`["green","blue"]`, "a=x"}, {`["green","blue",["abc"]]`, "a=y"}}, wantWarn: ".+ rejected .+",
+			gets: map[string]FlagSet{"x": NewFlagSet("green", "blue"), "y": NewFlagSet()}},
+		{id: "B49", def: `["blank"]`, wantWarn: ".+ default value coerced .+",
+			gets: map[string]FlagSet{"re": NewFlagSet()}},
+		{id: "B50", def: `[]`, rules: [][2]string{{`["red"]`, "a=x,z=foo"}, {`["green","blue"]`, "a=x"}}, wantWarn: ".+ rejected .+",
+			gets: map[string]FlagSet{"x": NewFlagSet("green", "blue")}},
+		{id: "B51", def: `[]`, rules: [][2]string{{`["green","blue"]`, "a=x"}}, validator: true,
+			gets: map[string]FlagSet{"x": NewFlagSet("green", "blue", "red"), "y": NewFlagSet("red")}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.id, func(t *testing.T) {
+			freshMain(t)
+			f := newFakeServer(t, "a", "b", "c", "z")
+			f.setData("color", tc.def, tc.rules...)
+			s := mustSetting(t, "color", Flags("blue", "red", "green"), []string{"a", "b", "c"}, NewFlagSet())
+			if tc.validator {
+				s.AddValidator(func(v FlagSet, _ *QueriedRule, _ *Setting[FlagSet]) (FlagSet, error) { return v.With("red"), nil })
+			}
+			c, lc := newTestClient(t, f.URL(), []string{"a", "b", "c", "z"})
+			mustNil(t, c.SetAsMain(ctxT(t)))
+			if tc.wantWarn != "" && !lc.has(slog.LevelWarn, tc.wantWarn) {
+				t.Fatalf("no warning %q:\n%s", tc.wantWarn, lc.dump())
+			}
+			for a, want := range tc.gets {
+				if got := mustGet(t, s, all(a)); !got.Equal(want) {
+					t.Fatalf("Get(a=%q) = %v, want %v", a, got, want)
+				}
+			}
+		})
+	}
+}
