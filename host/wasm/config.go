@@ -54,10 +54,13 @@ type PluginConfig struct {
 	// Config is handed to the guest's heksher_init; nil passes empty bytes.
 	Config json.RawMessage
 
-	// Deadline bounds every call into the guest (an event, or a fresh
-	// instance's _initialize and heksher_init), in addition to the deadline
-	// of the caller's context. 0 means 1 s.
+	// Deadline bounds every event delivery, in addition to the deadline of
+	// the caller's context. 0 means 1 s.
 	Deadline time.Duration
+	// InitTimeout bounds making an instance: instantiation, _initialize and
+	// heksher_init (a Go guest's runtime start-up takes about 10 ms, several
+	// times more under the race detector). 0 means 10 s.
+	InitTimeout time.Duration
 	// DisablePreemption puts the plugin in a runtime without wazero's
 	// close-on-context-done, which makes guest code several times faster
 	// and calls about 1 µs cheaper, but a guest that loops can then never be
@@ -88,6 +91,7 @@ type PluginConfig struct {
 // Defaults applied by [Runtime.Load].
 const (
 	DefaultDeadline               = time.Second
+	DefaultInitTimeout            = 10 * time.Second
 	DefaultMemoryLimitPages       = 256
 	DefaultMaxConsecutiveFailures = 5
 	DefaultBackoff                = 100 * time.Millisecond
@@ -105,7 +109,10 @@ func (c PluginConfig) withDefaults() (PluginConfig, error) {
 	if (c.Path == "") == (c.Bytes == nil) {
 		return c, fmt.Errorf("wasm: plugin %q: exactly one of Path and Bytes must be set", c.Name)
 	}
-	if c.Deadline < 0 || c.Backoff < 0 || c.MaxBackoff < 0 || c.MaxConsecutiveFailures < 0 {
+	if c.InitTimeout == 0 {
+		c.InitTimeout = DefaultInitTimeout
+	}
+	if c.Deadline < 0 || c.InitTimeout < 0 || c.Backoff < 0 || c.MaxBackoff < 0 || c.MaxConsecutiveFailures < 0 {
 		return c, fmt.Errorf("wasm: plugin %q: negative duration or count in config", c.Name)
 	}
 	if c.Deadline == 0 {

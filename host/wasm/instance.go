@@ -63,7 +63,7 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 		stdout: newLineLogger(p.log, slog.LevelInfo, "stdout"),
 		stderr: newLineLogger(p.log, slog.LevelWarn, "stderr"),
 	}
-	ctx, cancel := p.callContext(ctx, inst)
+	ctx, cancel := p.callContext(ctx, inst, p.cfg.InitTimeout)
 	defer cancel()
 	mc := p.modCfg.WithStdout(inst.stdout).WithStderr(inst.stderr)
 	mod, err := p.g.rt.InstantiateModule(ctx, p.c.mod, mc)

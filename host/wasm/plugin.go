@@ -190,7 +190,7 @@ func (p *Plugin) Deliver(ctx context.Context, d event.Delivery) error {
 	}
 	inst.enc = payload
 	export := hookExports[kind]
-	callCtx, cancel := p.callContext(ctx, inst)
+	callCtx, cancel := p.callContext(ctx, inst, p.cfg.Deadline)
 	status, err := inst.callWithPayload(callCtx, inst.hooks[kind], payload)
 	cancel()
 	if err != nil {
@@ -297,13 +297,13 @@ func (p *Plugin) setState(s hostapi.State, err error) {
 	p.mu.Unlock()
 }
 
-// callContext returns the context of one call into inst: ctx, bounded by the
-// plugin's Deadline when preemption is on (without it no deadline can stop
-// the guest, so none is armed), carrying inst for the host functions.
-func (p *Plugin) callContext(ctx context.Context, inst *instance) (context.Context, context.CancelFunc) {
+// callContext returns the context of one call into inst: ctx, bounded by
+// timeout when preemption is on (without it no deadline can stop the guest,
+// so none is armed), carrying inst for the host functions.
+func (p *Plugin) callContext(ctx context.Context, inst *instance, timeout time.Duration) (context.Context, context.CancelFunc) {
 	cancel := context.CancelFunc(func() {})
 	if !p.cfg.DisablePreemption {
-		limit := time.Now().Add(p.cfg.Deadline)
+		limit := time.Now().Add(timeout)
 		if d, ok := ctx.Deadline(); !ok || d.After(limit) {
 			ctx, cancel = context.WithDeadline(ctx, limit)
 		}

@@ -1,0 +1,180 @@
+// Command guest is the host/wasm test plugin. Built by `make wasm` (mk/wasm.mk)
+// into ../guest.wasm; never committed.
+//
+// Its behaviour on a setting-changed event is chosen by the event's setting
+// name, so that one module exercises every fault: "panic", "loop" (a pure
+// wasm busy loop that calls no host function), "oom" (allocates until the
+// memory limit), "error" (an error status with a message), "badptr" (calls
+// every host function with out-of-range pointers), "grow" (keeps 8 MiB, to
+// trigger recycling), "walk" (decodes the whole event), and anything else
+// looks the setting up for env=prod and logs the value.
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"strconv"
+	"time"
+	"unsafe"
+
+	"github.com/heksher-go/heksher/sdk/wasm"
+)
+
+type config struct {
+	FailInit bool `json:"fail_init"`
+	LoopInit bool `json:"loop_init"`
+}
+
+var (
+	prod   = wasm.NewContext("env", "prod")
+	hog    [][]byte
+	kept   []byte
+	logBuf []byte
+	walked int
+)
+
+func init() {
+	wasm.Init(func(raw []byte) error {
+		var c config
+		if len(raw) > 0 {
+			if err := json.Unmarshal(raw, &c); err != nil {
+				return err
+			}
+		}
+		if c.LoopInit {
+			for {
+			}
+		}
+		if c.FailInit {
+			return errors.New("init refused by config")
+		}
+		return wasm.Declare(wasm.Declaration{Name: "answer", Type: "int", ConfigurableFeatures: []string{"env"}, Default: json.RawMessage("42")})
+	})
+	wasm.OnSettingChanged(onChanged)
+	wasm.OnClosing(func(wasm.Delivery) error { wasm.Info("closing"); return nil })
+}
+
+func onChanged(d wasm.Delivery, e wasm.SettingChanged) error {
+	switch e.Setting() {
+	case "panic":
+		panic("plugin bug")
+	case "loop":
+		for {
+		}
+	case "oom":
+		for {
+			hog = append(hog, make([]byte, 1<<20))
+		}
+	case "error":
+		return errors.New("cannot handle " + e.Setting())
+	case "badptr":
+		return badPointers()
+	case "grow":
+		kept = make([]byte, 8<<20)
+		return nil
+	case "walk":
+		walk(e)
+		return nil
+	}
+	v, err := wasm.GetRaw(e.Setting(), prod)
+	if err != nil {
+		return err
+	}
+	logBuf = append(logBuf[:0], "seq="...)
+	logBuf = strconv.AppendUint(logBuf, d.Seq, 10)
+	logBuf = append(logBuf, " dropped="...)
+	logBuf = strconv.AppendUint(logBuf, d.Dropped, 10)
+	logBuf = append(logBuf, ' ')
+	logBuf = append(logBuf, e.Setting()...)
+	logBuf = append(logBuf, '=')
+	logBuf = append(logBuf, v...)
+	wasm.Info(string(logBuf))
+	return nil
+}
+
+// walk reads every field of the event, as a plugin that inspects the rules
+// would.
+func walk(e wasm.SettingChanged) {
+	for _, rs := range [2]wasm.RuleSet{e.Old(), e.New()} {
+		if v, ok := rs.Default(); ok {
+			walked += len(v)
+		}
+		rules := rs.Rules()
+		for r, ok := rules.Next(); ok; r, ok = rules.Next() {
+			walked += int(r.ID()) + len(r.Value())
+			conds := r.Conditions()
+			for f, v, ok := conds.Next(); ok; f, v, ok = conds.Next() {
+				walked += len(f) + len(v)
+			}
+		}
+	}
+}
+
+// Raw host imports, to pass pointers the SDK never would.
+
+//go:wasmimport heksher_v1 get_setting
+func rawGetSetting(namePtr, nameLen, ctxPtr, ctxLen, bufPtr, bufCap uint32) int32
+
+//go:wasmimport heksher_v1 set_error
+func rawSetError(ptr, n uint32)
+
+//go:wasmimport heksher_v1 log
+func rawLog(level int32, ptr, n uint32)
+
+//go:wasmimport heksher_v1 declare
+func rawDeclare(ptr, n uint32) int32
+
+//go:wasmimport heksher_v1 subscribe
+func rawSubscribe(kinds uint32) int32
+
+// badPointers calls every host function with pointers and lengths outside
+// memory and fails unless each one answers INVALID_MEMORY (or NOT_ALLOWED
+// after init) instead of trapping.
+func badPointers() error {
+	name := "answer"
+	np := uint32(uintptr(unsafe.Pointer(unsafe.StringData(name))))
+	var buf [64]byte
+	bp := uint32(uintptr(unsafe.Pointer(&buf[0])))
+	const far = 0xFFFF_FF00
+	cases := []struct {
+		what string
+		got  int32
+		want int32
+	}{
+		{"name ptr", rawGetSetting(far, 6, 0, 0, bp, 64), -4},
+		{"name len", rawGetSetting(np, 0xFFFF_FFFF, 0, 0, bp, 64), -4},
+		{"ctx ptr", rawGetSetting(np, 6, far, 19, bp, 64), -4},
+		{"buf ptr", rawGetSetting(np, 6, 0, 0, far, 64), -4},
+		{"buf cap", rawGetSetting(np, 6, 0, 0, bp, 0xFFFF_FFFF), -4},
+		{"ctx garbage", rawGetSetting(np, 6, bp, 64, bp, 64), -5},
+		{"declare after init", rawDeclare(far, 10), -6},
+		{"subscribe after init", rawSubscribe(1 << 4), -6},
+	}
+	rawSetError(far, 100)
+	rawLog(0, far, 100)
+	rawLog(0, 0, 0xFFFF_FFFF)
+	for _, c := range cases {
+		if c.got != c.want {
+			return errors.New("badptr: " + c.what + ": got " + strconv.Itoa(int(c.got)) + ", want " + strconv.Itoa(int(c.want)))
+		}
+	}
+	wasm.Info("badptr: host answered every bad call")
+	return nil
+}
+
+// benchLookups performs n lookups of "answer" for env=prod and returns the
+// nanoseconds they took, measured inside the guest with the clock the host
+// granted.
+//
+//go:wasmexport bench_lookups
+func benchLookups(n uint32) int64 {
+	start := time.Now()
+	for range n {
+		if _, err := wasm.GetRaw("answer", prod); err != nil {
+			return -1
+		}
+	}
+	return int64(time.Since(start))
+}
+
+func main() {}
