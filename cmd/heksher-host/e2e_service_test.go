@@ -1,0 +1,206 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/heksher-go/heksher/hekshertest"
+)
+
+// hookReceiver records the webhook-alerter's posts.
+type hookReceiver struct {
+	*httptest.Server
+	mu       sync.Mutex
+	statuses []string
+}
+
+func newHookReceiver(t *testing.T) *hookReceiver {
+	r := &hookReceiver{}
+	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		var p struct {
+			Status string `json:"status"`
+		}
+		_ = json.NewDecoder(req.Body).Decode(&p)
+		r.mu.Lock()
+		r.statuses = append(r.statuses, p.Status)
+		r.mu.Unlock()
+	}))
+	t.Cleanup(r.Close)
+	return r
+}
+
+func (r *hookReceiver) got() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return strings.Join(r.statuses, ",")
+}
+
+func serviceConfig(t *testing.T, serviceURL, hookURL string) string {
+	return fmt.Sprintf(`
+service:
+  url: %s
+  timeout: 1s
+update_interval: 300ms
+startup_timeout: 2s
+context_features: [user, theme]
+context_defaults: {theme: light}
+tracked_contexts: {user: ["*"], theme: ["*"]}
+plugins:
+  - name: banner
+    kind: process
+    path: %s
+  - name: alerter
+    kind: process
+    path: %s
+    config: {url: %q, failures: 2}
+admin:
+  listen: "{{admin}}"
+state_dir: state
+`, serviceURL, built(t, "examples/demo/banner/bin/banner"), built(t, "plugins/webhook-alerter/bin/webhook-alerter"), hookURL)
+}
+
+// The service going down and coming back: error events (and an alert),
+// then ok (and an all-clear), with the values kept throughout. Then the
+// host is restarted while the service is down and serves the snapshot it
+// saved, until the service is back.
+func TestE2E_ServiceDownAndBack(t *testing.T) {
+	srv := hekshertest.NewServer(t, hekshertest.WithContextFeatures("user", "theme"))
+	hook := newHookReceiver(t)
+	dir := t.TempDir()
+	cfg := serviceConfig(t, srv.URL, hook.URL)
+	h := startHost(t, dir, cfg)
+	h.waitLog(`banner for user=alice is \"welcome\"`, 10*time.Second)
+	if _, err := srv.AddRule("banner", map[string]string{"user": "alice"}, "saved"); err != nil {
+		t.Fatal(err)
+	}
+	h.waitLog(`banner for user=alice is \"saved\"`, 5*time.Second)
+
+	srv.Stop()
+	h.waitFor("two failed updates", 10*time.Second, func() bool {
+		u := h.status().Update
+		return u.Result == "error" && u.ConsecutiveFailures >= 2
+	})
+	if v := h.lookup("banner?user=alice"); string(v.Value) != `"saved"` || v.Source != "rule" {
+		t.Errorf("lookup while the service is down: %+v", v)
+	}
+	h.waitFor("the alert", 10*time.Second, func() bool { return hook.got() == "alert" })
+
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("recovery", 10*time.Second, func() bool { return h.status().Update.Result != "error" })
+	h.waitFor("the all-clear", 10*time.Second, func() bool { return hook.got() == "alert,all_clear" })
+	if v := h.lookup("banner?user=alice"); string(v.Value) != `"saved"` {
+		t.Errorf("lookup after recovery: %+v", v)
+	}
+	if _, err := os.Stat(dir + "/state/snapshot.json"); err != nil {
+		t.Fatalf("no snapshot saved: %v", err)
+	}
+
+	// Restart the host with the service down: it serves the snapshot.
+	h.stop(syscall.SIGTERM)
+	srv.Stop()
+	h2 := startHost(t, dir, cfg)
+	st := h2.status()
+	if st.Service.Serving != "snapshot" {
+		t.Errorf("serving %q after a restart without the service, want snapshot", st.Service.Serving)
+	}
+	if v := h2.lookup("banner?user=alice"); string(v.Value) != `"saved"` || v.Source != "rule" {
+		t.Errorf("lookup from the snapshot: %+v", v)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	h2.waitFor("serving from the service again", 15*time.Second, func() bool {
+		return h2.status().Service.Serving == "service"
+	})
+	h2.stop(syscall.SIGTERM)
+	if h2.err != nil {
+		t.Errorf("exit: %v", h2.err)
+	}
+}
+
+// Plugins are added, replaced and removed without a restart, on SIGHUP and
+// through the admin API; a failed reload leaves the running set as it was.
+func TestE2E_HotReload(t *testing.T) {
+	embedded := freeAddr(t)
+	dir := t.TempDir()
+	banner := built(t, "examples/demo/banner/bin/banner")
+	discount := built(t, "examples/demo/discount/plugin.wasm")
+	base := fmt.Sprintf(`
+embedded: {listen: %s}
+update_interval: 500ms
+context_features: [user, theme]
+context_defaults: {theme: light}
+tracked_contexts: {user: ["*"], theme: ["*"]}
+admin: {listen: "{{admin}}"}
+state_dir: state
+plugins:
+  - {name: banner, kind: process, path: %s}
+`, embedded, banner)
+	h := startHost(t, dir, base)
+	names := func() string {
+		var n []string
+		for _, p := range h.status().Plugins {
+			n = append(n, p.Name+":"+p.State)
+		}
+		return strings.Join(n, ",")
+	}
+	pid := h.pluginPIDs()["banner"]
+	rewrite := func(extra string) {
+		cfg := strings.ReplaceAll(base, "{{admin}}", strings.TrimPrefix(h.admin, "http://")) + extra
+		if err := os.WriteFile(h.cfg, []byte(cfg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	rewrite(fmt.Sprintf("  - {name: discount, kind: wasm, path: %s}\n", discount))
+	if err := h.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("discount added on SIGHUP", 60*time.Second, func() bool { return names() == "banner:running,discount:running" })
+	if h.pluginPIDs()["banner"] != pid {
+		t.Error("an unchanged plugin was restarted by the reload")
+	}
+
+	// A wrong checksum fails the reload: nothing changes.
+	rewrite(fmt.Sprintf("  - {name: discount, kind: wasm, path: %s, sha256: %s}\n", discount, strings.Repeat("ab", 32)))
+	resp, err := http.Post(h.admin+"/api/v1/reload", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body map[string]string
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body["error"], "checksum") {
+		t.Errorf("bad reload answered %d %v", resp.StatusCode, body)
+	}
+	if got := names(); got != "banner:running,discount:running" {
+		t.Errorf("after a failed reload: %s", got)
+	}
+
+	// Removing through the admin API.
+	rewrite("")
+	resp, err = http.Post(h.admin+"/api/v1/reload", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("reload: %d", resp.StatusCode)
+	}
+	if got := names(); got != "banner:running" {
+		t.Errorf("after removing discount: %s", got)
+	}
+	if h.pluginPIDs()["banner"] != pid {
+		t.Error("banner was restarted")
+	}
+}
