@@ -2,6 +2,7 @@ package heksher
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -196,6 +197,9 @@ func (u *stagedUpdate[T]) rejected() []event.RejectedValue { return u.rejects }
 // keeps the previous one (spec §2.7).
 func (u *stagedUpdate[T]) commit() {
 	s := u.s
+	if u.from == nil {
+		u.from = noSupplier{}
+	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	old := s.state.Load()
@@ -246,3 +250,11 @@ func (s *Setting[T]) retrieved() bool {
 	sn := s.state.Load()
 	return sn != nil && sn.retrieved
 }
+
+// noSupplier stands in for a missing supplier: no defaults, no warnings.
+type noSupplier struct{}
+
+func (noSupplier) warnExplicit(context.Context, map[string]string)     {}
+func (noSupplier) defaultValue(context.Context, string) (string, bool) { return "", false }
+func (noSupplier) isLive() bool                                        { return false }
+func (noSupplier) logger() *slog.Logger                                { return discardLogger }
