@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 )
 
@@ -85,127 +84,280 @@ func (r QueryResponse) MarshalJSON() ([]byte, error) {
 // object. It fails, saying where, if the body is not JSON, has no "settings"
 // object, or an entry is not {"rules": [...], "default_value": ...} with
 // rules of the form {"value": ..., "context_features": [[f, v], ...],
-// "rule_id": n}.
+// "rule_id": n}. Unknown keys are ignored. The raw values in the result are
+// sub-slices of body.
 func DecodeQuery(body []byte) (QueryResponse, error) {
 	var out QueryResponse
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if err := expectDelim(dec, '{', "body"); err != nil {
-		return out, err
+	s := &scanner{b: body}
+	if err := s.expect('{'); err != nil {
+		return out, fmt.Errorf("wire: body: %w", err)
 	}
 	found := false
-	for dec.More() {
-		key, err := readKey(dec, "body")
+	for first := true; ; first = false {
+		ok, err := s.more('}', first)
 		if err != nil {
-			return out, err
+			return out, fmt.Errorf("wire: body: %w", err)
+		}
+		if !ok {
+			break
+		}
+		key, err := s.str()
+		if err != nil {
+			return out, fmt.Errorf("wire: body: %w", err)
+		}
+		if err := s.expect(':'); err != nil {
+			return out, fmt.Errorf("wire: body: %w", err)
 		}
 		if key != "settings" {
-			var skip json.RawMessage
-			if err := dec.Decode(&skip); err != nil {
+			if _, err := s.value(); err != nil {
 				return out, fmt.Errorf("wire: %s: %w", strconv.Quote(key), err)
 			}
 			continue
 		}
 		found = true
-		if out.Settings, err = decodeSettings(dec); err != nil {
+		if out.Settings, err = decodeSettings(s); err != nil {
 			return out, err
 		}
 	}
-	if err := expectDelim(dec, '}', "body"); err != nil {
-		return out, err
+	if s.peek() != 0 {
+		return out, errors.New("wire: body: data after the JSON object")
 	}
 	if !found {
 		return out, errors.New(`wire: body: no "settings" object`)
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return out, errors.New("wire: body: data after the JSON object")
-	}
 	return out, nil
 }
 
-func decodeSettings(dec *json.Decoder) ([]QuerySetting, error) {
-	if err := expectDelim(dec, '{', "settings"); err != nil {
-		return nil, err
+func decodeSettings(s *scanner) ([]QuerySetting, error) {
+	if s.peek() != '{' {
+		if s.peek() == 0 {
+			return nil, fmt.Errorf("wire: settings: %w", errEOF)
+		}
+		return nil, fmt.Errorf("wire: settings: want '{', got %q", s.peek())
 	}
+	s.i++
 	var out []QuerySetting
-	for dec.More() {
-		name, err := readKey(dec, "settings")
+	for first := true; ; first = false {
+		ok, err := s.more('}', first)
+		if err != nil {
+			return nil, fmt.Errorf("wire: settings: %w", err)
+		}
+		if !ok {
+			break
+		}
+		name, err := s.str()
+		if err != nil {
+			return nil, fmt.Errorf("wire: settings: %w", err)
+		}
+		if err := s.expect(':'); err != nil {
+			return nil, fmt.Errorf("wire: settings: %w", err)
+		}
+		qs, err := decodeSetting(s, name)
 		if err != nil {
 			return nil, err
 		}
-		where := fmt.Sprintf("settings[%q]", name)
-		var js struct {
-			DefaultValue json.RawMessage `json:"default_value"`
-			Rules        *[]QueryRule    `json:"rules"`
-		}
-		if err := dec.Decode(&js); err != nil {
-			return nil, fmt.Errorf("wire: %s: %w", where, err)
-		}
-		if js.DefaultValue == nil {
-			return nil, fmt.Errorf("wire: %s: no default_value", where)
-		}
-		if js.Rules == nil {
-			return nil, fmt.Errorf("wire: %s: no rules list", where)
-		}
-		if err := checkRules(*js.Rules, where); err != nil {
-			return nil, err
-		}
-		out = append(out, QuerySetting{Name: name, Rules: *js.Rules, DefaultValue: js.DefaultValue})
-	}
-	if err := expectDelim(dec, '}', "settings"); err != nil {
-		return nil, err
+		out = append(out, qs)
 	}
 	return out, nil
 }
 
-func checkRules(rules []QueryRule, where string) error {
-	for i, r := range rules {
-		if r.Value == nil {
-			return fmt.Errorf("wire: %s.rules[%d]: no value", where, i)
+// path names a place in the answer; it is built only for error messages.
+type path struct {
+	setting string
+	rule    int    // -1: not in a rule
+	pair    int    // -1: not in a pair
+	field   string // "" or a field name
+}
+
+func (p path) String() string {
+	out := fmt.Sprintf("settings[%q]", p.setting)
+	if p.rule >= 0 {
+		out += fmt.Sprintf(".rules[%d]", p.rule)
+	}
+	if p.field != "" {
+		out += "." + p.field
+	}
+	if p.pair >= 0 {
+		out += fmt.Sprintf("[%d]", p.pair)
+	}
+	return out
+}
+
+func decodeSetting(s *scanner, name string) (QuerySetting, error) {
+	qs := QuerySetting{Name: name}
+	where := path{setting: name, rule: -1, pair: -1}
+	if err := s.expect('{'); err != nil {
+		return qs, fmt.Errorf("wire: %s: want an object: %w", where, err)
+	}
+	haveRules := false
+	for first := true; ; first = false {
+		ok, err := s.more('}', first)
+		if err != nil {
+			return qs, fmt.Errorf("wire: %s: %w", where, err)
 		}
-		// A missing or null "context_features" means no conditions; the real
-		// server always sends the list.
-		for j, c := range r.ContextFeatures {
-			if len(c) != 2 {
-				return fmt.Errorf("wire: %s.rules[%d].context_features[%d]: want [feature, value], got %d elements", where, i, j, len(c))
+		if !ok {
+			break
+		}
+		key, err := s.str()
+		if err != nil {
+			return qs, fmt.Errorf("wire: %s: %w", where, err)
+		}
+		if err := s.expect(':'); err != nil {
+			return qs, fmt.Errorf("wire: %s: %w", where, err)
+		}
+		switch key {
+		case "default_value":
+			if qs.DefaultValue, err = s.value(); err != nil {
+				where.field = "default_value"
+				return qs, fmt.Errorf("wire: %s: %w", where, err)
+			}
+		case "rules":
+			haveRules = true
+			if qs.Rules, err = decodeRules(s, where); err != nil {
+				return qs, err
+			}
+		default:
+			if _, err := s.value(); err != nil {
+				where.field = key
+				return qs, fmt.Errorf("wire: %s: %w", where, err)
 			}
 		}
 	}
-	return nil
+	if qs.DefaultValue == nil {
+		return qs, fmt.Errorf("wire: %s: no default_value", where)
+	}
+	if !haveRules {
+		return qs, fmt.Errorf("wire: %s: no rules list", where)
+	}
+	if qs.Rules == nil {
+		qs.Rules = []QueryRule{}
+	}
+	return qs, nil
 }
 
-func expectDelim(dec *json.Decoder, want json.Delim, where string) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return fmt.Errorf("wire: %s: %w", where, err)
+func decodeRules(s *scanner, where path) ([]QueryRule, error) {
+	if err := s.expect('['); err != nil {
+		return nil, fmt.Errorf("wire: %s.rules: want a list: %w", where, err)
 	}
-	if d, ok := tok.(json.Delim); !ok || d != want {
-		return fmt.Errorf("wire: %s: want %q, got %v", where, want, describe(tok))
+	var out []QueryRule
+	for first := true; ; first = false {
+		ok, err := s.more(']', first)
+		if err != nil {
+			return nil, fmt.Errorf("wire: %s.rules: %w", where, err)
+		}
+		if !ok {
+			break
+		}
+		rw := where
+		rw.rule = len(out)
+		r, err := decodeRule(s, rw)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
 	}
-	return nil
+	return out, nil
 }
 
-func readKey(dec *json.Decoder, where string) (string, error) {
-	tok, err := dec.Token()
-	if err != nil {
-		return "", fmt.Errorf("wire: %s: %w", where, err)
+func decodeRule(s *scanner, where path) (QueryRule, error) {
+	var r QueryRule
+	if err := s.expect('{'); err != nil {
+		return r, fmt.Errorf("wire: %s: want an object: %w", where, err)
 	}
-	key, ok := tok.(string)
-	if !ok {
-		return "", fmt.Errorf("wire: %s: want a key, got %v", where, describe(tok))
+	for first := true; ; first = false {
+		ok, err := s.more('}', first)
+		if err != nil {
+			return r, fmt.Errorf("wire: %s: %w", where, err)
+		}
+		if !ok {
+			break
+		}
+		key, err := s.str()
+		if err != nil {
+			return r, fmt.Errorf("wire: %s: %w", where, err)
+		}
+		if err := s.expect(':'); err != nil {
+			return r, fmt.Errorf("wire: %s: %w", where, err)
+		}
+		switch key {
+		case "value":
+			if r.Value, err = s.value(); err != nil {
+				where.field = key
+				return r, fmt.Errorf("wire: %s: %w", where, err)
+			}
+		case "rule_id":
+			if r.RuleID, err = s.int64(); err != nil {
+				where.field = key
+				return r, fmt.Errorf("wire: %s: %w", where, err)
+			}
+		case "context_features":
+			where.field = key
+			if r.ContextFeatures, err = decodePairs(s, where); err != nil {
+				return r, err
+			}
+			where.field = ""
+		default:
+			if _, err := s.value(); err != nil {
+				where.field = key
+				return r, fmt.Errorf("wire: %s: %w", where, err)
+			}
+		}
 	}
-	return key, nil
+	if r.Value == nil {
+		return r, fmt.Errorf("wire: %s: no value", where)
+	}
+	return r, nil
 }
 
-func describe(tok json.Token) string {
-	switch t := tok.(type) {
-	case nil:
-		return "null"
-	case string:
-		return "string " + strconv.Quote(t)
-	case json.Delim:
-		return strconv.Quote(t.String())
-	default:
-		return fmt.Sprintf("%T %v", t, t)
+// decodePairs reads [[feature, value], ...]; null means no conditions.
+func decodePairs(s *scanner, where path) ([][]string, error) {
+	if s.peek() == 'n' {
+		_, err := s.literal("null")
+		return nil, err
 	}
+	if err := s.expect('['); err != nil {
+		return nil, fmt.Errorf("wire: %s: want a list: %w", where, err)
+	}
+	var out [][]string
+	for first := true; ; first = false {
+		ok, err := s.more(']', first)
+		if err != nil {
+			return nil, fmt.Errorf("wire: %s: %w", where, err)
+		}
+		if !ok {
+			break
+		}
+		pw := where
+		pw.pair = len(out)
+		if err := s.expect('['); err != nil {
+			return nil, fmt.Errorf("wire: %s: want [feature, value]: %w", pw, err)
+		}
+		var pair [2]string
+		n := 0
+		for pfirst := true; ; pfirst = false {
+			ok, err := s.more(']', pfirst)
+			if err != nil {
+				return nil, fmt.Errorf("wire: %s: %w", pw, err)
+			}
+			if !ok {
+				break
+			}
+			v, err := s.internStr()
+			if err != nil {
+				return nil, fmt.Errorf("wire: %s: %w", pw, err)
+			}
+			if n < 2 {
+				pair[n] = v
+			}
+			n++
+		}
+		if n != 2 {
+			return nil, fmt.Errorf("wire: %s: want [feature, value], got %d elements", pw, n)
+		}
+		out = append(out, s.pair(pair[0], pair[1]))
+	}
+	if out == nil {
+		out = [][]string{}
+	}
+	return out, nil
 }

@@ -58,7 +58,7 @@ func TestDecodeQuery_Errors(t *testing.T) {
 		{"not json", `<html>503</html>`, "body"},
 		{"cut half way", transcriptQuery[:len(transcriptQuery)/2], `settings`},
 		{"no settings", `{"x":1}`, `no "settings"`},
-		{"settings not object", `{"settings":[]}`, `settings: want "{"`},
+		{"settings not object", `{"settings":[]}`, `settings: want '{'`},
 		{"entry not object", `{"settings":{"a":5}}`, `settings["a"]`},
 		{"no default", `{"settings":{"a":{"rules":[]}}}`, `settings["a"]: no default_value`},
 		{"no rules", `{"settings":{"a":{"default_value":1}}}`, `settings["a"]: no rules`},
@@ -67,7 +67,11 @@ func TestDecodeQuery_Errors(t *testing.T) {
 		{"bad pair", `{"settings":{"a":{"default_value":1,"rules":[{"value":1,"context_features":[["x"]],"rule_id":1}]}}}`, `settings["a"].rules[0].context_features[0]`},
 		{"pair of numbers", `{"settings":{"a":{"default_value":1,"rules":[{"value":1,"context_features":[[1,2]],"rule_id":1}]}}}`, `settings["a"]`},
 		{"trailing data", `{"settings":{}} x`, "after the JSON"},
-		{"top level array", `[]`, `body: want "{"`},
+		{"top level array", `[]`, `body: offset 0: want '{'`},
+		{"bad literal", `{"settings":{"a":{"default_value":tru,"rules":[]}}}`, `settings["a"].default_value`},
+		{"bad number", `{"settings":{"a":{"default_value":01,"rules":[]}}}`, `settings["a"]`},
+		{"rule id not int", `{"settings":{"a":{"default_value":1,"rules":[{"value":1,"context_features":[],"rule_id":1.5}]}}}`, `rules[0].rule_id`},
+		{"escaped key ok but bad escape", `{"settings":{"a\q":{"default_value":1,"rules":[]}}}`, `bad string`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -173,3 +177,30 @@ func bigQuery(settings, rules int) []byte {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// FuzzDecodeQuery checks that the hand-written decoder accepts only valid
+// JSON, never panics, and agrees with encoding/json on what it returns.
+func FuzzDecodeQuery(f *testing.F) {
+	f.Add([]byte(transcriptQuery))
+	f.Add([]byte(`{"settings":{"a":{"default_value":"\u00e9","rules":[{"value":[1,{"x":null}],"context_features":[["f","v"]],"rule_id":3}]}}}`))
+	f.Add([]byte(`{"settings":{}}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		r, err := DecodeQuery(body)
+		if err != nil {
+			return
+		}
+		if !json.Valid(body) {
+			t.Fatalf("accepted invalid JSON %q", body)
+		}
+		for _, s := range r.Settings {
+			if !json.Valid(s.DefaultValue) {
+				t.Fatalf("invalid default %q", s.DefaultValue)
+			}
+			for _, rule := range s.Rules {
+				if !json.Valid(rule.Value) {
+					t.Fatalf("invalid value %q", rule.Value)
+				}
+			}
+		}
+	})
+}
