@@ -11,8 +11,9 @@ import (
 // scanner is a small validating JSON reader over a byte slice, used by
 // DecodeQuery: it walks the known shape of a query answer and returns other
 // values as sub-slices of the body (no copies), which keeps decoding a large
-// answer cheap. Benchmark (10,000 settings × 5 rules, 4.6 MB):
-// encoding/json's Decoder took 68 ms and 18 MB; this takes a fraction.
+// answer cheap. BenchmarkDecodeQuery (10,000 settings × 5 rules, 3.6 MB,
+// 2 vCPU): encoding/json's Decoder took 68 ms, 18 MB and 460k allocations;
+// this takes 30-45 ms, 16 MB and 270k allocations.
 type scanner struct {
 	b []byte
 	i int
@@ -26,9 +27,8 @@ const maxInterned = 1 << 14
 
 // internStr reads a string and returns a shared copy of it.
 func (s *scanner) internStr() (string, error) {
-	start := s.i
 	if s.peek() == '"' {
-		start = s.i
+		start := s.i
 		if end := s.plainStringEnd(); end > 0 {
 			raw := s.b[start+1 : end-1]
 			if v, ok := s.intern[string(raw)]; ok {
