@@ -209,8 +209,9 @@ func newSetting[T any](name string, typ Type[T], features []string, def T, cfg s
 	if s.metaJSON, err = wire.Marshal(s.metadata); err != nil {
 		return nil, invalid("setting %s: metadata is not JSON-encodable: %v", name, err)
 	}
-	// Re-decode so that the declared metadata is plain JSON data that
-	// nobody else holds a reference to.
+	// Re-decode into a fresh map, so that the declared metadata is plain
+	// JSON data that nobody else (the option, another setting) holds.
+	s.metadata = nil
 	if err := json.Unmarshal(s.metaJSON, &s.metadata); err != nil {
 		return nil, invalid("setting %s: metadata: %v", name, err)
 	}
