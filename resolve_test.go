@@ -263,3 +263,28 @@ func BenchmarkNewFeatures(b *testing.B) {
 		_ = NewFeatures(ctx, cvBenchArgs)
 	}
 }
+
+// More configurable features than Get keeps on the stack still resolve.
+func TestResolve_ManyFeatures(t *testing.T) {
+	stub := cvStubMain(t)
+	var features []string
+	args := map[string]string{}
+	for i := range 12 {
+		f := "f" + strconv.Itoa(i)
+		features = append(features, f)
+		args[f] = "v"
+	}
+	s := cvMust(NewSetting("wide", Int(), features, -1))(t)
+	cvApply(t, s, stub, nil, "", cvRule(1, "1", "f0", "v"), cvRule(2, "2", "f11", "v"), cvRule(3, "3", "f0", "v", "f11", "v"))
+	ctx := context.Background()
+	if v := cvMust(s.Get(ctx, args))(t); v != 3 {
+		t.Errorf("Get = %d, want 3", v)
+	}
+	if v := cvMust(s.GetFor(ctx, NewFeatures(ctx, args)))(t); v != 3 {
+		t.Errorf("GetFor = %d, want 3", v)
+	}
+	delete(args, "f11")
+	if _, err := s.Get(ctx, args); !errors.Is(err, ErrMissingContextFeature) {
+		t.Errorf("Get without f11: %v", err)
+	}
+}

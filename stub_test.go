@@ -3,7 +3,9 @@ package heksher
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"strings"
 	"testing"
 )
 
@@ -347,4 +349,33 @@ func TestStub_ZeroFeatureConflict(t *testing.T) {
 	}
 	PatchRules(t, stub, s)
 	cvCheckGets(t, s, []cvGetCase[int64]{{want: -1}}) // zero rules: fallback (Go decision)
+}
+
+// cvFakeTB records what PatchRules does with its testing.TB.
+type cvFakeTB struct {
+	fatal    string
+	cleanups []func()
+}
+
+func (f *cvFakeTB) Helper()                           {}
+func (f *cvFakeTB) Cleanup(fn func())                 { f.cleanups = append(f.cleanups, fn) }
+func (f *cvFakeTB) Fatalf(format string, args ...any) { f.fatal = fmt.Sprintf(format, args...) }
+
+func TestStub_PatchRulesFailsTheTest(t *testing.T) {
+	stub := cvStubMain(t)
+	s := cvSetting(t)
+	tb := &cvFakeTB{}
+	PatchRules(tb, stub, s, StubRule[int64]{Conditions: map[string]string{"nope": "x"}, Value: 1})
+	if !strings.Contains(tb.fatal, "nope") {
+		t.Errorf("Fatalf message = %q", tb.fatal)
+	}
+	tb = &cvFakeTB{}
+	PatchValue(tb, stub, s, 4)
+	if len(tb.cleanups) != 1 || tb.fatal != "" {
+		t.Fatalf("PatchValue registered %d cleanups, fatal %q", len(tb.cleanups), tb.fatal)
+	}
+	tb.cleanups[0]()
+	if s.retrieved() {
+		t.Error("the cleanup did not restore the setting")
+	}
 }
