@@ -63,17 +63,13 @@ func WithSeedFile(path string) Option { return func(c *config) { c.seedFile = pa
 // WithLogger sends the server's request log to l (default: discarded).
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.engine.Logger = l } }
 
-// WithFixedFilterKeys makes context_filters keys be read whole instead of
-// the reference's lower-case-only reading (default: reproduce the
-// reference; see docs/DEVSERVER.md).
-func WithFixedFilterKeys() Option { return func(c *config) { c.engine.FixLowercaseFilterKeys = true } }
+// Fixes selects reference behaviours to replace by the intended ones; see
+// its fields. The zero value (the default) answers like the reference.
+type Fixes = server.Fixes
 
-// WithFixedFalsyDefaults makes an accepted upgrade store a falsy default
-// (0, false, "", [], {}) instead of the reference's keeping the old one
-// (default: reproduce).
-func WithFixedFalsyDefaults() Option {
-	return func(c *config) { c.engine.FixFalsyDefaultUpgrade = true }
-}
+// WithFixes switches the given reference behaviours to the intended ones
+// (default: reproduce the reference everywhere).
+func WithFixes(f Fixes) Option { return func(c *config) { c.engine.Fix = f } }
 
 // NewServer starts a server on 127.0.0.1 with an ephemeral port and
 // registers its Close with t.Cleanup. Bad options (an invalid context

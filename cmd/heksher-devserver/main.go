@@ -34,32 +34,31 @@ func main() {
 
 // config is the parsed command line.
 type config struct {
-	addr             string
-	features         []string
-	seed             string
-	data             string
-	allowRemote      bool
-	fixFilterKeys    bool
-	fixFalsyDefaults bool
-	logLevel         slog.Level
-	shutdownTimeout  time.Duration
+	addr            string
+	features        []string
+	seed            string
+	data            string
+	allowRemote     bool
+	fixes           server.Fixes
+	logLevel        slog.Level
+	shutdownTimeout time.Duration
 }
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs := flag.NewFlagSet("heksher-devserver", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	c := &config{}
-	var features, level string
+	var features, level, fixes string
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8765", "address to listen on (loopback unless -allow-remote)")
 	fs.StringVar(&features, "context-features", "", "comma-separated context features to create at start, in hierarchy order")
 	fs.StringVar(&c.seed, "seed", "", "YAML file with context features, settings and rules to load at start")
 	fs.StringVar(&c.data, "data", "", "JSON file keeping the state across restarts (rewritten atomically after each change)")
 	fs.BoolVar(&c.allowRemote, "allow-remote", false, "allow listening on a non-loopback address")
-	fs.BoolVar(&c.fixFilterKeys, "fix-filter-keys", false, "read context_filters keys whole instead of the reference's lower-case-only reading")
-	fs.BoolVar(&c.fixFalsyDefaults, "fix-falsy-defaults", false, "store falsy defaults on upgrade instead of keeping the old one as the reference does")
+	fs.StringVar(&fixes, "fix", "", "comma-separated reference behaviours to replace by the intended ones: all, "+strings.Join(server.FixNames(), ", "))
 	fs.StringVar(&level, "log-level", "info", "log level: debug, info, warn or error")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long to wait for in-flight requests on SIGINT/SIGTERM")
-	if err := fs.Parse(args); err != nil {
+	err := fs.Parse(args)
+	if err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
@@ -72,6 +71,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	if err := c.logLevel.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("-log-level: %w", err)
+	}
+	if c.fixes, err = server.ParseFixes(fixes); err != nil {
+		return nil, fmt.Errorf("-fix: %w", err)
 	}
 	if err := checkAddr(c.addr, c.allowRemote); err != nil {
 		return nil, err
@@ -108,11 +110,10 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: c.logLevel}))
 	eng, err := server.New(server.Options{
-		ContextFeatures:        c.features,
-		DataFile:               c.data,
-		FixLowercaseFilterKeys: c.fixFilterKeys,
-		FixFalsyDefaultUpgrade: c.fixFalsyDefaults,
-		Logger:                 log,
+		ContextFeatures: c.features,
+		DataFile:        c.data,
+		Fix:             c.fixes,
+		Logger:          log,
 	})
 	if err != nil {
 		return err

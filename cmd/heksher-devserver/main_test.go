@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -196,6 +197,7 @@ func TestCommandRejectsBadFlags(t *testing.T) {
 		{"bad feature", []string{"-addr", "127.0.0.1:0", "-context-features", "a-b"}, "invalid context feature"},
 		{"missing seed", []string{"-addr", "127.0.0.1:0", "-seed", "testdata/none.yaml"}, "read seed"},
 		{"extra args", []string{"x"}, "unexpected arguments"},
+		{"unknown fix", []string{"-fix", "etag,typo"}, "unknown fix"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -281,5 +283,16 @@ func TestDataFileSurvivesKill9(t *testing.T) {
 	_ = p2.cmd.Process.Signal(syscall.SIGTERM)
 	if err := p2.wait(t); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestParseFlags(t *testing.T) {
+	c, err := parseFlags([]string{"-addr", "localhost:0", "-fix", "etag,filter-keys", "-context-features", "a, b", "-log-level", "debug"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := server.Fixes{ETagMatching: true, LowercaseFilterKeys: true}
+	if c.fixes != want || len(c.features) != 2 || c.features[1] != "b" || c.logLevel != slog.LevelDebug {
+		t.Fatalf("parseFlags = %+v", c)
 	}
 }

@@ -86,6 +86,10 @@ func TestPyEqual(t *testing.T) {
 			if got := PyEqual(a, b); got != tc.eq {
 				t.Fatalf("PyEqual(%s, %s) = %v", tc.a, tc.b, got)
 			}
+			boolVsNumber := (a.Kind() == Boolean) != (b.Kind() == Boolean)
+			if got := JSONEqual(a, b); got != (tc.eq && !boolVsNumber) {
+				t.Fatalf("JSONEqual(%s, %s) = %v", tc.a, tc.b, got)
+			}
 		})
 	}
 }

@@ -216,3 +216,44 @@ func pyNum(v Value) (string, bool) {
 	}
 	return "", false
 }
+
+// JSONEqual reports whether a and b are equal as JSON values: like
+// [PyEqual] (numbers by value, objects unordered) except that booleans
+// never equal numbers.
+func JSONEqual(a, b Value) bool {
+	if a.kind != b.kind {
+		return false
+	}
+	switch a.kind {
+	case Null:
+		return true
+	case Boolean:
+		return a.b == b.b
+	case Number:
+		return a.numKey() == b.numKey()
+	case String:
+		return a.s == b.s
+	case Array:
+		if len(a.items) != len(b.items) {
+			return false
+		}
+		for i := range a.items {
+			if !JSONEqual(a.items[i], b.items[i]) {
+				return false
+			}
+		}
+		return true
+	case Object:
+		if len(a.members) != len(b.members) {
+			return false
+		}
+		for _, m := range a.members {
+			o, ok := b.Get(m.Key)
+			if !ok || !JSONEqual(m.Value, o) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}

@@ -123,7 +123,9 @@ func (e *Engine) create(d *declaration) *response {
 // redeclare handles a declaration of an existing setting: uptodate,
 // mismatch, outdated, upgraded or rejected.
 func (e *Engine) redeclare(s *setting, d *declaration) *response {
-	if d.version == s.version { // string equality (API §3 quirk, §10 #3)
+	n, old := parseVersion(d.version), parseVersion(s.version)
+	// string equality (API §3 quirk, §10 #3)
+	if d.version == s.version || (e.opts.Fix.VersionEquality && n.cmp(old) == 0) {
 		diffs, fail := e.differences(s, d, false)
 		if fail != nil {
 			return fail
@@ -133,7 +135,6 @@ func (e *Engine) redeclare(s *setting, d *declaration) *response {
 		}
 		return valueResp(http.StatusConflict, obj(m("outcome", str("mismatch")), m("differences", diffs.value())))
 	}
-	n, old := parseVersion(d.version), parseVersion(s.version)
 	if n.cmp(old) < 0 {
 		diffs, _ := e.differences(s, d, true)
 		return valueResp(http.StatusOK, obj(m("outcome", str("outdated")),
@@ -171,7 +172,7 @@ func (e *Engine) applyUpgrade(s *setting, d *declaration, diffs *diffSet) {
 	if diffs.changed.typ {
 		s.typ = d.typ
 	}
-	if diffs.changed.def && (e.opts.FixFalsyDefaultUpgrade || !falsy(d.def)) {
+	if diffs.changed.def && (e.opts.Fix.FalsyDefaultUpgrade || !falsy(d.def)) {
 		s.def = d.def
 	}
 	if diffs.changed.name {

@@ -90,7 +90,7 @@ func TestDeclareAppliesUpgrades(t *testing.T) {
 }
 
 func TestDeclareFixFalsyDefault(t *testing.T) {
-	_, srv := startEngine(t, Options{ContextFeatures: []string{"user", "theme"}, FixFalsyDefaultUpgrade: true})
+	_, srv := startEngine(t, Options{ContextFeatures: []string{"user", "theme"}, Fix: Fixes{FalsyDefaultUpgrade: true}})
 	runSteps(t, srv, []step{
 		{method: "POST", path: "/api/v1/settings/declare", body: declareSizeLimit, status: 200, want: created},
 		{method: "POST", path: "/api/v1/settings/declare", body: decl(`"default_value":0,"version":"1.1"`), status: 200,

@@ -137,13 +137,17 @@ func (e *Engine) differences(s *setting, d *declaration, backward bool) (*diffSe
 	}
 
 	// 4. default value, with Python equality (API §10 #17).
-	if !htype.PyEqual(s.def, d.def) {
+	equal := htype.PyEqual
+	if e.opts.Fix.BoolNumberEquality {
+		equal = htype.JSONEqual
+	}
+	if !equal(s.def, d.def) {
 		ds.changed.def = true
 		ds.minor = append(ds.minor, attrDiff("minor", "default_value", s.def))
 	}
 
 	// 5. metadata.
-	if !htype.PyEqual(metaValue(s.meta), metaValue(d.meta)) {
+	if !equal(metaValue(s.meta), metaValue(d.meta)) {
 		ds.changed.meta = true
 		ds.minor = append(ds.minor, attrDiff("minor", "metadata", metaValue(s.meta)))
 	}

@@ -28,16 +28,10 @@ type Options struct {
 	// Version is reported by /api/health. Default DefaultVersion.
 	Version string
 
-	// FixLowercaseFilterKeys reads context_filters keys with the full
-	// context-feature pattern instead of the reference's lower-case-only one
-	// (API §10 #2). Default false: reproduce, so a filter on "build_id"
-	// is read as "id".
-	FixLowercaseFilterKeys bool
-
-	// FixFalsyDefaultUpgrade stores a falsy new default (0, false, "", [],
-	// {}) on an accepted upgrade (API §10 #6). Default false: reproduce,
-	// the outcome says upgraded but the old default stays.
-	FixFalsyDefaultUpgrade bool
+	// Fix switches reference behaviours that are reproduced by default to
+	// the intended behaviour, one field per behaviour (docs/DEVSERVER.md).
+	// The zero value reproduces the reference.
+	Fix Fixes
 
 	// DataFile, when set, makes the state persistent: it is loaded by New if
 	// it exists and rewritten atomically after every change.

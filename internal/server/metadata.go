@@ -127,7 +127,7 @@ func (e *Engine) ruleMetaWrite(rq *request, withMeta, withValue, needBody, skipE
 	} else if len(errs) > 0 {
 		return validationResp(errs)
 	}
-	if skipEmpty && len(meta) == 0 {
+	if skipEmpty && len(meta) == 0 && !e.opts.Fix.EmptyRuleMetadataMerge {
 		return noContent
 	}
 	e.mu.Lock()

@@ -88,7 +88,7 @@ func (e *Engine) query(rq *request) *response {
 	// anything.
 	key := rawKey(hasSettings, rawSettings, rawFilters, withMeta)
 	if ans := e.cache.get(key); ans != nil {
-		return answer(ans, rq.ifNoneMatch)
+		return e.answer(ans, rq.ifNoneMatch)
 	}
 
 	// Which settings, by canonical name.
@@ -123,7 +123,7 @@ func (e *Engine) query(rq *request) *response {
 	var flt filter
 	if rawFilters != "*" {
 		re := filterItemsLower
-		if e.opts.FixLowercaseFilterKeys {
+		if e.opts.Fix.LowercaseFilterKeys {
 			re = filterItemsFixed
 		}
 		flt = filter{}
@@ -152,13 +152,13 @@ func (e *Engine) query(rq *request) *response {
 	sum := md5.Sum(body)
 	ans := &cachedAnswer{body: body, etag: `"` + hex.EncodeToString(sum[:]) + `"`}
 	e.cache.put(key, ans)
-	return answer(ans, rq.ifNoneMatch)
+	return e.answer(ans, rq.ifNoneMatch)
 }
 
 // answer is 200 with the body and its ETag, or 304 with the ETag alone.
-func answer(ans *cachedAnswer, ifNoneMatch []string) *response {
+func (e *Engine) answer(ans *cachedAnswer, ifNoneMatch []string) *response {
 	hdr := map[string]string{"ETag": ans.etag}
-	if etagMatches(ifNoneMatch, ans.etag) {
+	if etagMatches(ifNoneMatch, ans.etag, e.opts.Fix.ETagMatching) {
 		return &response{status: http.StatusNotModified, header: hdr}
 	}
 	resp := jsonResp(http.StatusOK, ans.body)
@@ -176,13 +176,23 @@ func rawKey(hasSettings bool, rawSettings, rawFilters string, withMeta bool) str
 }
 
 // etagMatches reproduces the reference: `*` or the quoted ETag anywhere in
-// the header value (API §10 #1).
-func etagMatches(headers []string, etag string) bool {
+// the header value (API §10 #1). With fix, the header is read as a list of
+// entity tags compared weakly (RFC 9110 §13.1.2).
+func etagMatches(headers []string, etag string, fix bool) bool {
 	if len(headers) == 0 {
 		return false
 	}
 	h := strings.Join(headers, ", ")
-	return h == "*" || strings.Contains(h, etag)
+	if !fix {
+		return h == "*" || strings.Contains(h, etag)
+	}
+	for _, tag := range strings.Split(h, ",") {
+		tag = strings.TrimSpace(tag)
+		if tag == "*" || strings.TrimPrefix(tag, "W/") == etag {
+			return true
+		}
+	}
+	return false
 }
 
 func (f filter) allows(r *rule) bool {

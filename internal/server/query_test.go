@@ -43,7 +43,7 @@ func TestQueryFilters(t *testing.T) {
 		))
 	})
 	t.Run("fixed key reading", func(t *testing.T) {
-		_, srv := startEngine(t, Options{ContextFeatures: []string{"X", "Y", "Z"}, FixLowercaseFilterKeys: true})
+		_, srv := startEngine(t, Options{ContextFeatures: []string{"X", "Y", "Z"}, Fix: Fixes{LowercaseFilterKeys: true}})
 		runSteps(t, srv, append(filterScenario(),
 			step{method: "GET", path: "/api/v1/query?context_filters=X:(x0,x1),Y:*", status: 200, want: ruleIDsBody(1, 2, 3, 4)},
 			step{method: "GET", path: "/api/v1/query?context_filters=X:(x0),Y:(y1)", status: 200, want: ruleIDsBody(1, 4)},

@@ -29,7 +29,11 @@ func (e *Engine) addRule(rq *request) *response {
 	defer e.mu.Unlock()
 	s := e.st.resolve(name)
 	if s == nil {
-		return textResp(http.StatusUnprocessableEntity, "setting not found with name "+name)
+		status := http.StatusUnprocessableEntity
+		if e.opts.Fix.UnknownRuleSetting {
+			status = http.StatusNotFound
+		}
+		return textResp(status, "setting not found with name "+name)
 	}
 	var notConf []string
 	for k := range conds {

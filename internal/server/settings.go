@@ -151,7 +151,7 @@ func (e *Engine) putName(rq *request) *response {
 	switch {
 	case c == 0 && newName == s.name:
 		return noContent
-	case c < 0:
+	case c < 0 || (c == 0 && e.opts.Fix.RenameVersion):
 		return textResp(http.StatusConflict, fmt.Sprintf("The setting %s already has a newer version (%s)", s.name, s.version))
 	case newName == s.name:
 		s.version = ver
