@@ -163,13 +163,7 @@ func (e *Engine) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		slog.Duration("took", time.Since(start)))
 }
 
-func (e *Engine) handle(r *http.Request) (resp *response) {
-	defer func() {
-		if p := recover(); p != nil {
-			e.log.Error("server: handler panic", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(p))
-			resp = internalError()
-		}
-	}()
+func (e *Engine) handle(r *http.Request) *response {
 	var body []byte
 	present := false
 	if r.Body != nil && r.Body != http.NoBody {
@@ -182,7 +176,7 @@ func (e *Engine) handle(r *http.Request) (resp *response) {
 		}
 		body, present = b, len(b) > 0
 	}
-	return e.route(&request{
+	return e.safeRoute(&request{
 		method:      r.Method,
 		path:        r.URL.Path,
 		query:       r.URL.Query(),
@@ -194,6 +188,19 @@ func (e *Engine) handle(r *http.Request) (resp *response) {
 		tls:         r.TLS != nil,
 		rawQuery:    r.URL.RawQuery,
 	})
+}
+
+// safeRoute answers 500 (error kind X) instead of crashing if a handler
+// panics; the state is never left half-changed because handlers validate
+// everything before they change anything.
+func (e *Engine) safeRoute(rq *request) (resp *response) {
+	defer func() {
+		if p := recover(); p != nil {
+			e.log.Error("server: handler panic", "method", rq.method, "path", rq.path, "panic", fmt.Sprint(p))
+			resp = internalError()
+		}
+	}()
+	return e.route(rq)
 }
 
 // request is what a route handler sees of an HTTP request.
@@ -237,7 +244,7 @@ func (e *Engine) Do(ctx context.Context, method, target string, body []byte) (st
 	if body != nil {
 		ct = ctypeJSON
 	}
-	resp := e.route(&request{method: method, path: u.Path, query: u.Query(), body: body, hasBody: len(body) > 0,
+	resp := e.safeRoute(&request{method: method, path: u.Path, query: u.Query(), body: body, hasBody: len(body) > 0,
 		contentType: ct, host: "localhost", rawQuery: u.RawQuery})
 	return resp.status, resp.body, nil
 }
