@@ -42,7 +42,8 @@
 // Config.MaxRestarts restarts without a successful delivery in between the
 // plugin is given up ([ErrFailed], state failed) until it is started anew. A
 // restarted plugin is initialised completely again (new process, new broker
-// id, Init with its config, manifest read again) before it gets an event.
+// and Settings connection, Init with its config, manifest read again) before
+// it gets an event.
 // [Plugin.Status] shows the state (running, restarting, failed, stopped), the
 // last error, the restart count and the pid.
 //
