@@ -1,0 +1,141 @@
+// Package heksher is a client for Heksher, a service of dynamic settings: it
+// declares an application's settings to the service, keeps their rules up to
+// date in the background, and answers every read locally, without locks or
+// allocations.
+//
+// # Quick start
+//
+// Declare settings (usually as package-level variables), create a [Client],
+// and make it the main client. From then on, [Setting.Get] resolves a value
+// for each request's context:
+//
+//	var cacheSize, _ = heksher.NewSetting("cache_size", heksher.Int(), []string{"user", "theme"}, 50)
+//
+//	func main() {
+//		c, err := heksher.NewClient("http://heksher:8888", 30*time.Second, []string{"user", "trust", "theme"})
+//		if err != nil { … }
+//		defer c.Close()
+//		_ = c.TrackContexts(map[string][]string{"user": {heksher.TrackAll}, "theme": {"dark", "light"}})
+//		if err := c.SetAsMain(ctx); err != nil { … }
+//
+//		size, err := cacheSize.Get(ctx, map[string]string{"user": "admin", "theme": "dark"})
+//	}
+//
+// A setting created before any client waits for the first one; a setting
+// created later is declared in the background. [NewClient] does no I/O;
+// [Client.SetAsMain] checks the service's context features, declares the
+// pending settings and waits for the first update. [Client.Reload] forces an
+// update and reports how it went.
+//
+// # Settings and types
+//
+// A [Setting] has a name, a [Type], its configurable context features in
+// resolution order, and a local default. The type says both the Go type of
+// the values and the Heksher type string declared to the service:
+//
+//	heksher.Int()                 // int          → int64 (3.0 is rejected, as the reference client does)
+//	heksher.Float()               // float        → float64
+//	heksher.Str()                 // str          → string
+//	heksher.Bool()                // bool         → bool
+//	heksher.Enum(members...)      // Enum[…]      → any comparable type, one member per wire primitive
+//	heksher.Flags("a", "b")       // Flags[…]     → FlagSet
+//	heksher.Sequence(t)           // Sequence<…>  → []T
+//	heksher.Mapping(t)            // Mapping<…>   → map[string]T
+//
+// A type known only at run time (from configuration, or declared on behalf
+// of a plugin) comes from [ParseType]; its values are wire JSON
+// ([encoding/json.RawMessage]) and it uses the same machinery and speed.
+//
+// Server values are converted by the reference client's rules: a value is
+// clean, coerced (kept with losses, e.g. an unknown flag dropped) or rejected
+// (the rule is dropped; a rejected server default keeps the previous one).
+// [WithOnCoerce] and [RejectCoercions] decide what a coercion does, and
+// [Setting.AddValidator] adds checks that run on every server value. The
+// local default never goes through them, and neither do stub values.
+//
+// Invalid input is reported by [NewSetting], never at first use: a bad
+// version string, an invalid type or default, an on-coerce hook of the wrong
+// type. All such errors match [ErrInvalidSetting].
+//
+// # Resolution
+//
+// A rule is a set of exact-match conditions on configurable features plus a
+// value. For a read, the namespace is the explicit values, then the
+// supplying client's defaults ([Client.SetDefaults]: [Static] values, or
+// [FromContext] functions of the request's context). Among the matching
+// rules, the one whose last exact condition is on the latest feature wins;
+// ties go to the rule that is exact at the first feature where the
+// candidates differ. With no match, the server default if one was accepted,
+// else the local default.
+//
+// A feature that resolution reaches without a value is an error
+// ([ErrMissingContextFeature]); the check is lazy, as in the reference: a
+// feature that no matching path needs is not required. An explicit feature
+// the setting does not configure is an error ([ErrNotConfigurable]).
+//
+// [Setting.Lookup] also says where a value came from (the rule's id and
+// conditions, the server default, the local default), and every setting is
+// an [AnySetting] whose LookupJSON does the same in wire JSON, for code that
+// handles settings of any type.
+//
+// For several reads per request, prepare the values once with [NewFeatures]
+// and read with [Setting.GetFor]: the values are hashed once, the client's
+// warnings are logged once, and each read costs a few tens of nanoseconds.
+//
+// # Updates and hooks
+//
+// The client polls the service every interval (with an ETag, so an
+// unchanged answer costs a 304). Each answer is converted and collated
+// outside of any reader's way, then swapped in, per setting, as one
+// immutable snapshot of rules and server default. [Client.ModificationLock]
+// holds updates back while the caller needs a consistent view of several
+// settings; holding it while waiting for Reload deadlocks.
+//
+// Hooks ([Hook], embed [NopHook]) receive the client's events: declarations,
+// update successes and failures, settings whose rules really changed, and
+// closing. Each hook has its own queue and worker; a slow or panicking hook
+// never delays an update or a read. Hooks never run inside Get.
+//
+// # Concurrency
+//
+// [Client], [Setting], [StubClient] and [Features] are safe for concurrent
+// use. Get, GetFor and Lookup never lock and, for up to 8 configurable
+// features, never allocate; a reader always sees one whole rule set. Values
+// returned by Get are shared: treat slices, maps and [FlagSet] values as
+// read-only. Settings and clients hold atomics and must not be copied.
+//
+// The only global state is the main-client slot, shaped like slog's default
+// logger: settings register with whatever occupies it when they are created
+// ([WithClient] registers with a given client instead). [MainClient] returns
+// it, and tests reset it with [ResetMainForTesting].
+//
+// # Errors
+//
+// Errors are checked with errors.Is and errors.As. Reads: [ErrNotConfigurable]
+// (*[NotConfigurableError]) and [ErrMissingContextFeature]
+// (*[MissingFeatureError]). Construction: [ErrInvalidSetting]. Conversions:
+// [ErrRejected] (*[ConversionError]), reported in update events. A panicking
+// hook or validator fails the update with [ErrPanic] (*[PanicError]). The
+// client's own errors ([ErrClosed], [ErrAlreadyMain], [ErrNotRunning],
+// [ErrMainSwitch], [ErrDuplicateDefault], [ErrInvalidTracking],
+// *[HTTPError], …) are documented with the methods that return them.
+//
+// # Testing
+//
+// Code that reads settings is tested without a server through [StubClient]:
+// make it main, then give settings values or rule lists; [PatchValue] and
+// [PatchRules] restore them when the test ends:
+//
+//	heksher.ResetMainForTesting()
+//	t.Cleanup(heksher.ResetMainForTesting)
+//	stub := heksher.NewStubClient()
+//	_ = stub.SetAsMain(ctx)
+//	heksher.PatchValue(t, stub, cacheSize, 10)
+//	heksher.PatchRules(t, stub, theme,
+//		heksher.StubRule[string]{Value: "light"},
+//		heksher.StubRule[string]{Conditions: map[string]string{"user": "admin"}, Value: "dark"})
+//
+// Stub values bypass conversion and validators; the stub's defaults behave
+// like a client's. To test against the HTTP API itself, the hekshertest
+// package runs a compatible server in-process.
+package heksher
