@@ -149,13 +149,20 @@ func newManagerFixture(t *testing.T) *managerFixture {
 
 func (f *managerFixture) file(t *testing.T, name string, ff fakeFile) string {
 	t.Helper()
+	return writeFake(t, f.dir, name, ff)
+}
+
+func writeFake(t testing.TB, dir, name string, ff fakeFile) string {
+	t.Helper()
 	b, _ := json.Marshal(ff)
-	p := filepath.Join(f.dir, name)
+	p := filepath.Join(dir, name)
 	if err := os.WriteFile(p, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return p
 }
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 func spec(name, path string) config.Plugin {
 	return config.Plugin{Name: name, Kind: "wasm", Path: path}

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -233,16 +231,3 @@ func postRule(t *testing.T, serverURL, setting string, conds map[string]string, 
 	}
 }
 
-// lines returns the output lines containing s.
-func lines(out, s string) []string {
-	var got []string
-	sc := bufio.NewScanner(strings.NewReader(out))
-	for sc.Scan() {
-		if strings.Contains(sc.Text(), s) {
-			got = append(got, sc.Text())
-		}
-	}
-	return got
-}
-
-var _ = context.Background

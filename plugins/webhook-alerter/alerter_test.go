@@ -66,7 +66,9 @@ func fail(n int, lastOK time.Time, at time.Duration) *event.UpdateError {
 		ConsecutiveFailures: n, LastSuccess: lastOK}
 }
 
-func ok(at time.Duration) *event.UpdateOK { return &event.UpdateOK{Header: event.Header{Time: t0.Add(at)}} }
+func ok(at time.Duration) *event.UpdateOK {
+	return &event.UpdateOK{Header: event.Header{Time: t0.Add(at)}}
+}
 
 func TestAlerter(t *testing.T) {
 	type step struct {
