@@ -389,3 +389,34 @@ func appendPyFloat(dst []byte, f float64) []byte {
 // AppendJSONString appends s as a JSON string in [AppendJSON]'s style,
 // without the interface conversion AppendJSON needs.
 func AppendJSONString(dst []byte, s string) []byte { return appendString(dst, s) }
+
+// AppendPythonJSON appends v rendered the way Python's json.dumps renders
+// it with its defaults, which is how the reference server writes Enum and
+// Flags options into type strings: non-ASCII escaped as \uXXXX and floats
+// as Python's repr ("1e+20", "1e-05"). Objects and arrays use ", " and
+// ": " separators like json.dumps.
+func AppendPythonJSON(dst []byte, v Value) []byte {
+	switch v.kind {
+	case Array:
+		dst = append(dst, '[')
+		for i, it := range v.items {
+			if i > 0 {
+				dst = append(dst, ", "...)
+			}
+			dst = AppendPythonJSON(dst, it)
+		}
+		return append(dst, ']')
+	case Object:
+		dst = append(dst, '{')
+		for i, m := range v.members {
+			if i > 0 {
+				dst = append(dst, ", "...)
+			}
+			dst = appendPyJSON(dst, StringValue(m.Key))
+			dst = append(dst, ": "...)
+			dst = AppendPythonJSON(dst, m.Value)
+		}
+		return append(dst, '}')
+	}
+	return appendPyJSON(dst, v)
+}

@@ -110,3 +110,14 @@ func FuzzParseValue(f *testing.F) {
 		}
 	})
 }
+
+func TestAppendPythonJSON(t *testing.T) {
+	v, err := ParseValue([]byte(`{"é":[1,1e20,1E-5,2.5,true,null,"x"]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"\u00e9": [1, 1e+20, 1e-05, 2.5, true, null, "x"]}`
+	if got := string(AppendPythonJSON(nil, v)); got != want {
+		t.Fatalf("AppendPythonJSON = %s, want %s", got, want)
+	}
+}

@@ -71,14 +71,7 @@ func pyNumber(v htype.Value) string {
 	if !v.IsFloat() {
 		return v.IntLiteral()
 	}
-	// Python float repr: the JSON rendering of a one-option Enum type uses
-	// it, so borrow it from there.
-	t, err := htype.Parse("Enum[" + v.String() + "]")
-	if err != nil {
-		return strconv.FormatFloat(v.Float(), 'g', -1, 64)
-	}
-	s := t.String()
-	return s[len("Enum[") : len(s)-1]
+	return string(htype.AppendPythonJSON(nil, v)) // Python's json writes floats with repr
 }
 
 // pyQuote is Python's repr() of a str.
