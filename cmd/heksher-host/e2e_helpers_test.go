@@ -230,4 +230,3 @@ func postRule(t *testing.T, serverURL, setting string, conds map[string]string, 
 		t.Fatalf("POST rule: %d %s", resp.StatusCode, msg)
 	}
 }
-
