@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -95,7 +96,11 @@ func New(opts Options) (*Engine, error) {
 	return e, nil
 }
 
-// ensureFeatures appends the missing names of want, in order.
+// ensureFeatures makes every name of want exist. As in the reference,
+// when the existing features appear in want in the same relative order,
+// the result is exactly want (missing features are inserted at their
+// positions). The reference refuses to start otherwise; here the existing
+// order is kept and the missing names are appended, with a warning.
 func (e *Engine) ensureFeatures(want []string) error {
 	seen := map[string]bool{}
 	for _, f := range want {
@@ -109,17 +114,49 @@ func (e *Engine) ensureFeatures(want []string) error {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	changed := false
-	for _, f := range want {
-		if e.st.featureIndex(f) < 0 {
-			e.st.features = append(e.st.features, f)
-			changed = true
+	have := e.st.features
+	next := slices.Clone(want)
+	if !isSubsequence(have, want) {
+		e.log.Warn("server: stored context features are not in the order of the start-up list; appending the missing ones",
+			"stored", have, "start-up", want)
+		next = slices.Clone(have)
+		for _, f := range want {
+			if !slices.Contains(next, f) {
+				next = append(next, f)
+			}
 		}
 	}
-	if changed {
-		e.changedLocked()
+	if len(want) == 0 || slices.Equal(next, have) {
+		return nil
 	}
+	e.st.features = next
+	e.changedLocked()
 	return nil
+}
+
+// isSubsequence reports whether every element of sub appears in list, in
+// the same relative order.
+func isSubsequence(sub, list []string) bool {
+	i := 0
+	for _, x := range list {
+		if i < len(sub) && sub[i] == x {
+			i++
+		}
+	}
+	return i == len(sub)
+}
+
+// SaveFile writes the whole state to path atomically, in the data-file
+// format Options.DataFile reads (a snapshot or backup of a running engine).
+//
+// # Errors
+//
+// The file or its directory cannot be written or synced.
+func (e *Engine) SaveFile(path string) error {
+	e.mu.RLock()
+	snap := e.st.snapshot()
+	e.mu.RUnlock()
+	return writeDataFile(path, snap)
 }
 
 // changedLocked records a change: the query cache is dropped and the data

@@ -125,3 +125,36 @@ settings:
 		t.Fatalf("ApplySeed with a bad default = %v", err)
 	}
 }
+
+func TestStartupFeatureOrder(t *testing.T) {
+	tests := []struct {
+		name          string
+		stored, start []string
+		want          string
+	}{
+		{"inserted at position", []string{"user", "theme"}, []string{"user", "trust", "theme"}, `{"context_features":["user","trust","theme"]}`},
+		{"nothing stored", nil, []string{"a", "b"}, `{"context_features":["a","b"]}`},
+		{"no start-up list", []string{"b", "a"}, nil, `{"context_features":["b","a"]}`},
+		{"other order kept", []string{"theme", "user"}, []string{"user", "trust", "theme"}, `{"context_features":["theme","user","trust"]}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "state.json")
+			first, err := New(Options{ContextFeatures: tc.stored, DataFile: path})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := first.SaveFile(path); err != nil {
+				t.Fatal(err)
+			}
+			eng, err := New(Options{ContextFeatures: tc.start, DataFile: path})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := eng.Call(context.Background(), "GET", "/api/v1/context_features", nil)
+			if err != nil || string(got) != tc.want {
+				t.Fatalf("features = %s (%v), want %s", got, err, tc.want)
+			}
+		})
+	}
+}
