@@ -60,7 +60,7 @@ func run(ctx context.Context, url string, out io.Writer, logger *slog.Logger) er
 	if err != nil {
 		return err
 	}
-	greeting, err := heksher.NewSetting("greeting", heksher.Str(), []string{"user"}, "hello")
+	greeting, err := heksher.NewSetting("greeting", heksher.Str(), []string{"user"}, "hi")
 	if err != nil {
 		return err
 	}
