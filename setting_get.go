@@ -43,17 +43,6 @@ func (s *Setting[T]) Lookup(ctx context.Context, explicit map[string]string) (Re
 }
 
 func (s *Setting[T]) lookupMap(ctx context.Context, explicit map[string]string) (Resolution[T], error) {
-	for k := range explicit {
-		if !s.hasFeature(k) {
-			return Resolution[T]{Value: s.def, Source: SourceLocalDefault}, s.notConfigurable(explicit)
-		}
-	}
-	sn := s.state.Load()
-	if sn == nil || !sn.retrieved {
-		s.logNeverRetrieved(ctx)
-		return s.fallback(sn), nil
-	}
-	sn.from.warnExplicit(ctx, explicit)
 	n := len(s.features)
 	var vbuf [inlineFeatures]string
 	var hbuf [inlineFeatures]uint64
@@ -62,16 +51,37 @@ func (s *Setting[T]) lookupMap(ctx context.Context, explicit map[string]string) 
 		values, hashes = make([]string, n), make([]uint64, n)
 	}
 	values, hashes = values[:n], hashes[:n]
+	// Step 1 (spec §2.8): every explicit key must be configurable. Counting
+	// the keys found among the features checks that without ranging over
+	// the map, which costs more than the lookups.
 	var present uint64
+	found := 0
 	for d, f := range s.features {
-		v, ok := explicit[f]
-		if !ok {
-			if v, ok = sn.from.defaultValue(ctx, f); !ok {
+		if v, ok := explicit[f]; ok {
+			values[d] = v
+			present |= 1 << d
+			found++
+		}
+	}
+	if found != len(explicit) {
+		return Resolution[T]{Value: s.def, Source: SourceLocalDefault}, s.notConfigurable(explicit)
+	}
+	sn := s.state.Load()
+	if sn == nil || !sn.retrieved {
+		s.logNeverRetrieved(ctx)
+		return s.fallback(sn), nil
+	}
+	sn.from.warnExplicit(ctx, explicit)
+	for d, f := range s.features {
+		if present&(1<<d) == 0 {
+			v, ok := sn.from.defaultValue(ctx, f)
+			if !ok {
 				continue
 			}
+			values[d] = v
+			present |= 1 << d
 		}
-		present |= 1 << d
-		values[d], hashes[d] = v, resolve.Hash(v)
+		hashes[d] = resolve.Hash(values[d])
 	}
 	rule, missing := sn.table.Lookup(values, hashes, present)
 	return s.resolution(sn, rule, missing)
