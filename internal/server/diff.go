@@ -64,16 +64,7 @@ func (e *Engine) differences(s *setting, d *declaration, backward bool) (*diffSe
 		slices.Sort(removed)
 		handled := false
 		if !backward && len(removed) > 0 {
-			var ids []int64
-			for _, x := range removed {
-				// newest first, as the reference's lookup returns them
-				for i := len(s.rules) - 1; i >= 0; i-- {
-					if _, ok := s.rules[i].conds[x]; ok {
-						ids = append(ids, s.rules[i].id)
-					}
-				}
-			}
-			if len(ids) > 0 {
+			if _, ids := rulesUsing(s, removed); len(ids) > 0 {
 				ds.mismatch = append(ds.mismatch, msgDiff("mismatch",
 					"configurable features "+pyStrList(removed)+" are still in use by rules "+pyIntList(ids)))
 				handled = true

@@ -67,29 +67,34 @@ func (e *Engine) deleteFeature(rq *request) *response {
 }
 
 // moveFeature moves a feature just after or before another (API §5.2);
-// moves across several positions work (API §10 #12).
+// moves across several positions work (API §10 #12). The body is either
+// {"to_after": name} or {"to_before": name}; like the reference's union
+// model, to_after is tried first and the errors of both are reported when
+// neither fits.
 func (e *Engine) moveFeature(rq *request) *response {
+	if !rq.hasBody || len(rq.body) == 0 {
+		return validationResp([]valErr{errMissing([]any{"body"})})
+	}
 	body, errs := decodeBody(rq.body, rq.contentType, rq.hasBody)
 	if errs != nil {
+		if errs[0].typ == "type_error.dict" { // once per union member
+			errs = append(errs, errs[0])
+		}
 		return validationResp(errs)
 	}
 	f := newFields(body)
-	after, hasAfter := f.str("to_after", false, nil)
-	before, hasBefore := f.str("to_before", false, nil)
-	if f.ok() && !hasAfter && !hasBefore {
-		f.add(errValue([]any{"body", "__root__"}, "exactly one of to_after or to_before must be set"))
-	}
-	if !f.ok() {
-		return validationResp(f.errs)
+	target, hasAfter := f.str("to_after", true, nil)
+	if !hasAfter {
+		before := newFields(body)
+		var ok bool
+		if target, ok = before.str("to_before", true, nil); !ok {
+			return validationResp(append(f.errs, before.errs...))
+		}
 	}
 	name := rq.params["name"]
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	from := e.st.featureIndex(name)
-	target := before
-	if hasAfter {
-		target = after
-	}
 	ti := e.st.featureIndex(target)
 	if from < 0 || ti < 0 {
 		return emptyResp(http.StatusNotFound)

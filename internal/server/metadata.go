@@ -24,7 +24,11 @@ func (e *Engine) settingMetaWrite(rq *request, withMeta, withValue bool, change 
 	if bodyErrs == nil {
 		f := newFields(body)
 		if withMeta {
-			meta, _ = f.metadata("metadata", true)
+			// metadata defaults to {} on these endpoints
+			meta, _ = f.metadata("metadata", false)
+			if meta == nil {
+				meta = []htype.Member{}
+			}
 		}
 		if withValue {
 			value, _ = f.any("value")
@@ -43,7 +47,7 @@ func (e *Engine) settingMetaWrite(rq *request, withMeta, withValue bool, change 
 		return textResp(http.StatusNotFound, "the setting "+name+" does not exist")
 	}
 	if parseVersion(ver).cmp(parseVersion(s.version)) <= 0 {
-		return textResp(http.StatusConflict, fmt.Sprintf("The setting %s already has a newer version (%s)", s.name, s.version))
+		return textResp(http.StatusConflict, fmt.Sprintf("The setting %s already has a newer version (%s)", name, s.version))
 	}
 	change(s, meta, value)
 	s.version = ver
@@ -114,7 +118,7 @@ func (e *Engine) ruleMetaWrite(rq *request, withMeta, withValue, needBody, skipE
 		if bodyErrs == nil {
 			f := newFields(body)
 			if withMeta {
-				meta, _ = f.metadata("metadata", true)
+				meta, _ = f.metadata("metadata", false) // defaults to {}
 			}
 			if withValue {
 				value, _ = f.any("value")

@@ -19,7 +19,7 @@ var (
 	patVersion     = &pattern{regexp.MustCompile(`^[0-9]+\.[0-9]+$`), `^[0-9]+\.[0-9]+$`}
 	patSettingList = &pattern{regexp.MustCompile(`^([a-zA-Z_0-9.]+(,[a-zA-Z_0-9.]+)*)?$`), `([a-zA-Z_0-9.]+(,[a-zA-Z_0-9.]+)*)?$`}
 	patSearchFV    = &pattern{regexp.MustCompile(`^[a-zA-Z_0-9]+:[a-zA-Z_0-9]+(,[a-zA-Z_0-9]+:[a-zA-Z_0-9]+)*$`),
-		`^[a-zA-Z_0-9]+:[a-zA-Z_0-9]+(,[a-zA-Z_0-9]+:[a-zA-Z_0-9]+)*$`}
+		`[a-zA-Z_0-9]+:[a-zA-Z_0-9]+(,[a-zA-Z_0-9]+:[a-zA-Z_0-9]+)*$`}
 	patFilters = &pattern{
 		regexp.MustCompile(`^(\*|[a-zA-Z_0-9]+:(\*|\([a-zA-Z_0-9]+(,[a-zA-Z_0-9]+)*\))(,[a-zA-Z_0-9]+:(\*|\([a-zA-Z_0-9]+(,[a-zA-Z_0-9]+)*\)))*)?$`),
 		filtersPatternText,

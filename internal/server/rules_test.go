@@ -8,7 +8,7 @@ func TestRules(t *testing.T) {
 		step{method: "GET", path: "/api/v1/rules/search?setting=size_limit&feature_values=theme:bright,user:me", status: 200, want: `{"rule_id":2}`},
 		step{method: "GET", path: "/api/v1/rules/search?setting=nope&feature_values=theme:bright", status: 404},
 		step{method: "GET", path: "/api/v1/rules/search?setting=size_limit&feature_values=theme", status: 422,
-			want: `{"detail":[{"loc":["query","feature_values"],"msg":"string does not match regex \"^[a-zA-Z_0-9]+:[a-zA-Z_0-9]+(,[a-zA-Z_0-9]+:[a-zA-Z_0-9]+)*$\"","type":"value_error.str.regex","ctx":{"pattern":"^[a-zA-Z_0-9]+:[a-zA-Z_0-9]+(,[a-zA-Z_0-9]+:[a-zA-Z_0-9]+)*$"}}]}`},
+			want: `{"detail":[{"loc":["query","feature_values"],"msg":"string does not match regex \"[a-zA-Z_0-9]+:[a-zA-Z_0-9]+(,[a-zA-Z_0-9]+:[a-zA-Z_0-9]+)*$\"","type":"value_error.str.regex","ctx":{"pattern":"[a-zA-Z_0-9]+:[a-zA-Z_0-9]+(,[a-zA-Z_0-9]+:[a-zA-Z_0-9]+)*$"}}]}`},
 		step{method: "GET", path: "/api/v1/rules/search", status: 422,
 			want: `{"detail":[{"loc":["query","setting"],"msg":"field required","type":"value_error.missing"},{"loc":["query","feature_values"],"msg":"field required","type":"value_error.missing"}]}`},
 		step{method: "GET", path: "/api/v1/rules/abc", status: 422, want: `{"detail":[{"loc":["path","rule_id"],"msg":"value is not a valid integer","type":"type_error.integer"}]}`},

@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/heksher-go/heksher/internal/htype"
@@ -91,7 +92,7 @@ func (e *Engine) putType(rq *request) *response {
 	case c == 0 && same:
 		return noContent
 	case c <= 0:
-		return textResp(http.StatusConflict, higherVersionMsg(s.name, old))
+		return textResp(http.StatusConflict, higherVersionMsg(name, old))
 	case same:
 		s.version = ver
 		e.changedLocked()
@@ -99,7 +100,7 @@ func (e *Engine) putType(rq *request) *response {
 	}
 	var conflicts []htype.Value
 	if !typ.Accepts(s.def) {
-		conflicts = append(conflicts, str(fmt.Sprintf("the default value %s does not match the new type", pyStr(s.def))))
+		conflicts = append(conflicts, str(fmt.Sprintf("the default value %s does not match the new type", pyRepr(s.def))))
 	}
 	for _, r := range s.rules {
 		if !typ.Accepts(r.value) {
@@ -140,9 +141,10 @@ func (e *Engine) putName(rq *request) *response {
 	if !f.ok() {
 		return validationResp(f.errs)
 	}
+	name := rq.params["name"]
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	s := e.st.resolve(rq.params["name"])
+	s := e.st.resolve(name)
 	if s == nil {
 		return textResp(http.StatusNotFound, "setting does not exist")
 	}
@@ -152,7 +154,7 @@ func (e *Engine) putName(rq *request) *response {
 	case c == 0 && newName == s.name:
 		return noContent
 	case c < 0 || (c == 0 && e.opts.Fix.RenameVersion):
-		return textResp(http.StatusConflict, fmt.Sprintf("The setting %s already has a newer version (%s)", s.name, s.version))
+		return textResp(http.StatusConflict, fmt.Sprintf("The setting %s already has a newer version (%s)", name, s.version))
 	case newName == s.name:
 		s.version = ver
 		e.changedLocked()
@@ -198,7 +200,7 @@ func (e *Engine) putFeatures(rq *request) *response {
 	case c == 0 && sameSet:
 		return noContent
 	case c <= 0:
-		return textResp(http.StatusConflict, higherVersionMsg(s.name, old))
+		return textResp(http.StatusConflict, higherVersionMsg(name, old))
 	case sameSet:
 		s.version = ver
 		e.changedLocked()
@@ -210,18 +212,10 @@ func (e *Engine) putFeatures(rq *request) *response {
 			removed = append(removed, x)
 		}
 	}
-	var inUse []int64
-	for _, r := range s.rules {
-		for _, x := range removed {
-			if _, ok := r.conds[x]; ok {
-				inUse = append(inUse, r.id)
-				break
-			}
-		}
-	}
-	if len(inUse) > 0 {
+	slices.Sort(removed)
+	if usedFeatures, ids := rulesUsing(s, removed); len(ids) > 0 {
 		return textResp(http.StatusConflict, fmt.Sprintf("Configurable features %s are in use by rules %s",
-			pyStrSet(removed), pyIntList(inUse)))
+			pyStrSet(usedFeatures), pyIntList(ids)))
 	}
 	added := len(want) > len(s.features)-len(removed)
 	if added && n.major == old.major {
@@ -252,4 +246,25 @@ func setsEqual(a, b map[string]struct{}) bool {
 		}
 	}
 	return true
+}
+
+// rulesUsing lists, for each of the features some rule of s conditions on,
+// the ids of those rules, newest first as the reference's lookup returns
+// them (a rule using two of the features is listed twice, as there). It
+// returns the features in use and the concatenated ids.
+func rulesUsing(s *setting, features []string) ([]string, []int64) {
+	var used []string
+	var ids []int64
+	for _, f := range features {
+		n := len(ids)
+		for i := len(s.rules) - 1; i >= 0; i-- {
+			if _, ok := s.rules[i].conds[f]; ok {
+				ids = append(ids, s.rules[i].id)
+			}
+		}
+		if len(ids) > n {
+			used = append(used, f)
+		}
+	}
+	return used, ids
 }
