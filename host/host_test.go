@@ -175,7 +175,7 @@ func TestEmbeddedRuleChangeReachesLookupsAndHooks(t *testing.T) {
 	}
 	page, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, want := range []string{"banner", "winter sale", "user=alice", "recorder", "setting_changed"} {
+	for _, want := range []string{"banner", "winter sale", "user=alice", "recorder", "setting_changed", "depends on user"} {
 		if !strings.Contains(string(page), want) {
 			t.Errorf("status page lacks %q", want)
 		}

@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"maps"
 	"os"
 	"time"
@@ -40,9 +41,15 @@ func (h *Host) Snapshot() admin.Snapshot {
 			ss.RuleSet = set.RuleSet()
 		}
 		v, err := h.lookup(context.Background(), d.decl.Name, nil)
-		if err != nil {
+		var missing *heksher.MissingFeatureError
+		switch {
+		case errors.As(err, &missing):
+			// Not a fault: the value depends on a feature the context
+			// defaults do not give; the lookup API answers per request.
+			ss.Source = "depends on " + missing.Feature
+		case err != nil:
 			ss.Error = err.Error()
-		} else {
+		default:
 			ss.Value, ss.Source, ss.RuleID = json.RawMessage(v.JSON), v.Source.String(), v.RuleID
 		}
 		s.Settings = append(s.Settings, ss)

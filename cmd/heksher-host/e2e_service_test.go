@@ -170,6 +170,18 @@ plugins:
 	if h.pluginPIDs()["banner"] != pid {
 		t.Error("an unchanged plugin was restarted by the reload")
 	}
+	// The added plugin's setting was declared on the running client.
+	h.waitFor("discount declared", 10*time.Second, func() bool {
+		for _, s := range h.status().Settings {
+			if s.Name == "discount" && s.Outcome == "created" {
+				return true
+			}
+		}
+		return false
+	})
+	if v := h.lookup("discount?user=zed"); string(v.Value) != "0" {
+		t.Errorf("discount after hot add: %+v", v)
+	}
 
 	// A wrong checksum fails the reload: nothing changes.
 	rewrite(fmt.Sprintf("  - {name: discount, kind: wasm, path: %s, sha256: %s}\n", discount, strings.Repeat("ab", 32)))
