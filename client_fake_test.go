@@ -120,7 +120,7 @@ func (f *fakeServer) serve(w http.ResponseWriter, r *http.Request) {
 	case "/api/v1/settings/declare":
 		var d wire.DeclareRequest
 		if err := json.NewDecoder(r.Body).Decode(&d); err != nil {
-			http.Error(w, err.Error(), 422)
+			http.Error(w, err.Error(), http.StatusUnprocessableEntity)
 			return
 		}
 		f.declared = append(f.declared, d)
