@@ -40,6 +40,8 @@ func TestDeclareOutcomes(t *testing.T) {
 		{"alias missing", nil, decl(`"alias":"nonexistent"`), 404, `{"detail":"alias nonexistent does not exist"}`},
 		{"type incompatible with rules", withRuleOnTheme, decl(`"type":"str","default_value":"x","version":"2.0"`), 409,
 			`{"outcome":"rejected","previous_version":"1.0","differences":[{"level":"minor","attribute":"default_value","latest_value":200},{"level":"mismatch","message":"setting type incompatible with values for rules: [1]"}]}`},
+		{"rename does not see the rules", withRuleOnTheme, `{"name":"foo","alias":"size_limit","configurable_features":["user","theme"],"type":"str","default_value":"x","metadata":{"testing":true},"version":"2.0"}`, 200,
+			`{"outcome":"upgraded","previous_version":"1.0","differences":[{"level":"minor","attribute":"name","latest_value":"size_limit"},{"level":"minor","attribute":"default_value","latest_value":200},{"level":"major","attribute":"type","latest_value":"int"}]}`},
 		{"string-equal version quirk", nil, decl(`"version":"1.00"`), 200, `{"outcome":"upgraded","previous_version":"1.0","differences":[]}`},
 		{"metadata cleared", nil, decl(`"metadata":{},"version":"1.1"`), 200,
 			`{"outcome":"upgraded","previous_version":"1.0","differences":[{"level":"minor","attribute":"metadata","latest_value":{"testing":true}}]}`},

@@ -103,9 +103,11 @@ func (e *Engine) differences(s *setting, d *declaration, backward bool) (*diffSe
 		} else {
 			var bad []int64
 			if !backward {
-				// The reference looks the rules up by the declared name.
-				if target := st.resolve(d.name); target != nil {
-					for _, r := range target.rules {
+				// The reference looks the rules up by the declared name,
+				// without resolving aliases: a declaration by alias or a
+				// rename sees no rules.
+				if d.name == s.name {
+					for _, r := range s.rules {
 						if !y.Accepts(r.value) {
 							bad = append(bad, r.id)
 						}
