@@ -129,8 +129,40 @@ func (c *Client) TrackContexts(tracks map[string][]string) error {
 	if len(unknown) > 0 {
 		c.log.Warn("context features are not specified in server", "features", unknown)
 	}
+	c.warnFilterSyntax(tracks)
 	c.tracking.Store(next)
 	return nil
+}
+
+// warnFilterSyntax warns about names the service cannot take in a filter
+// (spec §4.5): anything outside [a-zA-Z_0-9]+ makes every update fail with
+// 422, and the reference server reads a feature name with anything but
+// lower-case letters as another name, so its rules never arrive.
+func (c *Client) warnFilterSyntax(tracks map[string][]string) {
+	for _, f := range slices.Sorted(maps.Keys(tracks)) {
+		if !filterToken(f) {
+			c.log.Warn("heksher: context feature name is not valid in a context filter; the service will reject every update", "feature", f)
+		} else if strings.ContainsFunc(f, func(r rune) bool { return r < 'a' || r > 'z' }) {
+			c.log.Warn("heksher: the reference Heksher server ignores filter features whose name is not lower-case letters only; rules on it will not be downloaded", "feature", f)
+		}
+		for _, v := range tracks[f] {
+			if v != TrackAll && !filterToken(v) {
+				c.log.Warn("heksher: context feature value is not valid in a context filter; the service will reject every update", "feature", f, "value", v)
+			}
+		}
+	}
+}
+
+func filterToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // warnExplicit implements spec §4.3 steps 1-2 for Get. It allocates only

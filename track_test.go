@@ -184,3 +184,25 @@ func FuzzFilters(f *testing.F) {
 		}
 	})
 }
+
+func TestTrackContexts_FilterSyntaxWarnings(t *testing.T) {
+	tests := []struct {
+		name  string
+		track map[string][]string
+		want  string
+	}{
+		{"valid", map[string][]string{"user": {"u_1"}}, ""},
+		{"bad value", map[string][]string{"user": {"a-b"}}, "value is not valid"},
+		{"bad name", map[string][]string{"us er": {"x"}}, "name is not valid"},
+		{"upper-case name", map[string][]string{"userId": {"x"}}, "lower-case letters only"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, lc := newTestClient(t, "http://h", []string{"user", "us er", "userId"})
+			mustNil(t, c.TrackContexts(tc.track))
+			if tc.want == "" && lc.count(slog.LevelWarn, ".") != 0 || tc.want != "" && lc.count(slog.LevelWarn, tc.want) != 1 {
+				t.Fatalf("want %q:\n%s", tc.want, lc.dump())
+			}
+		})
+	}
+}
