@@ -121,3 +121,16 @@ func TestAppendPythonJSON(t *testing.T) {
 		t.Fatalf("AppendPythonJSON = %s, want %s", got, want)
 	}
 }
+
+func TestParsePythonJSON(t *testing.T) {
+	v, err := ParsePythonJSON([]byte(`[NaN, Infinity, -Infinity, -1]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := v.String(); got != "[null,null,null,-1]" {
+		t.Fatalf("rendered %s", got)
+	}
+	if _, err := ParseValue([]byte(`NaN`)); err == nil {
+		t.Fatal("ParseValue accepted NaN")
+	}
+}

@@ -14,7 +14,18 @@ const maxDepth = 512
 // Errors are *SyntaxError values worded and positioned as Python's json
 // module would report them.
 func ParseValue(data []byte) (Value, error) {
-	p := jsonParser{data: data}
+	return parseDoc(jsonParser{data: data})
+}
+
+// ParsePythonJSON parses a document the way Python's json.loads does, which
+// is how the reference server reads request bodies: like [ParseValue], but
+// NaN, Infinity and -Infinity are accepted as floats. (Such values render
+// as null, as the reference's encoder writes them.)
+func ParsePythonJSON(data []byte) (Value, error) {
+	return parseDoc(jsonParser{data: data, python: true})
+}
+
+func parseDoc(p jsonParser) (Value, error) {
 	p.skipWS()
 	v, err := p.value(0)
 	if err != nil {
@@ -28,8 +39,9 @@ func ParseValue(data []byte) (Value, error) {
 }
 
 type jsonParser struct {
-	data []byte
-	pos  int
+	data   []byte
+	pos    int
+	python bool // accept NaN and ±Infinity
 }
 
 func (p *jsonParser) fail(msg string, bytePos int) error {
@@ -81,6 +93,12 @@ func (p *jsonParser) value(depth int) (Value, error) {
 		return Value{kind: Boolean}, nil
 	case c == 'n' && p.lit("null"):
 		return Value{}, nil
+	case p.python && c == 'N' && p.lit("NaN"):
+		return FloatValue(math.NaN()), nil
+	case p.python && c == 'I' && p.lit("Infinity"):
+		return FloatValue(math.Inf(1)), nil
+	case p.python && c == '-' && p.lit("-Infinity"):
+		return FloatValue(math.Inf(-1)), nil
 	case c == '-' || (c >= '0' && c <= '9'):
 		return p.number()
 	}

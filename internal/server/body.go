@@ -27,7 +27,7 @@ func decodeBody(raw []byte, contentType string, present bool) (htype.Value, []va
 	if contentType != "" && !isJSONType(contentType) {
 		return htype.Value{}, []valErr{errDict([]any{"body"})}
 	}
-	v, err := htype.ParseValue(raw)
+	v, err := htype.ParsePythonJSON(raw)
 	if err != nil {
 		var se *htype.SyntaxError
 		if !errors.As(err, &se) {

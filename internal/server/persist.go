@@ -113,7 +113,9 @@ func (ss *snapSetting) toSetting(st *state) (*setting, error) {
 		return nil, err
 	}
 	def, err := htype.ParseValue(ss.DefaultValue)
-	if err != nil || !typ.Accepts(def) {
+	// null is tolerated: a NaN or infinite float accepted by the API is
+	// kept as null, as the reference stores it.
+	if err != nil || (!typ.Accepts(def) && def.Kind() != htype.Null) {
 		return nil, fmt.Errorf("default value %s does not match type %s", ss.DefaultValue, typ)
 	}
 	meta, err := parseMeta(ss.Metadata)
@@ -150,7 +152,7 @@ func (sr *snapRule) toRule(s *setting) (*rule, error) {
 		conds[c[0]] = c[1]
 	}
 	val, err := htype.ParseValue(sr.Value)
-	if err != nil || !s.typ.Accepts(val) {
+	if err != nil || (!s.typ.Accepts(val) && val.Kind() != htype.Null) {
 		return nil, fmt.Errorf("value %s does not match type %s", sr.Value, s.typ)
 	}
 	meta, err := parseMeta(sr.Metadata)

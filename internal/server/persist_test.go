@@ -18,6 +18,9 @@ func TestDataFileRoundTrip(t *testing.T) {
 		step{method: "PUT", path: "/api/v1/rules/1/metadata", body: `{"metadata":{"z":1,"a":[1.0,"é"]}}`, status: 204},
 		step{method: "DELETE", path: "/api/v1/rules/2", status: 204},
 		step{method: "PATCH", path: "/api/v1/context_features/theme/index", body: `{"to_before":"user"}`, status: 204},
+		// a NaN accepted for a float is kept as null, as the reference stores it
+		step{method: "POST", path: "/api/v1/settings/declare", body: `{"name":"ratio","configurable_features":["user"],"type":"float","default_value":NaN}`, status: 200, want: created},
+		step{method: "GET", path: "/api/v1/query?settings=ratio", status: 200, want: `{"settings":{"ratio":{"default_value":null,"rules":[]}}}`},
 	))
 	before, err := eng.Call(context.Background(), "GET", "/api/v1/settings?include_additional_data=true", nil)
 	if err != nil {
