@@ -198,27 +198,27 @@ func decodeSetting(s *scanner, name string) (QuerySetting, error) {
 		if !ok {
 			break
 		}
-		key, err := s.str()
+		kb, err := s.key()
 		if err != nil {
 			return qs, fmt.Errorf("wire: %s: %w", where, err)
 		}
 		if err := s.expect(':'); err != nil {
 			return qs, fmt.Errorf("wire: %s: %w", where, err)
 		}
-		switch key {
-		case "default_value":
+		switch {
+		case string(kb) == "default_value":
 			if qs.DefaultValue, err = s.value(); err != nil {
 				where.field = "default_value"
 				return qs, fmt.Errorf("wire: %s: %w", where, err)
 			}
-		case "rules":
+		case string(kb) == "rules":
 			haveRules = true
 			if qs.Rules, err = decodeRules(s, where); err != nil {
 				return qs, err
 			}
 		default:
 			if _, err := s.value(); err != nil {
-				where.field = key
+				where.field = string(kb)
 				return qs, fmt.Errorf("wire: %s: %w", where, err)
 			}
 		}
@@ -239,7 +239,9 @@ func decodeRules(s *scanner, where path) ([]QueryRule, error) {
 	if err := s.expect('['); err != nil {
 		return nil, fmt.Errorf("wire: %s.rules: want a list: %w", where, err)
 	}
-	var out []QueryRule
+	// Collect into a stack buffer, then copy once at the exact size.
+	var buf [16]QueryRule
+	out := buf[:0]
 	for first := true; ; first = false {
 		ok, err := s.more(']', first)
 		if err != nil {
@@ -256,7 +258,7 @@ func decodeRules(s *scanner, where path) ([]QueryRule, error) {
 		}
 		out = append(out, r)
 	}
-	return out, nil
+	return append([]QueryRule(nil), out...), nil
 }
 
 func decodeRule(s *scanner, where path) (QueryRule, error) {
@@ -272,33 +274,33 @@ func decodeRule(s *scanner, where path) (QueryRule, error) {
 		if !ok {
 			break
 		}
-		key, err := s.str()
+		kb, err := s.key()
 		if err != nil {
 			return r, fmt.Errorf("wire: %s: %w", where, err)
 		}
 		if err := s.expect(':'); err != nil {
 			return r, fmt.Errorf("wire: %s: %w", where, err)
 		}
-		switch key {
-		case "value":
+		switch {
+		case string(kb) == "value":
 			if r.Value, err = s.value(); err != nil {
-				where.field = key
+				where.field = "value"
 				return r, fmt.Errorf("wire: %s: %w", where, err)
 			}
-		case "rule_id":
+		case string(kb) == "rule_id":
 			if r.RuleID, err = s.int64(); err != nil {
-				where.field = key
+				where.field = "rule_id"
 				return r, fmt.Errorf("wire: %s: %w", where, err)
 			}
-		case "context_features":
-			where.field = key
+		case string(kb) == "context_features":
+			where.field = "context_features"
 			if r.ContextFeatures, err = decodePairs(s, where); err != nil {
 				return r, err
 			}
 			where.field = ""
 		default:
 			if _, err := s.value(); err != nil {
-				where.field = key
+				where.field = string(kb)
 				return r, fmt.Errorf("wire: %s: %w", where, err)
 			}
 		}
@@ -318,7 +320,8 @@ func decodePairs(s *scanner, where path) ([][]string, error) {
 	if err := s.expect('['); err != nil {
 		return nil, fmt.Errorf("wire: %s: want a list: %w", where, err)
 	}
-	var out [][]string
+	var buf [8][]string
+	out := buf[:0]
 	for first := true; ; first = false {
 		ok, err := s.more(']', first)
 		if err != nil {
@@ -356,8 +359,5 @@ func decodePairs(s *scanner, where path) ([][]string, error) {
 		}
 		out = append(out, s.pair(pair[0], pair[1]))
 	}
-	if out == nil {
-		out = [][]string{}
-	}
-	return out, nil
+	return s.pairList(out), nil
 }
