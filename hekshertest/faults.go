@@ -34,10 +34,15 @@ type Fault struct {
 
 	// CloseConnection closes the connection without any answer.
 	CloseConnection bool
+
+	// Times is how many matching requests get the fault before it is
+	// removed; 0 means once.
+	Times int
 }
 
-// EnqueueFault adds a one-shot fault: the first later request that matches
-// it gets it, and it is removed. Faults are tried in the order enqueued.
+// EnqueueFault adds a fault: the next matching request (or the next
+// f.Times ones) gets it, then it is removed. Faults are tried in the order
+// enqueued.
 func (s *Server) EnqueueFault(f Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -94,8 +99,12 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.handlers.Add(1)
+	s.inflight.Add(1)
 	s.mu.Unlock()
-	defer s.handlers.Done()
+	defer func() {
+		s.inflight.Add(-1)
+		s.handlers.Done()
+	}()
 	body, _ := io.ReadAll(r.Body)
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	s.mu.Lock()
@@ -104,12 +113,18 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		Header: r.Header.Clone(), Body: body, Time: time.Now(),
 	})
 	var fault *Fault
-	for i, f := range s.faults {
-		if f.Match == nil || f.Match(r) {
-			fault = &f
-			s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
-			break
+	for i := range s.faults {
+		f := s.faults[i]
+		if f.Match != nil && !f.Match(r) {
+			continue
 		}
+		fault = &f
+		if s.faults[i].Times > 1 {
+			s.faults[i].Times--
+		} else {
+			s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
+		}
+		break
 	}
 	intercept := s.intercept
 	s.mu.Unlock()

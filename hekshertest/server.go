@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,6 +24,7 @@ type Server struct {
 	engine *server.Engine
 	addr   string
 	client *http.Client
+	tb     testing.TB
 
 	mu        sync.Mutex // guards the fields below
 	srv       *http.Server
@@ -33,6 +35,7 @@ type Server struct {
 	requests  []Request
 
 	handlers sync.WaitGroup // in-flight requests
+	inflight atomic.Int64   // the same count, for the hang report
 }
 
 // Option configures [NewServer].
@@ -103,7 +106,7 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 	if err != nil {
 		t.Fatalf("hekshertest: listen: %v", err)
 	}
-	s := &Server{engine: eng, addr: ln.Addr().String()}
+	s := &Server{engine: eng, addr: ln.Addr().String(), tb: t}
 	s.URL = "http://" + s.addr
 	s.client = &http.Client{Transport: &http.Transport{}}
 	s.serve(ln)
@@ -138,7 +141,27 @@ func (s *Server) Stop() {
 	}
 	_ = hs.Close() // closes listener and connections; in-flight handlers see their ctx cancelled
 	<-done
-	s.handlers.Wait()
+	s.waitHandlers()
+}
+
+// waitHandlers waits for in-flight requests, reporting every 5 s what it is
+// waiting for (an Intercept that never returns, say).
+func (s *Server) waitHandlers() {
+	done := make(chan struct{})
+	go func() {
+		s.handlers.Wait()
+		close(done)
+	}()
+	tick := time.NewTicker(5 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-tick.C:
+			s.tb.Logf("hekshertest: Close is waiting for %d in-flight request(s) to return", s.inflight.Load())
+		}
+	}
 }
 
 // Start serves again on the same address after [Server.Stop].

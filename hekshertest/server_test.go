@@ -151,6 +151,13 @@ func TestFaults(t *testing.T) {
 	if srv.PendingFaults() != 0 {
 		t.Fatalf("%d faults left", srv.PendingFaults())
 	}
+
+	srv.EnqueueFault(hekshertest.Fault{Match: onQuery, Status: 500, Times: 2})
+	for i, want := range []int{500, 500, 200} {
+		if status, _ := get(t, srv, "/api/v1/query"); status != want {
+			t.Fatalf("request %d with a twice-repeated fault: %d, want %d", i, status, want)
+		}
+	}
 }
 
 func TestIntercept(t *testing.T) {
