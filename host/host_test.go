@@ -329,6 +329,56 @@ func TestRestartServesSnapshotWhenServiceIsDown(t *testing.T) {
 	}
 }
 
+// A service that accepts connections and never answers must not keep the
+// host from serving: after the start-up timeout it serves the defaults.
+func TestHungServiceAtStart(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns sync.WaitGroup
+	var held []net.Conn
+	var mu sync.Mutex
+	conns.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c)
+			mu.Unlock()
+		}
+	})
+	t.Cleanup(func() {
+		ln.Close()
+		conns.Wait()
+		mu.Lock()
+		for _, c := range held {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	cfg := testConfig(t)
+	cfg.Service.URL = "http://" + ln.Addr().String()
+	cfg.Service.Timeout = config.Duration(30 * time.Second)
+	cfg.StartupTimeout = config.Duration(300 * time.Millisecond)
+	start := time.Now()
+	h := startHost(t, cfg)
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("start took %v", d)
+	}
+	if got := h.Snapshot().Service.Serving; got != "defaults" {
+		t.Errorf("serving %q, want defaults", got)
+	}
+	if !h.Ready() {
+		t.Error("not ready")
+	}
+	if s, v := lookupStr(t, h, "banner", hostapi.Feature{Name: "user", Value: "alice"}); s != "welcome" || v.Source != hostapi.SourceLocalDefault {
+		t.Errorf("lookup %q from %v", s, v.Source)
+	}
+}
+
 func TestPluginDeclarationsAndLookups(t *testing.T) {
 	f := &fakeLoader{hangs: map[string]chan struct{}{}}
 	dir := t.TempDir()

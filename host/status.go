@@ -63,6 +63,9 @@ func (h *Host) serving() string {
 	if h.client == nil || !h.ready.Load() {
 		return "starting"
 	}
+	if h.slowStart.Load() {
+		return string(heksher.OriginDefaults)
+	}
 	return string(h.client.Status().Origin)
 }
 
