@@ -336,3 +336,54 @@ func BenchmarkTable_Lookup(b *testing.B) {
 		tb.Lookup(values, hashes, 7)
 	}
 }
+
+// randomRules builds n rules over 3 features with random masks and values.
+func randomRules(n int) ([]string, [][]Condition) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	features := []string{"user", "trust", "theme"}
+	rules := make([][]Condition, 0, n)
+	for range n {
+		var cs []Condition
+		for cs == nil {
+			for d, f := range features {
+				if rng.IntN(2) == 0 {
+					cs = append(cs, Condition{f, f[:1] + idx(rng.IntN(n/4+1)+d)})
+				}
+			}
+		}
+		rules = append(rules, cs)
+	}
+	return features, rules
+}
+
+func BenchmarkTable_LookupSizes(b *testing.B) {
+	for _, n := range []int{50, 1000, 100000} {
+		b.Run(idx(n), func(b *testing.B) {
+			features, rules := randomRules(n)
+			t, _, err := Build(features, rules)
+			if err != nil {
+				b.Fatal(err)
+			}
+			values := []string{"u1", "t2", "t3"}
+			hashes := []uint64{Hash(values[0]), Hash(values[1]), Hash(values[2])}
+			b.ReportAllocs()
+			for b.Loop() {
+				t.Lookup(values, hashes, 7)
+			}
+		})
+	}
+}
+
+func BenchmarkBuild(b *testing.B) {
+	for _, n := range []int{50, 1000} {
+		b.Run(idx(n), func(b *testing.B) {
+			features, rules := randomRules(n)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := Build(features, rules); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
