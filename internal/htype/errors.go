@@ -27,8 +27,12 @@ const (
 // TypeError reports a type string that cannot be parsed.
 type TypeError struct {
 	Input  string         // the whole type string given to Parse
+	Part   string         // the (possibly inner) type string that failed
 	Reason string         // why it is invalid
 	Cause  TypeErrorCause // which check failed
+	// Offending is, for CauseNotArray and CauseNotPrimitive, the JSON
+	// value that is not an array or not a primitive.
+	Offending Value
 }
 
 // Error returns the message in the reference server's wording, prefixed

@@ -35,7 +35,7 @@ func Parse(s string) (*Type, error) {
 
 func parse(s string, depth int) (*Type, *TypeError) {
 	if depth > maxTypeDepth {
-		return nil, &TypeError{Reason: "nested too deeply"}
+		return nil, &TypeError{Part: s, Reason: "nested too deeply"}
 	}
 	if p, ok := primitives[s]; ok {
 		return p, nil
@@ -43,7 +43,11 @@ func parse(s string, depth int) (*Type, *TypeError) {
 	for _, k := range [...]Kind{Flags, Enum} {
 		kw := k.String()
 		if strings.HasPrefix(s, kw) {
-			return parseOptions(k, strings.TrimLeftFunc(s[len(kw):], unicode.IsSpace))
+			t, fail := parseOptions(k, strings.TrimLeftFunc(s[len(kw):], unicode.IsSpace))
+			if fail != nil {
+				fail.Part = s
+			}
+			return t, fail
 		}
 	}
 	for _, k := range [...]Kind{Sequence, Mapping} {
@@ -75,7 +79,7 @@ func parse(s string, depth int) (*Type, *TypeError) {
 		}
 		return newGeneric(k, elem), nil
 	}
-	return nil, &TypeError{Reason: "unknown type", Cause: CauseUnknown}
+	return nil, &TypeError{Part: s, Reason: "unknown type", Cause: CauseUnknown}
 }
 
 func parseOptions(kind Kind, rest string) (*Type, *TypeError) {
@@ -88,13 +92,13 @@ func parseOptions(kind Kind, rest string) (*Type, *TypeError) {
 		return nil, &TypeError{Reason: kind.String() + " options: " + msg, Cause: CauseOptionsJSON}
 	}
 	if v.kind != Array {
-		return nil, &TypeError{Reason: kind.String() + " options must be a JSON array", Cause: CauseNotArray}
+		return nil, &TypeError{Reason: kind.String() + " options must be a JSON array", Cause: CauseNotArray, Offending: v}
 	}
 	for _, it := range v.items {
 		switch it.kind {
 		case Boolean, Number, String:
 		default:
-			return nil, &TypeError{Reason: kind.String() + " options must be strings, numbers or booleans", Cause: CauseNotPrimitive}
+			return nil, &TypeError{Reason: kind.String() + " options must be strings, numbers or booleans", Cause: CauseNotPrimitive, Offending: it}
 		}
 	}
 	return newOptioned(kind, v.items), nil

@@ -227,8 +227,8 @@ func (f *fields) settingType(name string) (*htype.Type, bool) {
 	return t, true
 }
 
-// typeParseErr reports an invalid type string with the error type the
-// reference's exception maps to.
+// typeParseErr reports an invalid type string with the message and error
+// type of the exception the reference raises for it.
 func typeParseErr(loc []any, s string, err error) valErr {
 	var te *htype.TypeError
 	if errors.As(err, &te) {
@@ -236,9 +236,12 @@ func typeParseErr(loc []any, s string, err error) valErr {
 		case htype.CauseOptionsJSON:
 			return valErr{loc: loc, msg: te.Reason, typ: "value_error.jsondecode"}
 		case htype.CauseNotArray:
-			return valErr{loc: loc, msg: te.Reason, typ: "type_error"}
+			return valErr{loc: loc, msg: "expected list, got <class '" + pyTypeName(te.Offending) + "'>", typ: "type_error"}
 		case htype.CauseNotPrimitive:
-			return valErr{loc: loc, msg: te.Reason, typ: "type_error"}
+			return valErr{loc: loc, msg: "expected a primitive type, got <class '" + pyTypeName(te.Offending) + "'>", typ: "type_error"}
+		}
+		if te.Part != "" {
+			s = te.Part
 		}
 	}
 	return errValue(loc, "cannot resolve setting type "+s)

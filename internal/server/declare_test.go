@@ -116,6 +116,12 @@ func TestDeclareValidation(t *testing.T) {
 		{"null default", `{"name":"a","configurable_features":["user"],"type":"int","default_value":null}`,
 			`{"detail":[{"loc":["body","__root__"],"msg":"type (int) and default value (None) must match","type":"type_error"}]}`},
 		{"flags not a list", `{"name":"a","configurable_features":["user"],"type":"Flags{1}","default_value":[]}`, ""},
+		{"enum of an object", `{"name":"a","configurable_features":["user"],"type":"Enum{\"a\":1}","default_value":1}`,
+			`{"detail":[{"loc":["body","type"],"msg":"expected list, got <class 'dict'>","type":"type_error"}]}`},
+		{"flags of null", `{"name":"a","configurable_features":["user"],"type":"Sequence<Flags[null]>","default_value":[]}`,
+			`{"detail":[{"loc":["body","type"],"msg":"expected a primitive type, got <class 'NoneType'>","type":"type_error"}]}`},
+		{"unknown inner type", `{"name":"a","configurable_features":["user"],"type":"Mapping< integer >","default_value":{}}`,
+			`{"detail":[{"loc":["body","type"],"msg":"cannot resolve setting type integer","type":"value_error"}]}`},
 		{"numeric name coerced", `{"name":12,"configurable_features":["user"],"type":"int","default_value":1}`, created},
 		{"unterminated", `{"name":"a`, `{"detail":[{"loc":["body",8],"msg":"Unterminated string starting at: line 1 column 9 (char 8)","type":"value_error.jsondecode","ctx":{"msg":"Unterminated string starting at","doc":"{\"name\":\"a","pos":8,"lineno":1,"colno":9}}]}`},
 	}
