@@ -297,6 +297,8 @@ func (c *Client) SetAsMain(ctx context.Context) error {
 func (c *Client) closeAfterFailedStart() { _ = c.Close() }
 
 func (c *Client) checkContextFeatures(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.requestTimeout)
+	defer cancel()
 	got, err := c.getContextFeatures(ctx)
 	if err != nil {
 		c.log.Error("failure to get context_features from heksher service", "error", err)

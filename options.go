@@ -103,12 +103,14 @@ func WithHookLimits(queueSize int, deadline time.Duration) Option {
 
 // WithDispatcher makes the client publish its events into d, which the
 // caller owns (Close does not close it). Hooks given with [WithHooks]
-// subscribe to d. Default: a dispatcher of the client's own, created only
-// when there are hooks, and closed by Close.
+// subscribe to d and stay subscribed until d is closed, so that they still
+// receive the Closing event. Default: a dispatcher of the client's own,
+// created only when there are hooks, and closed by Close.
 func WithDispatcher(d *dispatch.Dispatcher) Option { return func(c *config) { c.dispatcher = d } }
 
-// WithRequestTimeout bounds each HTTP request the client makes in the
-// background (declarations and updates). Default: 30s.
+// WithRequestTimeout bounds each HTTP request the client makes on its own:
+// the context-feature check of SetAsMain, declarations and updates (Ping and
+// GetSettings are bounded by their caller's context only). Default: 30s.
 func WithRequestTimeout(d time.Duration) Option { return func(c *config) { c.requestTimeout = d } }
 
 // WithDegradedStart makes SetAsMain return after the first attempt even if
