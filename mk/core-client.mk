@@ -1,7 +1,7 @@
 # Client core (HTTP client side): fuzz the context_filters builder and the
 # query-answer decoder for a while (not part of `make test`).
-FUZZTIME ?= 30s
+CORE_CLIENT_FUZZTIME ?= 30s
 .PHONY: fuzz-core-client
 fuzz-core-client:
-	$(GO) test -run '^$$' -fuzz '^FuzzFilters$$' -fuzztime $(FUZZTIME) .
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeQuery$$' -fuzztime $(FUZZTIME) ./internal/wire
+	$(GO) test -run '^$$' -fuzz '^FuzzFilters$$' -fuzztime $(CORE_CLIENT_FUZZTIME) .
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeQuery$$' -fuzztime $(CORE_CLIENT_FUZZTIME) ./internal/wire
