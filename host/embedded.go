@@ -27,7 +27,7 @@ func startEmbedded(ctx context.Context, cfg config.Config, log *slog.Logger) (*e
 	if !config.IsLoopback(cfg.Embedded.Listen) {
 		return nil, fmt.Errorf("host: embedded server: %q is not a loopback address", cfg.Embedded.Listen)
 	}
-	eng, err := newEngine(ctx, cfg, log.With("component", "embedded-server"))
+	eng, err := newEngine(ctx, cfg, slog.New(demoted{log.Handler()}).With("component", "embedded-server"))
 	if err != nil {
 		return nil, err
 	}
@@ -59,3 +59,25 @@ func (e *embedded) Close(ctx context.Context) error {
 	<-e.done
 	return err
 }
+
+// demoted wraps a handler so that the embedded server's per-request INFO
+// records are logged at DEBUG: at the default level the host's log shows
+// what the plugins do, not a line per poll.
+type demoted struct{ h slog.Handler }
+
+func (d demoted) level(l slog.Level) slog.Level {
+	if l < slog.LevelWarn {
+		return slog.LevelDebug
+	}
+	return l
+}
+
+func (d demoted) Enabled(ctx context.Context, l slog.Level) bool { return d.h.Enabled(ctx, d.level(l)) }
+
+func (d demoted) Handle(ctx context.Context, r slog.Record) error {
+	r.Level = d.level(r.Level)
+	return d.h.Handle(ctx, r)
+}
+
+func (d demoted) WithAttrs(as []slog.Attr) slog.Handler { return demoted{d.h.WithAttrs(as)} }
+func (d demoted) WithGroup(n string) slog.Handler       { return demoted{d.h.WithGroup(n)} }

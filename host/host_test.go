@@ -435,3 +435,33 @@ func TestPluginDeclarationsAndLookups(t *testing.T) {
 }
 
 var _ dispatch.Subscriber = (*eventLog)(nil)
+
+func TestEmbeddedLogsDemoted(t *testing.T) {
+	cases := []struct {
+		name  string
+		level slog.Level
+		want  []string
+		not   []string
+	}{
+		{"info host hides request lines", slog.LevelInfo, []string{"broken"}, []string{"request"}},
+		{"debug host shows them", slog.LevelDebug, []string{"broken", "level=DEBUG msg=request"}, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			log := slog.New(demoted{slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: tc.level})})
+			log.Info("request", "path", "/api/v1/query")
+			log.Warn("broken")
+			for _, w := range tc.want {
+				if !strings.Contains(buf.String(), w) {
+					t.Errorf("log lacks %q:\n%s", w, buf.String())
+				}
+			}
+			for _, n := range tc.not {
+				if strings.Contains(buf.String(), n) {
+					t.Errorf("log has %q:\n%s", n, buf.String())
+				}
+			}
+		})
+	}
+}
