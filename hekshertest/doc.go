@@ -16,12 +16,20 @@
 // # Faults
 //
 // Tests of a client's error handling script faults: [Server.EnqueueFault]
-// queues one-shot faults (a status and body, a delay, a body cut half-way,
-// a connection closed without an answer), [Server.Intercept] installs a
+// queues faults for the next matching request or requests (a status and
+// body, a delay, a body cut half-way, a connection closed without an
+// answer), [Server.Intercept] installs a
 // middleware that sees every request, and [Server.Stop] / [Server.Start]
 // make the port refuse connections and come back. [Server.Requests]
 // records every request received, so a test can assert exactly what a
 // client sent.
+//
+// # Reference behaviours
+//
+// By default the server reproduces the reference's quirks that clients can
+// observe (for example its substring If-None-Match test and its
+// lower-case-only reading of context_filters keys); [WithFixes] switches
+// chosen ones to the intended behaviour.
 //
 // # Concurrency
 //
