@@ -14,11 +14,20 @@ import (
 	"github.com/heksher-go/heksher/internal/wire"
 )
 
+// validators returns the validators in force; an update loads them once so
+// that all its values see the same list.
+func (s *Setting[T]) validators() []Validator[T] {
+	if vs := s.validator.Load(); vs != nil {
+		return *vs
+	}
+	return nil
+}
+
 // convert runs one server value through the pipeline of spec §2.6: the
 // type's conversion, the on-coerce hook when there were coercions, then the
 // validators. A rejection is a *ConversionError. Panics of hooks and
 // validators are not recovered here (see guard).
-func (s *Setting[T]) convert(raw json.RawMessage, rule *QueriedRule) (T, []string, error) {
+func (s *Setting[T]) convert(raw json.RawMessage, rule *QueriedRule, validators []Validator[T]) (T, []string, error) {
 	v, coercions, err := s.typ.FromWire(raw)
 	if err != nil {
 		return v, nil, err
@@ -33,11 +42,9 @@ func (s *Setting[T]) convert(raw json.RawMessage, rule *QueriedRule) (T, []strin
 			}
 		}
 	}
-	if vs := s.validator.Load(); vs != nil {
-		for _, val := range *vs {
-			if v, err = val(v, rule, s); err != nil {
-				return v, coercions, &ConversionError{Reason: "validator rejected the value: " + err.Error(), Err: err}
-			}
+	for _, val := range validators {
+		if v, err = val(v, rule, s); err != nil {
+			return v, coercions, &ConversionError{Reason: "validator rejected the value: " + err.Error(), Err: err}
 		}
 	}
 	return v, coercions, nil
@@ -55,7 +62,7 @@ func (s *Setting[T]) guard(err *error) {
 // the server default at once.
 func (s *Setting[T]) applyDeclaredDefault(raw json.RawMessage, log *slog.Logger) (coercions []string, err error) {
 	defer s.guard(&err)
-	v, coercions, err := s.convert(raw, nil)
+	v, coercions, err := s.convert(raw, nil, s.validators())
 	if err != nil {
 		return coercions, err
 	}
@@ -94,6 +101,7 @@ func (s *Setting[T]) prepareUpdate(from supplier, rules []wire.QueryRule, def js
 		log = discardLogger
 	}
 	u := &stagedUpdate[T]{s: s, from: from, log: log}
+	validators := s.validators()
 	var conds [][]resolve.Condition
 	var rejectedLog, coercedLog []string
 	for _, r := range rules {
@@ -108,7 +116,7 @@ func (s *Setting[T]) prepareUpdate(from supplier, rules []wire.QueryRule, def js
 		var coercions []string
 		if reason == "" {
 			var cerr error
-			if v, coercions, cerr = s.convert(r.Value, qr); cerr != nil {
+			if v, coercions, cerr = s.convert(r.Value, qr, validators); cerr != nil {
 				reason = reasonOf(cerr)
 			}
 		}
@@ -142,7 +150,7 @@ func (s *Setting[T]) prepareUpdate(from supplier, rules []wire.QueryRule, def js
 	s.logConflicts(log, conflicts, u.rules)
 	u.table = table
 	if def != nil {
-		v, coercions, derr := s.convert(def, nil)
+		v, coercions, derr := s.convert(def, nil, validators)
 		switch {
 		case derr != nil:
 			log.Warn("setting default value discarded default due to conversion error", "setting", s.name,
