@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -385,5 +386,26 @@ func TestUpdate_MultipleClients(t *testing.T) {
 	cvApply(t, s, first, log, "1")
 	if logs.count(slog.LevelWarn, `^setting received rule set from multiple clients$`) != 1 {
 		t.Error("warned although the previous supplier was closed")
+	}
+}
+
+// Validators may be added while updates run (race detector).
+func TestUpdate_AddValidatorConcurrently(t *testing.T) {
+	cvFreshMain(t)
+	s := cvMust(NewSetting("n", Int(), []string{"a"}, 1))(t)
+	stub := NewStubClient()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 50 {
+			s.AddValidator(func(v int64, _ *QueriedRule, _ *Setting[int64]) (int64, error) { return v, nil })
+		}
+	}()
+	for i := range 50 {
+		cvApply(t, s, stub, nil, "1", cvRule(1, strconv.Itoa(i), "a", "x"))
+	}
+	<-done
+	if n := len(s.validators()); n != 50 {
+		t.Errorf("%d validators, want 50", n)
 	}
 }
