@@ -95,8 +95,9 @@ func Build(features []string, rules [][]Condition) (*Table, []Conflict, error) {
 	t.slots = make([]slot, tableSize(len(rules)))
 	var conflicts []Conflict
 	var hashes [MaxFeatures]uint64
+	valueBuf := make([]string, n*len(rules)) // one allocation for every entry's values
 	for ri, conds := range rules {
-		e := entry{values: make([]string, n), rule: ri}
+		e := entry{values: valueBuf[ri*n : (ri+1)*n : (ri+1)*n], rule: ri}
 		for _, c := range conds {
 			d, ok := index[c.Feature]
 			if !ok {
@@ -113,7 +114,6 @@ func Build(features []string, rules [][]Condition) (*Table, []Conflict, error) {
 		e.hash = combine(e.mask, hashes[:n])
 		if old, found := t.find(e.mask, e.hash, e.values); found {
 			conflicts = append(conflicts, Conflict{Rule: ri, Replaced: t.entries[old].rule, Conditions: e.conditions(features)})
-			e.values = t.entries[old].values
 			t.entries[old] = e
 			continue
 		}
