@@ -304,3 +304,41 @@ func TestHungPluginDelaysOnlyItself(t *testing.T) {
 		}
 	}
 }
+
+// A plugin that falls behind loses the oldest events, counted, and sees the
+// gaps in its numbering; the closing event is never dropped.
+func TestSlowPluginDropsOldestAndSeesGaps(t *testing.T) {
+	f := newManagerFixture(t)
+	hold := make(chan struct{})
+	f.loader.hangs["slow"] = hold
+	p := f.file(t, "p", fakeFile{Kinds: []string{"update_ok", "closing"}})
+	if err := f.m.apply(context.Background(), []config.Plugin{{Name: "slow", Kind: "wasm", Path: p, QueueSize: 3, Deadline: config.Duration(time.Minute)}}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 10; i++ {
+		f.disp.Publish(&event.UpdateOK{Header: event.Header{Seq: uint64(i)}})
+	}
+	f.disp.Publish(&event.Closing{Header: event.Header{Seq: 11}})
+	close(hold)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := f.disp.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := f.loader.latest("slow").got()
+	if len(got) < 2 || got[len(got)-1].Event.Kind() != event.KindClosing {
+		t.Fatalf("deliveries %+v: the closing event must arrive last", got)
+	}
+	var dropped uint64
+	prev := uint64(0)
+	for _, d := range got {
+		if d.Seq-prev-1 != d.Dropped {
+			t.Errorf("delivery %d after %d reports %d dropped", d.Seq, prev, d.Dropped)
+		}
+		dropped += d.Dropped
+		prev = d.Seq
+	}
+	if dropped == 0 || uint64(len(got))+dropped != 11 {
+		t.Errorf("%d delivered + %d dropped, want 11 in all", len(got), dropped)
+	}
+}
