@@ -59,6 +59,7 @@ type slot struct {
 // usable; build one with [Build].
 type Table struct {
 	n       int
+	full    uint64   // the mask of all n features
 	masks   []uint64 // distinct masks present, best first
 	entries []entry
 	slots   []slot // len is a power of two, at least 2×len(entries)
@@ -87,7 +88,10 @@ func Build(features []string, rules [][]Condition) (*Table, []Conflict, error) {
 		}
 		index[f] = i
 	}
-	t := &Table{n: n}
+	t := &Table{n: n, full: uint64(1)<<n - 1}
+	if n == MaxFeatures {
+		t.full = ^uint64(0)
+	}
 	if len(rules) == 0 {
 		return t, nil, nil
 	}
@@ -227,10 +231,7 @@ func (t *Table) Features() int { return t.n }
 // when the reference traversal would reach a feature that has no value,
 // missing >= 0 is that feature's index (and rule is -1).
 func (t *Table) Lookup(values []string, hashes []uint64, present uint64) (rule, missing int) {
-	full := uint64(1)<<t.n - 1
-	if t.n == MaxFeatures {
-		full = ^uint64(0)
-	}
+	full := t.full
 	if present&full != full {
 		m := bits.TrailingZeros64(^present & full)
 		if m == 0 || t.reaches(m, values) {
