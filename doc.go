@@ -12,11 +12,13 @@
 //	var cacheSize, _ = heksher.NewSetting("cache_size", heksher.Int(), []string{"user", "theme"}, 50)
 //
 //	func main() {
-//		c, err := heksher.NewClient("http://heksher:8888", 30*time.Second, []string{"user", "trust", "theme"})
+//		c, err := heksher.NewClient("http://heksher:8888", time.Minute, []string{"user", "theme"},
+//			heksher.WithLogger(logger))
 //		if err != nil { … }
 //		defer c.Close()
-//		_ = c.TrackContexts(map[string][]string{"user": {heksher.TrackAll}, "theme": {"dark", "light"}})
-//		if err := c.SetAsMain(ctx); err != nil { … }
+//		_ = c.TrackContexts(map[string][]string{"user": {"admin", "guest"}, "theme": {heksher.TrackAll}})
+//		_ = c.SetDefaults(map[string]heksher.Default{"theme": heksher.Static("light"), "user": heksher.FromContext(userFromCtx)})
+//		if err := c.SetAsMain(ctx); err != nil { … } // declares pending settings, runs the first update
 //
 //		size, err := cacheSize.Get(ctx, map[string]string{"user": "admin", "theme": "dark"})
 //	}
@@ -24,8 +26,8 @@
 // A setting created before any client waits for the first one; a setting
 // created later is declared in the background. [NewClient] does no I/O;
 // [Client.SetAsMain] checks the service's context features, declares the
-// pending settings and waits for the first update. [Client.Reload] forces an
-// update and reports how it went.
+// pending settings in creation order and runs one query. The client only
+// downloads rules whose conditions it tracks ([Client.TrackContexts]).
 //
 // # Settings and types
 //
@@ -84,22 +86,34 @@
 //
 // # Updates and hooks
 //
-// The client polls the service every interval (with an ETag, so an
-// unchanged answer costs a 304). Each answer is converted and collated
-// outside of any reader's way, then swapped in, per setting, as one
-// immutable snapshot of rules and server default. [Client.ModificationLock]
-// holds updates back while the caller needs a consistent view of several
-// settings; holding it while waiting for Reload deadlocks.
+// After SetAsMain, a background loop polls the service every interval,
+// measured from the end of one attempt, with If-None-Match: an unchanged
+// answer (304) changes nothing. Each answer is converted and collated out of
+// every reader's way, then swapped in, per setting, as one immutable
+// snapshot of rules and server default. [Client.Reload] waits for pending
+// declarations, then for an attempt that started after the call, returns its
+// error and restarts the interval. [Client.ModificationLock] holds updates
+// back while the caller needs a consistent view of several settings (Get
+// never takes it); holding it while waiting for Reload deadlocks.
 //
-// Hooks ([Hook], embed [NopHook]) receive the client's events: declarations,
-// update successes and failures, settings whose rules really changed, and
-// closing. Each hook has its own queue and worker; a slow or panicking hook
-// never delays an update or a read. Hooks never run inside Get.
+// Hooks ([Hook], embed [NopHook]; [WithHooks]) receive the client's events:
+// OnDeclared, OnUpdateOK, OnUpdateError (exactly one of the two per
+// attempt), OnSettingChanged (rules or server default really changed) and
+// OnClosing. Each hook has its own queue, worker and deadline (package
+// dispatch; [WithDispatcher] shares one with a host), so a slow or panicking
+// hook never delays an update or a read. Hooks never run inside Get.
+//
+// [Client.Status] reports where the served values come from ([Origin]:
+// defaults, service or snapshot) and how the last attempts went. For
+// resilience, [WithDegradedStart] keeps a client serving and retrying when
+// the service is unreachable at start, and [WithSnapshotFile] saves each
+// answer and loads it at start.
 //
 // # Concurrency
 //
 // [Client], [Setting], [StubClient] and [Features] are safe for concurrent
-// use. Get, GetFor and Lookup never lock and, for up to 8 configurable
+// use. Close is idempotent, waits for the client's goroutines, and does not
+// vacate the main slot. Get, GetFor and Lookup never lock and, for up to 8 configurable
 // features, never allocate; a reader always sees one whole rule set. Values
 // returned by Get are shared: treat slices, maps and [FlagSet] values as
 // read-only. Settings and clients hold atomics and must not be copied.
@@ -116,9 +130,11 @@
 // (*[MissingFeatureError]). Construction: [ErrInvalidSetting]. Conversions:
 // [ErrRejected] (*[ConversionError]), reported in update events. A panicking
 // hook or validator fails the update with [ErrPanic] (*[PanicError]). The
-// client's own errors ([ErrClosed], [ErrAlreadyMain], [ErrNotRunning],
-// [ErrMainSwitch], [ErrDuplicateDefault], [ErrInvalidTracking],
-// *[HTTPError], …) are documented with the methods that return them.
+// client's life: [ErrClosed], [ErrAlreadyMain], [ErrNotRunning],
+// [ErrMainSwitch] (*[MainSwitchError]), [ErrDuplicateDefault] and
+// [ErrInvalidTracking]. Talking to the service: *[HTTPError] (a non-2xx
+// answer, with its status and body), *[RequestError] (transport failures,
+// cut bodies) and *[DecodeError] (an answer that cannot be read).
 //
 // # Testing
 //
@@ -137,5 +153,6 @@
 //
 // Stub values bypass conversion and validators; the stub's defaults behave
 // like a client's. To test against the HTTP API itself, the hekshertest
-// package runs a compatible server in-process.
+// package runs a compatible server in-process; docs/PYTHON-MAPPING.md maps
+// every method of the Python clients to this package.
 package heksher
