@@ -71,7 +71,9 @@ type Client struct {
 	closedFlag atomic.Bool
 	closeDone  chan struct{}
 
-	snapshotTried bool // owned by the update loop
+	snapshotTried bool    // owned by the update loop
+	startErrs     []error // declaration failures before SetAsMain's first update
+	startDone     bool
 
 	pubMu sync.Mutex // orders event numbers and publication
 	seq   uint64
@@ -277,6 +279,14 @@ func (c *Client) SetAsMain(ctx context.Context) error {
 		c.closeAfterFailedStart()
 		return fmt.Errorf("heksher: set as main: waiting for declarations: %w", err)
 	}
+	c.mu.Lock()
+	startErrs := c.startErrs
+	c.startErrs, c.startDone = nil, true
+	c.mu.Unlock()
+	if c.cfg.strict && len(startErrs) > 0 {
+		c.closeAfterFailedStart()
+		return fmt.Errorf("heksher: set as main: %w", errors.Join(startErrs...))
+	}
 	c.wg.Add(1)
 	go c.updateLoop()
 	err := c.waitAttempt(ctx, 1)
@@ -312,7 +322,9 @@ func (c *Client) checkContextFeatures(ctx context.Context) {
 // Close stops the background work (cancelling requests in flight), waits for
 // it, publishes the Closing event, closes the client's own hook dispatcher
 // (delivering what is queued; each hook is bounded by its deadline) and
-// releases idle connections. It is idempotent and safe to call before
+// releases idle connections. A hook that ignores its deadline delays Close
+// by at most twice the hook deadline (at least 5s); its undelivered events
+// are dropped. It is idempotent and safe to call before
 // SetAsMain. It does not vacate the main slot: settings keep their last
 // values and keep resolving with c's defaults. If the loops take longer than
 // 5s to end, Close logs what it is waiting for.
@@ -346,7 +358,15 @@ wait:
 	c.publish(func(h event.Header) event.Event { return &event.Closing{Header: h} })
 	var err error
 	if c.ownDisp {
-		if derr := c.disp.Close(context.Background()); derr != nil {
+		// Deliver what is queued, but never wait long for a hook that
+		// ignores its deadline: the rest of its queue is dropped.
+		deadline := c.cfg.hookDeadline
+		if deadline <= 0 {
+			deadline = dispatch.DefaultDeadline
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), max(2*deadline, 5*time.Second))
+		defer cancel()
+		if derr := c.disp.Close(ctx); derr != nil {
 			err = fmt.Errorf("heksher: close: hooks: %w", derr)
 		}
 	}

@@ -141,6 +141,13 @@ func (c *Client) declareOne(s settingHandle) (res declResult) {
 	log := c.log.With("setting", name)
 	defer func() {
 		ev.Tracked = res.tracked
+		if ev.Err != nil && !res.tracked {
+			c.mu.Lock()
+			if !c.startDone {
+				c.startErrs = append(c.startErrs, &DeclarationError{Setting: name, Err: ev.Err})
+			}
+			c.mu.Unlock()
+		}
 		c.publish(func(h event.Header) event.Event { ev.Header = h; return ev })
 	}()
 	fail := func(err error) declResult {

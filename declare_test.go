@@ -2,6 +2,7 @@ package heksher
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -289,5 +290,49 @@ func TestDeclarationOrder(t *testing.T) {
 	f.mu.Unlock()
 	if string(b) != `{"name":"s3","configurable_features":["a"],"type":"int","metadata":{},"alias":null,"default_value":3,"version":"1.0"}` {
 		t.Fatalf("body = %s", b)
+	}
+}
+
+// WithStrictDeclarations: a pending setting that cannot be declared fails
+// SetAsMain with a *DeclarationError and closes the client; by default it is
+// only logged.
+func TestDeclaration_Strict(t *testing.T) {
+	tests := []struct {
+		name    string
+		strict  bool
+		wantErr bool
+	}{
+		{"default logs only", false, false},
+		{"strict fails", true, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			freshMain(t)
+			f := newFakeServer(t, "a")
+			f.setDeclare("bad", 404, `{'zz'} are not acceptable context features`)
+			mustSetting(t, "good", Int(), []string{"a"}, 1)
+			mustSetting(t, "bad", Int(), []string{"zz"}, 1)
+			var opts []Option
+			if tc.strict {
+				opts = append(opts, WithStrictDeclarations())
+			}
+			c, _ := newTestClient(t, f.URL(), []string{"a"}, opts...)
+			err := c.SetAsMain(ctxT(t))
+			if !tc.wantErr {
+				mustNil(t, err)
+				if got := c.Tracked(); !slices.Equal(got, []string{"good"}) {
+					t.Fatalf("tracked = %v", got)
+				}
+				return
+			}
+			var de *DeclarationError
+			var he *HTTPError
+			if !errors.As(err, &de) || de.Setting != "bad" || !errors.As(err, &he) || he.StatusCode != 404 {
+				t.Fatalf("SetAsMain = %v", err)
+			}
+			if c.Status().Running {
+				t.Fatal("still running")
+			}
+		})
 	}
 }

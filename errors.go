@@ -70,6 +70,21 @@ func (e *DecodeError) Error() string {
 // Unwrap returns the cause.
 func (e *DecodeError) Unwrap() error { return e.Err }
 
+// DeclarationError is a setting whose declaration failed (see
+// [WithStrictDeclarations]). Err is the cause: a [*RequestError], an
+// [*HTTPError] or a [*DecodeError].
+type DeclarationError struct {
+	Setting string
+	Err     error
+}
+
+func (e *DeclarationError) Error() string {
+	return fmt.Sprintf("heksher: declaring %q: %v", e.Setting, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *DeclarationError) Unwrap() error { return e.Err }
+
 // MainSwitchError says why a client could not become the main client. It
 // matches [ErrMainSwitch].
 type MainSwitchError struct {

@@ -51,6 +51,7 @@ type config struct {
 	degraded       bool
 	backoff        Backoff
 	snapshotPath   string
+	strict         bool
 	hookQueue      int
 	hookDeadline   time.Duration
 }
@@ -129,3 +130,11 @@ func WithDegradedStart(b Backoff) Option {
 // when the service cannot be reached, so the saved values are served until
 // the service is back. Default: no snapshot.
 func WithSnapshotFile(path string) Option { return func(c *config) { c.snapshotPath = path } }
+
+// WithStrictDeclarations makes SetAsMain fail, and close the client, when a
+// setting pending at that time could not be declared (the service could not
+// be reached, answered an error status, or did not answer JSON); the error
+// joins one [*DeclarationError] per setting. Settings created later are
+// still only logged. Default: off, the reference behaviour (declaration
+// failures are logged and the setting is left untracked).
+func WithStrictDeclarations() Option { return func(c *config) { c.strict = true } }
