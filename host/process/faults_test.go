@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/sdk/proto/pluginv1"
 )
 
 func sha256File(t *testing.T, path string) string {
@@ -345,4 +346,42 @@ func TestHostKilled(t *testing.T) {
 	}
 	_ = cmd.Wait()
 	waitFor(t, "the plugin to exit with its host", func() bool { return gone(pid) })
+}
+
+// TestParentWatch covers the SDK's fallback for systems without a
+// parent-death signal: a plugin whose parent (here a shell that does not
+// set Pdeathsig) dies exits on its own.
+func TestParentWatch(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "stdout")
+	cmd := exec.Command("/bin/sh", "-c", `HEKSHER_PLUGIN_HOST_PID=$$ "$PLUGIN" >"$OUT" 2>&1 & echo $!; exec sleep 60`)
+	cmd.Env = []string{"PLUGIN=" + bin(t, "testplugin"), "OUT=" + out, pluginv1.MagicCookieKey + "=" + pluginv1.MagicCookieValue}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	pid, perr := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil || perr != nil {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		t.Fatalf("shell printed %q (%v)", line, err)
+	}
+	t.Cleanup(func() {
+		if !gone(pid) { // the watch failed: do not leave the plugin behind
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
+	// The handshake line shows the plugin is serving (and watching).
+	waitFor(t, "the plugin's handshake line", func() bool {
+		b, _ := os.ReadFile(out)
+		return strings.Contains(string(b), "|grpc|")
+	})
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	waitFor(t, "the orphaned plugin to exit", func() bool { return gone(pid) })
 }

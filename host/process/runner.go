@@ -7,10 +7,13 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"sync/atomic"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin/runner"
+
+	"github.com/heksher-go/heksher/sdk/proto/pluginv1"
 )
 
 // procRunner is go-plugin's view of one plugin process. We own it (through
@@ -37,6 +40,7 @@ func runnerFunc(cfg *Config, st *starter, out **procRunner) func(hclog.Logger, *
 		cmd.Path = cfg.Path
 		cmd.Args = append([]string{cfg.Path}, cfg.Args...)
 		cmd.Env = append(cmd.Env, cfg.Env...)
+		cmd.Env = append(cmd.Env, pluginv1.HostPIDKey+"="+strconv.Itoa(os.Getpid()))
 		cmd.SysProcAttr = sysProcAttr()
 		stdout, err := cmd.StdoutPipe()
 		if err != nil {

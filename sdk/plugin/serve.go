@@ -4,6 +4,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -67,7 +68,7 @@ func Serve(p Plugin, opts ...Option) error {
 	stderr := os.Stderr
 	logger := slog.New(newHostLogHandler(stderr, cfg.level))
 	if cfg.watchParent {
-		go watchParent(os.Getppid(), cfg.parentPoll, logger)
+		go watchParent(hostPID(), cfg.parentPoll, logger)
 	}
 	goplugin.Serve(&goplugin.ServeConfig{
 		HandshakeConfig: Handshake(),
@@ -90,6 +91,15 @@ func Handshake() goplugin.HandshakeConfig {
 		MagicCookieKey:   pluginv1.MagicCookieKey,
 		MagicCookieValue: pluginv1.MagicCookieValue,
 	}
+}
+
+// hostPID is the host's pid as the host passed it, or else the current
+// parent's.
+func hostPID() int {
+	if pid, err := strconv.Atoi(os.Getenv(pluginv1.HostPIDKey)); err == nil && pid > 0 {
+		return pid
+	}
+	return os.Getppid()
 }
 
 // watchParent exits the process once it has been re-parented, i.e. its host

@@ -15,3 +15,8 @@ const (
 // PluginName is the name under which the plugin's gRPC client and server are
 // registered in go-plugin's plugin set.
 const PluginName = "heksher"
+
+// HostPIDKey is the environment variable in which the host passes its
+// process id, so that a plugin can tell when it has been orphaned even if
+// the host died before the plugin started watching.
+const HostPIDKey = "HEKSHER_PLUGIN_HOST_PID"

@@ -1,0 +1,77 @@
+// Package wasm is the Go SDK for heksher plugins compiled to WebAssembly. It
+// hides the plugin ABI (docs/ABI.md): a plugin registers its functions in
+// init, and the SDK exports what the host calls.
+//
+// # Quick start
+//
+//	package main
+//
+//	import "github.com/heksher-go/heksher/sdk/wasm"
+//
+//	var prod = wasm.NewContext("env", "prod")
+//
+//	func init() {
+//		wasm.Init(func(config []byte) error {
+//			return wasm.Declare(wasm.Declaration{Name: "rate_limit", Type: "int",
+//				ConfigurableFeatures: []string{"env"}, Default: []byte("100")})
+//		})
+//		wasm.OnSettingChanged(func(d wasm.Delivery, e wasm.SettingChanged) error {
+//			limit, err := wasm.GetInt("rate_limit", prod)
+//			…
+//		})
+//	}
+//
+//	func main() {}
+//
+// Build it as a WASI reactor with Go 1.24 or later:
+//
+//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o plugin.wasm .
+//
+// main is never called: the host calls the SDK's exports, which run the
+// functions registered by package init functions.
+//
+// # Events
+//
+// Handlers receive a [Delivery] (the plugin's delivery number, drops, the
+// event's own number and time) and a view of the event. Views decode the
+// host's binary payload in place, without allocating; every string and slice
+// they return aliases the host's buffer and is valid only until the handler
+// returns. Use strings.Clone or bytes.Clone to keep anything.
+//
+// A handler's error becomes status ERROR with the error's text; the host logs
+// it and keeps the instance. Returning [ErrUnsupported] stops the host from
+// sending that kind. A panic is not recovered: the host discards the instance
+// and makes a fresh one, initialised again, for the next event. Keep no state
+// that cannot be rebuilt from Init and later events, since instances are also
+// replaced when their memory has grown.
+//
+// # Lookups
+//
+// [GetInt], [GetFloat], [GetBool], [GetString], [GetJSON] and [GetRaw] read a
+// setting for a [Context]. Build fixed contexts once with [NewContext], or
+// changing ones with a reused [ContextBuilder]; a lookup then allocates only
+// its decoded value (none for numbers and bools, the string for GetString).
+// Errors are returned unwrapped, without allocating: [ErrNotFound],
+// [ErrNotDeclared], [ErrBadContext], [ErrType], [ErrHost].
+//
+// # Limits
+//
+//   - No background goroutines between calls. A wasm instance runs only while
+//     the host is calling one of its exports; between calls nothing runs, so
+//     a goroutine started by a handler makes progress only during later
+//     calls, and blocking on one (a channel, a sleep, a mutex) blocks the
+//     call until its deadline, which discards the instance.
+//   - One call at a time: handlers are never called concurrently, so plain
+//     package variables need no locks.
+//   - No network: wasip1 has no sockets. Files, environment variables, the
+//     real clock and real randomness exist only if the host's config grants
+//     them.
+//   - encoding/json costs tens of microseconds per call in a wasm guest;
+//     prefer the typed getters and the event views on hot paths.
+//
+// # Testing
+//
+// The package also builds natively, where lookups report [ErrHost] and
+// logging is dropped, so a plugin's own logic can be unit-tested with go test.
+// host/wasm loads real guests in its tests.
+package wasm
