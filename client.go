@@ -323,7 +323,7 @@ func (c *Client) checkContextFeatures(ctx context.Context) {
 // it, publishes the Closing event, closes the client's own hook dispatcher
 // (delivering what is queued; each hook is bounded by its deadline) and
 // releases idle connections. A hook that ignores its deadline delays Close
-// by at most twice the hook deadline (at least 5s); its undelivered events
+// by at most twice the hook deadline (at least 1s); its undelivered events
 // are dropped. It is idempotent and safe to call before
 // SetAsMain. It does not vacate the main slot: settings keep their last
 // values and keep resolving with c's defaults. If the loops take longer than
@@ -364,7 +364,7 @@ wait:
 		if deadline <= 0 {
 			deadline = dispatch.DefaultDeadline
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), max(2*deadline, 5*time.Second))
+		ctx, cancel := context.WithTimeout(context.Background(), max(2*deadline, time.Second))
 		defer cancel()
 		if derr := c.disp.Close(ctx); derr != nil {
 			err = fmt.Errorf("heksher: close: hooks: %w", derr)

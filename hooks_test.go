@@ -2,6 +2,7 @@ package heksher
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"testing"
 	"time"
@@ -103,5 +104,36 @@ func TestStatus(t *testing.T) {
 	mustNil(t, c.Close())
 	if c.Status().Running {
 		t.Fatal("running after Close")
+	}
+}
+
+// stuckHook ignores its context on every event until released.
+type stuckHook struct {
+	release chan struct{}
+}
+
+func (h stuckHook) wait()                                                   { <-h.release }
+func (h stuckHook) OnDeclared(context.Context, *event.Declared)             { h.wait() }
+func (h stuckHook) OnUpdateOK(context.Context, *event.UpdateOK)             { h.wait() }
+func (h stuckHook) OnUpdateError(context.Context, *event.UpdateError)       { h.wait() }
+func (h stuckHook) OnSettingChanged(context.Context, *event.SettingChanged) { h.wait() }
+func (h stuckHook) OnClosing(context.Context, *event.Closing)               { h.wait() }
+
+// Close with a hook that ignores every deadline and has a long queue still
+// returns, reporting that hook events were dropped.
+func TestHooks_CloseWithHungHook(t *testing.T) {
+	freshMain(t)
+	srv := realServer(t)
+	release := make(chan struct{})
+	defer close(release) // lets the abandoned calls end before goleak looks
+	c, _ := newTestClient(t, srv.URL, []string{"a", "b", "c", "z"},
+		WithHooks(stuckHook{release: release}), WithHookLimits(256, 100*time.Millisecond))
+	mustNil(t, c.SetAsMain(ctxT(t)))
+	for range 30 {
+		mustNil(t, c.Reload(ctxT(t)))
+	}
+	err := c.Close()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Close = %v, want the hook deadline reported", err)
 	}
 }
