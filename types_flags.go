@@ -58,6 +58,20 @@ func (f FlagSet) Equal(g FlagSet) bool { return slices.Equal(f.names, g.names) }
 // String returns the names joined by "|", e.g. "blue|green"; "" when empty.
 func (f FlagSet) String() string { return strings.Join(f.names, "|") }
 
+// MarshalJSON encodes f as a JSON array of its names, sorted (for logs and
+// APIs; the wire form of a setting's value is [Type.ToWire]'s, in member
+// order).
+func (f FlagSet) MarshalJSON() ([]byte, error) {
+	dst := []byte{'['}
+	for i, n := range f.names {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = htype.StringValue(n).AppendJSON(dst)
+	}
+	return append(dst, ']'), nil
+}
+
 // Flags returns the type `Flags[…]` over the given member names. Its wire
 // value is an array of names; the type string lists the names JSON-encoded
 // and sorted as strings (`Flags["a","b"]`); a value is sent with its names in

@@ -235,6 +235,12 @@ func TestFlagSet(t *testing.T) {
 	if !f.Has("a") {
 		t.Error("Names exposed the internal slice")
 	}
+	if b, err := json.Marshal(NewFlagSet("b", "a<")); err != nil || string(b) != `["a<","b"]` {
+		t.Errorf("MarshalJSON = %s, %v", b, err)
+	}
+	if b, _ := json.Marshal(FlagSet{}); string(b) != "[]" {
+		t.Errorf("MarshalJSON of the empty set = %s", b)
+	}
 	if (FlagSet{}).String() != "" || !(FlagSet{}).Equal(NewFlagSet()) {
 		t.Error("zero FlagSet is not the empty set")
 	}
