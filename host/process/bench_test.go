@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -127,6 +128,20 @@ func BenchmarkDeliver(b *testing.B) {
 		seq++
 		if err := ping(context.Background(), p, seq); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkExecBaseline is the floor under BenchmarkStart in the same run:
+// starting the same plugin binary by hand, which initialises the Go runtime
+// and every package, prints that it is a plugin and exits.
+func BenchmarkExecBaseline(b *testing.B) {
+	path := bin(b, "testplugin")
+	for b.Loop() {
+		err := exec.Command(path).Run()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+			b.Fatalf("run by hand: %v, want exit status 1", err)
 		}
 	}
 }
