@@ -235,7 +235,7 @@ func TestFlagSet(t *testing.T) {
 	if !f.Has("a") {
 		t.Error("Names exposed the internal slice")
 	}
-	if b, err := json.Marshal(NewFlagSet("b", "a<")); err != nil || string(b) != `["a<","b"]` {
+	if b, err := NewFlagSet("b", "a<").MarshalJSON(); err != nil || string(b) != `["a<","b"]` {
 		t.Errorf("MarshalJSON = %s, %v", b, err)
 	}
 	if b, _ := json.Marshal(FlagSet{}); string(b) != "[]" {
