@@ -55,7 +55,7 @@ state_dir: state
 // queue, a lookup back through the host) on a loaded CI machine.
 const (
 	e2eInterval = time.Second
-	e2eSlack    = 3 * time.Second
+	e2eSlack    = 4 * time.Second
 )
 
 func TestE2E_RuleChangeReachesPluginsAndLookups(t *testing.T) {
