@@ -181,3 +181,27 @@ func TestDirGrantRules(t *testing.T) {
 		})
 	}
 }
+
+// The annotated example in docs/CONFIG.md stays a valid configuration.
+func TestDocumentedExample(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/CONFIG.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), "```yaml\n")
+	if !ok {
+		t.Fatal("no yaml block in docs/CONFIG.md")
+	}
+	example, _, _ := strings.Cut(rest, "```")
+	c, pos, err := Parse("docs/CONFIG.md", []byte(example))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The example shows a token beside a loopback address; both are valid.
+	if err := c.validate("docs/CONFIG.md", pos); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Plugins) != 2 || c.Plugins[0].Grants.Dir.Guest != "/audit" || c.Service.Timeout.D() != 10*time.Second {
+		t.Errorf("example decoded as %+v", c)
+	}
+}
