@@ -7,6 +7,7 @@ fuzz-core-values:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseType$$' -fuzztime $(CORE_VALUES_FUZZTIME) .
 	$(GO) test -run '^$$' -fuzz '^FuzzFromWire$$' -fuzztime $(CORE_VALUES_FUZZTIME) .
 	$(GO) test -run '^$$' -fuzz '^FuzzTypedFromWire$$' -fuzztime $(CORE_VALUES_FUZZTIME) .
+	$(GO) test -run '^$$' -fuzz '^FuzzLookup$$' -fuzztime $(CORE_VALUES_FUZZTIME) ./internal/resolve
 
 bench-core-values:
 	$(GO) test -run '^$$' -bench 'Setting_|NewFeatures' -benchmem -count 5 .

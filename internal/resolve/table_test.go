@@ -387,3 +387,52 @@ func BenchmarkBuild(b *testing.B) {
 		})
 	}
 }
+
+// FuzzLookup decodes a rule set and a namespace from bytes and compares
+// Table with the literal tree walk.
+func FuzzLookup(f *testing.F) {
+	f.Add([]byte{3, 5, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16})
+	f.Add([]byte{2, 1, 0, 0xff, 0xff})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		next := func() byte {
+			if len(data) == 0 {
+				return 0
+			}
+			b := data[0]
+			data = data[1:]
+			return b
+		}
+		n := int(next() % 5)
+		features := []string{"f0", "f1", "f2", "f3", "f4"}[:n]
+		vals := []string{"", "x", "y"}
+		nr := int(next() % 10)
+		var rules [][]Condition
+		for range nr {
+			b := next()
+			var cs []Condition
+			for d := range n {
+				if b&(1<<d) != 0 {
+					cs = append(cs, Condition{features[d], vals[int(next())%len(vals)]})
+				}
+			}
+			rules = append(rules, cs)
+		}
+		ns := map[string]string{}
+		for _, f := range features {
+			if b := next(); b%4 != 0 {
+				ns[f] = vals[int(b)%len(vals)]
+			}
+		}
+		tb, _, err := Build(features, rules)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantRule, _, matched, wantMissing := refResolve(refBuild(features, rules), features, ns, 0, -1)
+		if !matched || len(rules) == 0 || wantMissing >= 0 {
+			wantRule = -1
+		}
+		if rule, missing := lookupMap(tb, features, ns); rule != wantRule || missing != wantMissing {
+			t.Fatalf("features %v rules %v ns %v: Lookup = (%d,%d), reference = (%d,%d)", features, rules, ns, rule, missing, wantRule, wantMissing)
+		}
+	})
+}
