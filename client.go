@@ -273,8 +273,9 @@ func (c *Client) SetAsMain(ctx context.Context) error {
 
 	c.checkContextFeatures(ctx)
 
-	c.wg.Add(1)
-	go c.declarationLoop()
+	if !c.startLoop(c.declarationLoop) {
+		return ErrClosed
+	}
 	if err := c.waitDeclarations(ctx); err != nil {
 		c.closeAfterFailedStart()
 		return fmt.Errorf("heksher: set as main: waiting for declarations: %w", err)
@@ -287,8 +288,9 @@ func (c *Client) SetAsMain(ctx context.Context) error {
 		c.closeAfterFailedStart()
 		return fmt.Errorf("heksher: set as main: %w", errors.Join(startErrs...))
 	}
-	c.wg.Add(1)
-	go c.updateLoop()
+	if !c.startLoop(c.updateLoop) {
+		return ErrClosed
+	}
 	err := c.waitAttempt(ctx, 1)
 	if err == nil {
 		return nil
@@ -305,6 +307,19 @@ func (c *Client) SetAsMain(ctx context.Context) error {
 }
 
 func (c *Client) closeAfterFailedStart() { _ = c.Close() }
+
+// startLoop starts a background loop unless c is closed (a Close running
+// at the same time must not miss it in its wait).
+func (c *Client) startLoop(loop func()) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
+	c.wg.Add(1)
+	go loop()
+	return true
+}
 
 func (c *Client) checkContextFeatures(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.requestTimeout)

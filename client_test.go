@@ -299,3 +299,24 @@ func TestClient_HeadersAndHTTPClient(t *testing.T) {
 	}
 	hc.CloseIdleConnections()
 }
+
+// Close racing SetAsMain: whatever wins, nothing panics, SetAsMain returns,
+// and no goroutine outlives the client (goleak in TestMain).
+func TestClient_CloseRacesSetAsMain(t *testing.T) {
+	for range 20 {
+		freshMain(t)
+		f := newFakeServer(t, "a")
+		mustSetting(t, "x", Int(), []string{"a"}, 1)
+		c, _ := newTestClient(t, f.URL(), []string{"a"})
+		done := make(chan error, 1)
+		go func() { done <- c.SetAsMain(ctxT(t)) }()
+		_ = c.Close()
+		err := <-done
+		if err != nil && !errors.Is(err, ErrClosed) && !errors.Is(err, context.Canceled) {
+			t.Fatalf("SetAsMain = %v", err)
+		}
+		if c.Status().Running {
+			t.Fatal("running after Close")
+		}
+	}
+}
