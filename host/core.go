@@ -129,15 +129,11 @@ func (h *Host) declare(_ context.Context, decls []hostapi.Declaration) error {
 		if err != nil {
 			return fmt.Errorf("host: setting %q: %w", d.Name, err)
 		}
-		def := d.Default
-		if len(def) == 0 {
-			def = json.RawMessage("null")
-		}
-		opts := []heksher.SettingOption{heksher.WithVersion(d.Version), heksher.WithSettingLogger(h.log)}
+		opts := []heksher.SettingOption{heksher.WithClient(h.client), heksher.WithVersion(d.Version), heksher.WithSettingLogger(h.log)}
 		if len(d.Metadata) > 0 {
 			opts = append(opts, heksher.WithMetadata(d.Metadata))
 		}
-		s, err := heksher.NewSetting(d.Name, typ, d.ConfigurableFeatures, def, opts...)
+		s, err := heksher.NewSetting(d.Name, typ, d.ConfigurableFeatures, d.Default, opts...)
 		if err != nil {
 			return fmt.Errorf("host: setting %q: %w", d.Name, err)
 		}

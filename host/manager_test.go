@@ -342,3 +342,36 @@ func TestSlowPluginDropsOldestAndSeesGaps(t *testing.T) {
 		t.Errorf("%d delivered + %d dropped, want 11 in all", len(got), dropped)
 	}
 }
+
+func TestNormalize(t *testing.T) {
+	cases := []struct {
+		name    string
+		d       hostapi.Declaration
+		wantErr string
+		check   func(hostapi.Declaration) bool
+	}{
+		{"type and default normalised", hostapi.Declaration{Name: "e", Type: `Enum["b", "a"]`, Default: json.RawMessage(` "a" `)}, "",
+			func(d hostapi.Declaration) bool {
+				return d.Type == `Enum["a","b"]` && string(d.Default) == `"a"` && d.Version == "1.0"
+			}},
+		{"no name", hostapi.Declaration{Type: "int", Default: json.RawMessage(`1`)}, "no name", nil},
+		{"bad type", hostapi.Declaration{Name: "x", Type: "integer", Default: json.RawMessage(`1`)}, "x", nil},
+		{"no default", hostapi.Declaration{Name: "x", Type: "int"}, "needs a default", nil},
+		{"default of the wrong type", hostapi.Declaration{Name: "x", Type: "int", Default: json.RawMessage(`"one"`)}, "is not a int", nil},
+		{"default not JSON", hostapi.Declaration{Name: "x", Type: "int", Default: json.RawMessage(`{`)}, "not JSON", nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := normalize(tc.d)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("got %v, want an error containing %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || !tc.check(d) {
+				t.Fatalf("got %+v, %v", d, err)
+			}
+		})
+	}
+}

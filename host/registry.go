@@ -45,16 +45,17 @@ func normalize(d hostapi.Declaration) (hostapi.Declaration, error) {
 		return d, fmt.Errorf("host: setting %q: %w", d.Name, err)
 	}
 	d.Type = t.String()
-	if len(d.Default) > 0 {
-		var buf bytes.Buffer
-		if err := json.Compact(&buf, d.Default); err != nil {
-			return d, fmt.Errorf("host: setting %q: default is not JSON: %w", d.Name, err)
-		}
-		if err := t.Validate(buf.Bytes()); err != nil {
-			return d, fmt.Errorf("host: setting %q: default %s is not a %s: %w", d.Name, buf.String(), d.Type, err)
-		}
-		d.Default = buf.Bytes()
+	if len(d.Default) == 0 {
+		return d, fmt.Errorf("host: setting %q: a declaration needs a default value", d.Name)
 	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, d.Default); err != nil {
+		return d, fmt.Errorf("host: setting %q: default is not JSON: %w", d.Name, err)
+	}
+	if err := t.Validate(buf.Bytes()); err != nil {
+		return d, fmt.Errorf("host: setting %q: default %s is not a %s: %w", d.Name, buf.String(), d.Type, err)
+	}
+	d.Default = buf.Bytes()
 	if d.Version == "" {
 		d.Version = "1.0"
 	}

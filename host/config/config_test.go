@@ -104,7 +104,8 @@ func TestBadFiles(t *testing.T) {
 		{"bad url", "service:\n  url: heksher:8888\n", 2, "service.url", "want an http"},
 		{"bad feature", "context_features: [user, user]\n", 1, "context_features[1]", "twice"},
 		{"empty tracked", "tracked_contexts:\n  user: []\n", 2, "tracked_contexts.user", "at least one"},
-		{"setting without type", "settings:\n  - name: x\n", 2, "settings[0].type", "type string"},
+		{"setting without type", "settings:\n  - name: x\n    default: 1\n", 2, "settings[0].type", "type string"},
+		{"setting without default", "settings:\n  - name: x\n    type: int\n", 2, "settings[0].default", "needs a default"},
 		{"two documents", "log: {level: info}\n---\nlog: {level: warn}\n", 2, "", "one YAML document"},
 		{"bad log level", "log:\n  level: loud\n", 2, "log.level", "want debug"},
 	}

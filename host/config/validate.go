@@ -61,6 +61,9 @@ func (c Config) validate(file string, pos Positions) error {
 		if s.Type == "" {
 			v.fail(p+".type", "setting %q needs a Heksher type string such as \"int\"", s.Name)
 		}
+		if s.Default == nil {
+			v.fail(p+".default", "setting %q needs a default value (Heksher requires one)", s.Name)
+		}
 	}
 	plugins := map[string]bool{}
 	for i, pl := range c.Plugins {
