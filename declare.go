@@ -33,12 +33,12 @@ func (c *Client) declarationLoop() {
 		if ok {
 			res := c.declareOne(s)
 			c.finishDeclaration(s, res)
-			if res.retry {
+			if res.retry && retryC == nil {
+				// One timer per round of retries: the wait grows with the
+				// rounds, not with the number of failed settings.
 				retries++
-				if retryC == nil {
-					retryTimer = time.NewTimer(c.cfg.backoff.wait(retries))
-					retryC = retryTimer.C
-				}
+				retryTimer = time.NewTimer(c.cfg.backoff.wait(retries))
+				retryC = retryTimer.C
 			} else if res.retried && res.tracked {
 				retries = 0
 				c.requestUpdate() // a late declaration: fetch its values now
