@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,7 +31,10 @@ func ping(ctx context.Context, p *Plugin, seq uint64) error {
 }
 
 func TestStart_Manifest(t *testing.T) {
+	t.Setenv("HEKSHER_TEST_HOST_ONLY", "secret")
 	cfg, rec := testPluginConfig(t, "manifest")
+	cfg.Args = []string{"-v", "two words"}
+	cfg.Env = []string{"GRANTED=yes"}
 	p := startPlugin(t, cfg, newMemSettings())
 	m := p.Manifest()
 	if m.Subscriptions != event.All {
@@ -43,6 +48,17 @@ func TestStart_Manifest(t *testing.T) {
 	init := lastRecord(t, rec, "init")
 	if init.Name != "manifest" || string(init.Config) != string(cfg.Config) {
 		t.Errorf("Init got name %q config %s, want %q %s", init.Name, init.Config, "manifest", cfg.Config)
+	}
+	if !slices.Equal(init.Args, cfg.Args) {
+		t.Errorf("plugin args = %q, want %q", init.Args, cfg.Args)
+	}
+	if !slices.Contains(init.Env, "GRANTED=yes") {
+		t.Errorf("plugin env lacks the configured variable: %q", init.Env)
+	}
+	for _, kv := range init.Env {
+		if strings.HasPrefix(kv, "HEKSHER_TEST_HOST_ONLY=") {
+			t.Errorf("plugin inherited the host's environment: %q", kv)
+		}
 	}
 	st := p.Status()
 	if st.State != hostapi.StateRunning || st.Kind != "process" || st.Detail["pid"] != strconv.Itoa(init.PID) {

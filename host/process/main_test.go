@@ -83,6 +83,8 @@ type record struct {
 	Source   string          `json:"source"`
 	Config   json.RawMessage `json:"config"`
 	Name     string          `json:"name"`
+	Args     []string        `json:"args"`
+	Env      []string        `json:"env"`
 	BrokerNS float64         `json:"broker_ns"`
 	BareNS   float64         `json:"bare_ns"`
 }

@@ -56,6 +56,8 @@ type record struct {
 	Source  string          `json:"source,omitempty"`
 	Config  json.RawMessage `json:"config,omitempty"`
 	Name    string          `json:"name,omitempty"`
+	Args    []string        `json:"args,omitempty"`
+	Env     []string        `json:"env,omitempty"`
 	// Bench results, nanoseconds per call.
 	BrokerNS float64 `json:"broker_ns,omitempty"`
 	BareNS   float64 `json:"bare_ns,omitempty"`
@@ -96,7 +98,7 @@ func (p *testPlugin) Init(ctx context.Context, req plugin.InitRequest) (hostapi.
 		Declarations: []hostapi.Declaration{{
 			Name: "test.limit", Type: "int", ConfigurableFeatures: []string{"env"}, Default: json.RawMessage("7"),
 		}},
-	}, p.write(record{What: "init", Config: req.Config, Name: req.Name})
+	}, p.write(record{What: "init", Config: req.Config, Name: req.Name, Args: os.Args[1:], Env: os.Environ()})
 }
 
 func (p *testPlugin) log(what string, d plugin.Delivery, e any) error {
