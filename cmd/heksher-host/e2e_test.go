@@ -184,3 +184,18 @@ func TestE2E_StatusPageInChromium(t *testing.T) {
 		}
 	}
 }
+
+func TestE2E_CheckFlag(t *testing.T) {
+	bin := built(t, "cmd/heksher-host/bin/heksher-host")
+	out, err := runBinary(bin, "-check", "-config", filepath.Join(repo, "examples/demo/host.yaml"))
+	if exitCode(err) != 0 || !strings.Contains(out, "host.yaml: ok") {
+		t.Fatalf("-check on the demo config: %v %s", err, out)
+	}
+	out, err = runBinary(bin, "-config", filepath.Join(t.TempDir(), "missing.yaml"))
+	if exitCode(err) != 1 || !strings.Contains(out, "no such file") {
+		t.Fatalf("missing file: %v %s", err, out)
+	}
+	if _, err := runBinary(bin, "-no-such-flag"); exitCode(err) != 2 {
+		t.Fatalf("bad flag: exit %d", exitCode(err))
+	}
+}
