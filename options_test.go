@@ -1,0 +1,29 @@
+package heksher
+
+import (
+	"testing"
+	"time"
+)
+
+func TestBackoff(t *testing.T) {
+	tests := []struct {
+		name string
+		b    Backoff
+		n    int
+		want time.Duration
+	}{
+		{"defaults first", Backoff{}, 1, 100 * time.Millisecond},
+		{"defaults doubles", Backoff{}, 3, 400 * time.Millisecond},
+		{"defaults capped", Backoff{}, 50, 30 * time.Second},
+		{"custom", Backoff{Initial: time.Second, Max: 5 * time.Second}, 3, 4 * time.Second},
+		{"custom capped", Backoff{Initial: time.Second, Max: 5 * time.Second}, 4, 5 * time.Second},
+		{"max below initial", Backoff{Initial: time.Second, Max: time.Millisecond}, 2, time.Second},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.b.normalize().wait(tc.n); got != tc.want {
+				t.Fatalf("wait(%d) = %v, want %v", tc.n, got, tc.want)
+			}
+		})
+	}
+}
