@@ -135,6 +135,7 @@ func TestE2E_HotReload(t *testing.T) {
 	dir := t.TempDir()
 	banner := built(t, "examples/demo/banner/bin/banner")
 	discount := built(t, "examples/demo/discount/plugin.wasm")
+	guest := built(t, "host/wasm/testdata/guest.wasm") // logs "closing" when it gets the closing event
 	base := fmt.Sprintf(`
 embedded: {listen: %s}
 update_interval: 500ms
@@ -145,7 +146,8 @@ admin: {listen: "{{admin}}"}
 state_dir: state
 plugins:
   - {name: banner, kind: process, path: %s}
-`, embedded, banner)
+  - {name: guest, kind: wasm, path: %s}
+`, embedded, banner, guest)
 	h := startHost(t, dir, base)
 	names := func() string {
 		var n []string
@@ -166,7 +168,7 @@ plugins:
 	if err := h.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	h.waitFor("discount added on SIGHUP", 60*time.Second, func() bool { return names() == "banner:running,discount:running" })
+	h.waitFor("discount added on SIGHUP", 60*time.Second, func() bool { return names() == "banner:running,guest:running,discount:running" })
 	if h.pluginPIDs()["banner"] != pid {
 		t.Error("an unchanged plugin was restarted by the reload")
 	}
@@ -195,7 +197,7 @@ plugins:
 	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body["error"], "checksum") {
 		t.Errorf("bad reload answered %d %v", resp.StatusCode, body)
 	}
-	if got := names(); got != "banner:running,discount:running" {
+	if got := names(); got != "banner:running,guest:running,discount:running" {
 		t.Errorf("after a failed reload: %s", got)
 	}
 
@@ -209,10 +211,19 @@ plugins:
 	if resp.StatusCode != 200 {
 		t.Fatalf("reload: %d", resp.StatusCode)
 	}
-	if got := names(); got != "banner:running" {
+	if got := names(); got != "banner:running,guest:running" {
 		t.Errorf("after removing discount: %s", got)
 	}
 	if h.pluginPIDs()["banner"] != pid {
 		t.Error("banner was restarted")
+	}
+
+	// SIGTERM delivers the closing event before the plugins stop.
+	h.stop(syscall.SIGTERM)
+	if h.err != nil {
+		t.Errorf("exit: %v", h.err)
+	}
+	if !strings.Contains(h.out.String(), `msg=closing plugin=guest`) {
+		t.Error("the guest did not log its closing event")
 	}
 }
