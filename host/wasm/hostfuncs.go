@@ -88,20 +88,33 @@ func hostGetSetting(ctx context.Context, m api.Module, stack []uint64) {
 		ret(stack, abi.ResultInvalidMemory)
 		return
 	}
-	pairs, err := abi.DecodeContext(ctxb)
-	if err != nil {
-		ret(stack, abi.ResultMalformed)
-		return
-	}
+	// One pass over the context: decode, check and intern together.
 	feats := inst.features[:0]
-	it := pairs.Iter()
-	for f, v, ok := it.Next(); ok; f, v, ok = it.Next() {
-		feats = append(feats, hostapi.Feature{Name: inst.strs.get(f), Value: inst.strs.get(v)})
+	if len(ctxb) > 0 {
+		r := abi.NewReader(ctxb)
+		n := r.U32()
+		if uint64(n)*8 > uint64(r.Len()) {
+			ret(stack, abi.ResultMalformed)
+			return
+		}
+		for i := 1; i <= 2*int(n); i += 2 {
+			f, v := r.Str(), r.Str()
+			if r.Err() != nil {
+				ret(stack, abi.ResultMalformed)
+				return
+			}
+			feats = append(feats, hostapi.Feature{Name: inst.strs.at(i, f), Value: inst.strs.at(i+1, v)})
+		}
+		if r.Len() != 0 {
+			clear(feats)
+			ret(stack, abi.ResultMalformed)
+			return
+		}
 	}
 	inst.features = feats
 	p := inst.p
 	p.lookups.Add(1)
-	val, err := p.settings.Lookup(ctx, p.cfg.Name, inst.strs.get(name), feats)
+	val, err := p.settings.Lookup(ctx, p.cfg.Name, inst.strs.at(0, name), feats)
 	clear(feats) // drop references to the strings until the next lookup
 	switch {
 	case err == nil:

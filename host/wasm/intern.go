@@ -16,6 +16,26 @@ const (
 type internTable struct {
 	m     map[string]string
 	bytes int
+	// recent remembers the string last seen at each argument position (the
+	// setting name, then each feature name and value), so that a guest
+	// repeating a lookup skips even the map: comparing bytes is cheaper
+	// than hashing them.
+	recent [internRecent]string
+}
+
+const internRecent = 16
+
+// at returns the string for b seen at argument position i.
+func (t *internTable) at(i int, b []byte) string {
+	if i < internRecent {
+		if s := t.recent[i]; s == string(b) {
+			return s
+		}
+		s := t.get(b)
+		t.recent[i] = s
+		return s
+	}
+	return t.get(b)
 }
 
 func (t *internTable) get(b []byte) string {

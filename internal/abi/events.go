@@ -1,5 +1,7 @@
 package abi
 
+import "encoding/binary"
+
 // Header starts every event payload (40 bytes):
 //
 //	header := u32 kind | u32 abi_version | u64 delivery_seq | u64 dropped | u64 event_seq | i64 time_unix_nano
@@ -180,11 +182,17 @@ type SettingChanged struct {
 
 // DecodeSettingChanged decodes a setting-changed body.
 func DecodeSettingChanged(body []byte) (SettingChanged, error) {
-	r := NewReader(body)
-	s := SettingChanged{Setting: r.Str()}
-	s.Old = readRuleSet(&r)
-	s.New = readRuleSet(&r)
-	if r.bad || r.Len() != 0 {
+	o := scanStr(body, 0)
+	if o < 0 {
+		return SettingChanged{}, ErrMalformed
+	}
+	s := SettingChanged{Setting: body[4:o:o]}
+	s.Old, o = scanRuleSet(body, o)
+	if o < 0 {
+		return SettingChanged{}, ErrMalformed
+	}
+	s.New, o = scanRuleSet(body, o)
+	if o != len(body) {
 		return SettingChanged{}, ErrMalformed
 	}
 	return s, nil
@@ -200,24 +208,6 @@ type RuleSet struct {
 	Rules      Rules
 }
 
-func readRuleSet(r *Reader) RuleSet {
-	rs := RuleSet{Retrieved: r.Bool(), HasDefault: r.Bool(), Default: r.Str()}
-	n := r.U32()
-	start := r.off
-	if uint64(n) > uint64(r.Len()) {
-		r.bad = true
-		return RuleSet{}
-	}
-	for i := 0; i < int(n) && !r.bad; i++ {
-		readRule(r)
-	}
-	if r.bad {
-		return RuleSet{}
-	}
-	rs.Rules = Rules{n: int(n), body: r.b[start:r.off]}
-	return rs
-}
-
 // Rule is one rule:
 //
 //	rule := i64 rule_id | pairs conditions | str value_json
@@ -225,10 +215,6 @@ type Rule struct {
 	ID         int64
 	Conditions Pairs
 	Value      []byte
-}
-
-func readRule(r *Reader) Rule {
-	return Rule{ID: r.I64(), Conditions: readPairs(r), Value: r.Str()}
 }
 
 // Rules is a list of [Rule].
@@ -241,11 +227,12 @@ type Rules struct {
 func (l Rules) Len() int { return l.n }
 
 // Iter returns an iterator over the rules.
-func (l Rules) Iter() RuleIter { return RuleIter{r: NewReader(l.body), left: l.n} }
+func (l Rules) Iter() RuleIter { return RuleIter{b: l.body, left: l.n} }
 
 // RuleIter walks a [Rules].
 type RuleIter struct {
-	r    Reader
+	b    []byte
+	o    int
 	left int
 }
 
@@ -255,6 +242,32 @@ func (it *RuleIter) Next() (Rule, bool) {
 		return Rule{}, false
 	}
 	it.left--
-	v := readRule(&it.r)
-	return v, it.r.Err() == nil
+	b, o := it.b, it.o
+	if len(b)-o < 12 {
+		it.left = 0
+		return Rule{}, false
+	}
+	r := Rule{ID: int64(binary.LittleEndian.Uint64(b[o:]))}
+	n := int(binary.LittleEndian.Uint32(b[o+8:]))
+	o += 12
+	start := o
+	if n > len(b)-o {
+		it.left = 0
+		return Rule{}, false
+	}
+	for range 2 * n {
+		if o = scanStr(b, o); o < 0 {
+			it.left = 0
+			return Rule{}, false
+		}
+	}
+	r.Conditions = Pairs{n: n, body: b[start:o:o]}
+	e := scanStr(b, o)
+	if e < 0 {
+		it.left = 0
+		return Rule{}, false
+	}
+	r.Value = b[o+4 : e : e]
+	it.o = e
+	return r, true
 }

@@ -10,11 +10,12 @@ type Strs struct {
 func (s Strs) Len() int { return s.n }
 
 // Iter returns an iterator over the items.
-func (s Strs) Iter() StrsIter { return StrsIter{r: NewReader(s.body), left: s.n} }
+func (s Strs) Iter() StrsIter { return StrsIter{b: s.body, left: s.n} }
 
 // StrsIter walks a [Strs].
 type StrsIter struct {
-	r    Reader
+	b    []byte
+	o    int
 	left int
 }
 
@@ -24,8 +25,14 @@ func (it *StrsIter) Next() (item []byte, ok bool) {
 		return nil, false
 	}
 	it.left--
-	item = it.r.Str()
-	return item, it.r.Err() == nil
+	e := scanStr(it.b, it.o)
+	if e < 0 {
+		it.left = 0
+		return nil, false
+	}
+	item = it.b[it.o+4 : e : e]
+	it.o = e
+	return item, true
 }
 
 // readStrs reads a list of strs, validating every item.
@@ -55,11 +62,12 @@ type Pairs struct {
 func (p Pairs) Len() int { return p.n }
 
 // Iter returns an iterator over the pairs.
-func (p Pairs) Iter() PairsIter { return PairsIter{r: NewReader(p.body), left: p.n} }
+func (p Pairs) Iter() PairsIter { return PairsIter{b: p.body, left: p.n} }
 
 // PairsIter walks a [Pairs].
 type PairsIter struct {
-	r    Reader
+	b    []byte
+	o    int
 	left int
 }
 
@@ -69,9 +77,15 @@ func (it *PairsIter) Next() (name, value []byte, ok bool) {
 		return nil, nil, false
 	}
 	it.left--
-	name = it.r.Str()
-	value = it.r.Str()
-	return name, value, it.r.Err() == nil
+	e1 := scanStr(it.b, it.o)
+	e2 := scanStr(it.b, e1)
+	if e2 < 0 {
+		it.left = 0
+		return nil, nil, false
+	}
+	name, value = it.b[it.o+4:e1:e1], it.b[e1+4:e2:e2]
+	it.o = e2
+	return name, value, true
 }
 
 func readPairs(r *Reader) Pairs {

@@ -29,23 +29,19 @@ func (r *Reader) Len() int { return len(r.b) - r.off }
 // Rest returns the unread bytes.
 func (r *Reader) Rest() []byte { return r.b[r.off:] }
 
-func (r *Reader) take(n int) []byte {
-	if r.bad || n < 0 || n > len(r.b)-r.off {
-		r.bad = true
-		return nil
-	}
-	s := r.b[r.off : r.off+n : r.off+n]
-	r.off += n
-	return s
-}
+// The readers below are written to be inlined (they are the whole cost of
+// decoding in a wasm guest, where a call is expensive): on a short input they
+// mark the Reader bad and return zero without moving.
 
 // U8 reads one byte.
 func (r *Reader) U8() uint8 {
-	s := r.take(1)
-	if s == nil {
+	o := r.off
+	if o >= len(r.b) {
+		r.bad = true
 		return 0
 	}
-	return s[0]
+	r.off = o + 1
+	return r.b[o]
 }
 
 // Bool reads a byte that must be 0 or 1.
@@ -53,36 +49,36 @@ func (r *Reader) Bool() bool {
 	v := r.U8()
 	if v > 1 {
 		r.bad = true
-		return false
 	}
 	return v == 1
 }
 
 // U16 reads a little-endian uint16.
 func (r *Reader) U16() uint16 {
-	s := r.take(2)
-	if s == nil {
+	o := r.off
+	if len(r.b)-o < 2 {
+		r.bad = true
 		return 0
 	}
-	return binary.LittleEndian.Uint16(s)
+	r.off = o + 2
+	return binary.LittleEndian.Uint16(r.b[o:])
 }
 
 // U32 reads a little-endian uint32.
 func (r *Reader) U32() uint32 {
-	s := r.take(4)
-	if s == nil {
+	o := r.off
+	if len(r.b)-o < 4 {
+		r.bad = true
 		return 0
 	}
-	return binary.LittleEndian.Uint32(s)
+	r.off = o + 4
+	return binary.LittleEndian.Uint32(r.b[o:])
 }
 
 // U64 reads a little-endian uint64.
 func (r *Reader) U64() uint64 {
-	s := r.take(8)
-	if s == nil {
-		return 0
-	}
-	return binary.LittleEndian.Uint64(s)
+	lo := r.U32()
+	return uint64(r.U32())<<32 | uint64(lo)
 }
 
 // I64 reads a little-endian two's-complement int64.
@@ -90,20 +86,29 @@ func (r *Reader) I64() int64 { return int64(r.U64()) }
 
 // Str reads a str (u32 length, then that many bytes) and returns its bytes.
 func (r *Reader) Str() []byte {
-	n := r.U32()
-	if r.bad {
-		return nil
-	}
-	if uint64(n) > uint64(len(r.b)-r.off) {
+	n := int(r.U32()) // int is 64-bit on every platform we build for
+	o := r.off
+	if n > len(r.b)-o {
 		r.bad = true
 		return nil
 	}
-	return r.take(int(n))
+	r.off = o + n
+	return r.b[o : o+n : o+n]
+}
+
+// skipStr skips one str.
+func (r *Reader) skipStr() {
+	n := int(r.U32())
+	if n > len(r.b)-r.off {
+		r.bad = true
+		return
+	}
+	r.off += n
 }
 
 // skipStrs skips n strs.
 func (r *Reader) skipStrs(n int) {
 	for i := 0; i < n && !r.bad; i++ {
-		r.Str()
+		r.skipStr()
 	}
 }

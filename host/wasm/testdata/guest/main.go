@@ -6,7 +6,8 @@
 // wasm busy loop that calls no host function), "oom" (allocates until the
 // memory limit), "error" (an error status with a message), "badptr" (calls
 // every host function with out-of-range pointers), "grow" (keeps 8 MiB, to
-// trigger recycling), "walk" (decodes the whole event), and anything else
+// trigger recycling), "walk" (reads every field of the event), "noop"
+// (returns at once, after the SDK's own decoding), and anything else
 // looks the setting up for env=prod and logs the value.
 package main
 
@@ -17,6 +18,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/heksher-go/heksher/internal/abi"
 	"github.com/heksher-go/heksher/sdk/wasm"
 )
 
@@ -74,6 +76,8 @@ func onChanged(d wasm.Delivery, e wasm.SettingChanged) error {
 		return nil
 	case "walk":
 		walk(e)
+		return nil
+	case "noop":
 		return nil
 	}
 	v, err := wasm.GetRaw(e.Setting(), prod)
@@ -178,3 +182,28 @@ func benchLookups(n uint32) int64 {
 }
 
 func main() {}
+
+// benchDecode decodes the payload at ptr n times inside one call and
+// returns the nanoseconds taken (needs the clock grant).
+//
+//go:wasmexport bench_decode
+func benchDecode(ptr unsafe.Pointer, size uint32, n uint32) int64 {
+	b := unsafe.Slice((*byte)(ptr), size)
+	start := time.Now()
+	for range n {
+		_, body, err := abi.DecodeHeader(b)
+		if err != nil {
+			return -1
+		}
+		if _, err := abi.DecodeSettingChanged(body); err != nil {
+			return -1
+		}
+	}
+	return int64(time.Since(start))
+}
+
+// hookFloor has a hook's signature and does nothing: the floor of a call
+// into a Go guest.
+//
+//go:wasmexport bench_hook_floor
+func hookFloor(ptr unsafe.Pointer, size uint32) int32 { return 0 }
