@@ -1,9 +1,12 @@
 package heksher
 
 import (
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -457,5 +460,34 @@ func TestReal_UpdateFaults(t *testing.T) {
 				t.Fatalf("Get after recovery = %d", got)
 			}
 		})
+	}
+}
+
+// 1,000 pending settings are declared in creation order during SetAsMain.
+func TestReal_DeclarationOrder1000(t *testing.T) {
+	freshMain(t)
+	srv := realServer(t)
+	var want []string
+	for i := range 1000 {
+		name := "s_" + strconv.Itoa(i)
+		mustSetting(t, name, Int(), []string{"a"}, int64(i))
+		want = append(want, name)
+	}
+	c, _ := newTestClient(t, srv.URL, []string{"a", "b", "c", "z"})
+	srv.ResetRequests()
+	mustNil(t, c.SetAsMain(ctxT(t)))
+	var got []string
+	for _, r := range srv.Requests() {
+		if r.Path == "/api/v1/settings/declare" {
+			var body struct{ Name string }
+			mustNil(t, json.Unmarshal(r.Body, &body))
+			got = append(got, body.Name)
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("declared %d settings, order differs from creation order", len(got))
+	}
+	if len(c.Tracked()) != 1000 {
+		t.Fatalf("tracked = %d", len(c.Tracked()))
 	}
 }
