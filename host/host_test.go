@@ -180,6 +180,21 @@ func TestEmbeddedRuleChangeReachesLookupsAndHooks(t *testing.T) {
 			t.Errorf("status page lacks %q", want)
 		}
 	}
+	resp, err = http.Get(h.AdminURL() + "metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"heksher_host_update_attempts_total", "heksher_host_settings 1", `heksher_host_plugin_calls_total{plugin="recorder"}`} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	if strings.Contains(string(metrics), "heksher_host_update_attempts_total 0") {
+		t.Error("update attempts not counted")
+	}
+	http.DefaultClient.CloseIdleConnections()
 	closeHost(t, h)
 	if k := log.kinds(); k[len(k)-1] != event.KindClosing {
 		t.Errorf("last event %v, want closing", k[len(k)-1])
