@@ -152,3 +152,20 @@ func ExampleParseType() {
 	// Sequence<Flags["a","b"]>
 	// [["a"],["b"]] [element 0: server sent a flag value not found in the python type (z)] <nil>
 }
+
+// Flags values are sets of names; unknown names from the server are
+// dropped with a coercion.
+func ExampleFlags() {
+	features := heksher.Flags("beta", "dark_mode", "new_checkout")
+	fmt.Println(features)
+
+	v, coercions, err := features.FromWire(json.RawMessage(`["new_checkout","beta","retired"]`))
+	fmt.Println(v, v.Has("beta"), coercions, err)
+
+	wire, _ := features.ToWire(v.With("dark_mode"))
+	fmt.Println(string(wire)) // in declaration order
+	// Output:
+	// Flags["beta","dark_mode","new_checkout"]
+	// beta|new_checkout true [server sent a flag value not found in the python type (retired)] <nil>
+	// ["beta","dark_mode","new_checkout"]
+}
