@@ -5,11 +5,24 @@
 // # Quick start
 //
 //	cfg, err := config.Load("host.yaml")
-//	h, err := host.New(cfg.WithDefaults(), host.WithLogger(logger))
-//	err = h.Start(ctx)      // declares, first update (or fallback), plugins, admin
-//	…
-//	err = h.Reload(ctx, newCfg) // hot plugin changes
-//	err = h.Close(ctx)      // closing event, plugins stopped
+//	h, err := host.New(cfg.WithDefaults(),
+//		host.WithLogger(logger),
+//		host.WithConfigSource(func() (config.Config, error) { return config.Load("host.yaml") }),
+//		host.WithLoader("wasm", host.WasmLoader(filepath.Join(cfg.StateDir, "wasm-cache"), logger)),
+//		host.WithLoader("process", host.ProcessLoader(logger)))
+//	err = h.Start(ctx)  // embedded server, plugins, declarations, first update (or fallback), admin
+//	v, err := h.Lookup(ctx, "banner", []hostapi.Feature{{Name: "user", Value: "alice"}})
+//	err = h.Reload(ctx) // re-read the file, apply its plugin set
+//	err = h.Close(ctx)  // closing event delivered, plugins stopped
+//
+// # Start-up
+//
+// [Host.Start] waits for the service at most the configured start-up
+// timeout. A service that cannot be reached leaves the client serving the
+// snapshot it saved in the state directory after its last successful update,
+// or the local defaults, while declarations and updates are retried in the
+// background; the status page says which ("service", "snapshot",
+// "defaults").
 //
 // # Plugins
 //
@@ -40,4 +53,10 @@
 //
 // A [Host] is safe for concurrent use. Lookups never block on the update loop
 // or on a reload.
+//
+// # Admin server
+//
+// The host implements the admin package's Backend: the status page, the
+// lookup API (with where each value came from), health checks and Prometheus
+// metrics, on loopback unless a token is configured. See docs/HOST.md.
 package host
