@@ -20,8 +20,9 @@ const inlineFeatures = 8
 // or the local default and logs "the value of setting was never retrieved
 // from service" (INFO).
 //
-// Get never locks and, for up to 8 configurable features, never allocates.
-// The value is shared: treat slices and maps as read-only. For many reads
+// Once rules arrived, Get never locks and, for up to 8 configurable
+// features, never allocates (before that, it looks up the main client's
+// logger for its INFO line). The value is shared: treat slices and maps as read-only. For many reads
 // per request, [NewFeatures] and [Setting.GetFor] are faster.
 //
 // # Errors
