@@ -87,8 +87,8 @@ func (f Features) Map() map[string]string {
 // ignored; the supplying client's defaults fill the configurable features f
 // has no value for.
 //
-// GetFor never locks and, for up to 8 configurable features, never
-// allocates.
+// Once rules arrived, GetFor never locks and, for up to 8 configurable
+// features, never allocates.
 //
 // # Errors
 //
