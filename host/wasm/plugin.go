@@ -55,6 +55,7 @@ type Plugin struct {
 	released    bool
 
 	closed   atomic.Bool
+	failures atomic.Int64 // mirrors consecutive, for Status
 	lookups  atomic.Uint64
 	memPages atomic.Uint32
 
@@ -201,14 +202,17 @@ func (p *Plugin) Deliver(ctx context.Context, d event.Delivery) error {
 	switch status {
 	case abi.StatusOK:
 		p.consecutive = 0
+		p.failures.Store(0)
 	case abi.StatusUnsupported:
 		p.unsupported |= event.SetOf(kind)
 		p.log.Info("wasm: plugin does not handle this event kind; no longer sending it", slog.String("kind", kind.String()))
 		p.consecutive = 0
+		p.failures.Store(0)
 	default:
 		ce := p.statusError(inst, export, kind, status)
 		p.countError(ce, false)
 		p.consecutive = 0
+		p.failures.Store(0)
 		p.afterCall(inst)
 		return ce
 	}
@@ -262,6 +266,7 @@ func (p *Plugin) fail(err error) {
 		p.inst = nil
 	}
 	p.consecutive++
+	p.failures.Store(int64(p.consecutive))
 	p.restartDue = true
 	p.nextAttempt = time.Now().Add(p.cfg.backoff(p.consecutive))
 	p.countError(err, errors.Is(err, ErrTimeout))
@@ -357,11 +362,12 @@ func (p *Plugin) Status() hostapi.Status {
 		preempt = "off"
 	}
 	s.Detail = map[string]string{
-		"memory_pages":        strconv.FormatUint(uint64(p.memPages.Load()), 10),
-		"memory_limit_pages":  strconv.FormatUint(uint64(p.cfg.MemoryLimitPages), 10),
-		"recycle_above_pages": strconv.FormatUint(uint64(p.cfg.RecycleAbovePages), 10),
-		"preemption":          preempt,
-		"recycles":            strconv.Itoa(recycles),
+		"memory_pages":         strconv.FormatUint(uint64(p.memPages.Load()), 10),
+		"memory_limit_pages":   strconv.FormatUint(uint64(p.cfg.MemoryLimitPages), 10),
+		"recycle_above_pages":  strconv.FormatUint(uint64(p.cfg.RecycleAbovePages), 10),
+		"preemption":           preempt,
+		"recycles":             strconv.Itoa(recycles),
+		"consecutive_failures": strconv.FormatInt(p.failures.Load(), 10),
 	}
 	return s
 }

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -193,7 +195,7 @@ func TestConsecutiveFailuresMarkFailed(t *testing.T) {
 	if err := deliver(p, changed("panic")); !errors.Is(err, ErrTrap) {
 		t.Fatalf("3rd: %v", err)
 	}
-	if st := p.Status(); st.State != hostapi.StateFailed || st.Restarts != 2 {
+	if st := p.Status(); st.State != hostapi.StateFailed || st.Restarts != 2 || st.Detail["consecutive_failures"] != "3" {
 		t.Fatalf("status = %+v", st)
 	}
 	if err := deliver(p, changed("answer")); !errors.Is(err, ErrFailed) {
@@ -303,5 +305,39 @@ func TestCloseAndGrants(t *testing.T) {
 	}
 	if _, err := r.Load(context.Background(), PluginConfig{Name: "late", Path: guestWasm}, newSettings()); !errors.Is(err, ErrClosed) {
 		t.Fatalf("load after close: %v", err)
+	}
+}
+
+func TestSandboxGrants(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "in.txt"), []byte("granted"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		grants Grants
+		want   string
+	}{
+		{"nothing granted", Grants{}, `sandbox: env="" read="" readErr=true writeErr=true year=2022`}, // wazero's fake clock starts at 2022-01-01,
+		{"read-only dir, env, clock", Grants{Dir: dir, DirReadOnly: true, Env: map[string]string{"GREETING": "hi"}, Clock: true},
+			`sandbox: env="hi" read="granted" readErr=false writeErr=true year=` + strconv.Itoa(time.Now().Year())},
+		{"writable dir", Grants{Dir: dir}, `sandbox: env="" read="granted" readErr=false writeErr=false`},
+	}
+	r, rec := newTestRuntime(t)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			name := strings.ReplaceAll(tc.name, " ", "-")
+			p := mustLoad(t, r, PluginConfig{Name: name, Path: guestWasm, Grants: tc.grants}, nil)
+			t.Cleanup(func() { _ = p.Close(context.Background()) })
+			if err := deliver(p, changed("sandbox")); err != nil {
+				t.Fatal(err)
+			}
+			if rec.find(tc.want, "plugin="+name) == "" {
+				t.Fatalf("no %q in log:\n%s", tc.want, rec.dump())
+			}
+		})
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out.txt")); err != nil {
+		t.Fatalf("the writable grant did not write: %v", err)
 	}
 }

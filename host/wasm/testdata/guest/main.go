@@ -6,7 +6,8 @@
 // wasm busy loop that calls no host function), "oom" (allocates until the
 // memory limit), "error" (an error status with a message), "badptr" (calls
 // every host function with out-of-range pointers), "grow" (keeps 8 MiB, to
-// trigger recycling), "walk" (reads every field of the event), "noop"
+// trigger recycling), "sandbox" (logs what it can see of files, environment
+// and clock), "walk" (reads every field of the event), "noop"
 // (returns at once, after the SDK's own decoding), and anything else
 // looks the setting up for env=prod and logs the value.
 package main
@@ -14,6 +15,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"os"
 	"strconv"
 	"time"
 	"unsafe"
@@ -79,6 +81,8 @@ func onChanged(d wasm.Delivery, e wasm.SettingChanged) error {
 		return nil
 	case "noop":
 		return nil
+	case "sandbox":
+		return sandbox()
 	}
 	v, err := wasm.GetRaw(e.Setting(), prod)
 	if err != nil {
@@ -112,6 +116,18 @@ func walk(e wasm.SettingChanged) {
 			}
 		}
 	}
+}
+
+// sandbox logs what the guest can see of its environment: a variable, a
+// file in the granted directory, whether it can write there, and the clock.
+func sandbox() error {
+	data, rerr := os.ReadFile("/data/in.txt")
+	werr := os.WriteFile("/data/out.txt", []byte("x"), 0o600)
+	wasm.Info("sandbox: env=" + strconv.Quote(os.Getenv("GREETING")) +
+		" read=" + strconv.Quote(string(data)) + " readErr=" + strconv.FormatBool(rerr != nil) +
+		" writeErr=" + strconv.FormatBool(werr != nil) +
+		" year=" + strconv.Itoa(time.Now().Year()))
+	return nil
 }
 
 // Raw host imports, to pass pointers the SDK never would.
