@@ -84,6 +84,10 @@ func New(cfg config.Config, opts ...Option) (*Host, error) {
 	h.mgr = &manager{
 		log: o.logger, loaders: o.loaders, disp: h.disp, reg: h.reg, metrics: h.metrics,
 		settings: h.pluginSettings, declare: h.declare, running: map[string]*loadedPlugin{},
+		reserved: map[string]bool{recorderName: true},
+	}
+	for _, hk := range o.hooks {
+		h.mgr.reserved[hk.Name] = true
 	}
 	return h, nil
 }

@@ -412,10 +412,13 @@ func TestPluginDeclarationsAndLookups(t *testing.T) {
 		{Name: "b", Kind: "wasm", Path: write("b", fakeFile{Kinds: []string{"update_ok"}, Decls: []hostapi.Declaration{limit}})},
 		{Name: "bad", Kind: "wasm", Path: write("bad", fakeFile{Decls: []hostapi.Declaration{{Name: "limit", Type: "str", Default: json.RawMessage(`"x"`)}}})},
 	}
-	h := startHost(t, cfg, WithLoader("wasm", f))
+	h := startHost(t, cfg, WithLoader("wasm", f), WithHook(Hook{Name: "taken", Subscriber: &eventLog{}}))
+	if err := h.Apply(context.Background(), []config.Plugin{{Name: "taken", Kind: "wasm", Path: cfg.Plugins[0].Path}}); err == nil || !strings.Contains(err.Error(), "in-process hook") {
+		t.Errorf("a plugin named like a hook: %v", err)
+	}
 	ps := h.pluginStatuses()
-	if len(ps) != 3 || ps[0].State != "running" || ps[1].State != "running" || ps[2].State != "failed" ||
-		!strings.Contains(ps[2].LastError, "conflicting") && !strings.Contains(ps[2].LastError, "already declared") {
+	if len(ps) != 4 || ps[0].State != "running" || ps[1].State != "running" || ps[2].Kind != "go" || ps[3].State != "failed" ||
+		!strings.Contains(ps[3].LastError, "already declared") {
 		t.Fatalf("statuses %+v", ps)
 	}
 	// The shared setting was declared before the first update.

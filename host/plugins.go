@@ -45,6 +45,7 @@ type manager struct {
 	metrics  *admin.Metrics
 	settings func(plugin string, grants config.Grants) hostapi.Settings
 	declare  declareFunc
+	reserved map[string]bool // names taken by the host's own subscribers (Go hooks, the recorder)
 
 	mu      sync.Mutex // serialises apply and close
 	running map[string]*loadedPlugin
@@ -92,6 +93,10 @@ func (m *manager) apply(ctx context.Context, want []config.Plugin) error {
 	for _, spec := range want {
 		spec = spec.WithDefaults()
 		wantNames = append(wantNames, spec.Name)
+		if m.reserved[spec.Name] {
+			undo()
+			return &PluginError{Plugin: spec.Name, Path: spec.Path, Err: errors.New("the name is taken by an in-process hook of the host")}
+		}
 		content, sha, key, err := m.identify(spec)
 		if err != nil {
 			undo()
