@@ -92,6 +92,8 @@ func TestBadFiles(t *testing.T) {
 		{"bool for string", "state_dir: true\n", 1, "state_dir", "want a string"},
 		{"bool typo", "service:\n  tls:\n    insecure_skip_verify: yes please\n", 3, "service.tls.insecure_skip_verify", "want true or false"},
 		{"bad size", "plugins:\n  - {name: a, kind: wasm, path: a, memory_limit: 12 parsecs}\n", 2, "plugins[0].memory_limit", "want a size"},
+		{"memory not in pages", "plugins:\n  - {name: a, kind: wasm, path: a, memory_limit: 100000}\n", 2, "plugins[0].memory_limit", "64KiB wasm pages"},
+		{"memory too small", "plugins:\n  - {name: a, kind: wasm, path: a, memory_limit: 64KiB}\n", 2, "plugins[0].memory_limit", "between 128KiB"},
 		{"duplicate key", "admin:\n  listen: 127.0.0.1:1\n  listen: 127.0.0.1:2\n", 3, "admin.listen", "twice"},
 		{"syntax error", "plugins: [\n", 1, "", "did not find"},
 		{"bad kind", "plugins:\n  - name: a\n    kind: lua\n    path: a\n", 3, "plugins[0].kind", "want wasm or process"},

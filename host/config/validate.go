@@ -149,6 +149,9 @@ func (v *validator) plugin(p string, pl Plugin, seen map[string]bool) {
 			v.fail(p+".sha256", "want 64 hex digits, got %q", pl.SHA256)
 		}
 	}
+	if ml := pl.MemoryLimit; pl.Kind == "wasm" && ml != 0 && (ml < 128<<10 || ml > 4<<30 || ml%(64<<10) != 0) {
+		v.fail(p+".memory_limit", "want a whole number of 64KiB wasm pages between 128KiB and 4GiB (a Go guest needs at least 4MiB), got %s", ml)
+	}
 	if pl.QueueSize < 0 {
 		v.fail(p+".queue_size", "must not be negative")
 	}
