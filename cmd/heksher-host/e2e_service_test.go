@@ -201,6 +201,18 @@ plugins:
 		t.Errorf("after a failed reload: %s", got)
 	}
 
+	// A configuration with a mistake is refused, naming the place; nothing changes.
+	if err := os.WriteFile(h.cfg, []byte("plugins:\n  - {name: x, kind: wasm, path: x.wasm, dedline: 1s}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	h.waitLog(`plugins[0].dedline: unknown field`, 10*time.Second)
+	if got := names(); got != "banner:running,guest:running,discount:running" {
+		t.Errorf("after a bad file: %s", got)
+	}
+
 	// Removing through the admin API.
 	rewrite("")
 	resp, err = http.Post(h.admin+"/api/v1/reload", "application/json", nil)
