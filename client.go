@@ -56,6 +56,7 @@ type Client struct {
 	tracked   map[string]settingHandle // declared settings, by name
 	queue     []settingHandle          // declaration queue (FIFO)
 	declBusy  bool                     // a declaration is in flight
+	inFlight  settingHandle            // the setting being declared
 	declIdle  chan struct{}            // closed when the queue drains; replaced when it fills
 	retry     []settingHandle          // declarations waiting for a retry (degraded start)
 	retrying  map[settingHandle]struct{}
@@ -71,9 +72,10 @@ type Client struct {
 	closedFlag atomic.Bool
 	closeDone  chan struct{}
 
-	snapshotTried bool    // owned by the update loop
-	startErrs     []error // declaration failures before SetAsMain's first update
-	startDone     bool
+	snapshotOnce   sync.Once
+	serviceApplied bool    // an answer of the service was committed; guarded by modLock
+	startErrs      []error // declaration failures before SetAsMain's first update
+	startDone      bool
 
 	pubMu sync.Mutex // orders event numbers and publication
 	seq   uint64
@@ -240,15 +242,58 @@ func (c *Client) logger() *slog.Logger { return c.log }
 //
 // # Errors
 //
-//   - [ErrClosed] or [ErrAlreadyMain] if c was closed or already started;
+//   - [ErrClosed] if c was closed; [ErrAlreadyMain] if c was already started
+//     (by SetAsMain or [Client.Start]);
 //   - a [*MainSwitchError] (matching [ErrMainSwitch]) if the slot cannot be
 //     taken; nothing else happens then;
+//   - with [WithStrictDeclarations], the [*DeclarationError]s of the pending
+//     settings that could not be declared;
 //   - the first update's error ([*HTTPError], [*RequestError],
-//     [*DecodeError]), or ctx's error wrapped, if ctx ends first. In both
+//     [*DecodeError]), or ctx's error wrapped, if ctx ends first. In these
 //     cases c is closed before SetAsMain returns (nothing keeps running), but
-//     stays in the main slot. With [WithDegradedStart] an update failure is
-//     not returned: c keeps retrying in the background.
+//     stays in the main slot.
+//
+// With [WithDegradedStart], neither a failed first update nor the end of ctx
+// is an error: SetAsMain returns nil once the first attempt failed or ctx
+// ended, after loading the snapshot if [WithSnapshotFile] names one, and c
+// keeps declaring and updating in the background ([Client.Status] tells
+// which values are served).
 func (c *Client) SetAsMain(ctx context.Context) error {
+	if err := c.checkStartable(); err != nil {
+		return err
+	}
+	if err := c.takeMain(); err != nil {
+		return err
+	}
+	return c.start(ctx)
+}
+
+// Start starts c like SetAsMain but without taking the main slot: c declares
+// and keeps up to date the settings bound to it (see WithClient), and only
+// those; settings created without a client keep registering with the main
+// slot. It is for programs that run several clients, such as a plugin host
+// embedded in an application that has its own main client. Errors are those
+// of SetAsMain, minus the main-slot ones.
+func (c *Client) Start(ctx context.Context) error {
+	if err := c.checkStartable(); err != nil {
+		return err
+	}
+	return c.start(ctx)
+}
+
+func (c *Client) checkStartable() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.closed:
+		return ErrClosed
+	case c.started:
+		return ErrAlreadyMain
+	}
+	return nil
+}
+
+func (c *Client) start(ctx context.Context) error {
 	c.mu.Lock()
 	switch {
 	case c.closed:
@@ -257,15 +302,6 @@ func (c *Client) SetAsMain(ctx context.Context) error {
 	case c.started:
 		c.mu.Unlock()
 		return ErrAlreadyMain
-	}
-	c.mu.Unlock()
-	if err := c.takeMain(); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		return ErrClosed
 	}
 	c.started = true
 	c.status.Running = true
@@ -277,13 +313,23 @@ func (c *Client) SetAsMain(ctx context.Context) error {
 		return ErrClosed
 	}
 	if err := c.waitDeclarations(ctx); err != nil {
+		if c.cfg.degraded && ctx.Err() != nil && c.ctx.Err() == nil {
+			// Keep declaring in the background; update once they are done.
+			c.startLoop(func() {
+				if c.waitDeclarations(c.ctx) != nil {
+					c.wg.Done()
+					return
+				}
+				c.markStartDone()
+				c.updateLoop()
+			})
+			c.degradedFallback(err)
+			return nil
+		}
 		c.closeAfterFailedStart()
 		return fmt.Errorf("heksher: set as main: waiting for declarations: %w", err)
 	}
-	c.mu.Lock()
-	startErrs := c.startErrs
-	c.startErrs, c.startDone = nil, true
-	c.mu.Unlock()
+	startErrs := c.markStartDone()
 	if c.cfg.strict && len(startErrs) > 0 {
 		c.closeAfterFailedStart()
 		return fmt.Errorf("heksher: set as main: %w", errors.Join(startErrs...))
@@ -295,8 +341,8 @@ func (c *Client) SetAsMain(ctx context.Context) error {
 	if err == nil {
 		return nil
 	}
-	if c.cfg.degraded && ctx.Err() == nil {
-		c.log.Warn("heksher service unavailable at start, serving "+string(c.Status().Origin)+" values and retrying", "error", err)
+	if c.cfg.degraded && c.ctx.Err() == nil {
+		c.degradedFallback(err)
 		return nil
 	}
 	c.closeAfterFailedStart()
@@ -304,6 +350,23 @@ func (c *Client) SetAsMain(ctx context.Context) error {
 		return fmt.Errorf("heksher: set as main: %w", ctx.Err())
 	}
 	return fmt.Errorf("heksher: set as main: %w", err)
+}
+
+// markStartDone ends the start phase and returns the declaration failures
+// collected during it.
+func (c *Client) markStartDone() []error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	errs := c.startErrs
+	c.startErrs, c.startDone = nil, true
+	return errs
+}
+
+// degradedFallback serves the snapshot, if any, when a degraded start could
+// not get a first answer.
+func (c *Client) degradedFallback(err error) {
+	c.loadSnapshotOnce()
+	c.log.Warn("heksher: service unavailable at start; serving "+string(c.Status().Origin)+" values and retrying in the background", "error", err)
 }
 
 func (c *Client) closeAfterFailedStart() { _ = c.Close() }

@@ -76,6 +76,7 @@ func (c *Client) nextDeclaration() (settingHandle, bool) {
 	c.queue[0] = nil
 	c.queue = c.queue[1:]
 	c.declBusy = true
+	c.inFlight = s
 	return s, true
 }
 
@@ -89,6 +90,7 @@ func (c *Client) finishDeclaration(s settingHandle, res declResult) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.declBusy = false
+	c.inFlight = nil
 	if res.tracked {
 		// A setting tracked later under the same name replaces the earlier
 		// one (spec §6.4 step 5).

@@ -9,7 +9,8 @@ import (
 var (
 	// ErrClosed is returned by calls on a closed [Client].
 	ErrClosed = errors.New("heksher: client closed")
-	// ErrAlreadyMain is returned by a second [Client.SetAsMain] on the same client.
+	// ErrAlreadyMain is returned by [Client.SetAsMain] or [Client.Start] on
+	// a client that was already started.
 	ErrAlreadyMain = errors.New("heksher: client is already main")
 	// ErrNotRunning is returned by [Client.Reload] on a client that never
 	// became main.

@@ -2,6 +2,7 @@ package heksher
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -64,10 +65,19 @@ func (c *Client) loadSnapshot() (bool, error) {
 	if _, err := c.applyBody(c.cfg.snapshotPath, s.Answer, s.ETag, true); err != nil {
 		return false, err
 	}
-	c.mu.Lock()
-	c.status.Origin = OriginSnapshot
-	c.status.ETag = s.ETag
-	c.mu.Unlock()
 	c.log.Info("heksher: serving the saved snapshot until the service answers", "path", c.cfg.snapshotPath, "saved", s.Saved)
 	return true, nil
+}
+
+// loadSnapshotOnce applies the snapshot the first time a degraded start
+// needs it (from the update loop or from SetAsMain, whichever comes first).
+func (c *Client) loadSnapshotOnce() {
+	if c.cfg.snapshotPath == "" {
+		return
+	}
+	c.snapshotOnce.Do(func() {
+		if _, err := c.loadSnapshot(); err != nil && !errors.Is(err, errSnapshotStale) {
+			c.log.Warn("heksher: loading the snapshot failed", "path", c.cfg.snapshotPath, "error", err)
+		}
+	})
 }

@@ -1,8 +1,11 @@
 package heksher
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -50,9 +53,10 @@ func TestDegradedStart_RetriesDeclarationsAndUpdates(t *testing.T) {
 	mustNil(t, srv.Start())
 	waitUntil(t, "the declaration retry", func() bool { return slices.Equal(c.Tracked(), []string{"cache_size"}) })
 	waitUntil(t, "an update retry", func() bool { return mustGet(t, s, map[string]string{"b": "0", "c": ""}) == 100 })
-	if st := c.Status(); st.Origin != OriginService || st.RetryingDeclarations != 0 || st.ConsecutiveFailures != 0 {
-		t.Fatalf("status after recovery = %+v", st)
-	}
+	waitUntil(t, "the status to follow", func() bool {
+		st := c.Status()
+		return st.Origin == OriginService && st.RetryingDeclarations == 0 && st.ConsecutiveFailures == 0
+	})
 }
 
 // The last good answer is saved atomically and a new client loads it at a
@@ -112,5 +116,75 @@ func TestSnapshot_Corrupt(t *testing.T) {
 	}
 	if got := mustGet(t, s, map[string]string{"a": ""}); got != 3 || c.Status().Origin != OriginDefaults {
 		t.Fatalf("Get = %d, origin %s", got, c.Status().Origin)
+	}
+}
+
+// A degraded start whose context ends while the service hangs returns nil at
+// once, serving the snapshot; when the service answers, its values replace
+// the snapshot's.
+func TestDegradedStart_ContextEndsWhileServiceHangs(t *testing.T) {
+	freshMain(t)
+	path := filepath.Join(t.TempDir(), "snap")
+	srv := realServer(t)
+	mustNil(t, srv.Declare(hekshertest.Setting{Name: "cache_size", Type: "int", Default: 70, ConfigurableFeatures: []string{"b", "c"},
+		Rules: []hekshertest.Rule{{Conditions: map[string]string{"b": "0"}, Value: 100}}}))
+	mustSetting(t, "cache_size", Int(), []string{"b", "c"}, 70)
+	c1, _ := newTestClient(t, srv.URL, []string{"a", "b", "c", "z"}, WithSnapshotFile(path))
+	mustNil(t, c1.TrackContexts(map[string][]string{"b": {"0"}}))
+	mustNil(t, c1.SetAsMain(ctxT(t)))
+	mustNil(t, c1.Close())
+	_, err := srv.AddRule("cache_size", map[string]string{"b": "1"}, 111)
+	mustNil(t, err)
+
+	hang := make(chan struct{})
+	srv.Intercept(func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		select {
+		case <-hang:
+		case <-r.Context().Done():
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+	freshMain(t)
+	s := mustSetting(t, "cache_size", Int(), []string{"b", "c"}, 1)
+	c2, _ := newTestClient(t, srv.URL, []string{"a", "b", "c", "z"}, WithSnapshotFile(path),
+		WithDegradedStart(Backoff{Initial: time.Millisecond, Max: 10 * time.Millisecond}))
+	mustNil(t, c2.TrackContexts(map[string][]string{"b": {"0", "1"}}))
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	mustNil(t, c2.SetAsMain(ctx))
+	if st := c2.Status(); st.Origin != OriginSnapshot || !st.Running {
+		t.Fatalf("status = %+v", st)
+	}
+	if got := mustGet(t, s, map[string]string{"b": "0", "c": ""}); got != 100 {
+		t.Fatalf("Get(b=0) = %d, want the snapshot's 100", got)
+	}
+	close(hang)
+	srv.Intercept(nil)
+	waitUntil(t, "the service's answer", func() bool { return mustGet(t, s, map[string]string{"b": "1", "c": ""}) == 111 })
+	waitUntil(t, "the status to follow", func() bool { return c2.Status().Origin == OriginService })
+}
+
+// Start runs a client without the main slot: only settings bound to it are
+// declared and updated.
+func TestClient_StartWithoutMainSlot(t *testing.T) {
+	freshMain(t)
+	srv := realServer(t)
+	mustNil(t, srv.Declare(hekshertest.Setting{Name: "bound", Type: "int", Default: 5, ConfigurableFeatures: []string{"a"}}))
+	c, _ := newTestClient(t, srv.URL, []string{"a", "b", "c", "z"})
+	bound := mustSetting(t, "bound", Int(), []string{"a"}, 1, WithClient(c))
+	mustSetting(t, "unbound", Int(), []string{"a"}, 1)
+	mustNil(t, c.Start(ctxT(t)))
+	if MainClient() != nil {
+		t.Fatal("Start took the main slot")
+	}
+	if got := c.Tracked(); !slices.Equal(got, []string{"bound"}) {
+		t.Fatalf("tracked = %v", got)
+	}
+	if got := mustGet(t, bound, map[string]string{"a": ""}); got != 5 {
+		t.Fatalf("bound = %d", got)
+	}
+	if err := c.SetAsMain(ctxT(t)); !errors.Is(err, ErrAlreadyMain) {
+		t.Fatalf("SetAsMain after Start = %v", err)
 	}
 }

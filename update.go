@@ -2,6 +2,7 @@ package heksher
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -119,13 +120,10 @@ func (c *Client) attempt(ctx context.Context) error {
 	start := time.Now()
 	c.log.Debug("heksher reload started")
 	res, err := c.fetchAndApply(ctx, names, etag)
-	if err != nil && c.cfg.degraded && c.cfg.snapshotPath != "" && !c.snapshotTried && ctx.Err() == nil {
+	if err != nil && c.cfg.degraded && ctx.Err() == nil {
 		// A degraded start serves the last saved answer until the service
 		// is back.
-		c.snapshotTried = true
-		if _, serr := c.loadSnapshot(); serr != nil {
-			c.log.Warn("heksher: loading the snapshot failed", "path", c.cfg.snapshotPath, "error", serr)
-		}
+		c.loadSnapshotOnce()
 	}
 	end := time.Now()
 	if ctx.Err() != nil && err != nil {
@@ -239,11 +237,7 @@ func (c *Client) applyBody(from string, body []byte, etag string, fromSnapshot b
 	for i, qs := range q.Settings {
 		handles[i] = c.tracked[qs.Name]
 		if handles[i] == nil && fromSnapshot {
-			for s := range c.retrying {
-				if s.settingName() == qs.Name {
-					handles[i] = s
-				}
-			}
+			handles[i] = c.untrackedLocked(qs.Name)
 		}
 	}
 	c.mu.Unlock()
@@ -266,16 +260,29 @@ func (c *Client) applyBody(from string, body []byte, etag string, fromSnapshot b
 	var res applyResult
 	res.etag = etag
 	c.modLock.Lock()
+	if fromSnapshot && c.serviceApplied {
+		// The service answered meanwhile: its data is newer.
+		c.modLock.Unlock()
+		return applyResult{}, errSnapshotStale
+	}
 	for _, p := range prepared {
 		if p != nil {
 			p.commit()
 		}
 	}
-	c.modLock.Unlock()
 	c.mu.Lock()
 	c.etag = etag
+	if fromSnapshot {
+		c.status.Origin, c.status.ETag = OriginSnapshot, etag
+	}
 	c.mu.Unlock()
-	c.log.Info("heksher reload done")
+	if !fromSnapshot {
+		c.serviceApplied = true
+	}
+	c.modLock.Unlock()
+	if !fromSnapshot {
+		c.log.Info("heksher reload done")
+	}
 
 	for i, p := range prepared {
 		if p == nil {
@@ -290,6 +297,28 @@ func (c *Client) applyBody(from string, body []byte, etag string, fromSnapshot b
 	}
 	return res, nil
 }
+
+// untrackedLocked finds a setting by name among those not declared yet
+// (queued, in flight, or waiting for a retry), the latest one first, so that
+// a snapshot can serve them while the service is down. c.mu must be held.
+func (c *Client) untrackedLocked(name string) settingHandle {
+	for i := len(c.queue) - 1; i >= 0; i-- {
+		if c.queue[i].settingName() == name {
+			return c.queue[i]
+		}
+	}
+	if c.inFlight != nil && c.inFlight.settingName() == name {
+		return c.inFlight
+	}
+	for s := range c.retrying {
+		if s.settingName() == name {
+			return s
+		}
+	}
+	return nil
+}
+
+var errSnapshotStale = errors.New("heksher: the service answered before the snapshot was loaded")
 
 // safePrepare turns a panic while converting (a validator's, say) into an
 // update failure.
