@@ -16,19 +16,19 @@ type Header struct {
 
 // DecodeHeader decodes the header of an event and returns the body after it.
 func DecodeHeader(b []byte) (Header, []byte, error) {
-	r := NewReader(b)
-	h := Header{
-		Kind:         r.U32(),
-		Version:      r.U32(),
-		DeliverySeq:  r.U64(),
-		Dropped:      r.U64(),
-		EventSeq:     r.U64(),
-		TimeUnixNano: r.I64(),
-	}
-	if r.bad {
+	if len(b) < HeaderSize {
 		return Header{}, nil, ErrMalformed
 	}
-	return h, r.Rest(), nil
+	le := binary.LittleEndian
+	h := Header{
+		Kind:         le.Uint32(b[0:]),
+		Version:      le.Uint32(b[4:]),
+		DeliverySeq:  le.Uint64(b[8:]),
+		Dropped:      le.Uint64(b[16:]),
+		EventSeq:     le.Uint64(b[24:]),
+		TimeUnixNano: int64(le.Uint64(b[32:])),
+	}
+	return h, b[HeaderSize:], nil
 }
 
 // AppendHeader appends an event header.
