@@ -65,6 +65,9 @@ func (c *Client) loadSnapshot() (bool, error) {
 	if _, err := c.applyBody(c.cfg.snapshotPath, s.Answer, s.ETag, true); err != nil {
 		return false, err
 	}
+	c.mu.Lock()
+	c.status.SnapshotSaved = s.Saved
+	c.mu.Unlock()
 	c.log.Info("heksher: serving the saved snapshot until the service answers", "path", c.cfg.snapshotPath, "saved", s.Saved)
 	return true, nil
 }

@@ -92,7 +92,7 @@ func TestSnapshot_SavedAndLoadedByANewClient(t *testing.T) {
 		WithDegradedStart(Backoff{Initial: time.Millisecond, Max: 10 * time.Millisecond}))
 	mustNil(t, c2.TrackContexts(map[string][]string{"b": {"0"}}))
 	mustNil(t, c2.SetAsMain(ctxT(t)))
-	if st := c2.Status(); st.Origin != OriginSnapshot || st.LastResult != ResultError {
+	if st := c2.Status(); st.Origin != OriginSnapshot || st.LastResult != ResultError || !st.SnapshotSaved.Equal(snap.Saved) {
 		t.Fatalf("status = %+v\n%s", st, lc.dump())
 	}
 	if got := mustGet(t, s, map[string]string{"b": "0", "c": ""}); got != 100 {

@@ -36,6 +36,9 @@ type Status struct {
 	LastSuccess time.Time
 	// ETag is the ETag in force.
 	ETag string
+	// SnapshotSaved is when the loaded snapshot was saved; zero if none was
+	// loaded.
+	SnapshotSaved time.Time
 	// ConsecutiveFailures counts failed attempts since the last success.
 	ConsecutiveFailures int
 	// LastError is the last attempt's error, nil after a success.
