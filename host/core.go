@@ -34,7 +34,7 @@ func (h *Host) newClient() error {
 		}
 		hdr.Set(k, v)
 	}
-	c, err := heksher.NewClient(h.url, h.cfg.UpdateInterval.D(), h.cfg.ContextFeatures,
+	c, err := heksher.NewClient(h.ServiceURL(), h.cfg.UpdateInterval.D(), h.cfg.ContextFeatures,
 		heksher.WithHTTPClient(hc),
 		heksher.WithHeaders(hdr),
 		heksher.WithLogger(h.log.With("component", "client")),

@@ -36,7 +36,7 @@ type Host struct {
 	admin    *admin.Server
 	embedded *embedded
 	client   *heksher.Client
-	url      string
+	url      atomic.Pointer[string] // the service in use; read by the admin server during Start
 
 	settingsMu sync.RWMutex
 	settings   map[string]*heksher.Setting[json.RawMessage]
@@ -121,6 +121,12 @@ func (h *Host) Start(ctx context.Context) (err error) {
 	if err := os.MkdirAll(h.cfg.StateDir, 0o700); err != nil {
 		return fmt.Errorf("host: state directory: %w", err)
 	}
+	// The admin server comes first: a taken port fails at once, and the
+	// status page and /readyz (503 until values are served) show a slow
+	// start as it happens.
+	if err := h.startAdmin(ctx); err != nil {
+		return err
+	}
 	if err := h.disp.Subscribe(recorderName, event.All, h.rec, dispatch.QueueSize(1024)); err != nil {
 		return fmt.Errorf("host: %w", err)
 	}
@@ -135,16 +141,17 @@ func (h *Host) Start(ctx context.Context) (err error) {
 		}
 	}
 
-	h.url = h.cfg.Service.URL
-	if h.url == "" {
+	url := h.cfg.Service.URL
+	if url == "" {
 		emb, err := startEmbedded(ctx, h.cfg, h.log)
 		if err != nil {
 			return err
 		}
 		h.embedded = emb
-		h.url = emb.URL()
-		h.log.Info("embedded Heksher server listening", "url", h.url)
+		url = emb.URL()
+		h.log.Info("embedded Heksher server listening", "url", url)
 	}
+	h.url.Store(&url)
 	if err := h.newClient(); err != nil {
 		return err
 	}
@@ -157,20 +164,23 @@ func (h *Host) Start(ctx context.Context) (err error) {
 		return err
 	}
 
+	return nil
+}
+
+func (h *Host) startAdmin(ctx context.Context) error {
 	token, err := h.adminToken()
 	if err != nil {
 		return err
 	}
-	h.admin, err = admin.New(h, h.metrics, admin.Options{
-		Listen: h.cfg.Admin.Listen, Token: token, Logger: h.log,
-	})
+	srv, err := admin.New(h, h.metrics, admin.Options{Listen: h.cfg.Admin.Listen, Token: token, Logger: h.log})
 	if err != nil {
 		return err
 	}
-	if err := h.admin.Start(ctx); err != nil {
+	if err := srv.Start(ctx); err != nil {
 		return err
 	}
-	h.log.Info("admin server listening", "url", h.admin.URL())
+	h.admin = srv
+	h.log.Info("admin server listening", "url", srv.URL())
 	return nil
 }
 
@@ -315,7 +325,12 @@ func (h *Host) AdminURL() string {
 
 // ServiceURL returns the URL of the Heksher service in use: the configured
 // one, or the embedded server's ("" before Start).
-func (h *Host) ServiceURL() string { return h.url }
+func (h *Host) ServiceURL() string {
+	if u := h.url.Load(); u != nil {
+		return *u
+	}
+	return ""
+}
 
 // Ready reports whether the host serves values (after Start).
 func (h *Host) Ready() bool { return h.ready.Load() }

@@ -17,7 +17,7 @@ import (
 func (h *Host) Snapshot() admin.Snapshot {
 	s := admin.Snapshot{
 		Time:    time.Now(),
-		Service: admin.ServiceStatus{URL: h.url, Embedded: h.embedded != nil, Serving: h.serving()},
+		Service: admin.ServiceStatus{URL: h.ServiceURL(), Embedded: h.cfg.Service.URL == "", Serving: h.serving()},
 		Update:  h.rec.lastUpdate(),
 		Plugins: h.pluginStatuses(),
 		Events:  h.rec.recent(),
@@ -60,7 +60,9 @@ func (h *Host) Snapshot() admin.Snapshot {
 // serving says where values come from: "live", "snapshot" or "defaults"
 // ("starting" before the client runs).
 func (h *Host) serving() string {
-	if h.client == nil || !h.ready.Load() {
+	// ready is stored after client is set, so reading client after it is
+	// safe from the admin server's goroutines.
+	if !h.ready.Load() || h.client == nil {
 		return "starting"
 	}
 	if h.slowStart.Load() {

@@ -110,7 +110,7 @@ func startHost(t *testing.T, dir, cfg string) *hostProc {
 		}
 	})
 	h.waitFor("the admin server", 60*time.Second, func() bool {
-		resp, err := http.Get(h.admin + "/healthz")
+		resp, err := http.Get(h.admin + "/readyz")
 		if err != nil {
 			return false
 		}
