@@ -159,6 +159,7 @@ func NewClient(serviceURL string, interval time.Duration, features []string, opt
 			return nil, fmt.Errorf("heksher: hook %d: %w", i, err)
 		}
 	}
+	c.tracking.Store(newTrackConfig(c.features, map[string]trackEntry{}))
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.status.Origin = OriginDefaults
 	return c, nil

@@ -23,6 +23,47 @@ type trackEntry struct {
 // new one in.
 type trackConfig struct {
 	feats map[string]trackEntry
+	// check answers Get's warnings (spec §4.3) with one lookup per
+	// explicit value: every client feature and every tracked feature.
+	check map[string]featCheck
+}
+
+type featCheck struct {
+	known bool // one of the client's context features
+	trackEntry
+}
+
+// newTrackConfig builds the configuration for feats and the client's
+// features.
+func newTrackConfig(features []string, feats map[string]trackEntry) *trackConfig {
+	t := &trackConfig{feats: feats, check: make(map[string]featCheck, len(features)+len(feats))}
+	for _, f := range features {
+		t.check[f] = featCheck{known: true}
+	}
+	for f, e := range feats {
+		fc := t.check[f]
+		fc.trackEntry = e
+		t.check[f] = fc
+	}
+	return t
+}
+
+// explicitOK reports whether an explicit value needs no warning: its
+// feature is the client's and the value is tracked.
+func (t *trackConfig) explicitOK(feature, value string) bool {
+	fc, ok := t.check[feature]
+	if !ok || !fc.known {
+		return false
+	}
+	if fc.all {
+		return true
+	}
+	for _, v := range fc.values {
+		if v == value {
+			return true
+		}
+	}
+	return false
 }
 
 func (t *trackConfig) get(feature string) (trackEntry, bool) {
@@ -96,10 +137,9 @@ func (c *Client) TrackContexts(tracks map[string][]string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	cur := c.tracking.Load()
-	next := &trackConfig{feats: make(map[string]trackEntry, len(tracks)+1)}
-	if cur != nil {
-		maps.Copy(next.feats, cur.feats)
-	}
+	feats := make(map[string]trackEntry, len(tracks)+len(cur.feats))
+	maps.Copy(feats, cur.feats)
+	next := &trackConfig{feats: feats}
 	var unknown []string
 	for _, f := range slices.Sorted(maps.Keys(tracks)) {
 		vals := tracks[f]
@@ -130,7 +170,7 @@ func (c *Client) TrackContexts(tracks map[string][]string) error {
 		c.log.Warn("context features are not specified in server", "features", unknown)
 	}
 	c.warnFilterSyntax(tracks)
-	c.tracking.Store(next)
+	c.tracking.Store(newTrackConfig(c.features, next.feats))
 	return nil
 }
 
@@ -174,7 +214,7 @@ func (c *Client) warnExplicit(_ context.Context, explicit map[string]string) {
 	t := c.tracking.Load()
 	problems := false
 	for k, v := range explicit {
-		if _, known := c.featureSet[k]; !known || !t.tracks(k, v) {
+		if !t.explicitOK(k, v) {
 			problems = true
 			break
 		}

@@ -1,6 +1,7 @@
 package heksher
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"regexp"
@@ -204,5 +205,20 @@ func TestTrackContexts_FilterSyntaxWarnings(t *testing.T) {
 				t.Fatalf("want %q:\n%s", tc.want, lc.dump())
 			}
 		})
+	}
+}
+
+func BenchmarkWarnExplicit(b *testing.B) {
+	c, err := NewClient("http://h", 1, []string{"user", "theme"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.TrackContexts(map[string][]string{"user": {"admin", "bob"}, "theme": {TrackAll}})
+	explicit := map[string]string{"user": "admin", "theme": "dark"}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		c.warnExplicit(ctx, explicit)
 	}
 }
