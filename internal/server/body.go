@@ -167,7 +167,7 @@ func (f *fields) metadata(name string, required bool) ([]htype.Member, bool) {
 			good = false
 		}
 	}
-	return v.Members(), good
+	return jsonbMembers(v.Members()), good
 }
 
 // strList validates a List[str] member with item pattern p and at least

@@ -32,6 +32,7 @@ func (e *Engine) settingMetaWrite(rq *request, withMeta, withValue bool, change 
 		}
 		if withValue {
 			value, _ = f.any("value")
+			value = jsonbValue(value)
 		}
 		ver, _ = f.version("version", true, "")
 		bodyErrs = f.errs
@@ -122,6 +123,7 @@ func (e *Engine) ruleMetaWrite(rq *request, withMeta, withValue, needBody, skipE
 			}
 			if withValue {
 				value, _ = f.any("value")
+				value = jsonbValue(value)
 			}
 			bodyErrs = f.errs
 		}

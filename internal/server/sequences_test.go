@@ -3,6 +3,7 @@ package server
 import (
 	"crypto/md5"
 	"encoding/hex"
+	"net/http/httptest"
 	"testing"
 )
 
@@ -173,4 +174,41 @@ func TestSequences(t *testing.T) {
 			runSteps(t, srv, append(sizeLimitWithRules(), tc.steps...))
 		})
 	}
+}
+
+// TestMetadataStorage pins how metadata reads back (jsonb.go): values as
+// JSONB returns them, keys in row order (a rewritten key moves last).
+func TestMetadataStorage(t *testing.T) {
+	const meta = `{"b":1,"a":{"zz":1,"b":2,"aaa":[{"yy":1,"x":2}]},"big":1e16,"neg":-0.0,"small":1.5e-7,"f":2.5,"huge":1.2345678901234568e+17,"nbig":-2e20}`
+	const stored = `{"b":1,"a":{"b":2,"zz":1,"aaa":[{"x":2,"yy":1}]},"big":10000000000000000,"neg":0.0,"small":1.5e-7,"f":2.5,"huge":123456789012345680,"nbig":-200000000000000000000}`
+	runSteps(t, startServer(t), []step{
+		{method: "POST", path: "/api/v1/settings/declare", body: `{"name":"s","configurable_features":["user"],"type":"int","default_value":1,"metadata":` + meta + `}`, status: 200, want: created},
+		{method: "GET", path: "/api/v1/settings/s/metadata", status: 200, want: `{"metadata":` + stored + `}`},
+		// Compared as Python dicts: key order and 1e16 vs 10000000000000000 do not matter.
+		{method: "POST", path: "/api/v1/settings/declare", body: `{"name":"s","configurable_features":["user"],"type":"int","default_value":1,"metadata":` + meta + `}`, status: 200, want: uptodate},
+		{method: "POST", path: "/api/v1/settings/declare", body: `{"name":"s","configurable_features":["user"],"type":"int","default_value":1,"metadata":{"b":2}}`, status: 409,
+			want: `{"outcome":"mismatch","differences":[{"level":"minor","attribute":"metadata","latest_value":` + stored + `}]}`},
+		{method: "PUT", path: "/api/v1/settings/s/metadata", body: `{"metadata":{"x":1,"y":2,"z":3},"version":"1.1"}`, status: 204},
+		{method: "PUT", path: "/api/v1/settings/s/metadata/x", body: `{"value":{"ccc":1,"dd":2},"version":"1.2"}`, status: 204},
+		{method: "GET", path: "/api/v1/settings/s/metadata", status: 200, want: `{"metadata":{"y":2,"z":3,"x":{"dd":2,"ccc":1}}}`},
+		{method: "POST", path: "/api/v1/settings/s/metadata", body: `{"metadata":{"w":0,"y":2},"version":"1.3"}`, status: 204},
+		{method: "GET", path: "/api/v1/settings/s", status: 200,
+			want: `{"name":"s","configurable_features":["user"],"type":"int","default_value":1,"metadata":{"z":3,"x":{"dd":2,"ccc":1},"w":0,"y":2},"aliases":[],"version":"1.3"}`},
+		{method: "POST", path: "/api/v1/rules", body: `{"setting":"s","feature_values":{"user":"u"},"value":2,"metadata":{"p":{"bb":1,"a":1e17},"q":1}}`, status: 201, want: `{"rule_id":1}`},
+		{method: "GET", path: "/api/v1/rules/1", status: 200, want: `{"setting":"s","value":2,"feature_values":[["user","u"]],"metadata":{"p":{"a":100000000000000000,"bb":1},"q":1}}`},
+		{method: "PUT", path: "/api/v1/rules/1/metadata/p", body: `{"value":0}`, status: 204},
+		{method: "POST", path: "/api/v1/rules/1/metadata", body: `{"metadata":{"r":[1e16],"q":1}}`, status: 204},
+		{method: "GET", path: "/api/v1/rules/1/metadata", status: 200, want: `{"metadata":{"p":0,"r":[10000000000000000],"q":1}}`},
+		queryStep("/api/v1/query?include_metadata=true", `{"settings":{"s":{"default_value":1,"rules":[{"value":2,"context_features":[["user","u"]],"rule_id":1,"metadata":{"p":0,"r":[10000000000000000],"q":1}}]}}}`),
+		// Values and defaults are stored as JSON text, not JSONB: untouched.
+		{method: "PUT", path: "/api/v1/rules/1/value", body: `{"value":1e16}`, status: 204},
+		queryStep("/api/v1/query", `{"settings":{"s":{"default_value":1,"rules":[{"value":1e16,"context_features":[["user","u"]],"rule_id":1}]}}}`),
+	})
+}
+
+// startServer serves a fresh engine with the features user, trust, theme.
+func startServer(t *testing.T) *httptest.Server {
+	t.Helper()
+	_, srv := startEngine(t, Options{ContextFeatures: []string{"user", "trust", "theme"}})
+	return srv
 }

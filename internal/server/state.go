@@ -204,19 +204,15 @@ func (st *state) usedBy(f string) []*setting {
 	return out
 }
 
-// mergeMeta sets keys of add into base, keeping base's order for existing
-// keys and appending new ones (Python dict update).
+// mergeMeta writes the keys of add into base the way the reference's
+// upsert of one row per key reads back (jsonb.go): keys of base that add
+// does not touch keep their order, then every key of add in add's order
+// (a rewritten key moves last).
 func mergeMeta(base, add []htype.Member) []htype.Member {
-	out := slices.Clone(base)
-	for _, a := range add {
-		i := slices.IndexFunc(out, func(x htype.Member) bool { return x.Key == a.Key })
-		if i >= 0 {
-			out[i].Value = a.Value
-		} else {
-			out = append(out, a)
-		}
-	}
-	return out
+	out := slices.DeleteFunc(slices.Clone(base), func(x htype.Member) bool {
+		return slices.ContainsFunc(add, func(a htype.Member) bool { return a.Key == x.Key })
+	})
+	return append(out, add...)
 }
 
 func deleteMetaKey(base []htype.Member, key string) []htype.Member {
