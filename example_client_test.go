@@ -169,3 +169,23 @@ func ExampleHTTPError() {
 	}
 	// Output: 503 maintenance
 }
+
+// With a degraded start, an unreachable service does not fail SetAsMain: the
+// client serves defaults (or a saved snapshot) and keeps retrying.
+func ExampleWithDegradedStart() {
+	heksher.ResetMainForTesting()
+	defer heksher.ResetMainForTesting()
+	srv := newExampleServer()
+	srv.Stop() // the service is down at start
+
+	sizeLimit, _ := heksher.NewSetting("size_limit", heksher.Int(), []string{"user", "theme"}, 200)
+	client, _ := heksher.NewClient(srv.URL, time.Hour, []string{"user", "theme"},
+		heksher.WithDegradedStart(heksher.Backoff{Initial: 10 * time.Millisecond, Max: time.Second}))
+	defer client.Close()
+	err := client.SetAsMain(context.Background())
+	v, _ := sizeLimit.Get(context.Background(), map[string]string{"user": "admin", "theme": "dark"})
+	st := client.Status()
+	fmt.Println(err, v, st.Origin, st.LastResult, st.RetryingDeclarations)
+	srv.Close()
+	// Output: <nil> 200 defaults error 1
+}
