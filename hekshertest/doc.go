@@ -20,7 +20,9 @@
 // body, a delay, a body cut half-way, a connection closed without an
 // answer), [Server.Intercept] installs a
 // middleware that sees every request, and [Server.Stop] / [Server.Start]
-// make the port refuse connections and come back. [Server.Requests]
+// make the port refuse connections and come back. [Server.SetDatabaseDown]
+// makes the server answer like the reference with its database stopped
+// (health 500, API requests 500) while keeping the state. [Server.Requests]
 // records every request received, so a test can assert exactly what a
 // client sent.
 //

@@ -209,3 +209,13 @@ func hijackClose(w http.ResponseWriter) {
 	}
 	_ = conn.Close()
 }
+
+// SetDatabaseDown makes the server answer the way the reference does while
+// its PostgreSQL database is unreachable (down = true), or normally again
+// (false). While down, /api/health answers 500 with its usual body
+// {"version": ...}, and every API request that passes validation answers
+// 500 "Internal Server Error" (text/plain) without changing the state; the
+// state helpers (Declare, AddRule, ...) fail the same way. Unlike the
+// reference, which checks its database every 5 s, the change is immediate.
+// By default the database is up and health is always 200.
+func (s *Server) SetDatabaseDown(down bool) { s.engine.SetDatabaseDown(down) }

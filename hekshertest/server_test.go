@@ -254,3 +254,47 @@ func BenchmarkNewServer(b *testing.B) {
 		srv.Close()
 	}
 }
+
+func TestDatabaseDown(t *testing.T) {
+	t.Parallel()
+	srv := seeded(t)
+	query := `{"settings":{"size_limit":{"default_value":200,"rules":[{"value":10,"context_features":[["theme","bright"]],"rule_id":1}]}}}`
+	tests := []struct {
+		name       string
+		down       bool
+		path       string
+		status     int
+		body, ctyp string
+	}{
+		{"healthy by default", false, "/api/health", 200, `{"version":"0.5.7"}`, "application/json"},
+		{"health reports the outage", true, "/api/health", 500, `{"version":"0.5.7"}`, "application/json"},
+		{"data endpoints fail", true, "/api/v1/query?settings=size_limit", 500, "Internal Server Error", "text/plain; charset=utf-8"},
+		{"validation still answers", true, "/api/v1/query?include_metadata=maybe", 422,
+			`{"detail":[{"loc":["query","include_metadata"],"msg":"value could not be parsed to a boolean","type":"type_error.bool"}]}`, "application/json"},
+		{"healthy again", false, "/api/health", 200, `{"version":"0.5.7"}`, "application/json"},
+		{"state kept", false, "/api/v1/query?settings=size_limit", 200, query, "application/json"},
+	}
+	for _, tc := range tests {
+		srv.SetDatabaseDown(tc.down)
+		resp, err := srv.Client().Get(srv.URL + tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status || string(b) != tc.body || resp.Header.Get("Content-Type") != tc.ctyp {
+			t.Errorf("%s: got %d %q %s, want %d %q %s", tc.name, resp.StatusCode, resp.Header.Get("Content-Type"), b, tc.status, tc.ctyp, tc.body)
+		}
+	}
+
+	srv.SetDatabaseDown(true)
+	_, err := srv.AddRule("size_limit", map[string]string{"user": "me"}, 1)
+	var re *hekshertest.RequestError
+	if !errors.As(err, &re) || re.Status != 500 || !errors.Is(err, hekshertest.ErrRejected) {
+		t.Fatalf("AddRule while down: %v", err)
+	}
+	srv.SetDatabaseDown(false)
+	if id, err := srv.AddRule("size_limit", map[string]string{"user": "me"}, 1); err != nil || id != 2 {
+		t.Fatalf("AddRule after the outage = %d, %v; want rule 2 (nothing was added while down)", id, err)
+	}
+}

@@ -70,6 +70,9 @@ func (e *Engine) declare(rq *request) *response {
 	if errs != nil {
 		return validationResp(errs)
 	}
+	if e.dbDown.Load() {
+		return internalError()
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	st := e.st

@@ -56,6 +56,8 @@ type Engine struct {
 
 	answerSize atomic.Int64 // largest query answer rendered, a buffer size hint
 
+	dbDown atomic.Bool // SetDatabaseDown: answer as the reference without its database
+
 	persistMu  sync.Mutex
 	persistErr error
 }
@@ -186,6 +188,17 @@ func (e *Engine) PersistError() error {
 	defer e.persistMu.Unlock()
 	return e.persistErr
 }
+
+// SetDatabaseDown makes the engine answer the way the reference does while
+// its PostgreSQL database is unreachable (down = true) or normally again
+// (false); the state is kept either way. While down, /api/health answers
+// 500 with its usual body, and every API request that gets past
+// validation (which the reference does without its database) answers 500
+// "Internal Server Error" as text (error kind X) without changing
+// anything. The reference notices an outage up to 5 s late; the engine at
+// once. The default is up: without a database of its own the engine is
+// always healthy (API §10 #20).
+func (e *Engine) SetDatabaseDown(down bool) { e.dbDown.Store(down) }
 
 // Handler returns the HTTP handler serving the Heksher API.
 func (e *Engine) Handler() http.Handler { return http.HandlerFunc(e.serveHTTP) }

@@ -5,17 +5,29 @@ import (
 	"slices"
 )
 
+// health answers 200 {"version": ...}; with SetDatabaseDown the
+// reference's 500 with the same body.
 func (e *Engine) health(rq *request) *response {
-	return valueResp(http.StatusOK, obj(m("version", str(e.opts.Version))))
+	status := http.StatusOK
+	if e.dbDown.Load() {
+		status = http.StatusInternalServerError
+	}
+	return valueResp(status, obj(m("version", str(e.opts.Version))))
 }
 
 func (e *Engine) listFeatures(rq *request) *response {
+	if e.dbDown.Load() {
+		return internalError()
+	}
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	return valueResp(http.StatusOK, obj(m("context_features", strArr(e.st.features))))
 }
 
 func (e *Engine) getFeature(rq *request) *response {
+	if e.dbDown.Load() {
+		return internalError()
+	}
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	i := e.st.featureIndex(rq.params["name"])
@@ -37,6 +49,9 @@ func (e *Engine) addFeature(rq *request) *response {
 	if !f.ok() {
 		return validationResp(f.errs)
 	}
+	if e.dbDown.Load() {
+		return internalError()
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.st.featureIndex(name) >= 0 {
@@ -52,6 +67,9 @@ func (e *Engine) addFeature(rq *request) *response {
 // (API §10 #11).
 func (e *Engine) deleteFeature(rq *request) *response {
 	name := rq.params["name"]
+	if e.dbDown.Load() {
+		return internalError()
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	i := e.st.featureIndex(name)
@@ -92,6 +110,9 @@ func (e *Engine) moveFeature(rq *request) *response {
 		}
 	}
 	name := rq.params["name"]
+	if e.dbDown.Load() {
+		return internalError()
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	from := e.st.featureIndex(name)

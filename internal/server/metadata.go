@@ -41,6 +41,9 @@ func (e *Engine) settingMetaWrite(rq *request, withMeta, withValue bool, change 
 		return bad
 	}
 	name := rq.params["name"]
+	if e.dbDown.Load() {
+		return internalError()
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	s := e.st.resolve(name)
@@ -58,6 +61,9 @@ func (e *Engine) settingMetaWrite(rq *request, withMeta, withValue bool, change 
 
 func (e *Engine) getSettingMeta(rq *request) *response {
 	name := rq.params["name"]
+	if e.dbDown.Load() {
+		return internalError()
+	}
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	s := e.st.resolve(name)
@@ -136,6 +142,9 @@ func (e *Engine) ruleMetaWrite(rq *request, withMeta, withValue, needBody, skipE
 	if skipEmpty && len(meta) == 0 && !e.opts.Fix.EmptyRuleMetadataMerge {
 		return noContent
 	}
+	if e.dbDown.Load() {
+		return internalError()
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	r := e.st.rules[id]
@@ -151,6 +160,9 @@ func (e *Engine) getRuleMeta(rq *request) *response {
 	id, bad := e.ruleParam(rq)
 	if bad != nil {
 		return bad
+	}
+	if e.dbDown.Load() {
+		return internalError()
 	}
 	e.mu.RLock()
 	defer e.mu.RUnlock()

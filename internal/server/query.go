@@ -80,6 +80,9 @@ func (e *Engine) query(rq *request) *response {
 		return validationResp(errs)
 	}
 
+	if e.dbDown.Load() {
+		return internalError()
+	}
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 

@@ -25,6 +25,9 @@ func (e *Engine) addRule(rq *request) *response {
 	if meta == nil {
 		meta = []htype.Member{}
 	}
+	if e.dbDown.Load() {
+		return internalError()
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	s := e.st.resolve(name)
@@ -105,6 +108,9 @@ func (e *Engine) getRule(rq *request) *response {
 	if bad != nil {
 		return bad
 	}
+	if e.dbDown.Load() {
+		return internalError()
+	}
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	r := e.st.rules[id]
@@ -119,6 +125,9 @@ func (e *Engine) deleteRule(rq *request) *response {
 	id, bad := e.ruleParam(rq)
 	if bad != nil {
 		return bad
+	}
+	if e.dbDown.Load() {
+		return internalError()
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -157,6 +166,9 @@ func (e *Engine) searchRule(rq *request) *response {
 		k, v, _ := strings.Cut(part, ":")
 		conds[k] = v
 	}
+	if e.dbDown.Load() {
+		return internalError()
+	}
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	s := e.st.resolve(name)
@@ -186,6 +198,9 @@ func (e *Engine) putRuleValue(rq *request) *response {
 	}
 	if bad := joinBody(paramErrs, errs); bad != nil {
 		return bad
+	}
+	if e.dbDown.Load() {
+		return internalError()
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()

@@ -18,6 +18,9 @@ func (e *Engine) listSettings(rq *request) *response {
 		}
 		additional = b
 	}
+	if e.dbDown.Load() {
+		return internalError()
+	}
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	items := make([]htype.Value, 0, len(e.st.settings))
@@ -37,6 +40,9 @@ func (e *Engine) listSettings(rq *request) *response {
 
 func (e *Engine) getSetting(rq *request) *response {
 	name := rq.params["name"]
+	if e.dbDown.Load() {
+		return internalError()
+	}
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	s := e.st.resolve(name)
@@ -51,6 +57,9 @@ func (e *Engine) getSetting(rq *request) *response {
 }
 
 func (e *Engine) deleteSetting(rq *request) *response {
+	if e.dbDown.Load() {
+		return internalError()
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	s := e.st.resolve(rq.params["name"])
@@ -79,6 +88,9 @@ func (e *Engine) putType(rq *request) *response {
 		return validationResp(f.errs)
 	}
 	name := rq.params["name"]
+	if e.dbDown.Load() {
+		return internalError()
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	s := e.st.resolve(name)
@@ -142,6 +154,9 @@ func (e *Engine) putName(rq *request) *response {
 		return validationResp(f.errs)
 	}
 	name := rq.params["name"]
+	if e.dbDown.Load() {
+		return internalError()
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	s := e.st.resolve(name)
@@ -183,6 +198,9 @@ func (e *Engine) putFeatures(rq *request) *response {
 		return validationResp(f.errs)
 	}
 	name := rq.params["name"]
+	if e.dbDown.Load() {
+		return internalError()
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	s := e.st.resolve(name)
