@@ -63,7 +63,7 @@ func BenchmarkDeliverSettingChanged(b *testing.B) {
 		for _, handler := range []string{"walk", "noop"} {
 			b.Run(pol.name+"/"+handler, func(b *testing.B) {
 				r, _ := newTestRuntime(b)
-				p := mustLoad(b, r, PluginConfig{Name: "bench", Path: guestWasm, DisablePreemption: pol.disable}, nil)
+				p := mustLoad(b, r, PluginConfig{Name: "bench", Path: guestWasm, DisablePreemption: pol.disable, Deadline: 10 * time.Second}, nil) // long: a stall on a loaded machine must not fail the run
 				d := changed(handler)
 				ctx := context.Background()
 				b.ReportAllocs()
