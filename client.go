@@ -171,9 +171,16 @@ func closedChan() chan struct{} {
 	return ch
 }
 
-// Features returns the client's context features, as given to NewClient
-// (without duplicates).
-func (c *Client) Features() []string { return slices.Clone(c.features) }
+// ContextFeatures returns the client's context features, as given to
+// NewClient (without duplicates).
+func (c *Client) ContextFeatures() []string { return slices.Clone(c.features) }
+
+// NewFeatures prepares the explicit context values of one request for
+// several settings, like [NewFeatures], with this client's warnings (spec
+// §4.3) instead of the main client's.
+func (c *Client) NewFeatures(ctx context.Context, explicit map[string]string) Features {
+	return newFeatures(ctx, c, explicit)
+}
 
 // ModificationLock returns the lock the client holds while it applies an
 // update (spec §6.7): whoever holds it knows no setting value changes until

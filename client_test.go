@@ -32,7 +32,7 @@ func TestNewClient_Validation(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if got := strings.Join(c.Features(), ","); got != "a,b" {
+				if got := strings.Join(c.ContextFeatures(), ","); got != "a,b" {
 					t.Fatalf("features = %s, want duplicates removed", got)
 				}
 				if err := c.Close(); err != nil {
@@ -204,8 +204,8 @@ func TestB32_ContextFeatureMismatch(t *testing.T) {
 			if lc.count(slog.LevelWarn, "^context feature mismatch$") != 1 {
 				t.Fatalf("want one mismatch warning:\n%s", lc.dump())
 			}
-			if strings.Join(c.Features(), ",") != strings.Join(feats, ",") {
-				t.Fatalf("features = %v", c.Features())
+			if strings.Join(c.ContextFeatures(), ",") != strings.Join(feats, ",") {
+				t.Fatalf("features = %v", c.ContextFeatures())
 			}
 		})
 	}
@@ -318,5 +318,25 @@ func TestClient_CloseRacesSetAsMain(t *testing.T) {
 		if c.Status().Running {
 			t.Fatal("running after Close")
 		}
+	}
+}
+
+// NewFeatures on a client warns with that client's configuration and
+// resolves like Get.
+func TestClient_NewFeatures(t *testing.T) {
+	freshMain(t)
+	f := newFakeServer(t, "a")
+	f.setData("x", "1", [2]string{"5", "a=v"})
+	x := mustSetting(t, "x", Int(), []string{"a"}, 0)
+	c, lc := newTestClient(t, f.URL(), []string{"a"})
+	mustNil(t, c.TrackContexts(map[string][]string{"a": {"v"}}))
+	mustNil(t, c.SetAsMain(ctxT(t)))
+	c.NewFeatures(ctxT(t), map[string]string{"a": "v", "zz": "1"})
+	if !lc.has(slog.LevelWarn, "^context features are not specified in server$") {
+		t.Fatalf("no warning:\n%s", lc.dump())
+	}
+	fs := c.NewFeatures(ctxT(t), map[string]string{"a": "v"})
+	if got, err := x.GetFor(ctxT(t), fs); err != nil || got != 5 {
+		t.Fatalf("GetFor = %d, %v", got, err)
 	}
 }
