@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"maps"
-	"os"
 	"time"
 
 	"github.com/heksher-go/heksher"
@@ -24,9 +23,7 @@ func (h *Host) Snapshot() admin.Snapshot {
 		Context: maps.Clone(h.cfg.ContextDefaults),
 	}
 	if s.Service.Serving == string(heksher.OriginSnapshot) {
-		if fi, err := os.Stat(h.snapshotPath()); err == nil {
-			s.Service.SnapshotTime = fi.ModTime()
-		}
+		s.Service.SnapshotTime = h.client.Status().SnapshotSaved
 	}
 	for _, d := range h.reg.list() {
 		ss := admin.SettingStatus{

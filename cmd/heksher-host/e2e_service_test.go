@@ -110,8 +110,8 @@ func TestE2E_ServiceDownAndBack(t *testing.T) {
 	srv.Stop()
 	h2 := startHost(t, dir, cfg)
 	st := h2.status()
-	if st.Service.Serving != "snapshot" {
-		t.Errorf("serving %q after a restart without the service, want snapshot", st.Service.Serving)
+	if st.Service.Serving != "snapshot" || st.Service.SnapshotTime.IsZero() {
+		t.Errorf("serving %q (saved %v) after a restart without the service, want the snapshot", st.Service.Serving, st.Service.SnapshotTime)
 	}
 	if v := h2.lookup("banner?user=alice"); string(v.Value) != `"saved"` || v.Source != "rule" {
 		t.Errorf("lookup from the snapshot: %+v", v)
