@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/heksher-go/heksher/event"
 )
 
 // snapshotFile is what WithSnapshotFile stores: the last good query answer.
@@ -62,8 +64,13 @@ func (c *Client) loadSnapshot() (bool, error) {
 	if s.Version != 1 {
 		return false, &DecodeError{URL: c.cfg.snapshotPath, What: "snapshot", Err: fmt.Errorf("unknown version %d", s.Version)}
 	}
-	if _, err := c.applyBody(c.cfg.snapshotPath, s.Answer, s.ETag, true); err != nil {
+	res, err := c.applyBody(c.cfg.snapshotPath, s.Answer, s.ETag, true)
+	if err != nil {
 		return false, err
+	}
+	// Hooks see the values change from the defaults to the snapshot's.
+	for _, ch := range res.changes {
+		c.publish(func(h event.Header) event.Event { ch.Header = h; return ch })
 	}
 	c.mu.Lock()
 	c.status.SnapshotSaved = s.Saved

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heksher-go/heksher/event"
 	"github.com/heksher-go/heksher/hekshertest"
 )
 
@@ -88,8 +89,9 @@ func TestSnapshot_SavedAndLoadedByANewClient(t *testing.T) {
 
 	freshMain(t)
 	s := mustSetting(t, "cache_size", Int(), []string{"b", "c"}, 1)
+	h := newRecHook()
 	c2, lc := newTestClient(t, url, []string{"a", "b", "c", "z"}, WithSnapshotFile(path),
-		WithDegradedStart(Backoff{Initial: time.Millisecond, Max: 10 * time.Millisecond}))
+		WithDegradedStart(Backoff{Initial: time.Millisecond, Max: 10 * time.Millisecond}), WithHooks(h))
 	mustNil(t, c2.TrackContexts(map[string][]string{"b": {"0"}}))
 	mustNil(t, c2.SetAsMain(ctxT(t)))
 	if st := c2.Status(); st.Origin != OriginSnapshot || st.LastResult != ResultError || !st.SnapshotSaved.Equal(snap.Saved) {
@@ -100,6 +102,10 @@ func TestSnapshot_SavedAndLoadedByANewClient(t *testing.T) {
 	}
 	if got := mustGet(t, s, map[string]string{"b": "1", "c": ""}); got != 70 {
 		t.Fatalf("Get(b=1) = %d, want the saved server default 70", got)
+	}
+	ch := h.waitKind(t, event.KindSettingChanged, 1)[0].(*event.SettingChanged)
+	if ch.Setting != "cache_size" || ch.Old.Retrieved || len(ch.New.Rules) != 1 {
+		t.Fatalf("change = %+v", ch)
 	}
 }
 
