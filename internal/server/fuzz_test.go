@@ -27,6 +27,8 @@ func FuzzRequests(f *testing.F) {
 		{4, "/api/v1/settings/size_limit/metadata/testing", `{"version":"9.9"}`},
 		{2, "/api/v1/rules/1/metadata/k", `{"value":[1,{"a":null}]}`},
 		{0, "/api/v1/rules/search?setting=size_limit&feature_values=theme:bright", ""},
+		{1, "/api/v1/settings/size_limit/metadata", `{"metadata":{"a":{"zz":[1e300,-0.0,{"b":1,"a":2}]},"testing":1e16},"version":"2.0"}`},
+		{1, "/api/v1/rules/2/metadata", `{"metadata":{"x":-1.5e17,"y":{"":1,"aa":NaN}}}`},
 	} {
 		f.Add(ex.m, ex.path, []byte(ex.body))
 	}
