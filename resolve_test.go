@@ -3,6 +3,7 @@ package heksher
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"strconv"
 	"sync"
 	"testing"
@@ -286,5 +287,45 @@ func TestResolve_ManyFeatures(t *testing.T) {
 	delete(args, "f11")
 	if _, err := s.Get(ctx, args); !errors.Is(err, ErrMissingContextFeature) {
 		t.Errorf("Get without f11: %v", err)
+	}
+}
+
+// Get, GetFor and Lookup agree on random rule sets and requests.
+func TestResolve_GetForAgreesWithGet(t *testing.T) {
+	stub := cvStubMain(t)
+	rng := rand.New(rand.NewPCG(5, 6))
+	features := []string{"f0", "f1", "f2"}
+	vals := []string{"", "x", "y"}
+	ctx := context.Background()
+	for iter := range 200 {
+		s := cvMust(NewSetting("p"+strconv.Itoa(iter), Int(), features, -1))(t)
+		var rules []wire.QueryRule
+		for i := range rng.IntN(8) {
+			var kv []string
+			for _, f := range features {
+				if rng.IntN(2) == 0 {
+					kv = append(kv, f, vals[rng.IntN(len(vals))])
+				}
+			}
+			rules = append(rules, cvRule(int64(i+1), strconv.Itoa(i), kv...))
+		}
+		cvApply(t, s, stub, nil, "100", rules...)
+		for range 10 {
+			args := map[string]string{}
+			for _, f := range features {
+				if rng.IntN(5) != 0 {
+					args[f] = vals[rng.IntN(len(vals))]
+				}
+			}
+			v1, err1 := s.Get(ctx, args)
+			v2, err2 := s.GetFor(ctx, NewFeatures(ctx, args))
+			r, err3 := s.Lookup(ctx, args)
+			if v1 != v2 || (err1 == nil) != (err2 == nil) || (err1 == nil) != (err3 == nil) || (err1 == nil && r.Value != v1) {
+				t.Fatalf("rules %v args %v: Get %d %v, GetFor %d %v, Lookup %+v %v", rules, args, v1, err1, v2, err2, r, err3)
+			}
+			if err1 == nil && r.Source == SourceRule && strconv.Itoa(int(r.RuleID-1)) != strconv.FormatInt(r.Value, 10) {
+				t.Fatalf("Lookup names rule %d for value %d", r.RuleID, r.Value)
+			}
+		}
 	}
 }
