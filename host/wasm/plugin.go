@@ -175,6 +175,10 @@ func (p *Plugin) Deliver(ctx context.Context, d event.Delivery) error {
 	if p.consecutive >= p.cfg.MaxConsecutiveFailures {
 		return fmt.Errorf("wasm: plugin %q: %d consecutive failures: %w", p.cfg.Name, p.consecutive, ErrFailed)
 	}
+	if err := ctx.Err(); err != nil {
+		// Calling in would only have wazero close the healthy instance.
+		return fmt.Errorf("wasm: plugin %q: not delivered: %w", p.cfg.Name, err)
+	}
 	p.mu.Lock()
 	p.st.Calls++
 	p.mu.Unlock()

@@ -258,6 +258,23 @@ func TestDeadlineFromCallerContext(t *testing.T) {
 	}
 }
 
+func TestExpiredContextKeepsInstance(t *testing.T) {
+	r, _ := newTestRuntime(t)
+	p := mustLoad(t, r, PluginConfig{Name: "patient", Path: guestWasm}, nil)
+	inst := p.inst
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := p.Deliver(ctx, changed("answer")); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v", err)
+	}
+	if p.inst != inst {
+		t.Fatal("an event that was never delivered cost the instance")
+	}
+	if err := deliver(p, changed("answer")); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestConcurrentPlugins(t *testing.T) {
 	r, _ := newTestRuntime(t)
 	var wg sync.WaitGroup
