@@ -54,6 +54,7 @@ type Client struct {
 	started   bool
 	closed    bool
 	tracked   map[string]settingHandle // declared settings, by name
+	canonical map[string]string        // the service's canonical name → the declared name (renames)
 	queue     []settingHandle          // declaration queue (FIFO)
 	declBusy  bool                     // a declaration is in flight
 	inFlight  settingHandle            // the setting being declared
@@ -119,6 +120,7 @@ func NewClient(serviceURL string, interval time.Duration, features []string, opt
 		cfg:        cfg,
 		log:        cfg.logger,
 		tracked:    map[string]settingHandle{},
+		canonical:  map[string]string{},
 		retrying:   map[settingHandle]struct{}{},
 		declIdle:   closedChan(),
 		attemptCh:  make(chan struct{}),

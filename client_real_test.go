@@ -491,3 +491,24 @@ func TestReal_DeclarationOrder1000(t *testing.T) {
 		t.Fatalf("tracked = %d", len(c.Tracked()))
 	}
 }
+
+// Q-ALIAS-KEY against the compatible server: a setting renamed on the
+// service and still declared under its old name gets its values.
+func TestReal_RenamedSetting(t *testing.T) {
+	freshMain(t)
+	srv := realServer(t)
+	mustNil(t, srv.Declare(hekshertest.Setting{Name: "old_name", Type: "int", Default: 7, ConfigurableFeatures: []string{"a"}}))
+	if _, err := srv.Do(ctxT(t), http.MethodPut, "/api/v1/settings/old_name/name", map[string]any{"name": "new_name", "version": "2.0"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.AddRule("new_name", map[string]string{"a": "x"}, 99); err != nil {
+		t.Fatal(err)
+	}
+	s := mustSetting(t, "old_name", Int(), []string{"a"}, 7)
+	c, lc := newTestClient(t, srv.URL, []string{"a", "b", "c", "z"})
+	mustNil(t, c.TrackContexts(map[string][]string{"a": {"x"}}))
+	mustNil(t, c.SetAsMain(ctxT(t)))
+	if got := mustGet(t, s, map[string]string{"a": "x"}); got != 99 {
+		t.Fatalf("Get = %d, want 99:\n%s", got, lc.dump())
+	}
+}

@@ -2,6 +2,7 @@ package heksher
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -227,6 +228,17 @@ func (c *Client) handleOutdated(s settingHandle, version string, r wire.DeclareR
 		return err
 	}
 	for _, d := range diffs {
+		if d.Attribute == "name" {
+			// The setting was renamed on the service: query answers are
+			// keyed by the new (canonical) name.
+			var canonical string
+			if json.Unmarshal(d.LatestValue, &canonical) == nil && canonical != "" && canonical != s.settingName() {
+				c.mu.Lock()
+				c.canonical[canonical] = s.settingName()
+				c.mu.Unlock()
+			}
+			continue
+		}
 		if d.Attribute != "default_value" {
 			continue
 		}

@@ -236,6 +236,11 @@ func (c *Client) applyBody(from string, body []byte, etag string, fromSnapshot b
 	handles := make([]settingHandle, len(q.Settings))
 	for i, qs := range q.Settings {
 		handles[i] = c.tracked[qs.Name]
+		if handles[i] == nil {
+			if declared, ok := c.canonical[qs.Name]; ok {
+				handles[i] = c.tracked[declared]
+			}
+		}
 		if handles[i] == nil && fromSnapshot {
 			handles[i] = c.untrackedLocked(qs.Name)
 		}

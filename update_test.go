@@ -557,3 +557,32 @@ func TestClientUpdate_SettingChangedOnlyOnRealChange(t *testing.T) {
 		t.Fatal("SettingChanged after its UpdateOK")
 	}
 }
+
+// Q-ALIAS-KEY, optional part: an outdated answer naming the canonical name
+// lets the client apply the answer's entry for it to the setting declared
+// under its old name.
+func TestClientUpdate_CanonicalNameFromOutdated(t *testing.T) {
+	freshMain(t)
+	f := newFakeServer(t, "a")
+	f.setDeclare("old_name", 200, `{"outcome":"outdated","latest_version":"2.0","differences":[{"level":"minor","attribute":"name","latest_value":"new_name"}]}`)
+	s := mustSetting(t, "old_name", Int(), []string{"a"}, 1)
+	f.setFault(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Path != "/api/v1/query" {
+			return false
+		}
+		if r.URL.Query().Get("settings") != "old_name" {
+			http.Error(w, "unexpected settings", 400)
+			return true
+		}
+		w.Write([]byte(`{"settings":{"new_name":{"default_value":42,"rules":[]}}}`))
+		return true
+	})
+	c, lc := newTestClient(t, f.URL(), []string{"a"})
+	mustNil(t, c.SetAsMain(ctxT(t)))
+	if got := mustGet(t, s, map[string]string{"a": ""}); got != 42 {
+		t.Fatalf("Get = %d, want 42 from the canonical entry", got)
+	}
+	if lc.has(slog.LevelWarn, "does not track") {
+		t.Fatalf("canonical key skipped:\n%s", lc.dump())
+	}
+}
