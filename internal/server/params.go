@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 )
@@ -22,6 +23,10 @@ func errBool(loc []any) valErr {
 
 // parseRuleID reads an integer path parameter the way Python's int() does
 // (surrounding whitespace, a sign and digit-group underscores allowed).
+// Python's int has no size limit, so a valid integer too large for int64
+// is accepted too and returned as 0, an id no rule has: the reference
+// accepts it and then fails in its database, whose rule ids are 32-bit
+// (500); the intended answer is the one for any missing rule.
 func parseRuleID(s string) (int64, bool) {
 	t := strings.TrimSpace(s)
 	if t == "" || strings.HasPrefix(t, "_") || strings.HasSuffix(t, "_") || strings.Contains(t, "__") {
@@ -31,8 +36,12 @@ func parseRuleID(s string) (int64, bool) {
 	if len(t)-len(body) > 1 || strings.HasPrefix(body, "_") {
 		return 0, false
 	}
-	id, err := strconv.ParseInt(strings.ReplaceAll(t, "_", ""), 10, 64)
+	digits := strings.ReplaceAll(t, "_", "")
+	id, err := strconv.ParseInt(digits, 10, 64)
 	if err != nil {
+		if errors.Is(err, strconv.ErrRange) {
+			return 0, true
+		}
 		return 0, false
 	}
 	return id, true

@@ -32,6 +32,14 @@ func TestUnknownTargets(t *testing.T) {
 		{method: "POST", path: "/api/v1/rules", body: `{"setting":"size_limit","feature_values":{"planet":"x","trust":"y"},"value":1}`, status: 400,
 			want: "setting is not configurable at context features {'planet', 'trust'}"},
 		{method: "GET", path: "/api/v1/rules/99", status: 404},
+		// Python's int has no size limit: a huge id is a valid integer, and
+		// a missing rule (the reference's 32-bit column makes it a 500).
+		{method: "GET", path: "/api/v1/rules/2147483648", status: 404},
+		{method: "GET", path: "/api/v1/rules/99999999999999999999999", status: 404},
+		{method: "DELETE", path: "/api/v1/rules/-99999999999999999999999", status: 404},
+		{method: "PUT", path: "/api/v1/rules/1_000_000_000_000_000_000/value", body: `{"value":1}`, status: 404},
+		{method: "GET", path: "/api/v1/rules/%20+1%20", status: 200, want: `{"setting":"size_limit","value":10,"feature_values":[["theme","bright"]],"metadata":{}}`},
+		{method: "GET", path: "/api/v1/rules/1__0", status: 422, want: `{"detail":[{"loc":["path","rule_id"],"msg":"value is not a valid integer","type":"type_error.integer"}]}`},
 		{method: "DELETE", path: "/api/v1/rules/99", status: 404},
 		{method: "PUT", path: "/api/v1/rules/99/value", body: `{"value":1}`, status: 404, wantHeader: map[string]string{"Content-Type": "text/plain; charset=utf-8"}},
 		{method: "PATCH", path: "/api/v1/rules/99", body: `{"value":1}`, status: 404, wantHeader: map[string]string{"Content-Type": "text/plain; charset=utf-8"}},
