@@ -146,12 +146,18 @@ func TestFaults(t *testing.T) {
 			}
 			// The failing plugin's next event is served, by a fresh
 			// instance if the old one was discarded.
-			next := "answer"
 			if tc.path == loopWat {
-				next = "noloop" // every setting-changed event loops in loop.wasm
+				// Every event loops in loop.wasm: the next one reaches a fresh
+				// instance and is stopped again.
+				if err := deliver(p, changed("again")); !errors.Is(err, ErrTimeout) {
+					t.Fatalf("next event: %v", err)
+				}
+				if st := p.Status(); st.Restarts != 1 || st.Timeouts != 2 {
+					t.Errorf("status after the second loop = %+v", st)
+				}
 				return
 			}
-			if err := deliver(p, changed(next)); err != nil {
+			if err := deliver(p, changed("answer")); err != nil {
 				t.Fatalf("next event: %v", err)
 			}
 			if tc.discards {
