@@ -46,9 +46,6 @@ type Host struct {
 
 	started   atomic.Bool
 	ready     atomic.Bool
-	slowStart atomic.Bool    // the client's start outlived the start-up timeout
-	bg        sync.WaitGroup // goroutines Close waits for
-	stopStart context.CancelFunc
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -184,45 +181,21 @@ func (h *Host) startAdmin(ctx context.Context) error {
 	return nil
 }
 
-// startClient runs the client's start (declarations, first update) and
-// waits for it at most the start-up timeout. The client itself falls back to
-// the snapshot or the defaults when the service fails fast; a service that
-// hangs instead is not waited for: the host serves the local defaults until
-// the start completes in the background, and says so in its status.
+// startClient starts the client (declarations, first update), waiting at
+// most the start-up timeout. With the client's degraded start, a service
+// that fails or does not answer in time leaves it serving the snapshot from
+// the state directory, or the local defaults, while it keeps declaring and
+// updating in the background; the status says which. The client does not
+// take the process's main-client slot, so a program embedding the host
+// keeps its own main client.
 func (h *Host) startClient(ctx context.Context) error {
-	done := make(chan error, 1)
-	// Not ctx: the start may outlive Start; Close cancels runCtx.
-	runCtx, cancel := context.WithCancel(context.Background())
-	h.stopStart = cancel
-	go func() { done <- h.client.SetAsMain(runCtx) }()
-	timer := time.NewTimer(h.cfg.StartupTimeout.D())
-	defer timer.Stop()
-	select {
-	case err := <-done:
-		if err != nil {
-			return fmt.Errorf("host: starting the client: %w", err)
-		}
-		h.ready.Store(true)
-		h.log.Info("serving setting values", "source", h.serving())
-		return nil
-	case <-timer.C:
-	case <-ctx.Done():
-		return fmt.Errorf("host: starting the client: %w", ctx.Err())
+	startCtx, cancel := context.WithTimeout(ctx, h.cfg.StartupTimeout.D())
+	defer cancel()
+	if err := h.client.Start(startCtx); err != nil {
+		return fmt.Errorf("host: starting the client: %w", err)
 	}
 	h.ready.Store(true)
-	h.slowStart.Store(true)
-	h.log.Warn("the Heksher service did not answer within the start-up timeout; serving local defaults while the client keeps trying",
-		"startup_timeout", h.cfg.StartupTimeout.D())
-	h.bg.Go(func() {
-		if err := <-done; err != nil {
-			if !errors.Is(err, heksher.ErrClosed) {
-				h.log.Error("client start failed", "err", err)
-			}
-			return
-		}
-		h.slowStart.Store(false)
-		h.log.Info("serving setting values", "source", h.serving())
-	})
+	h.log.Info("serving setting values", "source", h.serving())
 	return nil
 }
 
@@ -290,13 +263,9 @@ func sameExceptPlugins(a, b config.Config) bool {
 func (h *Host) Close(ctx context.Context) error {
 	h.closeOnce.Do(func() {
 		var errs []error
-		if h.stopStart != nil {
-			h.stopStart()
-		}
 		if h.client != nil {
 			errs = append(errs, closeClient(ctx, h.client))
 		}
-		errs = append(errs, waitCtx(ctx, &h.bg))
 		errs = append(errs, h.disp.Close(ctx))
 		errs = append(errs, h.mgr.close(ctx))
 		for _, l := range h.opts.loaders {
@@ -369,17 +338,5 @@ func closeClient(ctx context.Context, c *heksher.Client) error {
 		return err
 	case <-ctx.Done():
 		return fmt.Errorf("host: closing the client: %w", ctx.Err())
-	}
-}
-
-// waitCtx waits for wg, at most until ctx ends.
-func waitCtx(ctx context.Context, wg *sync.WaitGroup) error {
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("host: close: %w", ctx.Err())
 	}
 }

@@ -17,9 +17,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/heksher-go/heksher"
 	"github.com/heksher-go/heksher/dispatch"
 	"github.com/heksher-go/heksher/event"
+	"github.com/heksher-go/heksher/hekshertest"
 	"github.com/heksher-go/heksher/host/config"
 	"github.com/heksher-go/heksher/host/hostapi"
 	"github.com/heksher-go/heksher/internal/server"
@@ -76,8 +76,6 @@ func testConfig(t *testing.T) config.Config {
 
 func startHost(t *testing.T, cfg config.Config, opts ...Option) *Host {
 	t.Helper()
-	heksher.ResetMainForTesting()
-	t.Cleanup(heksher.ResetMainForTesting)
 	opts = append([]Option{WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))}, opts...)
 	h, err := New(cfg, opts...)
 	if err != nil {
@@ -270,8 +268,6 @@ func TestEmbeddedSeed(t *testing.T) {
 func TestEmbeddedBadSeed(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.Embedded.Seed = filepath.Join(t.TempDir(), "missing.yaml")
-	heksher.ResetMainForTesting()
-	t.Cleanup(heksher.ResetMainForTesting)
 	h, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -314,12 +310,12 @@ func TestRestartServesSnapshotWhenServiceIsDown(t *testing.T) {
 	cfg.StartupTimeout = config.Duration(time.Second)
 	h := startHost(t, cfg)
 	postJSON(t, srv.url()+"/api/v1/rules", map[string]any{
-		"setting": "banner", "feature_values": map[string]string{"user": "alice"}, "value": "saved"})
+		"setting": "banner", "feature_values": map[string]string{"user": "alice"}, "value": "kept in the snapshot"})
 	alice := hostapi.Feature{Name: "user", Value: "alice"}
-	eventually(t, "the rule", func() bool { s, _ := lookupStr(t, h, "banner", alice); return s == "saved" })
+	eventually(t, "the rule", func() bool { s, _ := lookupStr(t, h, "banner", alice); return s == "kept in the snapshot" })
 	eventually(t, "the snapshot file", func() bool {
 		b, err := os.ReadFile(filepath.Join(cfg.StateDir, "snapshot.json"))
-		return err == nil && bytes.Contains(b, []byte("saved"))
+		return err == nil && bytes.Contains(b, []byte("kept in the snapshot"))
 	})
 	closeHost(t, h)
 	srv.stop()
@@ -328,7 +324,7 @@ func TestRestartServesSnapshotWhenServiceIsDown(t *testing.T) {
 	if got := h2.Snapshot().Service.Serving; got != "snapshot" {
 		t.Errorf("serving %q, want snapshot", got)
 	}
-	if s, v := lookupStr(t, h2, "banner", alice); s != "saved" || v.Source != hostapi.SourceRule {
+	if s, v := lookupStr(t, h2, "banner", alice); s != "kept in the snapshot" || v.Source != hostapi.SourceRule {
 		t.Fatalf("restarted host without service: %q from %v", s, v.Source)
 	}
 
@@ -391,6 +387,30 @@ func TestHungServiceAtStart(t *testing.T) {
 	}
 	if s, v := lookupStr(t, h, "banner", hostapi.Feature{Name: "user", Value: "alice"}); s != "welcome" || v.Source != hostapi.SourceLocalDefault {
 		t.Errorf("lookup %q from %v", s, v.Source)
+	}
+	closeHost(t, h)
+
+	// With a snapshot saved by an earlier run, the hung service leaves the
+	// host serving the snapshot.
+	live := hekshertest.NewServer(t, hekshertest.WithContextFeatures("user", "theme"))
+	liveCfg := cfg
+	liveCfg.Service.URL = live.URL
+	liveCfg.StartupTimeout = config.Duration(5 * time.Second)
+	h = startHost(t, liveCfg)
+	if _, err := live.AddRule("banner", map[string]string{"user": "alice"}, "kept in the snapshot"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the snapshot", func() bool {
+		b, err := os.ReadFile(filepath.Join(cfg.StateDir, "snapshot.json"))
+		return err == nil && bytes.Contains(b, []byte("kept in the snapshot"))
+	})
+	closeHost(t, h)
+	h = startHost(t, cfg)
+	if got := h.Snapshot().Service.Serving; got != "snapshot" {
+		t.Errorf("serving %q with a snapshot and a hung service, want snapshot", got)
+	}
+	if s, _ := lookupStr(t, h, "banner", hostapi.Feature{Name: "user", Value: "alice"}); s != "kept in the snapshot" {
+		t.Errorf("lookup %q from the snapshot", s)
 	}
 }
 

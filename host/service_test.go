@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/heksher-go/heksher"
 	"github.com/heksher-go/heksher/hekshertest"
 	"github.com/heksher-go/heksher/host/config"
 	"github.com/heksher-go/heksher/host/hostapi"
@@ -43,8 +42,6 @@ func TestServiceHeaderFromUnsetEnv(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.Service.URL = srv.URL
 	cfg.Service.HeadersFromEnv = map[string]string{"Authorization": "HEKSHER_TEST_UNSET_VARIABLE"}
-	heksher.ResetMainForTesting()
-	t.Cleanup(heksher.ResetMainForTesting)
 	h, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)

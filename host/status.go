@@ -62,9 +62,6 @@ func (h *Host) serving() string {
 	if !h.ready.Load() || h.client == nil {
 		return "starting"
 	}
-	if h.slowStart.Load() {
-		return string(heksher.OriginDefaults)
-	}
 	return string(h.client.Status().Origin)
 }
 
