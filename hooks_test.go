@@ -32,7 +32,7 @@ func TestHooks_SlowAndPanickingNeverDelayUpdates(t *testing.T) {
 	release := make(chan struct{})
 	rec := newRecHook()
 	c, lc := newTestClient(t, srv.URL, []string{"a", "b", "c", "z"},
-		WithHooks(blockingHook{release: release}, panickingHook{}, rec), WithHookLimits(64, 50*time.Millisecond))
+		WithHooks(blockingHook{release: release}, panickingHook{}, rec), WithHookLimits(64, 500*time.Millisecond))
 	mustNil(t, c.SetAsMain(ctxT(t)))
 	for range 10 {
 		mustNil(t, c.Reload(ctxT(t))) // would hang if a hook ran on the update path
