@@ -179,16 +179,19 @@ func rawKey(hasSettings bool, rawSettings, rawFilters string, withMeta bool) str
 }
 
 // etagMatches reproduces the reference: `*` or the quoted ETag anywhere in
-// the header value (API §10 #1). With fix, the header is read as a list of
-// entity tags compared weakly (RFC 9110 §13.1.2).
+// the header value (API §10 #1). The reference reads one header value
+// (Starlette's headers.get gives the first line when a request repeats
+// If-None-Match), so later lines are ignored. With fix, every line is read
+// as a list of entity tags compared weakly (RFC 9110 §13.1.2).
 func etagMatches(headers []string, etag string, fix bool) bool {
 	if len(headers) == 0 {
 		return false
 	}
-	h := strings.Join(headers, ", ")
 	if !fix {
+		h := headers[0]
 		return h == "*" || strings.Contains(h, etag)
 	}
+	h := strings.Join(headers, ", ")
 	for _, tag := range strings.Split(h, ",") {
 		tag = strings.TrimSpace(tag)
 		if tag == "*" || strings.TrimPrefix(tag, "W/") == etag {

@@ -2,6 +2,8 @@ package server
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"testing"
 )
 
@@ -119,4 +121,48 @@ func TestRouting(t *testing.T) {
 			want: `{"detail":[{"loc":["query","include_additional_data"],"msg":"value could not be parsed to a boolean","type":"type_error.bool"}]}`},
 		{method: "POST", path: "/api/v1/context_features", body: "", status: 422, want: `{"detail":[{"loc":["body"],"msg":"field required","type":"value_error.missing"}]}`},
 	})
+}
+
+// TestIfNoneMatchRepeatedHeader pins a request carrying If-None-Match
+// twice: the reference reads the first line only (Starlette's
+// headers.get), so an ETag in the second line does not give a 304; with
+// the ETag fix every line counts, as RFC 9110 reads repeated lines.
+func TestIfNoneMatchRepeatedHeader(t *testing.T) {
+	body := `{"settings":{"a":{"default_value":1,"rules":[]}}}`
+	etag := etagOf(body)
+	tests := []struct {
+		name   string
+		fix    bool
+		lines  []string
+		status int
+	}{
+		{"etag in the first line", false, []string{etag, `"x"`}, 304},
+		{"etag in the second line", false, []string{`"x"`, etag}, 200},
+		{"star in the second line", false, []string{`"x"`, "*"}, 200},
+		{"fixed: etag in the second line", true, []string{`"x"`, etag}, 304},
+		{"fixed: star in the second line", true, []string{`"x"`, "*"}, 304},
+		{"fixed: neither", true, []string{`"x"`, `"y"`}, 200},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, srv := startEngine(t, Options{ContextFeatures: []string{"user"}, Fix: Fixes{ETagMatching: tc.fix}})
+			runSteps(t, srv, []step{{method: "POST", path: "/api/v1/settings/declare", body: `{"name":"a","configurable_features":["user"],"type":"int","default_value":1}`, status: 200, want: created}})
+			req, err := http.NewRequest("GET", srv.URL+"/api/v1/query", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, l := range tc.lines {
+				req.Header.Add("If-None-Match", l)
+			}
+			resp, err := srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.status || resp.Header.Get("ETag") != etag {
+				t.Fatalf("got %d (ETag %s) %s, want %d", resp.StatusCode, resp.Header.Get("ETag"), got, tc.status)
+			}
+		})
+	}
 }
