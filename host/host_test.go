@@ -503,3 +503,19 @@ func TestEmbeddedLogsDemoted(t *testing.T) {
 		})
 	}
 }
+
+// Hosts do not share state: two in one process each keep their own client
+// and settings (neither takes the process's main-client slot).
+func TestTwoHostsInOneProcess(t *testing.T) {
+	a := startHost(t, testConfig(t))
+	b := startHost(t, testConfig(t))
+	postJSON(t, a.ServiceURL()+"/api/v1/rules", map[string]any{
+		"setting": "banner", "feature_values": map[string]string{"user": "alice"}, "value": "only in a"})
+	alice := hostapi.Feature{Name: "user", Value: "alice"}
+	eventually(t, "a's rule", func() bool { s, _ := lookupStr(t, a, "banner", alice); return s == "only in a" })
+	seen := time.Now()
+	eventually(t, "an update of b after a's rule", func() bool { return b.rec.lastUpdate().Time.After(seen) })
+	if s, _ := lookupStr(t, b, "banner", alice); s != "welcome" {
+		t.Errorf("b sees %q", s)
+	}
+}

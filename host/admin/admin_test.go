@@ -37,7 +37,7 @@ func (f *fakeBackend) Snapshot() Snapshot {
 			RuleSet: event.RuleSet{Retrieved: true, Rules: []event.Rule{{ID: 7, Conditions: []event.Condition{{Feature: "user", Value: "alice"}}, Value: json.RawMessage(`"winter sale"`)}}, Default: json.RawMessage(`"hello"`)},
 			Value:   json.RawMessage(`"hello"`), Source: "server_default", LocalDefault: json.RawMessage(`"hi"`),
 		}},
-		Plugins: []PluginStatus{{Name: "greeter", Kind: "wasm", State: "running", Calls: 3, QueueSize: 64, Dropped: 2, SHA256: "0123456789abcdef"}},
+		Plugins: []PluginStatus{{Name: "greeter", Kind: "wasm", State: "running", Calls: 3, QueueSize: 64, Dropped: 2, SHA256: "0123456789abcdef", Detail: map[string]string{"pid": "4242"}}},
 		Events:  []EventRecord{{Seq: 1, Time: now, Kind: "update_ok", Summary: "200, 1 changed"}},
 	}
 }
@@ -114,7 +114,7 @@ func TestEndpoints(t *testing.T) {
 		contains []string
 		absent   []string
 	}{
-		{"status page", "GET", "/", 200, []string{`http-equiv="refresh"`, "banner", "greeter", "winter sale", "rule 7", "user=alice", "server_default", "update_ok"}, []string{"<script"}},
+		{"status page", "GET", "/", 200, []string{`http-equiv="refresh"`, "banner", "greeter", "winter sale", "rule 7", "user=alice", "server_default", "update_ok", "pid: 4242", "sha256 0123456789ab…"}, []string{"<script"}},
 		{"status json", "GET", "/api/v1/status", 200, []string{`"name": "banner"`, `"state": "running"`, `"dropped": 2`}, nil},
 		{"lookup rule", "GET", "/api/v1/lookup/banner?user=alice", 200, []string{`"value": "winter sale"`, `"source": "rule"`, `"rule_id": 7`, `"feature": "user"`}, nil},
 		{"lookup default", "GET", "/api/v1/lookup/banner?user=bob", 200, []string{`"source": "server_default"`, `"value": "hello"`}, nil},

@@ -133,7 +133,7 @@ code{font-family:ui-monospace,monospace}
 <table>
 <tr><th>Plugin</th><th>Kind</th><th>State</th><th>Calls</th><th>Errors</th><th>Timeouts</th><th>Restarts</th><th>Lookups</th><th>Queue</th><th>Dropped</th><th>Last error</th></tr>
 {{range .Plugins}}<tr class="plugin" id="plugin-{{.Name}}">
-<td><code>{{.Name}}</code><br><small>{{.Path}}</small><br><small>sha256 {{printf "%.12s" .SHA256}}…</small></td>
+<td><code>{{.Name}}</code><br><small>{{.Path}}</small>{{if .SHA256}}<br><small>sha256 {{printf "%.12s" .SHA256}}…</small>{{end}}{{range $k, $v := .Detail}}<br><small>{{$k}}: {{$v}}</small>{{end}}</td>
 <td>{{.Kind}}</td>
 <td class="{{if eq .State "running"}}ok{{else}}bad{{end}}">{{.State}}</td>
 <td>{{.Calls}}</td><td>{{.Errors}}</td><td>{{.Timeouts}}</td><td>{{.Restarts}}</td><td>{{.Lookups}}</td>
