@@ -201,3 +201,44 @@ func TestWrongFieldTypes(t *testing.T) {
 		})
 	}
 }
+
+// TestRawQueryStrings pins how a raw query string is read (Starlette's
+// parse_qsl): ";" is part of a value and an invalid percent escape stays
+// as written, so both reach validation (422) instead of the parameter
+// being dropped; a name without "=" has an empty value.
+func TestRawQueryStrings(t *testing.T) {
+	all := `{"settings":{"size_limit":{"default_value":200,"rules":[{"value":10,"context_features":[["theme","bright"]],"rule_id":1},{"value":20,"context_features":[["user","me"],["theme","bright"]],"rule_id":2}]}}}`
+	tests := []struct {
+		name, query string
+		status      int
+		want        string
+		loc         string
+	}{
+		{"semicolon in filters", "context_filters=theme:(bright;x)", 422, "", `["query","context_filters"]`},
+		{"semicolon between parameters", "context_filters=theme:(x);settings=size_limit", 422, "", `["query","context_filters"]`},
+		{"invalid escape in filters", "context_filters=theme:(%zz)", 422, "", `["query","context_filters"]`},
+		{"semicolon in settings", "settings=size_limit;x", 422, "", `["query","settings"]`},
+		{"semicolon in a boolean", "include_metadata=true;x", 422, "", `["query","include_metadata"]`},
+		{"name without value: settings", "settings", 200, `{"settings":{}}`, ""},
+		{"name without value: filters", "context_filters&settings=size_limit", 200, `{"settings":{"size_limit":{"default_value":200,"rules":[]}}}`, ""},
+		{"plus is a space", "context_filters=theme:(bright)+", 422, "", `["query","context_filters"]`},
+		{"escaped name", "%73ettings=size_limit&context_filters=%74heme:*", 200,
+			`{"settings":{"size_limit":{"default_value":200,"rules":[{"value":10,"context_features":[["theme","bright"]],"rule_id":1}]}}}`, ""},
+		{"empty pairs", "&&settings=size_limit&&", 200, all, ""},
+		{"last repeated value wins", "settings=nope&settings=size_limit", 200, all, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, srv := startEngine(t, Options{ContextFeatures: []string{"user", "trust", "theme"}})
+			runSteps(t, srv, sizeLimitWithRules())
+			code, body := get(t, srv.URL+"/api/v1/query?"+tc.query)
+			if tc.status == 422 {
+				wantValidation(t, code, body, []string{tc.loc}, []string{map[bool]string{true: "type_error.bool", false: "value_error.str.regex"}[strings.Contains(tc.loc, "include")]})
+				return
+			}
+			if code != tc.status || string(body) != tc.want {
+				t.Fatalf("got %d %s, want %d %s", code, body, tc.status, tc.want)
+			}
+		})
+	}
+}

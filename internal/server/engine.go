@@ -229,7 +229,7 @@ func (e *Engine) handle(r *http.Request) *response {
 	return e.safeRoute(&request{
 		method:      r.Method,
 		path:        r.URL.Path,
-		query:       r.URL.Query(),
+		query:       parseQuery(r.URL.RawQuery),
 		body:        body,
 		hasBody:     present,
 		contentType: r.Header.Get("Content-Type"),
@@ -294,7 +294,7 @@ func (e *Engine) Do(ctx context.Context, method, target string, body []byte) (st
 	if body != nil {
 		ct = ctypeJSON
 	}
-	resp := e.safeRoute(&request{method: method, path: u.Path, query: u.Query(), body: body, hasBody: len(body) > 0,
+	resp := e.safeRoute(&request{method: method, path: u.Path, query: parseQuery(u.RawQuery), body: body, hasBody: len(body) > 0,
 		contentType: ct, host: "localhost", rawQuery: u.RawQuery})
 	return resp.status, resp.body, nil
 }

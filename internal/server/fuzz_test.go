@@ -48,7 +48,7 @@ func FuzzRequests(f *testing.F) {
 		if err != nil {
 			t.Skip()
 		}
-		rq := &request{method: fuzzMethods[int(m)%len(fuzzMethods)], path: u.Path, query: u.Query(), rawQuery: u.RawQuery,
+		rq := &request{method: fuzzMethods[int(m)%len(fuzzMethods)], path: u.Path, query: parseQuery(u.RawQuery), rawQuery: u.RawQuery,
 			body: body, hasBody: len(body) > 0, contentType: ctypeJSON, host: "x"}
 		resp := eng.route(rq)
 		if resp.status >= 500 {

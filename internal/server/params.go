@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"net/url"
 	"strconv"
 	"strings"
 )
@@ -49,4 +50,60 @@ func parseRuleID(s string) (int64, bool) {
 
 func errInt(loc []any) valErr {
 	return valErr{loc: loc, msg: "value is not a valid integer", typ: "type_error.integer"}
+}
+
+// parseQuery reads a raw query string the way Starlette does (Python's
+// parse_qsl with keep_blank_values): pairs are split on "&" only (a ";" is
+// part of the value, where Go's url.ParseQuery drops the pair), a pair
+// without "=" has an empty value, and an invalid percent escape stays as
+// written instead of dropping the pair. So `context_filters=a:(x;y)` or
+// `a:(%zz)` reach validation and get the reference's 422, rather than
+// being ignored.
+func parseQuery(raw string) url.Values {
+	out := url.Values{}
+	for _, pair := range strings.Split(raw, "&") {
+		if pair == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		key := pyUnquotePlus(k)
+		out[key] = append(out[key], pyUnquotePlus(v))
+	}
+	return out
+}
+
+// pyUnquotePlus is Python's urllib.parse.unquote_plus: "+" is a space,
+// valid %XX escapes are decoded, invalid ones kept, and the bytes are read
+// as UTF-8 with invalid sequences replaced by U+FFFD.
+func pyUnquotePlus(s string) string {
+	if !strings.ContainsAny(s, "+%") {
+		return s
+	}
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '+':
+			b = append(b, ' ')
+		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+			b = append(b, unhex(s[i+1])<<4|unhex(s[i+2]))
+			i += 2
+		default:
+			b = append(b, c)
+		}
+	}
+	return strings.ToValidUTF8(string(b), "\uFFFD")
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	}
+	return c - 'a' + 10
 }
