@@ -199,3 +199,32 @@ func TestE2E_CheckFlag(t *testing.T) {
 		t.Fatalf("bad flag: exit %d", exitCode(err))
 	}
 }
+
+// A process plugin killed from outside is restarted by the host's runtime;
+// meanwhile the other plugins keep getting their events, and the restarted
+// plugin gets the next ones.
+func TestE2E_CrashedPluginIsRestarted(t *testing.T) {
+	embedded := freeAddr(t)
+	h := startHost(t, t.TempDir(), demoConfig(t, embedded, e2eInterval))
+	server := "http://" + embedded
+	h.waitLog(`banner for user=alice is \"welcome\"`, 10*time.Second)
+	pid := h.pluginPIDs()["banner"]
+	if pid == 0 {
+		t.Fatal("no pid for banner")
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	postRule(t, server, "discount", map[string]string{"user": "alice"}, 30)
+	h.waitLog(`discount for user=alice is 30%`, e2eInterval+e2eSlack)
+	postRule(t, server, "banner", map[string]string{"user": "alice"}, "after the crash")
+	h.waitLog(`banner for user=alice is \"after the crash\"`, 30*time.Second)
+	h.waitFor("the restart in the status", 10*time.Second, func() bool {
+		for _, p := range h.status().Plugins {
+			if p.Name == "banner" {
+				return p.Restarts >= 1 && p.State == "running" && p.Detail["pid"] != fmt.Sprint(pid)
+			}
+		}
+		return false
+	})
+}
