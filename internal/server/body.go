@@ -1,9 +1,14 @@
 package server
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"mime"
 	"strings"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/heksher-go/heksher/internal/htype"
 )
@@ -27,7 +32,11 @@ func decodeBody(raw []byte, contentType string, present bool) (htype.Value, []va
 	if contentType != "" && !isJSONType(contentType) {
 		return htype.Value{}, []valErr{errDict([]any{"body"})}
 	}
-	v, err := htype.ParsePythonJSON(raw)
+	text, ok := decodeJSONText(raw)
+	if !ok {
+		return htype.Value{}, []valErr{{fatal: true, unreadable: true}}
+	}
+	v, err := htype.ParsePythonJSON(text)
 	if err != nil {
 		var se *htype.SyntaxError
 		if !errors.As(err, &se) {
@@ -39,15 +48,78 @@ func decodeBody(raw []byte, contentType string, present bool) (htype.Value, []va
 			msg:   se.PythonMessage(),
 			typ:   "value_error.jsondecode",
 			ctx: []htype.Member{
-				m("msg", str(se.Msg)), m("doc", str(string(raw))), m("pos", num(int64(se.Pos))),
+				m("msg", str(se.Msg)), m("doc", str(string(text))), m("pos", num(int64(se.Pos))),
 				m("lineno", num(int64(se.Line))), m("colno", num(int64(se.Col))),
 			},
 		}}
 	}
-	if v.Kind() != htype.Object {
-		return htype.Value{}, []valErr{errDict([]any{"body"})}
+	switch v.Kind() {
+	case htype.Object:
+		return v, nil
+	case htype.Null:
+		// FastAPI treats a JSON null body like no body at all.
+		return htype.Value{}, []valErr{errMissing([]any{"body"})}
 	}
-	return v, nil
+	return htype.Value{}, []valErr{errDict([]any{"body"})}
+}
+
+// decodeJSONText turns body bytes into UTF-8 the way Python's json.loads
+// does for bytes: the encoding is detected from a byte-order mark or the
+// pattern of zero bytes (UTF-8, -16 or -32), and a UTF-8 BOM is dropped.
+// ok is false when the bytes are not valid in that encoding; FastAPI then
+// answers 400 {"detail":"There was an error parsing the body"}.
+func decodeJSONText(b []byte) ([]byte, bool) {
+	switch {
+	case bytes.HasPrefix(b, []byte{0, 0, 0xFE, 0xFF}):
+		return decodeUTF32(b[4:], binary.BigEndian)
+	case bytes.HasPrefix(b, []byte{0xFF, 0xFE, 0, 0}):
+		return decodeUTF32(b[4:], binary.LittleEndian)
+	case bytes.HasPrefix(b, []byte{0xFE, 0xFF}):
+		return decodeUTF16(b[2:], binary.BigEndian)
+	case bytes.HasPrefix(b, []byte{0xFF, 0xFE}):
+		return decodeUTF16(b[2:], binary.LittleEndian)
+	case bytes.HasPrefix(b, []byte{0xEF, 0xBB, 0xBF}):
+		b = b[3:]
+	case len(b) >= 4 && b[0] == 0 && b[1] != 0:
+		return decodeUTF16(b, binary.BigEndian)
+	case len(b) >= 4 && b[0] == 0:
+		return decodeUTF32(b, binary.BigEndian)
+	case len(b) >= 4 && b[1] == 0 && (b[2] != 0 || b[3] != 0):
+		return decodeUTF16(b, binary.LittleEndian)
+	case len(b) >= 4 && b[1] == 0:
+		return decodeUTF32(b, binary.LittleEndian)
+	case len(b) == 2 && b[0] == 0:
+		return decodeUTF16(b, binary.BigEndian)
+	case len(b) == 2 && b[1] == 0:
+		return decodeUTF16(b, binary.LittleEndian)
+	}
+	return b, utf8.Valid(b)
+}
+
+func decodeUTF16(b []byte, order binary.ByteOrder) ([]byte, bool) {
+	if len(b)%2 != 0 {
+		return nil, false
+	}
+	units := make([]uint16, len(b)/2)
+	for i := range units {
+		units[i] = order.Uint16(b[2*i:])
+	}
+	return []byte(string(utf16.Decode(units))), true
+}
+
+func decodeUTF32(b []byte, order binary.ByteOrder) ([]byte, bool) {
+	if len(b)%4 != 0 {
+		return nil, false
+	}
+	out := make([]byte, 0, len(b)/4)
+	for i := 0; i < len(b); i += 4 {
+		r := rune(order.Uint32(b[i:]))
+		if r > unicode.MaxRune {
+			return nil, false
+		}
+		out = utf8.AppendRune(out, r)
+	}
+	return out, true
 }
 
 // isJSONType follows Python's email parsing of Content-Type as FastAPI

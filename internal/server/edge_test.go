@@ -242,3 +242,56 @@ func TestRawQueryStrings(t *testing.T) {
 		})
 	}
 }
+
+// TestBodyEncodings pins how body bytes are read (FastAPI passes them to
+// Python's json.loads): the encoding is detected (BOM, UTF-16/32 by zero
+// bytes), bytes that are not text give FastAPI's 400, and a JSON null body
+// counts as no body.
+func TestBodyEncodings(t *testing.T) {
+	utf16le := func(s string) string {
+		var b []byte
+		for _, r := range s {
+			b = append(b, byte(r), 0)
+		}
+		return string(b)
+	}
+	utf32be := func(s string) string {
+		var b []byte
+		for _, r := range s {
+			b = append(b, 0, 0, 0, byte(r))
+		}
+		return string(b)
+	}
+	feature := `{"context_feature":"extra"}`
+	tests := []struct {
+		name, body string
+		status     int
+		want       string
+	}{
+		{"utf-8 BOM", "\xef\xbb\xbf" + feature, 204, ""},
+		{"utf-16le without BOM", utf16le(feature), 204, ""},
+		{"utf-16le with BOM", "\xff\xfe" + utf16le(feature), 204, ""},
+		{"utf-32be without BOM", utf32be(feature), 204, ""},
+		{"invalid utf-8", `{"context_feature":"` + "\xff" + `"}`, 400, `{"detail":"There was an error parsing the body"}`},
+		{"odd utf-16", "\xff\xfe{\x00\x00", 400, `{"detail":"There was an error parsing the body"}`},
+		{"null body", `null`, 422, `{"detail":[{"loc":["body"],"msg":"field required","type":"value_error.missing"}]}`},
+		{"string body", `"x"`, 422, `{"detail":[{"loc":["body"],"msg":"value is not a valid dict","type":"type_error.dict"}]}`},
+		{"BOM kept out of the error document", "\xef\xbb\xbf{", 422,
+			`{"detail":[{"loc":["body",1],"msg":"Expecting property name enclosed in double quotes: line 1 column 2 (char 1)","type":"value_error.jsondecode","ctx":{"msg":"Expecting property name enclosed in double quotes","doc":"{","pos":1,"lineno":1,"colno":2}}]}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, srv := startEngine(t, Options{ContextFeatures: []string{"user"}})
+			steps := []step{{method: "POST", path: "/api/v1/context_features", body: tc.body, status: tc.status, want: tc.want}}
+			if tc.status == 204 {
+				steps = append(steps, step{method: "GET", path: "/api/v1/context_features", status: 200, want: `{"context_features":["user","extra"]}`})
+			}
+			runSteps(t, srv, steps)
+		})
+	}
+	// The undecodable body is reported before a bad path parameter, as
+	// FastAPI reads the body first.
+	_, srv := startEngine(t, Options{ContextFeatures: []string{"user"}})
+	runSteps(t, srv, []step{{method: "PUT", path: "/api/v1/rules/x/value", body: "\xff", status: 400, want: `{"detail":"There was an error parsing the body"}`},
+		{method: "PATCH", path: "/api/v1/context_features/user/index", body: "null", status: 422, want: `{"detail":[{"loc":["body"],"msg":"field required","type":"value_error.missing"}]}`}})
+}

@@ -15,10 +15,16 @@ type valErr struct {
 	// fatal marks a JSON syntax error, which FastAPI reports before (and
 	// instead of) any parameter error.
 	fatal bool
+	// unreadable marks a body whose bytes are not text in the detected
+	// encoding: not a validation answer but FastAPI's 400.
+	unreadable bool
 }
 
 // validationResp answers 422 {"detail": [...]}.
 func validationResp(errs []valErr) *response {
+	if len(errs) > 0 && errs[0].unreadable {
+		return detailResp(http.StatusBadRequest, "There was an error parsing the body")
+	}
 	items := make([]htype.Value, len(errs))
 	for i, e := range errs {
 		loc := make([]htype.Value, len(e.loc))
