@@ -215,3 +215,26 @@ func BenchmarkCallFloor(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDeliverWAT delivers a setting-changed event to the WAT example
+// plugin, which has no language runtime: its handler reads the setting name,
+// looks a setting up and logs a line (to a discarding logger).
+func BenchmarkDeliverWAT(b *testing.B) {
+	for _, pol := range policies {
+		b.Run(pol.name, func(b *testing.B) {
+			r, err := NewRuntime(context.Background(), RuntimeConfig{Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer r.Close(context.Background())
+			p := mustLoad(b, r, PluginConfig{Name: "bench", Path: watPluginWasm, DisablePreemption: pol.disable, Deadline: 10 * time.Second}, nil)
+			d := changed("motd")
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := p.Deliver(context.Background(), d); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
