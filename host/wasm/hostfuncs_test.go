@@ -3,6 +3,7 @@ package wasm
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/tetratelabs/wazero/api"
 
@@ -108,5 +109,22 @@ func TestLookupDoesNotAllocate(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(200, call); n != 0 {
 		t.Fatalf("get_setting allocates %v times per call", n)
+	}
+}
+
+// TestGuestLookupDoesNotAllocate counts, inside the guest, the heap
+// allocations of 1000 typed lookups through the SDK.
+func TestGuestLookupDoesNotAllocate(t *testing.T) {
+	r, _ := newTestRuntime(t)
+	p := mustLoad(t, r, PluginConfig{Name: "mallocs", Path: guestWasm}, nil)
+	fn := p.inst.mod.ExportedFunction("lookup_mallocs")
+	ctx, cancel := p.callContext(context.Background(), p.inst, time.Minute)
+	defer cancel()
+	stack := []uint64{1000}
+	if err := fn.CallWithStack(ctx, stack); err != nil {
+		t.Fatal(err)
+	}
+	if got := int64(stack[0]); got != 0 {
+		t.Fatalf("1000 lookups allocated %d times in the guest", got)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"runtime"
 	"strconv"
 	"time"
 	"unsafe"
@@ -223,3 +224,22 @@ func benchDecode(ptr unsafe.Pointer, size uint32, n uint32) int64 {
 //
 //go:wasmexport bench_hook_floor
 func hookFloor(ptr unsafe.Pointer, size uint32) int32 { return 0 }
+
+// lookupMallocs performs n typed lookups and returns the number of heap
+// allocations they made, as counted by the guest's Go runtime.
+//
+//go:wasmexport lookup_mallocs
+func lookupMallocs(n uint32) int64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range n {
+		if _, err := wasm.GetInt("answer", prod); err != nil {
+			return -1
+		}
+		if _, err := wasm.GetRaw("answer", prod); err != nil {
+			return -1
+		}
+	}
+	runtime.ReadMemStats(&after)
+	return int64(after.Mallocs - before.Mallocs)
+}
