@@ -132,9 +132,9 @@ func BenchmarkDeliver(b *testing.B) {
 	}
 }
 
-// BenchmarkExecBaseline is the floor under BenchmarkStart in the same run:
-// starting the same plugin binary by hand, which initialises the Go runtime
-// and every package, prints that it is a plugin and exits.
+// BenchmarkExecBaseline calibrates BenchmarkStart in the same run: starting
+// the same plugin binary by hand, which initialises the Go runtime and every
+// package, prints that it is a plugin and exits.
 func BenchmarkExecBaseline(b *testing.B) {
 	path := bin(b, "testplugin")
 	for b.Loop() {
