@@ -88,10 +88,9 @@ func (r *procRunner) Name() string { return r.name }
 
 func (r *procRunner) ID() string { return fmt.Sprint(r.pid.Load()) }
 
-func (r *procRunner) Diagnose(context.Context) string {
-	return "the binary did not answer with the go-plugin handshake line: it is not a Heksher plugin, " +
-		"was built for another platform, or exited at once"
-}
+// Diagnose adds nothing: go-plugin would append it on a new line, and
+// classifyStart already names the failure (ErrNotPlugin).
+func (r *procRunner) Diagnose(context.Context) string { return "" }
 
 func (r *procRunner) PluginToHost(network, addr string) (string, string, error) {
 	return network, addr, nil
