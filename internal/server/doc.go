@@ -12,6 +12,12 @@
 // the body) with its substring If-None-Match test. Where the reference has
 // a bug, docs/DEVSERVER.md lists what the engine does; the bugs that change
 // what clients see are reproduced by default and switchable in [Options].
+// Storage details the reference's PostgreSQL makes visible are reproduced
+// too: metadata reads back in its row and JSONB order (jsonb.go), and
+// request bodies and query strings are read the way FastAPI and Starlette
+// read them. [Engine.SetDatabaseDown] makes the engine answer like the
+// reference with its database stopped, for testing clients against an
+// outage.
 //
 // # Using it
 //
