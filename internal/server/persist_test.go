@@ -16,6 +16,9 @@ func TestDataFileRoundTrip(t *testing.T) {
 		step{method: "POST", path: "/api/v1/settings/declare", body: `{"name":"max_size","alias":"size_limit","configurable_features":["user","theme"],"type":"int","default_value":200,"metadata":{"testing":true},"version":"2.0"}`, status: 200,
 			want: `{"outcome":"upgraded","previous_version":"1.0","differences":[{"level":"minor","attribute":"name","latest_value":"size_limit"}]}`},
 		step{method: "PUT", path: "/api/v1/rules/1/metadata", body: `{"metadata":{"z":1,"a":[1.0,"é"]}}`, status: 204},
+		// metadata as the reference reads it back (jsonb.go) survives the file
+		step{method: "PUT", path: "/api/v1/settings/size_limit/metadata", body: `{"metadata":{"n":{"bb":2e20,"a":1},"testing":true},"version":"2.1"}`, status: 204},
+		step{method: "PUT", path: "/api/v1/settings/size_limit/metadata/n", body: `{"value":{"bb":2e20,"a":-0.0},"version":"2.2"}`, status: 204},
 		step{method: "DELETE", path: "/api/v1/rules/2", status: 204},
 		step{method: "PATCH", path: "/api/v1/context_features/theme/index", body: `{"to_before":"user"}`, status: 204},
 		// a NaN accepted for a float is kept as null, as the reference stores it
@@ -37,6 +40,10 @@ func TestDataFileRoundTrip(t *testing.T) {
 	after, err := again.Call(context.Background(), "GET", "/api/v1/settings?include_additional_data=true", nil)
 	if err != nil || string(after) != string(before) {
 		t.Fatalf("settings after reload:\n%s\nbefore:\n%s (%v)", after, before, err)
+	}
+	meta, err := again.Call(context.Background(), "GET", "/api/v1/settings/max_size/metadata", nil)
+	if err != nil || string(meta) != `{"metadata":{"testing":true,"n":{"a":0.0,"bb":200000000000000000000}}}` {
+		t.Fatalf("setting metadata after reload: %s %v", meta, err)
 	}
 	rule, err := again.Call(context.Background(), "GET", "/api/v1/rules/1", nil)
 	if err != nil || string(rule) != `{"setting":"max_size","value":10,"feature_values":[["theme","bright"]],"metadata":{"z":1,"a":[1.0,"é"]}}` {
