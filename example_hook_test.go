@@ -47,7 +47,7 @@ func Example_hook() {
 	client, _ := heksher.NewClient(srv.URL, time.Hour, []string{"user", "theme"}, heksher.WithHooks(log))
 	_ = client.TrackContexts(map[string][]string{"user": {heksher.TrackAll}})
 	_ = client.SetAsMain(context.Background())
-	srv.Stop()
+	srv.EnqueueFault(hekshertest.Fault{Status: 503, Body: "maintenance"}) // the next request fails
 	_ = client.Reload(context.Background())
 	_ = client.Close() // delivers what is queued to the hooks
 
