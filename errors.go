@@ -36,6 +36,7 @@ type HTTPError struct {
 	Body       []byte
 }
 
+// Error describes the failure and where it happened.
 func (e *HTTPError) Error() string {
 	return fmt.Sprintf("heksher: %s %s: status %d: %s", e.Method, e.URL, e.StatusCode, truncateBody(e.Body))
 }
@@ -48,6 +49,7 @@ type RequestError struct {
 	Err    error
 }
 
+// Error describes the failure and where it happened.
 func (e *RequestError) Error() string {
 	return fmt.Sprintf("heksher: %s %s: %v", e.Method, e.URL, e.Err)
 }
@@ -64,6 +66,7 @@ type DecodeError struct {
 	Err  error
 }
 
+// Error describes the failure and where it happened.
 func (e *DecodeError) Error() string {
 	return fmt.Sprintf("heksher: decoding %s from %s: %v", e.What, e.URL, e.Err)
 }
@@ -79,6 +82,7 @@ type DeclarationError struct {
 	Err     error
 }
 
+// Error describes the failure and where it happened.
 func (e *DeclarationError) Error() string {
 	return fmt.Sprintf("heksher: declaring %q: %v", e.Setting, e.Err)
 }
@@ -95,6 +99,7 @@ type MainSwitchError struct {
 	Reason string
 }
 
+// Error describes the failure and where it happened.
 func (e *MainSwitchError) Error() string {
 	return fmt.Sprintf("heksher: cannot change main client from %s to %s: %s", e.From, e.To, e.Reason)
 }
