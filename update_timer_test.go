@@ -3,9 +3,11 @@ package heksher
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -54,6 +56,7 @@ func TestB57_ReloadResetsTimer(t *testing.T) {
 		mustSetting(t, "x", Int(), []string{"a"}, 0)
 		c, err := NewClient("http://heksher.invalid", 10*time.Second, []string{"a"}, WithHTTPClient(&http.Client{Transport: mt}))
 		mustNil(t, err)
+		defer c.Close()
 		ctx := context.Background()
 		mustNil(t, c.SetAsMain(ctx)) // attempt 1 at t0
 		t0 := mt.times()[0]
@@ -70,7 +73,6 @@ func TestB57_ReloadResetsTimer(t *testing.T) {
 		if len(got) != 3 || got[1].Sub(t0) != 6*time.Second || got[2].Sub(got[1]) != 10*time.Second {
 			t.Fatalf("query times = %v after t0", deltas(t0, got))
 		}
-		mustNil(t, c.Close())
 	})
 }
 
@@ -83,6 +85,7 @@ func TestClientUpdate_Interval(t *testing.T) {
 		mt := &memTransport{f: f}
 		c, err := NewClient("http://heksher.invalid", 3*time.Second, []string{"a"}, WithHTTPClient(&http.Client{Transport: mt}))
 		mustNil(t, err)
+		defer c.Close()
 		mustNil(t, c.SetAsMain(context.Background()))
 		t0 := mt.times()[0]
 		time.Sleep(10 * time.Second)
@@ -91,7 +94,6 @@ func TestClientUpdate_Interval(t *testing.T) {
 		if len(got) != 4 || got[3].Sub(t0) != 9*time.Second {
 			t.Fatalf("query times = %v after t0", deltas(t0, got))
 		}
-		mustNil(t, c.Close())
 	})
 }
 
@@ -101,4 +103,50 @@ func deltas(t0 time.Time, ts []time.Time) []time.Duration {
 		out = append(out, t.Sub(t0))
 	}
 	return out
+}
+
+// With a degraded start, failed updates are retried sooner than the
+// interval, waiting as the backoff says (doubling, capped), and the interval
+// applies again after a success.
+func TestDegradedStart_UpdateBackoff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		freshMain(t)
+		f := newMemFake(t)
+		var failing atomic.Bool
+		failing.Store(true)
+		f.fault = func(w http.ResponseWriter, r *http.Request) bool {
+			if r.URL.Path == "/api/v1/query" && failing.Load() {
+				http.Error(w, "down", http.StatusServiceUnavailable)
+				return true
+			}
+			return false
+		}
+		mt := &memTransport{f: f}
+		c, err := NewClient("http://heksher.invalid", 10*time.Second, []string{"a"}, WithHTTPClient(&http.Client{Transport: mt}),
+			WithDegradedStart(Backoff{Initial: time.Second, Max: 4 * time.Second}))
+		mustNil(t, err)
+		defer c.Close()
+		mustNil(t, c.SetAsMain(context.Background()))
+		t0 := mt.times()[0]
+		time.Sleep(12 * time.Second)
+		synctest.Wait()
+		got := deltas(t0, mt.times())
+		want := []time.Duration{0, time.Second, 3 * time.Second, 7 * time.Second, 11 * time.Second}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("attempts at %v, want %v", got, want)
+		}
+		failing.Store(false)
+		time.Sleep(4 * time.Second) // attempt at 15s succeeds
+		synctest.Wait()
+		time.Sleep(8 * time.Second) // no attempt before 25s
+		synctest.Wait()
+		if n := len(mt.times()); n != 6 {
+			t.Fatalf("%d attempts by 24s, want 6: %v", n, deltas(t0, mt.times()))
+		}
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		if got := deltas(t0, mt.times()); len(got) != 7 || got[6] != 25*time.Second {
+			t.Fatalf("attempts at %v", got)
+		}
+	})
 }
