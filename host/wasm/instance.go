@@ -50,6 +50,8 @@ type instance struct {
 	subscribed bool
 
 	stdout, stderr *lineLogger
+
+	wd *watchdog // stops a call past its deadline; nil without preemption
 }
 
 // newInstance instantiates the plugin's module (running _initialize), makes
@@ -73,6 +75,9 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 		return nil, p.callError(abi.ExportInitialize, 0, err)
 	}
 	inst.mod = mod
+	if !p.cfg.DisablePreemption {
+		inst.wd = newWatchdog(mod)
+	}
 	inst.alloc = mod.ExportedFunction(abi.ExportAlloc)
 	inst.free = mod.ExportedFunction(abi.ExportFree)
 	inst.init = mod.ExportedFunction(abi.ExportInit)
@@ -166,6 +171,9 @@ func (inst *instance) memoryPages() uint32 {
 
 // close releases the instance; safe after wazero closed the module itself.
 func (inst *instance) close() {
+	if inst.wd != nil {
+		inst.wd.close()
+	}
 	_ = inst.mod.Close(context.Background())
 	inst.stdout.flush()
 	inst.stderr.flush()

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
 
 	"github.com/heksher-go/heksher/event"
 	"github.com/heksher-go/heksher/host/hostapi"
@@ -195,9 +196,7 @@ func (p *Plugin) Deliver(ctx context.Context, d event.Delivery) error {
 	}
 	inst.enc = payload
 	export := hookExports[kind]
-	callCtx, cancel := p.callContext(ctx, inst, p.cfg.Deadline)
-	status, err := inst.callWithPayload(callCtx, inst.hooks[kind], payload)
-	cancel()
+	status, err := p.call(ctx, inst, inst.hooks[kind], payload)
 	if err != nil {
 		ce := p.callError(export, kind, err)
 		p.fail(ce)
@@ -304,6 +303,28 @@ func (p *Plugin) setState(s hostapi.State, err error) {
 		p.st.LastErrorAt = time.Now()
 	}
 	p.mu.Unlock()
+}
+
+// call calls fn(payload) in inst within the plugin's Deadline and ctx. With
+// preemption, the call's own context has no Done channel and inst's
+// watchdog enforces both bounds (see watchdog for why); without it, no
+// deadline could stop the guest, so none is armed.
+func (p *Plugin) call(ctx context.Context, inst *instance, fn api.Function, payload []byte) (int32, error) {
+	if inst.wd == nil {
+		return inst.callWithPayload(context.WithValue(ctx, instKey{}, inst), fn, payload)
+	}
+	callCtx := ctx
+	if ctx.Done() != nil {
+		callCtx = context.WithoutCancel(ctx)
+	}
+	callCtx = context.WithValue(callCtx, instKey{}, inst)
+	stop := inst.wd.arm(ctx, p.cfg.Deadline)
+	status, err := inst.callWithPayload(callCtx, fn, payload)
+	if fired, cause := inst.wd.disarm(stop); fired && err == nil {
+		// The deadline passed as the call returned: the module is closed.
+		err = fmt.Errorf("deadline passed as the call returned: %w", cause)
+	}
+	return status, err
 }
 
 // callContext returns the context of one call into inst: ctx, bounded by
