@@ -129,6 +129,23 @@ func (h *logRecorder) find(parts ...string) string {
 	return ""
 }
 
+// count returns the number of lines containing every part.
+func (h *logRecorder) count(parts ...string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, l := range *h.lines {
+		ok := true
+		for _, p := range parts {
+			ok = ok && strings.Contains(l, p)
+		}
+		if ok {
+			n++
+		}
+	}
+	return n
+}
+
 func (h *logRecorder) dump() string {
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -1,6 +1,7 @@
 package wasm
 
 import (
+	"encoding/json"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -104,7 +105,8 @@ func TestFaults(t *testing.T) {
 			if tc.timeout {
 				deadline = 300 * time.Millisecond
 			}
-			p := mustLoad(t, r, PluginConfig{Name: name, Path: tc.path, Deadline: deadline, MemoryLimitPages: 128}, nil)
+			cfg := json.RawMessage(`{"tag":"` + name + `-cfg"}`)
+			p := mustLoad(t, r, PluginConfig{Name: name, Path: tc.path, Deadline: deadline, MemoryLimitPages: 128, Config: cfg}, nil)
 			t.Cleanup(func() { _ = p.Close(context.Background()) })
 			before := p.inst
 			start := time.Now()
@@ -159,6 +161,20 @@ func TestFaults(t *testing.T) {
 			}
 			if err := deliver(p, changed("answer")); err != nil {
 				t.Fatalf("next event: %v", err)
+			}
+			// The instance that served it was initialised with the config:
+			// the guest logs its tag at init and with the looked-up value.
+			if tc.path == guestWasm {
+				wantInits := 1
+				if tc.discards {
+					wantInits = 2
+				}
+				if got := rec.count("init tag="+name+"-cfg", "plugin="+name); got != wantInits {
+					t.Errorf("heksher_init ran %d times with the config, want %d; log:\n%s", got, wantInits, rec.dump())
+				}
+				if rec.find("answer=43", "tag="+name+"-cfg", "plugin="+name) == "" {
+					t.Errorf("next event not handled by a configured instance; log:\n%s", rec.dump())
+				}
 			}
 			if tc.discards {
 				if p.inst == before || p.inst == nil {
@@ -362,5 +378,27 @@ func TestSandboxGrants(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "out.txt")); err != nil {
 		t.Fatalf("the writable grant did not write: %v", err)
+	}
+}
+
+// TestCancelStopsRunningCall cancels the caller's context while the guest
+// loops in pure wasm under a long plugin deadline: the watchdog must close
+// the module, and the next event gets a fresh instance.
+func TestCancelStopsRunningCall(t *testing.T) {
+	r, _ := newTestRuntime(t)
+	p := mustLoad(t, r, PluginConfig{Name: "loop", Path: loopWat, Deadline: time.Minute}, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	timer := time.AfterFunc(100*time.Millisecond, cancel)
+	defer timer.Stop()
+	start := time.Now()
+	err := p.Deliver(ctx, changed("x"))
+	if !errors.Is(err, ErrTimeout) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want ErrTimeout and context.Canceled", err)
+	}
+	if el := time.Since(start); el > 10*time.Second {
+		t.Fatalf("cancellation was not enforced: %v", el)
+	}
+	if p.inst != nil {
+		t.Fatal("the cancelled instance was kept")
 	}
 }

@@ -28,10 +28,15 @@ import (
 type config struct {
 	FailInit bool `json:"fail_init"`
 	LoopInit bool `json:"loop_init"`
+	// Tag is echoed at init ("init tag=…") and in the default handler's log
+	// line, so tests can tell that an instance was initialised with the
+	// plugin's config.
+	Tag string `json:"tag"`
 }
 
 var (
 	prod   = wasm.NewContext("env", "prod")
+	tag    string
 	hog    [][]byte
 	kept   []byte
 	logBuf []byte
@@ -45,6 +50,10 @@ func init() {
 			if err := json.Unmarshal(raw, &c); err != nil {
 				return err
 			}
+		}
+		tag = c.Tag
+		if tag != "" {
+			wasm.Info("init tag=" + tag)
 		}
 		if c.LoopInit {
 			for {
@@ -97,6 +106,10 @@ func onChanged(d wasm.Delivery, e wasm.SettingChanged) error {
 	logBuf = append(logBuf, e.Setting()...)
 	logBuf = append(logBuf, '=')
 	logBuf = append(logBuf, v...)
+	if tag != "" {
+		logBuf = append(logBuf, " tag="...)
+		logBuf = append(logBuf, tag...)
+	}
 	wasm.Info(string(logBuf))
 	return nil
 }
