@@ -60,6 +60,12 @@
 // forked from a thread locked for the plugin's lifetime, since the signal
 // follows the forking thread), and the SDK's parent watch covers the rest.
 //
+// Only the host decides when a plugin stops: each plugin runs in a process
+// group of its own, so a signal sent to the host's group (Ctrl-C in a
+// terminal, `timeout`, a service manager's stop) does not reach it, and the
+// host can still deliver the closing event before it calls Close. Once Close
+// has begun, a plugin that dies is not restarted.
+//
 // # Logging
 //
 // The plugin's log records (written by sdk/plugin as go-plugin's JSON lines)

@@ -319,42 +319,6 @@ func copyFile(t *testing.T, from, to string) {
 	}
 }
 
-// TestHostKilled kills a host with SIGKILL (no cleanup runs) and checks its
-// plugin exits too: the SDK's plugin (parent-death signal and parent watch)
-// and a plugin without the SDK, which only the parent-death signal stops.
-func TestHostKilled(t *testing.T) {
-	for _, plugin := range []string{"testplugin", "nowatch"} {
-		t.Run(plugin, func(t *testing.T) {
-			cmd := exec.Command(bin(t, "minihost"), bin(t, plugin))
-			stdout, err := cmd.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			cmd.Stderr = tWriter{t}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			line, err := bufio.NewReader(stdout).ReadString('\n')
-			pid, perr := strconv.Atoi(strings.TrimSpace(line))
-			if err != nil || perr != nil || gone(pid) {
-				_ = cmd.Process.Kill()
-				_ = cmd.Wait()
-				t.Fatalf("minihost printed %q (%v), not a live pid", line, err)
-			}
-			t.Cleanup(func() {
-				if !gone(pid) { // do not leave an orphan behind a failed test
-					_ = syscall.Kill(pid, syscall.SIGKILL)
-				}
-			})
-			if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-				t.Fatal(err)
-			}
-			_ = cmd.Wait()
-			waitFor(t, "the plugin to exit with its host", func() bool { return gone(pid) })
-		})
-	}
-}
-
 // TestParentWatch covers the SDK's fallback for systems without a
 // parent-death signal: a plugin whose parent (here a shell that does not
 // set Pdeathsig) dies exits on its own.

@@ -115,3 +115,36 @@ func TestBackoffDelay(t *testing.T) {
 		})
 	}
 }
+
+// TestClose_DuringRestart closes a plugin whose restart is waiting out its
+// backoff: Close ends the wait, and no new process is started.
+func TestClose_DuringRestart(t *testing.T) {
+	cfg, rec := testPluginConfig(t, "closing-while-restarting")
+	cfg.Backoff = Backoff{Initial: 5 * time.Second, Max: 5 * time.Second}
+	p, err := Start(context.Background(), cfg, newMemSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := command(context.Background(), p, 1, "cmd.exit", nil); !errors.Is(err, ErrCrashed) {
+		t.Fatalf("err = %v, want ErrCrashed", err)
+	}
+	waitFor(t, "the restart to be pending", func() bool { return p.Status().State == hostapi.StateRestarting })
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second) // well under the backoff
+	defer cancel()
+	if err := p.Close(ctx); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	st := p.Status()
+	if st.State != hostapi.StateStopped || st.Restarts != 0 {
+		t.Errorf("Status = %+v, want stopped without a restart", st)
+	}
+	var inits int
+	for _, r := range readRecords(t, rec) {
+		if r.What == "init" {
+			inits++
+		}
+	}
+	if inits != 1 {
+		t.Errorf("%d processes initialised, want 1 (no restart after Close)", inits)
+	}
+}

@@ -231,6 +231,12 @@ func (p *Plugin) report(inst *instance, err error) {
 		p.mu.Unlock()
 		return
 	}
+	if isClosed(p.closing) {
+		// No restart once Close has begun: the supervisor stops inst.
+		p.setErrLocked(err)
+		p.mu.Unlock()
+		return
+	}
 	p.state = hostapi.StateRestarting
 	p.inst = nil
 	p.ready = make(chan struct{})

@@ -27,7 +27,9 @@ func (p *Plugin) supervise(inst *instance) {
 	defer health.Stop()
 	for {
 		err := p.watch(inst, health.C)
-		if err == nil { // closing
+		// Once Close has begun a broken process is not restarted: it is
+		// stopped like a healthy one (stopping a dead process is quick).
+		if err == nil || isClosed(p.closing) {
 			ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
 			inst.stop(ctx)
 			cancel()
@@ -80,9 +82,14 @@ func (p *Plugin) check(inst *instance) error {
 
 // restart waits out the backoff and starts a new instance, trying again
 // until one starts, the restart budget is spent (nil, StateFailed) or the
-// plugin is closing (nil).
+// plugin is closing (nil). Closing is checked before every step that would
+// start a process, since a select with both the backoff timer and closing
+// ready may pick either.
 func (p *Plugin) restart() *instance {
 	for {
+		if isClosed(p.closing) {
+			return nil
+		}
 		p.mu.Lock()
 		p.inARow++
 		n := p.inARow
@@ -96,6 +103,9 @@ func (p *Plugin) restart() *instance {
 		case <-p.closing:
 			return nil
 		case <-time.After(wait):
+		}
+		if isClosed(p.closing) {
+			return nil
 		}
 		inst, err := p.spawnUnlessClosing()
 		p.mu.Lock()
