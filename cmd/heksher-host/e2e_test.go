@@ -126,6 +126,9 @@ func TestE2E_RuleChangeReachesPluginsAndLookups(t *testing.T) {
 	if took > 5*time.Second {
 		t.Errorf("shutdown took %v", took)
 	}
+	if !strings.Contains(h.out.String(), `msg="banner closing"`) {
+		t.Error("the process plugin did not get the closing event")
+	}
 	for name, pid := range pids {
 		if alive(pid) {
 			t.Errorf("plugin %s (pid %d) outlived the host", name, pid)

@@ -43,7 +43,7 @@ func (b *banner) Init(_ context.Context, req plugin.InitRequest) (hostapi.Manife
 	}
 	b.users, b.settings, b.log = c.Users, req.Settings, req.Logger
 	return hostapi.Manifest{
-		Subscriptions: event.SetOf(event.KindUpdateOK, event.KindSettingChanged),
+		Subscriptions: event.SetOf(event.KindUpdateOK, event.KindSettingChanged, event.KindClosing),
 		Declarations: []hostapi.Declaration{{
 			Name: "banner", Type: "str", ConfigurableFeatures: []string{"user", "theme"},
 			Default: json.RawMessage(`"welcome"`),
@@ -76,6 +76,13 @@ func (b *banner) OnSettingChanged(ctx context.Context, d plugin.Delivery, e *eve
 		"delivery", d.Seq, "dropped_before", d.Dropped)
 	b.shown = true
 	return b.show(ctx)
+}
+
+// OnClosing says goodbye: the host delivers closing before it stops its
+// plugins, so this line is the proof that a shutdown was orderly.
+func (b *banner) OnClosing(_ context.Context, d plugin.Delivery, _ *event.Closing) error {
+	b.log.Info("banner closing", "delivery", d.Seq, "dropped_before", d.Dropped)
+	return nil
 }
 
 func (b *banner) show(ctx context.Context) error {
