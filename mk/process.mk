@@ -1,6 +1,9 @@
 # Process plugins: protobuf generation for sdk/proto and the plugin binaries
 # the host/process tests and examples load.
 
+# protoc comes from Debian (CI_APT_PACKAGES); its version is written into the
+# generated files' headers, so `make proto` insists on this one.
+PROTOC_VERSION             := 3.21.12
 PROTOC_GEN_GO_VERSION      := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 PROTOC_GEN_GO              := $(GOBIN_DIR)/protoc-gen-go-$(PROTOC_GEN_GO_VERSION)
@@ -30,13 +33,18 @@ define protoc-gen
 	  $(patsubst $(PROTO_DIR)/%,%,$(PROTO_FILES))
 endef
 
-.PHONY: proto proto-check process-plugins
-proto: $(PROTOC_GEN_GO) $(PROTOC_GEN_GO_GRPC)
+.PHONY: proto proto-check protoc-version process-plugins
+proto: protoc-version $(PROTOC_GEN_GO) $(PROTOC_GEN_GO_GRPC)
 	$(call protoc-gen,$(PROTO_DIR))
 
+protoc-version:
+	@v=$$(protoc --version) && [ "$$v" = "libprotoc $(PROTOC_VERSION)" ] || \
+	  { echo "proto: need protoc $(PROTOC_VERSION) (mk/process.mk), have: $$v"; exit 1; }
+
 # proto-check regenerates into a temporary directory and fails when the
-# committed code differs.
-proto-check: $(PROTOC_GEN_GO) $(PROTOC_GEN_GO_GRPC)
+# committed code differs. It needs the pinned protoc too: another version
+# writes another header and may generate other code.
+proto-check: protoc-version $(PROTOC_GEN_GO) $(PROTOC_GEN_GO_GRPC)
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	  $(call protoc-gen,$$tmp) && \
 	  for f in $(patsubst $(PROTO_DIR)/%.proto,%,$(PROTO_FILES)); do \
