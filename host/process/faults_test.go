@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"io/fs"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heksher-go/heksher/event"
 	"github.com/heksher-go/heksher/host/hostapi"
 	"github.com/heksher-go/heksher/sdk/proto/pluginv1"
 )
@@ -136,8 +138,22 @@ func gone(pid int) bool {
 	return len(f) > 0 && (f[0] == "Z" || f[0] == "X")
 }
 
+// declarePID makes the test plugin declare "test.pid" with its pid as the
+// default, so that expectRestarted can tell which Init the manifest is from.
+func declarePID(t *testing.T, cfg *Config) {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(cfg.Config, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["declare_pid"] = true
+	cfg.Config, _ = json.Marshal(m)
+}
+
 // expectRestarted checks that p serves again from a new process that was
-// initialised again, and that the old process is gone.
+// initialised again before it got any event (its config and name, its
+// declarations in the host's manifest, its own broker connection for
+// lookups), and that the old process is gone.
 func expectRestarted(t *testing.T, p *Plugin, rec string, oldPID int, seq uint64) {
 	t.Helper()
 	if err := ping(context.Background(), p, seq); err != nil {
@@ -146,6 +162,23 @@ func expectRestarted(t *testing.T, p *Plugin, rec string, oldPID int, seq uint64
 	newPID := pidOf(t, p)
 	if newPID == oldPID {
 		t.Fatalf("still pid %d", newPID)
+	}
+	for _, r := range readRecords(t, rec) {
+		if r.PID == newPID {
+			if r.What != "init" {
+				t.Errorf("the new process's first record is %q, want init before any event", r.What)
+			}
+			break
+		}
+	}
+	m := p.Manifest()
+	if len(m.Declarations) == 0 || m.Declarations[0].Name != "test.limit" || m.Subscriptions != event.All {
+		t.Errorf("manifest after restart = %+v, want the plugin's declarations and subscriptions", m)
+	}
+	for _, d := range m.Declarations {
+		if d.Name == "test.pid" && string(d.Default) != strconv.Itoa(newPID) {
+			t.Errorf("manifest declares test.pid = %s, want the new process's Init (%d)", d.Default, newPID)
+		}
 	}
 	if r := lastRecord(t, rec, "closing"); r.PID != newPID || r.Seq != seq {
 		t.Errorf("next event recorded by pid %d seq %d, want %d seq %d", r.PID, r.Seq, newPID, seq)
@@ -172,6 +205,7 @@ func TestDeliver_CrashMidCall(t *testing.T) {
 		t.Run(cmd, func(t *testing.T) {
 			check := bystander(t)
 			cfg, rec := testPluginConfig(t, "crasher")
+			declarePID(t, &cfg)
 			cfg.Backoff = Backoff{Initial: 50 * time.Millisecond, Max: time.Second}
 			p := startPlugin(t, cfg, newMemSettings())
 			old := pidOf(t, p)
@@ -192,6 +226,7 @@ func TestDeliver_Hang(t *testing.T) {
 		t.Run(cmd, func(t *testing.T) {
 			check := bystander(t)
 			cfg, rec := testPluginConfig(t, "hanger")
+			declarePID(t, &cfg)
 			cfg.TimeoutStrikes = 2
 			cfg.Deadline = time.Second
 			p := startPlugin(t, cfg, newMemSettings())
@@ -232,6 +267,7 @@ func TestDeliver_ShortCtxDuringRestart(t *testing.T) {
 func TestKilledFromOutside(t *testing.T) {
 	check := bystander(t)
 	cfg, rec := testPluginConfig(t, "victim")
+	declarePID(t, &cfg)
 	p := startPlugin(t, cfg, newMemSettings())
 	old := pidOf(t, p)
 	if err := syscall.Kill(old, syscall.SIGKILL); err != nil {

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -34,6 +35,10 @@ import (
 type config struct {
 	Record   string `json:"record"`
 	FailInit bool   `json:"fail_init"`
+	// DeclarePID adds a declaration "test.pid" whose default is the
+	// process id, so that a test can tell which Init the host's manifest
+	// came from.
+	DeclarePID bool `json:"declare_pid"`
 }
 
 type testPlugin struct {
@@ -93,12 +98,18 @@ func (p *testPlugin) Init(ctx context.Context, req plugin.InitRequest) (hostapi.
 	}
 	p.settings = req.Settings
 	req.Logger.Info("test plugin initialised", "pid", os.Getpid())
-	return hostapi.Manifest{
+	m := hostapi.Manifest{
 		Subscriptions: event.All,
 		Declarations: []hostapi.Declaration{{
 			Name: "test.limit", Type: "int", ConfigurableFeatures: []string{"env"}, Default: json.RawMessage("7"),
 		}},
-	}, p.write(record{What: "init", Config: req.Config, Name: req.Name, Args: os.Args[1:], Env: os.Environ()})
+	}
+	if p.cfg.DeclarePID {
+		m.Declarations = append(m.Declarations, hostapi.Declaration{
+			Name: "test.pid", Type: "int", Default: json.RawMessage(strconv.Itoa(os.Getpid())),
+		})
+	}
+	return m, p.write(record{What: "init", Config: req.Config, Name: req.Name, Args: os.Args[1:], Env: os.Environ()})
 }
 
 func (p *testPlugin) log(what string, d plugin.Delivery, e any) error {
