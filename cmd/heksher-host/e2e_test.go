@@ -35,6 +35,7 @@ plugins:
   - name: banner
     kind: process
     path: %s
+    config: {users: [alice, bob, carol]}
   - name: discount
     kind: wasm
     path: %s
@@ -205,7 +206,7 @@ func TestE2E_CheckFlag(t *testing.T) {
 
 // A process plugin killed from outside is restarted by the host's runtime;
 // meanwhile the other plugins keep getting their events, and the restarted
-// plugin gets the next ones.
+// plugin, initialised again with its configuration, gets the next ones.
 func TestE2E_CrashedPluginIsRestarted(t *testing.T) {
 	embedded := freeAddr(t)
 	h := startHost(t, t.TempDir(), demoConfig(t, embedded, e2eInterval))
@@ -220,8 +221,10 @@ func TestE2E_CrashedPluginIsRestarted(t *testing.T) {
 	}
 	postRule(t, server, "discount", map[string]string{"user": "alice"}, 30)
 	h.waitLog(`discount for user=alice is 30%`, e2eInterval+e2eSlack)
-	postRule(t, server, "banner", map[string]string{"user": "alice"}, "after the crash")
-	h.waitLog(`banner for user=alice is \"after the crash\"`, 30*time.Second)
+	// carol is only in the plugin's configuration (its built-in users are
+	// alice and bob): the restarted process was initialised again with it.
+	postRule(t, server, "banner", map[string]string{"user": "carol"}, "after the crash")
+	h.waitLog(`banner for user=carol is \"after the crash\"`, 30*time.Second)
 	h.waitFor("the restart in the status", 10*time.Second, func() bool {
 		for _, p := range h.status().Plugins {
 			if p.Name == "banner" {
