@@ -32,10 +32,17 @@
 //
 // Each plugin owns one instance, driven by the goroutine that calls Deliver
 // (the host runs one worker per plugin). Every call into the guest has a
-// deadline: the sooner of the caller's and [PluginConfig.Deadline]. wazero
-// can only stop running guest code if its runtime closes modules when a
-// context ends, which costs every call about 1 µs and slows guest code
-// several-fold; since that is a runtime-wide switch, a [Runtime] keeps one
+// deadline: the sooner of the caller's and [PluginConfig.Deadline], and a
+// cancelled caller's context also stops the call. wazero can only stop
+// running guest code when its runtime is built with close-on-context-done,
+// which makes compiled code check for a closed module on every loop
+// iteration (slowing guest code several-fold) and starts a goroutine per
+// call. A delivery's deadline is enforced by a per-instance watchdog (one
+// reusable timer, plus context.AfterFunc when the caller's context can be
+// cancelled) that closes the module from another goroutine, rather than by a
+// deadline in the call's context, which would add a timer context per call
+// and make wazero's goroutine park and be woken. Since close-on-context-done
+// is a runtime-wide switch, a [Runtime] keeps one
 // wazero runtime per policy (and per memory limit, also runtime-wide) and
 // puts each plugin in the one its config asks for. Preemption is on unless
 // [PluginConfig.DisablePreemption] is set for a trusted plugin.
