@@ -230,6 +230,20 @@ plugins:
 		t.Error("banner was restarted")
 	}
 
+	// A change outside the plugins section is not applied by a reload, and
+	// the log says so; the plugins stay as they are.
+	rewrite("")
+	if err := os.WriteFile(h.cfg, []byte(strings.Replace(mustRead(t, h.cfg), "update_interval: 500ms", "update_interval: 700ms", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	h.waitLog("reload applies the plugins section only", 10*time.Second)
+	if got := names(); got != "banner:running,guest:running" {
+		t.Errorf("after a reload changing another section: %s", got)
+	}
+
 	// SIGTERM delivers the closing event before the plugins stop.
 	h.stop(syscall.SIGTERM)
 	if h.err != nil {
@@ -238,4 +252,13 @@ plugins:
 	if !strings.Contains(h.out.String(), `msg=closing plugin=guest`) {
 		t.Error("the guest did not log its closing event")
 	}
+}
+
+func mustRead(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
