@@ -178,14 +178,30 @@ func TestE2E_StatusPageInChromium(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return strings.Contains(string(b), "winter sale")
 	})
+	st := h.status()
+	if st.Update.ETag == "" {
+		t.Fatalf("no ETag in the status: %+v", st.Update)
+	}
 	dom := dumpDOM(t, chromium, h.admin+"/")
 	for _, want := range []string{
 		`id="setting-banner"`, `id="setting-discount"`, `id="setting-loop"`, "winter sale", "user=alice",
 		`id="plugin-banner"`, `id="plugin-discount"`, `id="plugin-hung"`, "running", "Last update", "Latest events",
+		"ETag", st.Update.ETag, "Consecutive failures", "Current value", `"welcome"`, "setting_changed", "Last error",
+		`http-equiv="refresh"`,
 	} {
 		if !strings.Contains(dom, want) {
 			t.Errorf("rendered status page lacks %q", want)
 		}
+	}
+	// Readable without JavaScript: the server sends no script at all.
+	resp, err := http.Get(h.admin + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if strings.Contains(strings.ToLower(string(raw)), "<script") {
+		t.Error("the status page uses JavaScript")
 	}
 }
 
