@@ -145,3 +145,42 @@ func BenchmarkExecBaseline(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkFirstLookup times, right after Start, the first delivery that
+// makes the plugin look a setting up (first-ns) and the same delivery again
+// (next-ns). The difference is what the first lookup still pays for opening
+// the brokered connection (dial and mutual-TLS handshake); the SDK opens it
+// during Init so that it is near zero. Start and Close are not timed.
+func BenchmarkFirstLookup(b *testing.B) {
+	cfg, _ := testPluginConfig(b, "bench-first-lookup")
+	cfg.Logger = nil
+	cfg.Config = []byte(`{}`) // no record file: measure the calls, not the writes
+	s := newMemSettings("test.limit", "42")
+	arg := map[string]any{"setting": "test.limit"}
+	var first, next time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		p, err := Start(context.Background(), cfg, s)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		t0 := time.Now()
+		if err := command(context.Background(), p, 1, "cmd.lookup", arg); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		if err := command(context.Background(), p, 2, "cmd.lookup", arg); err != nil {
+			b.Fatal(err)
+		}
+		first += t1.Sub(t0)
+		next += time.Since(t1)
+		b.StopTimer()
+		if err := p.Close(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(first.Nanoseconds())/float64(b.N), "first-ns")
+	b.ReportMetric(float64(next.Nanoseconds())/float64(b.N), "next-ns")
+}
