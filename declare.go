@@ -118,6 +118,18 @@ func (c *Client) waitDeclarations(ctx context.Context) error {
 	for {
 		c.mu.Lock()
 		idle := len(c.queue) == 0 && !c.declBusy
+		if !idle {
+			// The queue can fill without register (settings handed over by
+			// the main slot, retries put back): a channel closed by an
+			// earlier drain would make this loop spin, starving the
+			// declaration loop on one CPU. Whoever drains the queue next
+			// closes the fresh one.
+			select {
+			case <-c.declIdle:
+				c.declIdle = make(chan struct{})
+			default:
+			}
+		}
 		ch := c.declIdle
 		c.mu.Unlock()
 		if idle {
