@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -133,7 +134,11 @@ func TestE2E_ServiceDownAndBack(t *testing.T) {
 func TestE2E_HotReload(t *testing.T) {
 	embedded := freeAddr(t)
 	dir := t.TempDir()
-	banner := built(t, "examples/demo/banner/bin/banner")
+	// A copy of the banner plugin, so that the test can change its content.
+	banner := filepath.Join(dir, "banner")
+	if err := os.WriteFile(banner, []byte(mustRead(t, built(t, "examples/demo/banner/bin/banner"))), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	discount := built(t, "examples/demo/discount/plugin.wasm")
 	guest := built(t, "host/wasm/testdata/guest.wasm") // logs "closing" when it gets the closing event
 	base := fmt.Sprintf(`
@@ -230,6 +235,37 @@ plugins:
 		t.Error("banner was restarted")
 	}
 
+	// A new file at the same path (its content hash changes) replaces the
+	// running plugin: a new process, the new hash, the others untouched.
+	oldSum := sha(t, h, "banner")
+	bin := append([]byte(mustRead(t, banner)), 0) // trailing bytes: still the same program
+	if err := os.WriteFile(banner+".new", bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(banner+".new", banner); err != nil {
+		t.Fatal(err)
+	}
+	resp, err = http.Post(h.admin+"/api/v1/reload", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("reload after replacing banner's file: %d", resp.StatusCode)
+	}
+	if got := names(); got != "banner:running,guest:running" {
+		t.Errorf("after replacing banner: %s", got)
+	}
+	if newPID := h.pluginPIDs()["banner"]; newPID == pid || newPID == 0 {
+		t.Errorf("banner's process after its file changed: pid %d, was %d", newPID, pid)
+	}
+	if newSum := sha(t, h, "banner"); newSum == oldSum || newSum == "" {
+		t.Errorf("banner's hash after its file changed: %q, was %q", newSum, oldSum)
+	}
+	if alive(pid) {
+		t.Errorf("the replaced banner process %d is still running", pid)
+	}
+
 	// A change outside the plugins section is not applied by a reload, and
 	// the log says so; the plugins stay as they are.
 	rewrite("")
@@ -252,6 +288,17 @@ plugins:
 	if !strings.Contains(h.out.String(), `msg=closing plugin=guest`) {
 		t.Error("the guest did not log its closing event")
 	}
+}
+
+func sha(t *testing.T, h *hostProc, plugin string) string {
+	t.Helper()
+	for _, p := range h.status().Plugins {
+		if p.Name == plugin {
+			return p.SHA256
+		}
+	}
+	t.Fatalf("no plugin %s in the status", plugin)
+	return ""
 }
 
 func mustRead(t *testing.T, path string) string {
