@@ -2,6 +2,9 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -65,5 +68,25 @@ state_dir: state
 	}
 	if p := spinner(); p.State != "running" {
 		t.Errorf("spinner state %q after recovering", p.State)
+	}
+
+	// The kill and the deliveries show in the metrics.
+	resp, err := http.Get(h.admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	metrics := string(b)
+	for _, re := range []string{
+		`heksher_host_plugin_timeouts_total\{plugin="spinner"\} [1-9]`,
+		`heksher_host_plugin_calls_total\{plugin="banner"\} [1-9]`,
+		`heksher_host_plugin_delivery_duration_seconds_count\{plugin="banner"\} [1-9]`,
+		`heksher_host_update_attempts_total [1-9]`,
+		`heksher_host_settings [1-9]`,
+	} {
+		if !regexp.MustCompile(re).MatchString(metrics) {
+			t.Errorf("metrics lack %s", re)
+		}
 	}
 }
