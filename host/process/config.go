@@ -49,7 +49,10 @@ type Config struct {
 	// own log lines, with a "plugin" attribute. Default: discard.
 	Logger *slog.Logger
 	// SocketDir is where the plugin's private socket directory (mode 0700)
-	// is created. Default: the system's temporary directory.
+	// is created. Default: the system's temporary directory. Its path must
+	// be short enough for the sockets inside (at most about 50 bytes; unix
+	// socket paths are limited to 103 bytes): Start refuses a longer one
+	// with ErrConfig.
 	SocketDir string
 }
 

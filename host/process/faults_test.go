@@ -79,6 +79,7 @@ func TestStart_BadInput(t *testing.T) {
 		{name: "no name", cfg: Config{Path: good}, want: ErrConfig},
 		{name: "bad checksum syntax", cfg: Config{Name: "x", Path: good, SHA256: "xyz"}, want: ErrConfig},
 		{name: "config not JSON", cfg: Config{Name: "x", Path: good, Config: []byte("{")}, want: ErrConfig},
+		{name: "socket directory too long", cfg: Config{Name: "x", Path: good, SocketDir: longDir(t)}, want: ErrConfig},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -115,6 +116,17 @@ func TestStart_BadInput(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// longDir returns an existing directory whose path leaves no room for the
+// plugin's socket paths.
+func longDir(t *testing.T) string {
+	t.Helper()
+	d := filepath.Join(t.TempDir(), strings.Repeat("d", 100))
+	if err := os.Mkdir(d, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
 
 // pidOf returns the serving process's pid.

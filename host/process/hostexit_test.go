@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -23,6 +24,15 @@ func minihost(t *testing.T, plugin, config string) (*exec.Cmd, *bufio.Reader, in
 		args = append(args, config)
 	}
 	cmd := exec.Command(bin(t, "minihost"), args...)
+	// A host killed with SIGKILL cannot remove its socket directory: keep it
+	// in the test's own temporary directory.
+	// (not t.TempDir(): its path is too long for socket paths).
+	tmp, err := os.MkdirTemp("", "minihost-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(tmp) })
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

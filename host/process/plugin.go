@@ -56,6 +56,10 @@ type Plugin struct {
 
 var _ hostapi.Plugin = (*Plugin)(nil)
 
+// maxSocketPath is the longest unix socket path Linux and the BSDs accept
+// (sun_path, less its terminating NUL, on the strictest of them).
+const maxSocketPath = 103
+
 type failure struct {
 	inst *instance
 	err  error
@@ -88,6 +92,14 @@ func Start(ctx context.Context, cfg Config, settings hostapi.Settings) (*Plugin,
 	if err := os.Chmod(dir, 0o700); err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("process: plugin %q: socket directory: %w", cfg.Name, err)
+	}
+	// go-plugin names sockets dir/plugin-dirNNNNNNNNNN/pluginNNNNNNNNNN; past
+	// the kernel's limit on a socket path the plugin fails to listen and
+	// the host would only see it as "not a plugin".
+	if n := len(dir) + len("/plugin-dir0123456789/plugin0123456789"); n > maxSocketPath {
+		_ = os.RemoveAll(dir)
+		return nil, fmt.Errorf("%w: plugin %q: socket directory %q is too long: its sockets' paths would exceed %d bytes",
+			ErrConfig, cfg.Name, cfg.SocketDir, maxSocketPath)
 	}
 	p := &Plugin{
 		cfg: cfg, settings: settings, log: cfg.Logger, hclog: newHCLogAdapter(cfg.Logger),
