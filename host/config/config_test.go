@@ -108,6 +108,7 @@ func TestBadFiles(t *testing.T) {
 		{"empty tracked", "tracked_contexts:\n  user: []\n", 2, "tracked_contexts.user", "at least one"},
 		{"setting without type", "settings:\n  - name: x\n    default: 1\n", 2, "settings[0].type", "type string"},
 		{"setting without default", "settings:\n  - name: x\n    type: int\n", 2, "settings[0].default", "needs a default"},
+		{"setting without configurable features", "settings:\n  - {name: x, type: int, default: 1}\n", 2, "settings[0].configurable_features", "at least one configurable feature"},
 		{"two documents", "log: {level: info}\n---\nlog: {level: warn}\n", 2, "", "one YAML document"},
 		{"bad log level", "log:\n  level: loud\n", 2, "log.level", "want debug"},
 	}

@@ -64,6 +64,11 @@ func (c Config) validate(file string, pos Positions) error {
 		if s.Default == nil {
 			v.fail(p+".default", "setting %q needs a default value (Heksher requires one)", s.Name)
 		}
+		if len(s.ConfigurableFeatures) == 0 {
+			// Heksher refuses such a declaration (422), which would only
+			// show at run time as a setting stuck on its local default.
+			v.fail(p+".configurable_features", "setting %q needs at least one configurable feature (Heksher requires one)", s.Name)
+		}
 	}
 	plugins := map[string]bool{}
 	for i, pl := range c.Plugins {
