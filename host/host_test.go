@@ -430,7 +430,7 @@ func TestPluginDeclarationsAndLookups(t *testing.T) {
 	cfg.Plugins = []config.Plugin{
 		{Name: "a", Kind: "wasm", Path: write("a", fakeFile{Kinds: []string{"setting_changed"}, Decls: []hostapi.Declaration{limit}})},
 		{Name: "b", Kind: "wasm", Path: write("b", fakeFile{Kinds: []string{"update_ok"}, Decls: []hostapi.Declaration{limit}})},
-		{Name: "bad", Kind: "wasm", Path: write("bad", fakeFile{Decls: []hostapi.Declaration{{Name: "limit", Type: "str", Default: json.RawMessage(`"x"`)}}})},
+		{Name: "bad", Kind: "wasm", Path: write("bad", fakeFile{Decls: []hostapi.Declaration{{ConfigurableFeatures: []string{"user"}, Name: "limit", Type: "str", Default: json.RawMessage(`"x"`)}}})},
 	}
 	h := startHost(t, cfg, WithLoader("wasm", f), WithHook(Hook{Name: "taken", Subscriber: &eventLog{}}))
 	if err := h.Apply(context.Background(), []config.Plugin{{Name: "taken", Kind: "wasm", Path: cfg.Plugins[0].Path}}); err == nil || !strings.Contains(err.Error(), "in-process hook") {

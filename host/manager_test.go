@@ -176,13 +176,13 @@ func running(m *manager) string {
 	return strings.Join(names, ",")
 }
 
-var intDecl = hostapi.Declaration{Name: "limit", Type: "int", Default: json.RawMessage(`5`)}
+var intDecl = hostapi.Declaration{ConfigurableFeatures: []string{"user"}, Name: "limit", Type: "int", Default: json.RawMessage(`5`)}
 
 func TestManagerReload(t *testing.T) {
 	f := newManagerFixture(t)
 	ctx := context.Background()
 	a := f.file(t, "a", fakeFile{Kinds: []string{"update_ok"}, Decls: []hostapi.Declaration{intDecl}})
-	b := f.file(t, "b", fakeFile{Kinds: []string{"update_ok"}, Decls: []hostapi.Declaration{{Name: "limit", Type: "int", Default: json.RawMessage(` 5 `)}}})
+	b := f.file(t, "b", fakeFile{Kinds: []string{"update_ok"}, Decls: []hostapi.Declaration{{ConfigurableFeatures: []string{"user"}, Name: "limit", Type: "int", Default: json.RawMessage(` 5 `)}}})
 	if err := f.m.apply(ctx, []config.Plugin{spec("a", a), spec("b", b)}); err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +210,7 @@ func TestManagerReload(t *testing.T) {
 		{"content change replaces", []config.Plugin{spec("a", a), {Name: "b", Kind: "wasm", Path: b, QueueSize: 3}}, func() {
 			f.file(t, "a", fakeFile{Kinds: []string{"update_ok", "closing"}, Decls: []hostapi.Declaration{intDecl}})
 		}, nil, "a,b", 2, 2},
-		{"conflict fails and keeps set", []config.Plugin{spec("a", a), spec("c", f.file(t, "c", fakeFile{Decls: []hostapi.Declaration{{Name: "limit", Type: "str", Default: json.RawMessage(`"x"`)}}}))}, nil, ErrConflict, "a,b", 2, 2},
+		{"conflict fails and keeps set", []config.Plugin{spec("a", a), spec("c", f.file(t, "c", fakeFile{Decls: []hostapi.Declaration{{ConfigurableFeatures: []string{"user"}, Name: "limit", Type: "str", Default: json.RawMessage(`"x"`)}}}))}, nil, ErrConflict, "a,b", 2, 2},
 		{"checksum mismatch fails and keeps set", []config.Plugin{spec("a", a), {Name: "b", Kind: "wasm", Path: b, SHA256: strings.Repeat("0", 64)}}, nil, ErrChecksum, "a,b", 2, 2},
 		{"unknown kind fails", []config.Plugin{{Name: "z", Kind: "lua", Path: a}}, nil, ErrNoLoader, "a,b", 2, 2},
 		{"runtime failure fails and keeps set", []config.Plugin{spec("a", a), spec("d", f.file(t, "d", fakeFile{Fail: "bad module"}))}, nil, nil, "a,b", 2, 2},
@@ -257,7 +257,7 @@ func TestManagerReload(t *testing.T) {
 func TestConflictErrorNamesField(t *testing.T) {
 	f := newManagerFixture(t)
 	a := f.file(t, "a", fakeFile{Decls: []hostapi.Declaration{intDecl}})
-	c := f.file(t, "c", fakeFile{Decls: []hostapi.Declaration{{Name: "limit", Type: "int", Default: json.RawMessage(`6`)}}})
+	c := f.file(t, "c", fakeFile{Decls: []hostapi.Declaration{{ConfigurableFeatures: []string{"user"}, Name: "limit", Type: "int", Default: json.RawMessage(`6`)}}})
 	err := f.m.apply(context.Background(), []config.Plugin{spec("a", a), spec("c", c)})
 	var ce *ConflictError
 	if !errors.As(err, &ce) || ce.Field != "default_value" || ce.Have != "5" || ce.Want != "6" {
@@ -350,15 +350,16 @@ func TestNormalize(t *testing.T) {
 		wantErr string
 		check   func(hostapi.Declaration) bool
 	}{
-		{"type and default normalised", hostapi.Declaration{Name: "e", Type: `Enum["b", "a"]`, Default: json.RawMessage(` "a" `)}, "",
+		{"type and default normalised", hostapi.Declaration{ConfigurableFeatures: []string{"user"}, Name: "e", Type: `Enum["b", "a"]`, Default: json.RawMessage(` "a" `)}, "",
 			func(d hostapi.Declaration) bool {
 				return d.Type == `Enum["a","b"]` && string(d.Default) == `"a"` && d.Version == "1.0"
 			}},
 		{"no name", hostapi.Declaration{Type: "int", Default: json.RawMessage(`1`)}, "no name", nil},
-		{"bad type", hostapi.Declaration{Name: "x", Type: "integer", Default: json.RawMessage(`1`)}, "x", nil},
-		{"no default", hostapi.Declaration{Name: "x", Type: "int"}, "needs a default", nil},
-		{"default of the wrong type", hostapi.Declaration{Name: "x", Type: "int", Default: json.RawMessage(`"one"`)}, "is not a int", nil},
-		{"default not JSON", hostapi.Declaration{Name: "x", Type: "int", Default: json.RawMessage(`{`)}, "not JSON", nil},
+		{"bad type", hostapi.Declaration{ConfigurableFeatures: []string{"user"}, Name: "x", Type: "integer", Default: json.RawMessage(`1`)}, "x", nil},
+		{"no default", hostapi.Declaration{ConfigurableFeatures: []string{"user"}, Name: "x", Type: "int"}, "needs a default", nil},
+		{"default of the wrong type", hostapi.Declaration{ConfigurableFeatures: []string{"user"}, Name: "x", Type: "int", Default: json.RawMessage(`"one"`)}, "is not a int", nil},
+		{"default not JSON", hostapi.Declaration{ConfigurableFeatures: []string{"user"}, Name: "x", Type: "int", Default: json.RawMessage(`{`)}, "not JSON", nil},
+		{"no configurable feature", hostapi.Declaration{Name: "x", Type: "int", Default: json.RawMessage(`1`)}, "at least one configurable feature", nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -56,6 +56,11 @@ func normalize(d hostapi.Declaration) (hostapi.Declaration, error) {
 		return d, fmt.Errorf("host: setting %q: default %s is not a %s: %w", d.Name, buf.String(), d.Type, err)
 	}
 	d.Default = buf.Bytes()
+	if len(d.ConfigurableFeatures) == 0 {
+		// Heksher refuses such a declaration; refusing the plugin's load
+		// says so at once instead of leaving the setting undeclared.
+		return d, fmt.Errorf("host: setting %q: a declaration needs at least one configurable feature", d.Name)
+	}
 	if d.Version == "" {
 		d.Version = "1.0"
 	}

@@ -18,7 +18,7 @@ import (
 func TestSettingOutlivesItsPlugin(t *testing.T) {
 	f := newManagerFixture(t)
 	ctx := context.Background()
-	solo := hostapi.Declaration{Name: "solo", Type: "int", Default: json.RawMessage(`1`)}
+	solo := hostapi.Declaration{ConfigurableFeatures: []string{"user"}, Name: "solo", Type: "int", Default: json.RawMessage(`1`)}
 	x := f.file(t, "x", fakeFile{Decls: []hostapi.Declaration{solo}})
 	if err := f.m.apply(ctx, []config.Plugin{spec("x", x)}); err != nil {
 		t.Fatal(err)
@@ -38,8 +38,8 @@ func TestSettingOutlivesItsPlugin(t *testing.T) {
 		decl    hostapi.Declaration
 		wantErr string
 	}{
-		{"different type", hostapi.Declaration{Name: "solo", Type: "str", Default: json.RawMessage(`"a"`)}, `an unloaded plugin`},
-		{"different default", hostapi.Declaration{Name: "solo", Type: "int", Default: json.RawMessage(`2`)}, `an unloaded plugin`},
+		{"different type", hostapi.Declaration{ConfigurableFeatures: []string{"user"}, Name: "solo", Type: "str", Default: json.RawMessage(`"a"`)}, `an unloaded plugin`},
+		{"different default", hostapi.Declaration{ConfigurableFeatures: []string{"user"}, Name: "solo", Type: "int", Default: json.RawMessage(`2`)}, `an unloaded plugin`},
 		{"identical", solo, ""},
 	}
 	for _, tc := range cases {
