@@ -33,50 +33,68 @@ func benchAnswer(n, r int) []byte {
 
 // BenchmarkApply_10kSettings5Rules measures applying one query answer
 // (decode, convert, collate, swap in, change detection) for 10,000 int
-// settings with 5 rules each. Every iteration after the first changes one
-// rule value in every setting so that each apply really replaces rule sets.
+// settings with 5 rules each. In "changing" every iteration after the first
+// changes one rule value in every setting, so that each apply really
+// replaces rule sets and reports 10,000 changes; "changing_with_hooks" also
+// builds the 10,000 SettingChanged events (old and new rule sets) that a
+// client with hooks publishes; "unchanged" applies the same answer again.
 func BenchmarkApply_10kSettings5Rules(b *testing.B) {
-	ResetMainForTesting()
-	defer ResetMainForTesting()
 	const n, r = 10000, 5
-	for i := range n {
-		if _, err := NewSetting("setting_"+strconv.Itoa(i), Int(), []string{"user", "theme"}, int64(0)); err != nil {
-			b.Fatal(err)
-		}
-	}
-	c, err := NewClient("http://heksher.invalid", 1, []string{"user", "theme"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.takeMain(); err != nil {
-		b.Fatal(err)
-	}
-	for _, s := range c.queue {
-		c.tracked[s.settingName()] = s
-	}
-	c.queue = nil
-	bodies := [2][]byte{benchAnswer(n, r), benchAnswer(n, r)}
-	bodies[1] = []byte(string(bodies[1]))
-	// The second body differs in every setting's first rule value.
+	same := benchAnswer(n, r)
 	var q wire.QueryResponse
-	q, _ = wire.DecodeQuery(bodies[1])
+	q, _ = wire.DecodeQuery(same)
 	for i := range q.Settings {
 		q.Settings[i].Rules[0].Value = json.RawMessage("-1")
 	}
-	bodies[1], _ = q.MarshalJSON()
-	b.SetBytes(int64(len(bodies[0])))
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		res, err := c.applyBody("bench", bodies[i%2], "etag", false)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if i > 0 && len(res.changed) != n {
-			b.Fatalf("changed = %d", len(res.changed))
-		}
-		i++
+	other, _ := q.MarshalJSON()
+	for _, bc := range []struct {
+		name   string
+		bodies [2][]byte
+		hooks  bool
+		want   int // changes reported after the first iteration
+	}{
+		{"changing", [2][]byte{same, other}, false, n},
+		{"changing_with_hooks", [2][]byte{same, other}, true, n},
+		{"unchanged", [2][]byte{same, same}, false, 0},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			ResetMainForTesting()
+			defer ResetMainForTesting()
+			for i := range n {
+				if _, err := NewSetting("setting_"+strconv.Itoa(i), Int(), []string{"user", "theme"}, int64(0)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			var opts []Option
+			if bc.hooks {
+				opts = append(opts, WithHooks(NopHook{}))
+			}
+			c, err := NewClient("http://heksher.invalid", 1, []string{"user", "theme"}, opts...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			if err := c.takeMain(); err != nil {
+				b.Fatal(err)
+			}
+			for _, s := range c.queue {
+				c.tracked[s.settingName()] = s
+			}
+			c.queue = nil
+			b.SetBytes(int64(len(same)))
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				res, err := c.applyBody("bench", bc.bodies[i%2], "etag", false)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if i > 0 && (len(res.changed) != bc.want || (bc.hooks && len(res.changes) != bc.want)) {
+					b.Fatalf("changed = %d, events = %d, want %d", len(res.changed), len(res.changes), bc.want)
+				}
+				i++
+			}
+		})
 	}
 }
 

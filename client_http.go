@@ -83,13 +83,17 @@ func (c *Client) getContextFeatures(ctx context.Context) ([]string, error) {
 }
 
 // Ping checks that the service answers its health endpoint with a 2xx
-// status (spec §6.10). It works without SetAsMain.
+// status (spec §6.10). It works without SetAsMain. The request is bounded by
+// ctx and by the client's request timeout (see [WithRequestTimeout]),
+// whichever ends first.
 //
 // # Errors
 //
 // A [*RequestError] when the service cannot be reached, an [*HTTPError] for
 // any other status.
 func (c *Client) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.requestTimeout)
+	defer cancel()
 	a, err := c.do(ctx, http.MethodGet, wire.PathHealth, nil, nil, nil)
 	if err != nil {
 		return err

@@ -336,3 +336,45 @@ func TestDeclaration_Strict(t *testing.T) {
 		})
 	}
 }
+
+// Waiting for declarations blocks on a channel: with settings handed over by
+// the main slot (not through register) and a declaration in flight, the idle
+// signal SetAsMain waits on is open. A closed one made the wait spin, which
+// on one CPU starved the declaration loop (50 declarations took seconds).
+func TestDeclaration_WaitBlocksWhileInFlight(t *testing.T) {
+	freshMain(t)
+	f := newFakeServer(t, "a")
+	entered, release := make(chan struct{}), make(chan struct{})
+	releaseAll := sync.OnceFunc(func() { close(release) })
+	t.Cleanup(releaseAll) // before the server's Close, even on failure
+	var once sync.Once
+	f.setFault(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Path == "/api/v1/settings/declare" {
+			once.Do(func() { close(entered) })
+			<-release
+		}
+		return false
+	})
+	mustSetting(t, "s0", Int(), []string{"a"}, 0) // created before the client: held by the main slot
+	mustSetting(t, "s1", Int(), []string{"a"}, 1)
+	c, _ := newTestClient(t, f.URL(), []string{"a"})
+	done := make(chan error, 1)
+	go func() { done <- c.SetAsMain(ctxT(t)) }()
+	<-entered
+	idleSignalOpen := func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		select {
+		case <-c.declIdle:
+			return false
+		default:
+			return true
+		}
+	}
+	waitUntil(t, "SetAsMain to wait on an open idle signal", idleSignalOpen)
+	releaseAll()
+	mustNil(t, <-done)
+	if got := f.declaredNames(); !slices.Equal(got, []string{"s0", "s1"}) {
+		t.Fatalf("declared %v", got)
+	}
+}

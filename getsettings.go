@@ -22,13 +22,16 @@ type SettingData struct {
 
 // GetSettings lists every setting on the service (not only this client's),
 // keyed by name. A missing or null default is the JSON null. It works
-// without SetAsMain.
+// without SetAsMain. The request is bounded by ctx and by the client's
+// request timeout (see [WithRequestTimeout]), whichever ends first.
 //
 // # Errors
 //
 // [*RequestError], [*HTTPError], or a [*DecodeError] when a field other than
 // the default is missing.
 func (c *Client) GetSettings(ctx context.Context) (map[string]SettingData, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.requestTimeout)
+	defer cancel()
 	q := url.Values{"include_additional_data": {"true"}}
 	a, err := c.do(ctx, http.MethodGet, wire.PathSettings, q, nil, nil)
 	if err != nil {

@@ -109,9 +109,10 @@ func WithHookLimits(queueSize int, deadline time.Duration) Option {
 // created only when there are hooks, and closed by Close.
 func WithDispatcher(d *dispatch.Dispatcher) Option { return func(c *config) { c.dispatcher = d } }
 
-// WithRequestTimeout bounds each HTTP request the client makes on its own:
-// the context-feature check of SetAsMain, declarations and updates (Ping and
-// GetSettings are bounded by their caller's context only). Default: 30s.
+// WithRequestTimeout bounds each HTTP request the client makes: the
+// context-feature check of SetAsMain, declarations, updates, Ping and
+// GetSettings. A caller's context that ends sooner still ends the request
+// sooner. Default: 30s.
 func WithRequestTimeout(d time.Duration) Option { return func(c *config) { c.requestTimeout = d } }
 
 // WithDegradedStart makes SetAsMain return after the first attempt even if

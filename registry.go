@@ -37,8 +37,11 @@ type preparedUpdate interface {
 	commit()
 	// rejected lists the server values refused (spec §5.5).
 	rejected() []event.RejectedValue
-	// changed reports the rule sets before and after, and whether they
-	// really differ.
+	// hasChanged reports, after commit, whether the rules or the server
+	// default really differ from before; it allocates nothing.
+	hasChanged() bool
+	// changed reports the rule sets before and after (fresh copies, built
+	// on each call), and whether they really differ.
 	changed() (old, new event.RuleSet, ok bool)
 }
 

@@ -81,8 +81,27 @@ func (sn *snapshot[T]) ruleSet() event.RuleSet {
 		return event.RuleSet{Rules: []event.Rule{}}
 	}
 	rs := event.RuleSet{Retrieved: sn.retrieved, Rules: make([]event.Rule, len(sn.rules))}
+	// One backing array for all conditions and one for all values: three
+	// allocations per rule set instead of two per rule. Each rule's slices
+	// are capped so that an append by a receiver cannot spill into the next.
+	nc, nv := 0, 0
+	for _, r := range sn.rules {
+		nc += len(r.Conditions)
+		nv += len(r.Value)
+	}
+	conds := make([]Condition, 0, nc)
+	vals := make([]byte, 0, nv)
 	for i, r := range sn.rules {
-		rs.Rules[i] = event.Rule{ID: r.ID, Conditions: append([]Condition(nil), r.Conditions...), Value: append(json.RawMessage(nil), r.Value...)}
+		c0, v0 := len(conds), len(vals)
+		conds = append(conds, r.Conditions...)
+		vals = append(vals, r.Value...)
+		rs.Rules[i] = event.Rule{ID: r.ID, Conditions: conds[c0:len(conds):len(conds)], Value: vals[v0:len(vals):len(vals)]}
+		if len(r.Conditions) == 0 { // as append to nil would give
+			rs.Rules[i].Conditions = nil
+		}
+		if len(r.Value) == 0 {
+			rs.Rules[i].Value = nil
+		}
 	}
 	if sn.hasDefault {
 		rs.Default = append(json.RawMessage(nil), sn.defaultWire...)

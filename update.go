@@ -294,11 +294,16 @@ func (c *Client) applyBody(from string, body []byte, etag string, fromSnapshot b
 			continue
 		}
 		res.rejected = append(res.rejected, p.rejected()...)
-		if old, cur, ok := p.changed(); ok {
-			name := q.Settings[i].Name
-			res.changed = append(res.changed, name)
-			res.changes = append(res.changes, &event.SettingChanged{Setting: name, Old: old, New: cur})
+		if !p.hasChanged() {
+			continue
 		}
+		name := q.Settings[i].Name
+		res.changed = append(res.changed, name)
+		if c.disp == nil {
+			continue // nobody receives SettingChanged: skip building its views
+		}
+		old, cur, _ := p.changed()
+		res.changes = append(res.changes, &event.SettingChanged{Setting: name, Old: old, New: cur})
 	}
 	return res, nil
 }

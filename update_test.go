@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -495,8 +497,16 @@ func TestReload_WaitsForFreshAttempt(t *testing.T) {
 	f.setFault(func(w http.ResponseWriter, r *http.Request) bool {
 		if r.URL.Path == "/api/v1/query" && first {
 			first = false
+			// The answer as the data stands when the attempt starts (x=1),
+			// sent only once released: the attempt in flight is stale.
+			stale := httptest.NewRecorder()
+			f.serve(stale, r)
 			close(entered)
 			<-release
+			maps.Copy(w.Header(), stale.Header())
+			w.WriteHeader(stale.Code)
+			w.Write(stale.Body.Bytes())
+			return true
 		}
 		return false
 	})
@@ -506,16 +516,18 @@ func TestReload_WaitsForFreshAttempt(t *testing.T) {
 	f.setData("x", "2") // changed after the in-flight attempt started
 	done := make(chan error, 1)
 	go func() { done <- c.Reload(ctxT(t)) }()
-	time.Sleep(20 * time.Millisecond)
+	// The second Reload has chosen its target attempt once its update
+	// request is pending (the loop is busy with the stale attempt).
+	waitUntil(t, "the second Reload's request", func() bool { return len(c.trigger) == 1 })
 	close(release)
+	if err := <-bg; err != nil {
+		t.Fatal(err)
+	}
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
 	if got := mustGet(t, x, map[string]string{"a": ""}); got != 2 {
 		t.Fatalf("x = %d: Reload returned after a stale attempt", got)
-	}
-	if err := <-bg; err != nil {
-		t.Fatal(err)
 	}
 }
 
