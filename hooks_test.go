@@ -32,7 +32,10 @@ func TestHooks_SlowAndPanickingNeverDelayUpdates(t *testing.T) {
 	release := make(chan struct{})
 	rec := newRecHook()
 	c, lc := newTestClient(t, srv.URL, []string{"a", "b", "c", "z"},
-		WithHooks(blockingHook{release: release}, panickingHook{}, rec), WithHookLimits(64, 500*time.Millisecond))
+		// A deadline far above the test's run time: Close, which drains the
+		// queues for up to twice the deadline, must not give up on a loaded
+		// machine; the blocking hook is released before Close.
+		WithHooks(blockingHook{release: release}, panickingHook{}, rec), WithHookLimits(64, 10*time.Second))
 	mustNil(t, c.SetAsMain(ctxT(t)))
 	for range 10 {
 		mustNil(t, c.Reload(ctxT(t))) // would hang if a hook ran on the update path
