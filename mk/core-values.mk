@@ -1,6 +1,6 @@
 # Client core (settings side): fuzz the type-string parser and the server-value
 # conversions for a while (not part of `make test`), and run the read-path
-# benchmarks whose figures are in docs/benchmarks/core-values.md.
+# benchmarks whose figures are in BENCHMARKS.md.
 CORE_VALUES_FUZZTIME ?= 30s
 .PHONY: fuzz-core-values bench-core-values
 fuzz-core-values:

@@ -13,7 +13,7 @@ import (
 )
 
 // queryCache keeps rendered query answers per normalised request until the
-// state changes. Benchmarks (docs/benchmarks/server.md) show rendering
+// state changes. Benchmarks (BENCHMARKS.md) show rendering
 // 1,000 settings costs milliseconds while a cached answer costs
 // microseconds, and clients poll the same query over and over.
 type queryCache struct {

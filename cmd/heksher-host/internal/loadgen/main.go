@@ -1,7 +1,7 @@
 // Command loadgen measures the latency of heksher-host's lookup API from a
 // separate process: c workers send GET requests to url over keep-alive
 // connections for d, then it prints the request rate and latency
-// percentiles. Used for docs/benchmarks/host.md:
+// percentiles. Used for BENCHMARKS.md:
 //
 //	go run ./cmd/heksher-host/internal/loadgen -url 'http://127.0.0.1:7070/api/v1/lookup/banner?user=alice' -c 4 -d 10s
 package main
