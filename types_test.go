@@ -49,6 +49,16 @@ func runConversions[T any](t *testing.T, typ Type[T], cases []conversionCase[T])
 	}
 }
 
+// checkRoundTrip asserts that v survives ToWire followed by FromWire
+// unchanged and without coercions.
+func checkRoundTrip[T any](t *testing.T, typ Type[T], v T) {
+	t.Helper()
+	got, cs, err := typ.FromWire(json.RawMessage(wireOf(t, typ, v)))
+	if err != nil || len(cs) != 0 || !reflect.DeepEqual(got, v) {
+		t.Errorf("round trip of %#v = %#v, %q, %v", v, got, cs, err)
+	}
+}
+
 func wireOf[T any](t *testing.T, typ Type[T], v T) string {
 	t.Helper()
 	w, err := typ.ToWire(v)
@@ -259,6 +269,7 @@ func TestSequence(t *testing.T) {
 	if got := wireOf(t, typ, []color{green, red, blue, green}); got != `["green","red","blue","green"]` {
 		t.Errorf("to-wire = %s", got)
 	}
+	checkRoundTrip(t, typ, []color{green, red, blue, green}) // B23 to-wire round-trips
 	nested := Sequence(Flags("a"))
 	runConversions(t, nested, []conversionCase[[]FlagSet]{
 		{name: "inner coercion prefixed", raw: `[["a"],["a","q"]]`, want: []FlagSet{NewFlagSet("a"), NewFlagSet("a")},
@@ -278,6 +289,7 @@ func TestMapping(t *testing.T) {
 	if got := wireOf(t, typ, map[string]color{"fg": blue, "bg": red}); got != `{"bg":"red","fg":"blue"}` {
 		t.Errorf("to-wire = %s", got)
 	}
+	checkRoundTrip(t, typ, map[string]color{"fg": blue, "bg": red}) // B24 to-wire round-trips
 	nested := Mapping(Sequence(Int()))
 	runConversions(t, nested, []conversionCase[map[string][]int64]{
 		{name: "inner coercion prefixed", raw: `{"k":[1,"x"]}`, want: map[string][]int64{"k": {1}},

@@ -15,6 +15,7 @@ func TestB45_B51_FlagsEndToEnd(t *testing.T) {
 		rules     [][2]string
 		validator bool
 		wantWarn  string
+		warnCount int // exact number of wantWarn records when the item names a single event; 0 = at least one
 		gets      map[string]FlagSet // a= value → result
 	}{
 		{id: "B45", def: `[]`, rules: [][2]string{{`["green","blue"]`, ""}},
@@ -23,11 +24,11 @@ func TestB45_B51_FlagsEndToEnd(t *testing.T) {
 			gets: map[string]FlagSet{"": NewFlagSet("green", "blue")}},
 		{id: "B47", def: `["white","blue"]`, rules: [][2]string{{`["green"]`, "a=f"}}, wantWarn: ".+ default value coerced .+",
 			gets: map[string]FlagSet{"re": NewFlagSet("blue"), "f": NewFlagSet("green")}},
-		{id: "B48", def: `[]`, rules: [][2]string{{`["green","blue"]`, "a=x"}, {`["green","blue",["abc"]]`, "a=y"}}, wantWarn: ".+ rejected .+",
+		{id: "B48", def: `[]`, rules: [][2]string{{`["green","blue"]`, "a=x"}, {`["green","blue",["abc"]]`, "a=y"}}, wantWarn: ".+ rejected .+", warnCount: 1,
 			gets: map[string]FlagSet{"x": NewFlagSet("green", "blue"), "y": NewFlagSet()}},
 		{id: "B49", def: `["blank"]`, wantWarn: ".+ default value coerced .+",
 			gets: map[string]FlagSet{"re": NewFlagSet()}},
-		{id: "B50", def: `[]`, rules: [][2]string{{`["red"]`, "a=x,z=foo"}, {`["green","blue"]`, "a=x"}}, wantWarn: ".+ rejected .+",
+		{id: "B50", def: `[]`, rules: [][2]string{{`["red"]`, "a=x,z=foo"}, {`["green","blue"]`, "a=x"}}, wantWarn: ".+ rejected .+", warnCount: 1,
 			gets: map[string]FlagSet{"x": NewFlagSet("green", "blue")}},
 		{id: "B51", def: `[]`, rules: [][2]string{{`["green","blue"]`, "a=x"}}, validator: true,
 			gets: map[string]FlagSet{"x": NewFlagSet("green", "blue", "red"), "y": NewFlagSet("red")}},
@@ -45,6 +46,18 @@ func TestB45_B51_FlagsEndToEnd(t *testing.T) {
 			mustNil(t, c.SetAsMain(ctxT(t)))
 			if tc.wantWarn != "" && !lc.has(slog.LevelWarn, tc.wantWarn) {
 				t.Fatalf("no warning %q:\n%s", tc.wantWarn, lc.dump())
+			}
+			if n := lc.count(slog.LevelWarn, tc.wantWarn); tc.warnCount > 0 && n != tc.warnCount {
+				t.Errorf("%d warnings %q, want %d:\n%s", n, tc.wantWarn, tc.warnCount, lc.dump())
+			}
+			if tc.wantWarn == "" && lc.count(slog.LevelWarn, "") != 0 {
+				t.Errorf("%s: a clean answer logged a warning:\n%s", tc.id, lc.dump())
+			}
+			// The scripted service agrees on type and features, so no
+			// declaration conflict may be reported (only the real-server
+			// variants of B47, B49 and B50 expect ERROR "^conflict .+").
+			if n := lc.count(slog.LevelError, ""); n != 0 {
+				t.Errorf("%s: %d ERROR records:\n%s", tc.id, n, lc.dump())
 			}
 			for a, want := range tc.gets {
 				if got := mustGet(t, s, all(a)); !got.Equal(want) {
