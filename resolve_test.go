@@ -3,6 +3,7 @@ package heksher
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"math/rand/v2"
 	"strconv"
 	"sync"
@@ -31,9 +32,22 @@ func TestResolve_Examples(t *testing.T) {
 		{args: ns("guest", "none", "light"), want: "plain"},  // C
 		{args: ns("guest", "full", "dark"), want: "black"},   // D
 	})
-	r := cvMust(s.Lookup(context.Background(), ns("admin", "full", "dark")))(t)
-	if r.RuleID != 5 || r.Source != SourceRule {
-		t.Errorf("A: Lookup = %+v", r)
+	// The matching rule of each example, not only its value (B64).
+	for _, lc := range []struct {
+		name   string
+		ns     map[string]string
+		ruleID int64
+		source Source
+	}{
+		{"A R5", ns("admin", "full", "dark"), 5, SourceRule},
+		{"B R3", ns("admin", "full", "light"), 3, SourceRule},
+		{"C fallback", ns("guest", "none", "light"), 0, SourceLocalDefault},
+		{"D R2", ns("guest", "full", "dark"), 2, SourceRule},
+	} {
+		r := cvMust(s.Lookup(context.Background(), lc.ns))(t)
+		if r.Source != lc.source || (lc.source == SourceRule && r.RuleID != lc.ruleID) {
+			t.Errorf("%s: Lookup = %+v", lc.name, r)
+		}
 	}
 
 	// B64, example E.
@@ -49,8 +63,12 @@ func TestResolve_Examples(t *testing.T) {
 	})
 
 	// B64, example F.
-	f := cvMust(NewSetting("T", Int(), []string{"user", "theme"}, 7))(t)
+	flog, flogs := cvNewLogger()
+	f := cvMust(NewSetting("T", Int(), []string{"user", "theme"}, 7, WithSettingLogger(flog)))(t)
 	cvCheckGets(t, f, []cvGetCase[int64]{{want: 7}}) // before any rule set: no error
+	if flogs.count(slog.LevelInfo, `.+ never retrieved .+`) != 1 || flogs.total() != 1 {
+		t.Errorf("F: Get before any rule set must log only the INFO \"never retrieved\" (%d records)", flogs.total())
+	}
 	cvApply(t, f, stub, nil, "", cvRule(1, "1", "user", "admin", "theme", "dark"))
 	cvCheckGets(t, f, []cvGetCase[int64]{
 		{args: map[string]string{"user": "bob"}, want: 7},
