@@ -15,7 +15,7 @@ func TestB45_B51_FlagsEndToEnd(t *testing.T) {
 		rules     [][2]string
 		validator bool
 		wantWarn  string
-		warnCount int // exact number of wantWarn records when the item names a single event; 0 = at least one
+		warnCount int                // exact number of wantWarn records when the item names a single event; 0 = at least one
 		gets      map[string]FlagSet // a= value → result
 	}{
 		{id: "B45", def: `[]`, rules: [][2]string{{`["green","blue"]`, ""}},
