@@ -316,11 +316,20 @@ func TestUpdate_Conflicts(t *testing.T) {
 	cvFreshMain(t)
 	log, logs := cvNewLogger()
 	s := cvMust(NewSetting("n", Int(), []string{"a", "b", "c"}, -1))(t)
-	cvApply(t, s, NewStubClient(), log, "", cvRule(1, "1", "a", "A0"), cvRule(2, "5", "a", "A0"))
+	// B8: the rules of B4 plus a second (a=A0)→5.
+	cvApply(t, s, NewStubClient(), log, "",
+		cvRule(1, "0"), cvRule(2, "1", "a", "A0"), cvRule(3, "2", "a", "A0", "b", "B0"), cvRule(4, "3", "b", "B1"),
+		cvRule(5, "5", "a", "A0"))
 	if logs.count(slog.LevelError, `^rule conflict.+`) != 1 {
 		t.Error("no rule-conflict ERROR")
 	}
-	cvCheckGets(t, s, []cvGetCase[int64]{{args: map[string]string{"a": "A0", "b": "", "c": ""}, want: 5}})
+	ns := func(a, b string) map[string]string { return map[string]string{"a": a, "b": b, "c": ""} }
+	cvCheckGets(t, s, []cvGetCase[int64]{
+		{args: ns("A0", ""), want: 5}, // the (a=A0) leaf holds the later value
+		{args: ns("A0", "B0"), want: 2},
+		{args: ns("A1", "B1"), want: 3},
+		{args: ns("A1", "B0"), want: 0},
+	})
 	z := cvMust(NewSetting("z", Int(), nil, -1))(t)
 	cvApply(t, z, NewStubClient(), log, "", cvRule(1, "0"), cvRule(2, "1"))
 	if logs.count(slog.LevelError, `^rule conflict, overlapping values for context in service without context features$`) != 1 {
