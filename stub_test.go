@@ -160,21 +160,32 @@ func TestStub_MultipleClients(t *testing.T) {
 // B15
 func TestStub_BypassesValidators(t *testing.T) {
 	stub := cvStubMain(t)
-	s := cvSetting(t)
-	s.AddValidator(func(v int64, _ *QueriedRule, _ *Setting[int64]) (int64, error) {
-		switch v {
-		case 10:
-			return 12, nil
-		case 0:
-			return 3, nil
-		}
-		return v, nil
-	})
-	s.AddValidator(func(v int64, _ *QueriedRule, _ *Setting[int64]) (int64, error) {
-		if v == 12 || v == 3 {
-			return 7, nil
-		}
-		return v, nil
+	withValidators := func(s *Setting[int64]) *Setting[int64] {
+		s.AddValidator(func(v int64, _ *QueriedRule, _ *Setting[int64]) (int64, error) {
+			switch v {
+			case 10:
+				return 12, nil
+			case 0:
+				return 3, nil
+			}
+			return v, nil
+		})
+		s.AddValidator(func(v int64, _ *QueriedRule, _ *Setting[int64]) (int64, error) {
+			if v == 12 || v == 3 {
+				return 7, nil
+			}
+			return v, nil
+		})
+		return s
+	}
+	s := withValidators(cvSetting(t))
+	// Control: the same chain on the service's update path does turn 10
+	// and 0 into 7, so the raw values below really are a bypass.
+	control := withValidators(cvMust(NewSetting("control", Int(), []string{"x"}, -1))(t))
+	cvApply(t, control, stub, nil, "", cvRule(1, "10", "x", "a"), cvRule(2, "0", "x", "b"))
+	cvCheckGets(t, control, []cvGetCase[int64]{
+		{args: map[string]string{"x": "a"}, want: 7},
+		{args: map[string]string{"x": "b"}, want: 7},
 	})
 	if err := stub.SetDefaults(map[string]Default{"a": Static(""), "b": Static(""), "c": Static("")}); err != nil {
 		t.Fatal(err)
