@@ -16,11 +16,12 @@ func TestB45_B51_FlagsEndToEnd(t *testing.T) {
 		validator bool
 		wantWarn  string
 		warnCount int                // exact number of wantWarn records when the item names a single event; 0 = at least one
+		alsoWarn  string             // a second warning the item names (B46: the coercion is the default's)
 		gets      map[string]FlagSet // a= value → result
 	}{
 		{id: "B45", def: `[]`, rules: [][2]string{{`["green","blue"]`, ""}},
 			gets: map[string]FlagSet{"": NewFlagSet("green", "blue")}},
-		{id: "B46", def: `["white"]`, rules: [][2]string{{`["green","blue","white"]`, ""}}, wantWarn: ".+ coerced .+",
+		{id: "B46", def: `["white"]`, rules: [][2]string{{`["green","blue","white"]`, ""}}, wantWarn: ".+ coerced .+", alsoWarn: ".+ default value coerced .+",
 			gets: map[string]FlagSet{"": NewFlagSet("green", "blue")}},
 		{id: "B47", def: `["white","blue"]`, rules: [][2]string{{`["green"]`, "a=f"}}, wantWarn: ".+ default value coerced .+",
 			gets: map[string]FlagSet{"re": NewFlagSet("blue"), "f": NewFlagSet("green")}},
@@ -46,6 +47,9 @@ func TestB45_B51_FlagsEndToEnd(t *testing.T) {
 			mustNil(t, c.SetAsMain(ctxT(t)))
 			if tc.wantWarn != "" && !lc.has(slog.LevelWarn, tc.wantWarn) {
 				t.Fatalf("no warning %q:\n%s", tc.wantWarn, lc.dump())
+			}
+			if tc.alsoWarn != "" && !lc.has(slog.LevelWarn, tc.alsoWarn) {
+				t.Errorf("no warning %q:\n%s", tc.alsoWarn, lc.dump())
 			}
 			if n := lc.count(slog.LevelWarn, tc.wantWarn); tc.warnCount > 0 && n != tc.warnCount {
 				t.Errorf("%d warnings %q, want %d:\n%s", n, tc.wantWarn, tc.warnCount, lc.dump())
