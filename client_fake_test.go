@@ -204,6 +204,13 @@ func (l *logCapture) count(level slog.Level, pattern string) int {
 
 func (l *logCapture) has(level slog.Level, pattern string) bool { return l.count(level, pattern) > 0 }
 
+// total returns how many records were captured.
+func (l *logCapture) total() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.recs)
+}
+
 func (l *logCapture) dump() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -3,8 +3,6 @@ package heksher
 import (
 	"context"
 	"log/slog"
-	"regexp"
-	"sync"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -12,41 +10,9 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// cvLogs records log records for assertions on the reference texts.
-type cvLogs struct {
-	mu   sync.Mutex
-	recs []slog.Record
-}
-
-func (l *cvLogs) Enabled(context.Context, slog.Level) bool { return true }
-func (l *cvLogs) Handle(_ context.Context, r slog.Record) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.recs = append(l.recs, r.Clone())
-	return nil
-}
-func (l *cvLogs) WithAttrs([]slog.Attr) slog.Handler { return l }
-func (l *cvLogs) WithGroup(string) slog.Handler      { return l }
-
-// count returns how many records at level have a message matching pattern.
-func (l *cvLogs) count(level slog.Level, pattern string) int {
-	re := regexp.MustCompile(pattern)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := 0
-	for _, r := range l.recs {
-		if r.Level == level && re.MatchString(r.Message) {
-			n++
-		}
-	}
-	return n
-}
-
-func (l *cvLogs) total() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.recs)
-}
+// cvLogs is the package's log-capturing handler (logCapture), under the name
+// the settings tests use.
+type cvLogs = logCapture
 
 func cvNewLogger() (*slog.Logger, *cvLogs) {
 	h := &cvLogs{}

@@ -48,7 +48,7 @@ func (e *Engine) settingMetaWrite(rq *request, withMeta, withValue bool, change 
 	defer e.mu.Unlock()
 	s := e.st.resolve(name)
 	if s == nil {
-		return textResp(http.StatusNotFound, "the setting "+name+" does not exist")
+		return settingMissing(name)
 	}
 	if parseVersion(ver).cmp(parseVersion(s.version)) <= 0 {
 		return textResp(http.StatusConflict, fmt.Sprintf("The setting %s already has a newer version (%s)", name, s.version))
@@ -68,7 +68,7 @@ func (e *Engine) getSettingMeta(rq *request) *response {
 	defer e.mu.RUnlock()
 	s := e.st.resolve(name)
 	if s == nil {
-		return textResp(http.StatusNotFound, "the setting "+name+" does not exist")
+		return settingMissing(name)
 	}
 	return valueResp(http.StatusOK, obj(m("metadata", metaValue(s.meta))))
 }

@@ -47,7 +47,7 @@ func (e *Engine) getSetting(rq *request) *response {
 	defer e.mu.RUnlock()
 	s := e.st.resolve(name)
 	if s == nil {
-		return textResp(http.StatusNotFound, "the setting "+name+" does not exist")
+		return settingMissing(name)
 	}
 	return valueResp(http.StatusOK, obj(
 		m("name", str(s.name)), m("configurable_features", strArr(e.st.featureList(s))),
@@ -95,7 +95,7 @@ func (e *Engine) putType(rq *request) *response {
 	defer e.mu.Unlock()
 	s := e.st.resolve(name)
 	if s == nil {
-		return textResp(http.StatusNotFound, "the setting "+name+" does not exist")
+		return settingMissing(name)
 	}
 	n, old := parseVersion(ver), parseVersion(s.version)
 	same := htype.Equal(typ, s.typ)
@@ -205,7 +205,7 @@ func (e *Engine) putFeatures(rq *request) *response {
 	defer e.mu.Unlock()
 	s := e.st.resolve(name)
 	if s == nil {
-		return textResp(http.StatusNotFound, "the setting "+name+" does not exist")
+		return settingMissing(name)
 	}
 	want := map[string]struct{}{}
 	for _, x := range list {
