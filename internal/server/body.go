@@ -143,9 +143,33 @@ type fields struct {
 	obj  htype.Value
 	base []any
 	errs []valErr
+	// params are path and query parameter problems, reported with the
+	// body's (joinBody).
+	params []valErr
+	// undecoded marks a body that is not a JSON object: errs holds why,
+	// and reads find nothing and record nothing more.
+	undecoded bool
 }
 
 func newFields(body htype.Value) *fields { return &fields{obj: body, base: []any{"body"}} }
+
+// bodyFields decodes the request body for a handler to read its members
+// from; paramErrs are the parameter problems found so far. Reading goes
+// on even when the body could not be decoded, so a handler reads its
+// members and then asks [fields.invalid] once for the answer.
+func bodyFields(rq *request, paramErrs []valErr) *fields {
+	body, errs := decodeBody(rq.body, rq.contentType, rq.hasBody)
+	f := newFields(body)
+	f.params = paramErrs
+	if errs != nil {
+		f.errs, f.undecoded = errs, true
+	}
+	return f
+}
+
+// invalid returns the validation answer for every problem recorded (422,
+// or FastAPI's 400 for undecodable bytes), or nil when there is none.
+func (f *fields) invalid() *response { return joinBody(f.params, f.errs) }
 
 func (f *fields) add(e valErr) { f.errs = append(f.errs, e) }
 
@@ -153,6 +177,9 @@ func (f *fields) ok() bool { return len(f.errs) == 0 }
 
 // get returns the raw member, recording a missing error when required.
 func (f *fields) get(name string, required bool) (htype.Value, bool) {
+	if f.undecoded {
+		return htype.Value{}, false
+	}
 	v, ok := f.obj.Get(name)
 	if !ok && required {
 		f.add(errMissing(locOf(f.base, name)))

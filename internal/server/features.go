@@ -16,50 +16,37 @@ func (e *Engine) health(rq *request) *response {
 }
 
 func (e *Engine) listFeatures(rq *request) *response {
-	if e.dbDown.Load() {
-		return internalError()
-	}
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	return valueResp(http.StatusOK, obj(m("context_features", strArr(e.st.features))))
+	return e.withState(reading, func() *response {
+		return valueResp(http.StatusOK, obj(m("context_features", strArr(e.st.features))))
+	})
 }
 
 func (e *Engine) getFeature(rq *request) *response {
-	if e.dbDown.Load() {
-		return internalError()
-	}
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	i := e.st.featureIndex(rq.params["name"])
-	if i < 0 {
-		return emptyResp(http.StatusNotFound)
-	}
-	return valueResp(http.StatusOK, obj(m("index", num(int64(i)))))
+	return e.withState(reading, func() *response {
+		i := e.st.featureIndex(rq.params["name"])
+		if i < 0 {
+			return notFound()
+		}
+		return valueResp(http.StatusOK, obj(m("index", num(int64(i)))))
+	})
 }
 
 // addFeature appends a context feature. Unlike the reference it validates
 // the name (API §10 #10) and accepts the very first feature (#9).
 func (e *Engine) addFeature(rq *request) *response {
-	body, errs := decodeBody(rq.body, rq.contentType, rq.hasBody)
-	if errs != nil {
-		return validationResp(errs)
-	}
-	f := newFields(body)
+	f := bodyFields(rq, nil)
 	name, _ := f.str("context_feature", true, patFeatureName)
-	if !f.ok() {
-		return validationResp(f.errs)
+	if bad := f.invalid(); bad != nil {
+		return bad
 	}
-	if e.dbDown.Load() {
-		return internalError()
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.st.featureIndex(name) >= 0 {
-		return textResp(http.StatusConflict, "context feature already exists")
-	}
-	e.st.features = append(e.st.features, name)
-	e.changedLocked()
-	return noContent
+	return e.withState(writing, func() *response {
+		if e.st.featureIndex(name) >= 0 {
+			return textResp(http.StatusConflict, "context feature already exists")
+		}
+		e.st.features = append(e.st.features, name)
+		e.changedLocked()
+		return noContent
+	})
 }
 
 // deleteFeature removes an unused context feature. A feature used by
@@ -67,21 +54,18 @@ func (e *Engine) addFeature(rq *request) *response {
 // (API §10 #11).
 func (e *Engine) deleteFeature(rq *request) *response {
 	name := rq.params["name"]
-	if e.dbDown.Load() {
-		return internalError()
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	i := e.st.featureIndex(name)
-	if i < 0 {
-		return emptyResp(http.StatusNotFound)
-	}
-	if len(e.st.usedBy(name)) > 0 {
-		return textResp(http.StatusConflict, "context feature can't be deleted, there is at least one setting configured by it")
-	}
-	e.st.features = slices.Delete(e.st.features, i, i+1)
-	e.changedLocked()
-	return noContent
+	return e.withState(writing, func() *response {
+		i := e.st.featureIndex(name)
+		if i < 0 {
+			return notFound()
+		}
+		if len(e.st.usedBy(name)) > 0 {
+			return textResp(http.StatusConflict, "context feature can't be deleted, there is at least one setting configured by it")
+		}
+		e.st.features = slices.Delete(e.st.features, i, i+1)
+		e.changedLocked()
+		return noContent
+	})
 }
 
 // moveFeature moves a feature just after or before another (API §5.2);
@@ -110,30 +94,25 @@ func (e *Engine) moveFeature(rq *request) *response {
 		}
 	}
 	name := rq.params["name"]
-	if e.dbDown.Load() {
-		return internalError()
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	from := e.st.featureIndex(name)
-	ti := e.st.featureIndex(target)
-	if from < 0 || ti < 0 {
-		return emptyResp(http.StatusNotFound)
-	}
-	if target == name {
+	return e.withState(writing, func() *response {
+		from := e.st.featureIndex(name)
+		if from < 0 || e.st.featureIndex(target) < 0 {
+			return notFound()
+		}
+		if target == name {
+			return noContent
+		}
+		rest := slices.Delete(slices.Clone(e.st.features), from, from+1)
+		pos := slices.Index(rest, target)
+		if hasAfter {
+			pos++
+		}
+		moved := slices.Insert(rest, pos, name)
+		if slices.Equal(moved, e.st.features) {
+			return noContent
+		}
+		e.st.features = moved
+		e.changedLocked()
 		return noContent
-	}
-	rest := slices.Delete(slices.Clone(e.st.features), from, from+1)
-	ti = slices.Index(rest, target)
-	pos := ti
-	if hasAfter {
-		pos = ti + 1
-	}
-	moved := slices.Insert(rest, pos, name)
-	if slices.Equal(moved, e.st.features) {
-		return noContent
-	}
-	e.st.features = moved
-	e.changedLocked()
-	return noContent
+	})
 }

@@ -41,12 +41,6 @@ func detailResp(status int, msg string) *response {
 	return valueResp(status, obj(m("detail", str(msg))))
 }
 
-// settingMissing is the reference's 404 text for a setting name (or alias)
-// that no setting answers to.
-func settingMissing(name string) *response {
-	return textResp(http.StatusNotFound, "the setting "+name+" does not exist")
-}
-
 // emptyResp answers with no body: 204, or a 404 of error kind E.
 func emptyResp(status int) *response { return &response{status: status} }
 
