@@ -185,8 +185,61 @@ func (l *logCapture) Handle(_ context.Context, r slog.Record) error {
 	l.recs = append(l.recs, r.Clone())
 	return nil
 }
-func (l *logCapture) WithAttrs([]slog.Attr) slog.Handler { return l }
-func (l *logCapture) WithGroup(string) slog.Handler      { return l }
+func (l *logCapture) WithAttrs(as []slog.Attr) slog.Handler { return capWith{l, as} }
+func (l *logCapture) WithGroup(string) slog.Handler          { return l }
+
+// capWith is a logCapture seen through Logger.With: the attributes it was
+// given are added to every record, so tests can check which setting a
+// message is about.
+type capWith struct {
+	lc    *logCapture
+	attrs []slog.Attr
+}
+
+func (h capWith) Enabled(context.Context, slog.Level) bool { return true }
+func (h capWith) Handle(ctx context.Context, r slog.Record) error {
+	r = r.Clone()
+	r.AddAttrs(h.attrs...)
+	return h.lc.Handle(ctx, r)
+}
+func (h capWith) WithAttrs(as []slog.Attr) slog.Handler {
+	return capWith{h.lc, append(slices.Clip(h.attrs), as...)}
+}
+func (h capWith) WithGroup(string) slog.Handler { return h }
+
+// attrs returns, for each record at level whose message matches pattern, its
+// attributes rendered as strings (a []string renders as "[a b]").
+func (l *logCapture) attrs(level slog.Level, pattern string) []map[string]string {
+	re := regexp.MustCompile(pattern)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []map[string]string
+	for _, r := range l.recs {
+		if r.Level != level || !re.MatchString(r.Message) {
+			continue
+		}
+		m := map[string]string{}
+		r.Attrs(func(a slog.Attr) bool {
+			m[a.Key] = a.Value.String()
+			return true
+		})
+		out = append(out, m)
+	}
+	return out
+}
+
+// countAtLeast returns how many records are at level or above.
+func (l *logCapture) countAtLeast(level slog.Level) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, r := range l.recs {
+		if r.Level >= level {
+			n++
+		}
+	}
+	return n
+}
 
 // count returns how many records at level have a message matching pattern.
 func (l *logCapture) count(level slog.Level, pattern string) int {

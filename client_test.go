@@ -77,11 +77,11 @@ func TestB26_InitWorks(t *testing.T) {
 	if MainClient() != c {
 		t.Fatal("client is not main")
 	}
-	if lc.has(slog.LevelWarn, "context feature mismatch") {
-		t.Fatal("unexpected mismatch warning")
-	}
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
+	}
+	if n := lc.countAtLeast(slog.LevelWarn); n != 0 {
+		t.Fatalf("%d warnings or errors, want none (features match):\n%s", n, lc.dump())
 	}
 	if err := c.Close(); err != nil {
 		t.Fatal("second Close:", err)
@@ -142,11 +142,13 @@ func TestB30_B31_Unreachable(t *testing.T) {
 	if !errors.As(err, &re) || !strings.Contains(re.URL, "/api/v1/query") {
 		t.Fatalf("SetAsMain = %v, want a *RequestError for the query", err)
 	}
-	if !lc.has(slog.LevelError, "^failure .+") {
-		t.Fatalf("no context-feature failure logged:\n%s", lc.dump())
+	if lc.count(slog.LevelError, "^failure .+") != 1 || !lc.has(slog.LevelError, "^failure to get context_features from heksher service$") {
+		t.Fatalf("want one context-feature failure logged:\n%s", lc.dump())
 	}
-	if !lc.has(slog.LevelError, ".+ failed$") {
-		t.Fatalf("no declaration failure logged:\n%s", lc.dump())
+	// B31: the pending setting's declaration failure, at ERROR, about it.
+	fails := lc.attrs(slog.LevelError, ".+ failed$")
+	if len(fails) != 1 || fails[0]["setting"] != "cache_size" || fails[0]["error"] == "" {
+		t.Fatalf("declaration failures logged = %v, want one for cache_size with its error:\n%s", fails, lc.dump())
 	}
 	if got := mustGet(t, s, map[string]string{"b": "", "c": ""}); got != 50 {
 		t.Fatalf("Get = %d, want 50", got)

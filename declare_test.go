@@ -30,6 +30,14 @@ func TestB27_DeclareBeforeMain(t *testing.T) {
 	if got := f.declaredNames(); !slices.Equal(got, []string{"cache_size"}) {
 		t.Fatalf("declared = %v", got)
 	}
+	if got := c.Tracked(); !slices.Equal(got, []string{"cache_size"}) {
+		t.Fatalf("tracked = %v", got)
+	}
+	// The value comes from the one query of SetAsMain, which already named
+	// the setting: no Reload, no second query.
+	if qs := f.queryLog(); len(qs) != 1 || qs[0].Get("settings") != "cache_size" {
+		t.Fatalf("queries = %v", qs)
+	}
 	if got := mustGet(t, s, map[string]string{"b": "0", "c": ""}); got != 100 {
 		t.Fatalf("Get = %d, want 100", got)
 	}
@@ -40,7 +48,7 @@ func TestB27_DeclareBeforeMain(t *testing.T) {
 func TestB28_DeclareAfterMain(t *testing.T) {
 	freshMain(t)
 	f := newFakeServer(t, "a", "b", "c")
-	c, _ := newTestClient(t, f.URL(), []string{"a", "b", "c"})
+	c, lc := newTestClient(t, f.URL(), []string{"a", "b", "c"})
 	if err := c.TrackContexts(map[string][]string{"b": {"0"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -62,8 +70,17 @@ func TestB28_DeclareAfterMain(t *testing.T) {
 	if err := c.waitDeclarations(ctxT(t)); err != nil {
 		t.Fatal(err)
 	}
+	if got := c.Tracked(); !slices.Equal(got, []string{"cache_size"}) {
+		t.Fatalf("tracked = %v", got)
+	}
+	if s.retrieved() {
+		t.Fatal("the setting received a rule set before any update named it")
+	}
 	if got := mustGet(t, s, map[string]string{"b": "", "c": ""}); got != 50 {
 		t.Fatalf("Get before any data = %d, want 50", got)
+	}
+	if lc.count(slog.LevelInfo, "^the value of setting was never retrieved from service$") != 1 {
+		t.Fatalf("want one never-retrieved INFO:\n%s", lc.dump())
 	}
 	f.setData("cache_size", "50", [2]string{"100", "b=0"})
 	if err := c.Reload(ctxT(t)); err != nil {

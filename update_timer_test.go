@@ -150,3 +150,37 @@ func TestDegradedStart_UpdateBackoff(t *testing.T) {
 		}
 	})
 }
+
+// B29 on the fake clock: with a 20ms interval a change on the service is
+// served one interval after the previous attempt, with no Reload, and not
+// before that attempt ran.
+func TestB29_RegularUpdateWithinOneInterval(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		freshMain(t)
+		f := newMemFake(t)
+		f.setData("cache_size", "50")
+		mt := &memTransport{f: f}
+		s := mustSetting(t, "cache_size", Int(), []string{"b", "c"}, 50)
+		c, err := NewClient("http://heksher.invalid", 20*time.Millisecond, []string{"a"}, WithHTTPClient(&http.Client{Transport: mt}))
+		mustNil(t, err)
+		defer c.Close()
+		mustNil(t, c.TrackContexts(map[string][]string{"b": {"0"}}))
+		mustNil(t, c.SetAsMain(context.Background()))
+		t0 := mt.times()[0]
+		f.setData("cache_size", "50", [2]string{"100", "b=0"})
+		at := map[string]string{"b": "0", "c": ""}
+		time.Sleep(19 * time.Millisecond)
+		synctest.Wait()
+		if got := mustGet(t, s, at); got != 50 {
+			t.Fatalf("Get = %d before the next periodic attempt, want 50", got)
+		}
+		time.Sleep(time.Millisecond)
+		synctest.Wait()
+		if got := mustGet(t, s, at); got != 100 {
+			t.Fatalf("Get = %d one interval later, want 100", got)
+		}
+		if got := deltas(t0, mt.times()); len(got) != 2 || got[1] != 20*time.Millisecond {
+			t.Fatalf("query times = %v after t0, want [0 20ms]", got)
+		}
+	})
+}
