@@ -186,7 +186,7 @@ func (l *logCapture) Handle(_ context.Context, r slog.Record) error {
 	return nil
 }
 func (l *logCapture) WithAttrs(as []slog.Attr) slog.Handler { return capWith{l, as} }
-func (l *logCapture) WithGroup(string) slog.Handler          { return l }
+func (l *logCapture) WithGroup(string) slog.Handler         { return l }
 
 // capWith is a logCapture seen through Logger.With: the attributes it was
 // given are added to every record, so tests can check which setting a
