@@ -18,12 +18,11 @@ type declaration struct {
 	version  string
 }
 
-// parseDeclaration validates the body as the reference's model does:
+// parseDeclaration validates the body f reads as the reference's model does:
 // field checks first, then (only if they all pass) the default against the
 // type, then name versus alias. Duplicate configurable features are a
 // validation error here rather than the reference's crash (API §10 #8).
-func parseDeclaration(body htype.Value) (*declaration, []valErr) {
-	f := newFields(body)
+func parseDeclaration(f *fields) (*declaration, []valErr) {
 	d := &declaration{}
 	d.name, _ = f.str("name", true, patSettingName)
 	d.features, _ = f.strList("configurable_features", patFeatureName, 1)
@@ -62,38 +61,30 @@ func parseDeclaration(body htype.Value) (*declaration, []valErr) {
 
 // declare implements POST /settings/declare (API §6).
 func (e *Engine) declare(rq *request) *response {
-	body, errs := decodeBody(rq.body, rq.contentType, rq.hasBody)
+	d, errs := parseDeclaration(bodyFields(rq, nil))
 	if errs != nil {
 		return validationResp(errs)
 	}
-	d, errs := parseDeclaration(body)
-	if errs != nil {
-		return validationResp(errs)
-	}
-	if e.dbDown.Load() {
-		return internalError()
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	st := e.st
-	existing := st.resolve(d.name)
-	if d.alias != "" {
-		target := st.resolve(d.alias)
-		if target == nil {
-			return detailResp(http.StatusNotFound, "alias "+d.alias+" does not exist")
-		}
-		ok := (existing == nil && d.alias == target.name) || (existing != nil && existing.name == target.name)
-		if !ok {
-			return detailResp(http.StatusConflict, "alias "+d.alias+" is an alias of unrelated setting "+target.name)
+	return e.withState(writing, func() *response {
+		existing := e.st.resolve(d.name)
+		if d.alias != "" {
+			target := e.st.resolve(d.alias)
+			if target == nil {
+				return detailResp(http.StatusNotFound, "alias "+d.alias+" does not exist")
+			}
+			ok := (existing == nil && d.alias == target.name) || (existing != nil && existing.name == target.name)
+			if !ok {
+				return detailResp(http.StatusConflict, "alias "+d.alias+" is an alias of unrelated setting "+target.name)
+			}
+			if existing == nil {
+				existing = target
+			}
 		}
 		if existing == nil {
-			existing = target
+			return e.create(d)
 		}
-	}
-	if existing == nil {
-		return e.create(d)
-	}
-	return e.redeclare(existing, d)
+		return e.redeclare(existing, d)
+	})
 }
 
 // create adds a new setting (the declaration names nothing that exists).

@@ -17,60 +17,40 @@ func (e *Engine) settingMetaWrite(rq *request, withMeta, withValue bool, change 
 	if hasKey && !patMetadataKey.match(key) {
 		errs = append(errs, errRegex([]any{"path", "key"}, patMetadataKey))
 	}
-	body, bodyErrs := decodeBody(rq.body, rq.contentType, rq.hasBody)
+	f := bodyFields(rq, errs)
 	var meta []htype.Member
 	var value htype.Value
-	var ver string
-	if bodyErrs == nil {
-		f := newFields(body)
-		if withMeta {
-			// metadata defaults to {} on these endpoints
-			meta, _ = f.metadata("metadata", false)
-			if meta == nil {
-				meta = []htype.Member{}
-			}
+	if withMeta {
+		// metadata defaults to {} on these endpoints
+		meta, _ = f.metadata("metadata", false)
+		if meta == nil {
+			meta = []htype.Member{}
 		}
-		if withValue {
-			value, _ = f.any("value")
-			value = jsonbValue(value)
-		}
-		ver, _ = f.version("version", true, "")
-		bodyErrs = f.errs
 	}
-	if bad := joinBody(errs, bodyErrs); bad != nil {
+	if withValue {
+		value, _ = f.any("value")
+		value = jsonbValue(value)
+	}
+	ver, _ := f.version("version", true, "")
+	if bad := f.invalid(); bad != nil {
 		return bad
 	}
 	name := rq.params["name"]
-	if e.dbDown.Load() {
-		return internalError()
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	s := e.st.resolve(name)
-	if s == nil {
-		return settingMissing(name)
-	}
-	if parseVersion(ver).cmp(parseVersion(s.version)) <= 0 {
-		return textResp(http.StatusConflict, fmt.Sprintf("The setting %s already has a newer version (%s)", name, s.version))
-	}
-	change(s, meta, value)
-	s.version = ver
-	e.changedLocked()
-	return noContent
+	return e.withSetting(writing, name, settingMissing, func(s *setting) *response {
+		if parseVersion(ver).cmp(parseVersion(s.version)) <= 0 {
+			return textResp(http.StatusConflict, fmt.Sprintf("The setting %s already has a newer version (%s)", name, s.version))
+		}
+		change(s, meta, value)
+		s.version = ver
+		e.changedLocked()
+		return noContent
+	})
 }
 
 func (e *Engine) getSettingMeta(rq *request) *response {
-	name := rq.params["name"]
-	if e.dbDown.Load() {
-		return internalError()
-	}
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	s := e.st.resolve(name)
-	if s == nil {
-		return settingMissing(name)
-	}
-	return valueResp(http.StatusOK, obj(m("metadata", metaValue(s.meta))))
+	return e.withSetting(reading, rq.params["name"], settingMissing, func(s *setting) *response {
+		return valueResp(http.StatusOK, obj(m("metadata", metaValue(s.meta))))
+	})
 }
 
 func (e *Engine) mergeSettingMeta(rq *request) *response {

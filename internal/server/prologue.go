@@ -46,12 +46,52 @@ func (e *Engine) withState(mode lockMode, fn func() *response) *response {
 	return fn()
 }
 
-// notFound is the 404 with no body (error kind E) that the feature, rule
-// and rule-search endpoints give.
-func notFound() *response { return emptyResp(http.StatusNotFound) }
+// withSetting is withState for a request about one setting: name is a
+// canonical name or an alias. When no setting answers to it, the answer
+// is missing(name); fn runs with the setting otherwise.
+func (e *Engine) withSetting(mode lockMode, name string, missing func(name string) *response, fn func(s *setting) *response) *response {
+	return e.withState(mode, func() *response {
+		s := e.st.resolve(name)
+		if s == nil {
+			return missing(name)
+		}
+		return fn(s)
+	})
+}
+
+// The reference's not-found answers differ by endpoint (API §5, §10 #15);
+// clients see them, so each is reproduced where the reference gives it.
 
 // settingMissing is the usual 404 for a setting name (or alias) that no
 // setting answers to.
 func settingMissing(name string) *response {
 	return textResp(http.StatusNotFound, "the setting "+name+" does not exist")
 }
+
+// settingNameNotFound is DELETE /settings/{name}'s 404.
+func settingNameNotFound(string) *response {
+	return textResp(http.StatusNotFound, "setting name not found")
+}
+
+// settingDoesNotExist is PUT /settings/{name}/name's 404.
+func settingDoesNotExist(string) *response {
+	return textResp(http.StatusNotFound, "setting does not exist")
+}
+
+// ruleSettingMissing is POST /rules' answer for an unknown setting: 422
+// text, or 404 with Fixes.UnknownRuleSetting.
+func (e *Engine) ruleSettingMissing(name string) *response {
+	status := http.StatusUnprocessableEntity
+	if e.opts.Fix.UnknownRuleSetting {
+		status = http.StatusNotFound
+	}
+	return textResp(status, "setting not found with name "+name)
+}
+
+// notFound is the 404 with no body (error kind E) that the feature, rule
+// and rule-search endpoints give.
+func notFound() *response { return emptyResp(http.StatusNotFound) }
+
+// settingNotFound is notFound for a setting: GET /rules/search's answer
+// for an unknown setting.
+func settingNotFound(string) *response { return notFound() }

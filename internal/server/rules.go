@@ -10,34 +10,25 @@ import (
 
 // addRule implements POST /rules (API §5.4).
 func (e *Engine) addRule(rq *request) *response {
-	body, errs := decodeBody(rq.body, rq.contentType, rq.hasBody)
-	if errs != nil {
-		return validationResp(errs)
-	}
-	f := newFields(body)
+	f := bodyFields(rq, nil)
 	name, _ := f.str("setting", true, patSettingName)
 	conds := f.featureValues("feature_values")
 	value, _ := f.any("value")
 	meta, _ := f.metadata("metadata", false)
-	if !f.ok() {
-		return validationResp(f.errs)
+	if bad := f.invalid(); bad != nil {
+		return bad
 	}
 	if meta == nil {
 		meta = []htype.Member{}
 	}
-	if e.dbDown.Load() {
-		return internalError()
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	s := e.st.resolve(name)
-	if s == nil {
-		status := http.StatusUnprocessableEntity
-		if e.opts.Fix.UnknownRuleSetting {
-			status = http.StatusNotFound
-		}
-		return textResp(status, "setting not found with name "+name)
-	}
+	return e.withSetting(writing, name, e.ruleSettingMissing, func(s *setting) *response {
+		return e.createRule(s, conds, value, meta)
+	})
+}
+
+// createRule is addRule's logic once the request is valid and the setting
+// found. e.mu must be held for writing.
+func (e *Engine) createRule(s *setting, conds map[string]string, value htype.Value, meta []htype.Member) *response {
 	var notConf []string
 	for k := range conds {
 		if _, ok := s.features[k]; !ok {
@@ -166,20 +157,13 @@ func (e *Engine) searchRule(rq *request) *response {
 		k, v, _ := strings.Cut(part, ":")
 		conds[k] = v
 	}
-	if e.dbDown.Load() {
-		return internalError()
-	}
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	s := e.st.resolve(name)
-	if s == nil {
-		return emptyResp(http.StatusNotFound)
-	}
-	r := s.findRule(conds)
-	if r == nil {
-		return emptyResp(http.StatusNotFound)
-	}
-	return valueResp(http.StatusOK, obj(m("rule_id", num(r.id))))
+	return e.withSetting(reading, name, settingNotFound, func(s *setting) *response {
+		r := s.findRule(conds)
+		if r == nil {
+			return notFound()
+		}
+		return valueResp(http.StatusOK, obj(m("rule_id", num(r.id))))
+	})
 }
 
 // putRuleValue implements PUT /rules/{id}/value and PATCH /rules/{id}.

@@ -18,57 +18,39 @@ func (e *Engine) listSettings(rq *request) *response {
 		}
 		additional = b
 	}
-	if e.dbDown.Load() {
-		return internalError()
-	}
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	items := make([]htype.Value, 0, len(e.st.settings))
-	for _, s := range e.st.sortedSettings() {
-		ms := []htype.Member{
-			m("name", str(s.name)), m("type", str(s.typ.String())),
-			m("default_value", s.def), m("version", str(s.version)),
+	return e.withState(reading, func() *response {
+		items := make([]htype.Value, 0, len(e.st.settings))
+		for _, s := range e.st.sortedSettings() {
+			ms := []htype.Member{
+				m("name", str(s.name)), m("type", str(s.typ.String())),
+				m("default_value", s.def), m("version", str(s.version)),
+			}
+			if additional {
+				ms = append(ms, m("configurable_features", strArr(e.st.featureList(s))),
+					m("metadata", metaValue(s.meta)), m("aliases", strArr(s.aliases)))
+			}
+			items = append(items, obj(ms...))
 		}
-		if additional {
-			ms = append(ms, m("configurable_features", strArr(e.st.featureList(s))),
-				m("metadata", metaValue(s.meta)), m("aliases", strArr(s.aliases)))
-		}
-		items = append(items, obj(ms...))
-	}
-	return valueResp(http.StatusOK, obj(m("settings", arr(items...))))
+		return valueResp(http.StatusOK, obj(m("settings", arr(items...))))
+	})
 }
 
 func (e *Engine) getSetting(rq *request) *response {
-	name := rq.params["name"]
-	if e.dbDown.Load() {
-		return internalError()
-	}
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	s := e.st.resolve(name)
-	if s == nil {
-		return settingMissing(name)
-	}
-	return valueResp(http.StatusOK, obj(
-		m("name", str(s.name)), m("configurable_features", strArr(e.st.featureList(s))),
-		m("type", str(s.typ.String())), m("default_value", s.def), m("metadata", metaValue(s.meta)),
-		m("aliases", strArr(s.aliases)), m("version", str(s.version)),
-	))
+	return e.withSetting(reading, rq.params["name"], settingMissing, func(s *setting) *response {
+		return valueResp(http.StatusOK, obj(
+			m("name", str(s.name)), m("configurable_features", strArr(e.st.featureList(s))),
+			m("type", str(s.typ.String())), m("default_value", s.def), m("metadata", metaValue(s.meta)),
+			m("aliases", strArr(s.aliases)), m("version", str(s.version)),
+		))
+	})
 }
 
 func (e *Engine) deleteSetting(rq *request) *response {
-	if e.dbDown.Load() {
-		return internalError()
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	s := e.st.resolve(rq.params["name"])
-	if s == nil {
-		return textResp(http.StatusNotFound, "setting name not found")
-	}
-	e.st.deleteSetting(s)
-	e.changedLocked()
-	return noContent
+	return e.withSetting(writing, rq.params["name"], settingNameNotFound, func(s *setting) *response {
+		e.st.deleteSetting(s)
+		e.changedLocked()
+		return noContent
+	})
 }
 
 func higherVersionMsg(name string, v version) string {
@@ -77,26 +59,22 @@ func higherVersionMsg(name string, v version) string {
 
 // putType changes a setting's type explicitly (API §5.3).
 func (e *Engine) putType(rq *request) *response {
-	body, errs := decodeBody(rq.body, rq.contentType, rq.hasBody)
-	if errs != nil {
-		return validationResp(errs)
-	}
-	f := newFields(body)
+	f := bodyFields(rq, nil)
 	typ, _ := f.settingType("type")
 	ver, _ := f.version("version", true, "")
-	if !f.ok() {
-		return validationResp(f.errs)
+	if bad := f.invalid(); bad != nil {
+		return bad
 	}
 	name := rq.params["name"]
-	if e.dbDown.Load() {
-		return internalError()
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	s := e.st.resolve(name)
-	if s == nil {
-		return settingMissing(name)
-	}
+	return e.withSetting(writing, name, settingMissing, func(s *setting) *response {
+		return e.changeType(s, name, typ, ver)
+	})
+}
+
+// changeType is putType's logic once the request is valid and the setting
+// found: a no-op, a version bump, a conflict or the new type. e.mu must be
+// held for writing.
+func (e *Engine) changeType(s *setting, name string, typ *htype.Type, ver string) *response {
 	n, old := parseVersion(ver), parseVersion(s.version)
 	same := htype.Equal(typ, s.typ)
 	c := n.cmp(old)
@@ -143,26 +121,21 @@ func pyPairs(pairs [][2]string) string {
 
 // putName renames a setting explicitly (API §5.3).
 func (e *Engine) putName(rq *request) *response {
-	body, errs := decodeBody(rq.body, rq.contentType, rq.hasBody)
-	if errs != nil {
-		return validationResp(errs)
-	}
-	f := newFields(body)
+	f := bodyFields(rq, nil)
 	newName, _ := f.str("name", true, patSettingName)
 	ver, _ := f.version("version", true, "")
-	if !f.ok() {
-		return validationResp(f.errs)
+	if bad := f.invalid(); bad != nil {
+		return bad
 	}
 	name := rq.params["name"]
-	if e.dbDown.Load() {
-		return internalError()
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	s := e.st.resolve(name)
-	if s == nil {
-		return textResp(http.StatusNotFound, "setting does not exist")
-	}
+	return e.withSetting(writing, name, settingDoesNotExist, func(s *setting) *response {
+		return e.changeName(s, name, newName, ver)
+	})
+}
+
+// changeName is putName's logic once the request is valid and the setting
+// found. e.mu must be held for writing.
+func (e *Engine) changeName(s *setting, name, newName, ver string) *response {
 	n, old := parseVersion(ver), parseVersion(s.version)
 	c := n.cmp(old)
 	switch {
@@ -187,26 +160,21 @@ func (e *Engine) putName(rq *request) *response {
 // putFeatures replaces a setting's configurable features (API §5.3). An
 // unknown feature is a 404 rather than the reference's crash (API §10 #13).
 func (e *Engine) putFeatures(rq *request) *response {
-	body, errs := decodeBody(rq.body, rq.contentType, rq.hasBody)
-	if errs != nil {
-		return validationResp(errs)
-	}
-	f := newFields(body)
+	f := bodyFields(rq, nil)
 	list, _ := f.strList("configurable_features", nil, 1)
 	ver, _ := f.version("version", true, "")
-	if !f.ok() {
-		return validationResp(f.errs)
+	if bad := f.invalid(); bad != nil {
+		return bad
 	}
 	name := rq.params["name"]
-	if e.dbDown.Load() {
-		return internalError()
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	s := e.st.resolve(name)
-	if s == nil {
-		return settingMissing(name)
-	}
+	return e.withSetting(writing, name, settingMissing, func(s *setting) *response {
+		return e.changeFeatures(s, name, list, ver)
+	})
+}
+
+// changeFeatures is putFeatures' logic once the request is valid and the
+// setting found. e.mu must be held for writing.
+func (e *Engine) changeFeatures(s *setting, name string, list []string, ver string) *response {
 	want := map[string]struct{}{}
 	for _, x := range list {
 		want[x] = struct{}{}
