@@ -154,8 +154,11 @@ func TestReal_B32_ContextFeatureMismatch(t *testing.T) {
 			srv := realServer(t, "a", "b", "c")
 			c, lc := newTestClient(t, srv.URL, feats)
 			mustNil(t, c.SetAsMain(ctxT(t)))
-			if !lc.has(slog.LevelWarn, "^context feature mismatch$") {
-				t.Fatalf("no warning:\n%s", lc.dump())
+			if lc.count(slog.LevelWarn, "^context feature mismatch$") != 1 || lc.countAtLeast(slog.LevelWarn) != 1 {
+				t.Fatalf("want exactly one warning, the mismatch:\n%s", lc.dump())
+			}
+			if !slices.Equal(c.ContextFeatures(), feats) {
+				t.Fatalf("features = %v, want the client's own %v", c.ContextFeatures(), feats)
 			}
 		})
 	}
@@ -200,10 +203,20 @@ func TestReal_B38_OutdatedDeclaration(t *testing.T) {
 	mustNil(t, srv.Declare(hekshertest.Setting{Name: "cache_size", Type: "int", Default: 60, ConfigurableFeatures: []string{"a", "b", "c"}, Version: "2.0"}))
 	c, lc := newTestClient(t, srv.URL, []string{"a", "b", "c", "z"})
 	mustNil(t, c.SetAsMain(ctxT(t)))
+	srv.ResetRequests()
 	s := mustSetting(t, "cache_size", Int(), []string{"a", "b"}, 80)
 	mustNil(t, c.waitDeclarations(ctxT(t)))
-	if !lc.has(slog.LevelWarn, ".+ outdated .+") {
-		t.Fatalf("no warning:\n%s", lc.dump())
+	if w := lc.attrs(slog.LevelWarn, ".+ outdated .+"); len(w) != 1 || w[0]["latest_version"] != "2.0" {
+		t.Fatalf("want one outdated warning naming 2.0:\n%s", lc.dump())
+	}
+	// Before any reload: no query since the declaration, no rule set.
+	for _, r := range srv.Requests() {
+		if r.Path == "/api/v1/query" {
+			t.Fatal("a query ran after the declaration")
+		}
+	}
+	if s.retrieved() {
+		t.Fatal("the setting received a rule set")
 	}
 	if got := mustGet(t, s, map[string]string{"a": "", "b": ""}); got != 60 {
 		t.Fatalf("Get = %d, want 60", got)
@@ -221,6 +234,14 @@ func TestReal_B40_UpgradedDeclaration(t *testing.T) {
 	mustNil(t, c.SetAsMain(ctxT(t)))
 	second := mustSetting(t, "cache_size", Int(), []string{"a", "b"}, 80, WithVersion("2.0"))
 	mustNil(t, c.waitDeclarations(ctxT(t)))
+	if got := c.Settings(); len(got) != 1 || got[0] != AnySetting(second) {
+		t.Fatalf("tracked = %v, want the second object only", got)
+	}
+	if second.retrieved() {
+		t.Fatal("the second object received a rule set")
+	}
+	// Features [a,b] and no a: with a rule set this would be a missing
+	// feature; never retrieved, it is the local default.
 	if got := mustGet(t, second, map[string]string{"b": ""}); got != 80 {
 		t.Fatalf("Get = %d", got)
 	}

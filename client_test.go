@@ -2,7 +2,9 @@ package heksher
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -203,8 +205,12 @@ func TestB32_ContextFeatureMismatch(t *testing.T) {
 			if err := c.SetAsMain(ctxT(t)); err != nil {
 				t.Fatal(err)
 			}
-			if lc.count(slog.LevelWarn, "^context feature mismatch$") != 1 {
-				t.Fatalf("want one mismatch warning:\n%s", lc.dump())
+			if lc.count(slog.LevelWarn, "^context feature mismatch$") != 1 || lc.countAtLeast(slog.LevelWarn) != 1 {
+				t.Fatalf("want exactly one warning, the mismatch:\n%s", lc.dump())
+			}
+			w := lc.attrs(slog.LevelWarn, "^context feature mismatch$")[0]
+			if w["service"] != "[a b c]" || w["client"] != fmt.Sprint(feats) {
+				t.Fatalf("mismatch warning lists %v, want both lists", w)
 			}
 			if strings.Join(c.ContextFeatures(), ",") != strings.Join(feats, ",") {
 				t.Fatalf("features = %v", c.ContextFeatures())
@@ -243,6 +249,10 @@ func TestB41_Ping(t *testing.T) {
 			if tc.status >= 400 && (!errors.As(err, &he) || he.StatusCode != tc.status) {
 				t.Fatalf("Ping = %v, want *HTTPError %d", err, tc.status)
 			}
+			var re *RequestError
+			if tc.dead && (!errors.As(err, &re) || !strings.HasSuffix(re.URL, "/api/health")) {
+				t.Fatalf("Ping = %v, want a *RequestError for /api/health", err)
+			}
 		})
 	}
 }
@@ -252,12 +262,11 @@ func TestB41_Ping(t *testing.T) {
 func TestB43_GetSettings(t *testing.T) {
 	body := `{"settings":[{"name":"foo","type":"int","default_value":5,"version":"1.0","configurable_features":["a","b"],"metadata":{},"aliases":[]},` +
 		`{"name":"bar","type":"str","default_value":null,"version":"2.1","configurable_features":["a"],"metadata":{"k":"v"},"aliases":["baz"]}]}`
-	var gotQuery string
+	var gotQuery, gotPath string
+	status := http.StatusOK
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		gotQuery = r.URL.RawQuery
-		if r.URL.Query().Get("broken") != "" {
-			return
-		}
+		gotQuery, gotPath = r.URL.RawQuery, r.URL.Path
+		w.WriteHeader(status)
 		w.Write([]byte(body))
 	}))
 	defer srv.Close()
@@ -266,8 +275,8 @@ func TestB43_GetSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if gotQuery != "include_additional_data=true" {
-		t.Fatalf("query = %q", gotQuery)
+	if gotPath != "/api/v1/settings" || gotQuery != "include_additional_data=true" {
+		t.Fatalf("request = %s?%s", gotPath, gotQuery)
 	}
 	foo := got["foo"]
 	if foo.Name != "foo" || foo.Type != "int" || string(foo.DefaultValue) != "5" || foo.Version != "1.0" ||
@@ -278,11 +287,36 @@ func TestB43_GetSettings(t *testing.T) {
 	if string(bar.DefaultValue) != "null" || bar.Metadata["k"] != "v" || bar.Aliases[0] != "baz" || bar.Version != "2.1" {
 		t.Fatalf("bar = %+v", bar)
 	}
-	body = `{"settings":[{"name":"foo","type":"int"}]}`
+	if len(got) != 2 {
+		t.Fatalf("got %d settings, want 2", len(got))
+	}
+	// A missing default is null too; unknown fields are ignored.
+	body = `{"settings":[{"name":"nodef","type":"int","version":"1.0","configurable_features":[],"metadata":{},"aliases":[],"extra":1}],"more":true}`
+	got, err = c.GetSettings(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nd := got["nodef"]; string(nd.DefaultValue) != "null" || nd.Name != "nodef" {
+		t.Fatalf("nodef = %+v", nd)
+	}
+	// Any other missing field is an error that says where.
+	for _, field := range []string{"name", "type", "version", "configurable_features", "metadata", "aliases"} {
+		item := map[string]any{"name": "foo", "type": "int", "version": "1.0", "configurable_features": []string{}, "metadata": map[string]any{}, "aliases": []string{}, "default_value": 1}
+		delete(item, field)
+		b, _ := json.Marshal(map[string]any{"settings": []any{item}})
+		body = string(b)
+		_, err = c.GetSettings(ctxT(t))
+		var de *DecodeError
+		if !errors.As(err, &de) || !strings.Contains(err.Error(), "settings[0]") || !strings.Contains(err.Error(), field) {
+			t.Fatalf("GetSettings without %s = %v", field, err)
+		}
+	}
+	// A non-2xx answer is an *HTTPError.
+	status = http.StatusForbidden
 	_, err = c.GetSettings(ctxT(t))
-	var de *DecodeError
-	if !errors.As(err, &de) || !strings.Contains(err.Error(), "settings[0]") {
-		t.Fatalf("GetSettings on a broken list = %v", err)
+	var he *HTTPError
+	if !errors.As(err, &he) || he.StatusCode != http.StatusForbidden {
+		t.Fatalf("GetSettings on 403 = %v", err)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -211,11 +212,22 @@ func TestB38_B39_OutdatedDeclaration(t *testing.T) {
 	if err := c.SetAsMain(ctxT(t)); err != nil {
 		t.Fatal(err)
 	}
-	if !lc.has(slog.LevelWarn, ".+ outdated .+") {
-		t.Fatalf("no outdated warning:\n%s", lc.dump())
+	// B38: 1.0 against a latest 2.0 is a major-version warning, with the
+	// versions and differences.
+	w := lc.attrs(slog.LevelWarn, ".+ outdated .+")
+	if len(w) != 1 || w[0]["latest_version"] != "2.0" || w[0]["version"] != "1.0" || !strings.Contains(w[0]["differences"], "default_value") {
+		t.Fatalf("want one outdated warning with the versions and differences:\n%s", lc.dump())
+	}
+	// B39: the query did not mention the setting, so the 100 is the
+	// declared server default, served without any rule set.
+	if s.retrieved() {
+		t.Fatal("the setting received a rule set from a query that did not mention it")
 	}
 	if got := mustGet(t, s, map[string]string{"b": "", "c": ""}); got != 100 {
 		t.Fatalf("Get = %d, want the declared server default 100", got)
+	}
+	if lc.count(slog.LevelInfo, "^the value of setting was never retrieved from service$") != 1 {
+		t.Fatalf("want the never-retrieved INFO of Get:\n%s", lc.dump())
 	}
 }
 
@@ -252,12 +264,18 @@ func TestB40_UpgradedDeclaration(t *testing.T) {
 	f := newFakeServer(t, "a", "b", "c")
 	f.setDeclare("cache_size", 200, `{"outcome":"upgraded","previous_version":"1.0","differences":[{"level":"minor","attribute":"default_value","latest_value":100}]}`)
 	s := mustSetting(t, "cache_size", Int(), []string{"b", "c"}, 50, WithVersion("1.1"))
-	c, _ := newTestClient(t, f.URL(), []string{"a", "b", "c"})
+	c, lc := newTestClient(t, f.URL(), []string{"a", "b", "c"})
 	if err := c.SetAsMain(ctxT(t)); err != nil {
 		t.Fatal(err)
 	}
+	if got := c.Tracked(); !slices.Equal(got, []string{"cache_size"}) {
+		t.Fatalf("tracked = %v", got)
+	}
 	if got := mustGet(t, s, map[string]string{"b": "", "c": ""}); got != 50 {
 		t.Fatalf("Get = %d, want 50", got)
+	}
+	if n := lc.countAtLeast(slog.LevelWarn); n != 0 {
+		t.Fatalf("%d warnings or errors for an upgrade:\n%s", n, lc.dump())
 	}
 }
 

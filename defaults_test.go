@@ -24,8 +24,12 @@ func TestB33_RedundantDefaults(t *testing.T) {
 	if err := c.SetDefaults(map[string]Default{"b": Static("B"), "d": Static("im redundant")}); err != nil {
 		t.Fatal(err)
 	}
-	if !lc.has(slog.LevelWarn, ".+ not specified .+") {
-		t.Fatalf("no warning:\n%s", lc.dump())
+	w := lc.attrs(slog.LevelWarn, ".+ not specified .+")
+	if len(w) != 1 || w[0]["features"] != "[d]" || !lc.has(slog.LevelWarn, "^context features are not specified in the client$") {
+		t.Fatalf("want one warning naming d only:\n%s", lc.dump())
+	}
+	if v, ok := c.defaultValue(ctxT(t), "d"); !ok || v != "im redundant" {
+		t.Fatalf("default of d = %q, %v: an unknown feature's default is still stored", v, ok)
 	}
 	if got := mustGet(t, s, map[string]string{"c": ""}); got != 100 {
 		t.Fatalf("Get = %d, want 100", got)
