@@ -425,6 +425,80 @@ func TestReal_B53_SwitchMain(t *testing.T) {
 	}
 }
 
+// B52 (real): conf1 and conf2 both created before the client, which tracks
+// a=[x,z] and b=TrackAll; rules added afterwards are both seen after Reload.
+func TestReal_B52_SwitchMainFromTemp(t *testing.T) {
+	freshMain(t)
+	srv := realServer(t)
+	conf1 := mustSetting(t, "conf1", Int(), []string{"a"}, 74)
+	conf2 := mustSetting(t, "conf2", Int(), []string{"b"}, 26)
+	c, _ := newTestClient(t, srv.URL, []string{"a", "b", "c", "z"})
+	mustNil(t, c.TrackContexts(map[string][]string{"a": {"x", "z"}, "b": {TrackAll}}))
+	mustNil(t, c.SetAsMain(ctxT(t)))
+	if _, err := srv.AddRule("conf1", map[string]string{"a": "x"}, 5); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.AddRule("conf2", map[string]string{"b": "y"}, 4); err != nil {
+		t.Fatal(err)
+	}
+	mustNil(t, c.Reload(ctxT(t)))
+	if a, b := mustGet(t, conf1, map[string]string{"a": "x"}), mustGet(t, conf2, map[string]string{"b": "y"}); a != 5 || b != 4 {
+		t.Fatalf("values = %d %d, want 5 4", a, b)
+	}
+}
+
+// B54 (real): client2 tracks a=[a,b,c], b="shoobidoobi" instead of a=[x],
+// b=TrackAll: one warning, three settings tracked, and the values its own
+// tracking downloads (rules on values it does not track are not sent).
+func TestReal_B54_SwitchMainDifferentTracking(t *testing.T) {
+	freshMain(t)
+	srv := realServer(t)
+	conf1 := mustSetting(t, "conf1", Int(), []string{"a"}, 74)
+	conf2 := mustSetting(t, "conf2", Int(), []string{"b"}, 26)
+	c1, _ := newTestClient(t, srv.URL, []string{"a", "b", "c", "z"})
+	mustNil(t, c1.TrackContexts(map[string][]string{"a": {"x"}, "b": {TrackAll}}))
+	mustNil(t, c1.SetAsMain(ctxT(t)))
+	mustNil(t, c1.Close())
+	c2, lc := newTestClient(t, srv.URL, []string{"a", "b", "c", "z"})
+	mustNil(t, c2.TrackContexts(map[string][]string{"a": {"a", "b", "c"}, "b": {"shoobidoobi"}}))
+	mustNil(t, c2.SetAsMain(ctxT(t)))
+	if lc.count(slog.LevelWarn, ".+ tracks different context .+") != 1 {
+		t.Fatalf("want one tracking warning:\n%s", lc.dump())
+	}
+	conf3 := mustSetting(t, "conf3", Int(), []string{"a"}, 3)
+	for _, r := range []struct {
+		setting, feature, value string
+		v                       int
+	}{
+		{"conf1", "a", "x", 5}, {"conf1", "a", "a", 15},
+		{"conf2", "b", "shoobidoobi", 4}, {"conf2", "b", "other", 40},
+		{"conf3", "a", "b", 6},
+	} {
+		if _, err := srv.AddRule(r.setting, map[string]string{r.feature: r.value}, r.v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustNil(t, c2.Reload(ctxT(t)))
+	if got := c2.Tracked(); !slices.Equal(got, []string{"conf1", "conf2", "conf3"}) {
+		t.Fatalf("tracked = %v", got)
+	}
+	for _, tc := range []struct {
+		s    *Setting[int64]
+		at   map[string]string
+		want int64
+	}{
+		{conf1, map[string]string{"a": "a"}, 15},
+		{conf1, map[string]string{"a": "x"}, 74}, // a=x is no longer tracked
+		{conf2, map[string]string{"b": "shoobidoobi"}, 4},
+		{conf2, map[string]string{"b": "other"}, 26}, // b is no longer TrackAll
+		{conf3, map[string]string{"a": "b"}, 6},
+	} {
+		if got := mustGet(t, tc.s, tc.at); got != tc.want {
+			t.Fatalf("%s%v = %d, want %d", tc.s.Name(), tc.at, got, tc.want)
+		}
+	}
+}
+
 // B56 (real) with B55: a setting queued on the closed client blocks the
 // switch; different context features too.
 func TestReal_B55_B56_SwitchMainFails(t *testing.T) {

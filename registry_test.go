@@ -3,7 +3,10 @@ package heksher
 import (
 	"errors"
 	"log/slog"
+	"net/http"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 )
 
@@ -67,7 +70,7 @@ func TestB53_B54_SwitchMain(t *testing.T) {
 		wantValue map[string]string
 	}{
 		{name: "same tracking", tracking: map[string][]string{"a": {"x"}, "b": {TrackAll}}},
-		{name: "different tracking", tracking: map[string][]string{"a": {"a", "b", "c", "x"}, "b": {"shoobidoobi"}}, wantWarn: true},
+		{name: "different tracking", tracking: map[string][]string{"a": {"a", "b", "c"}, "b": {"shoobidoobi"}}, wantWarn: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -82,14 +85,21 @@ func TestB53_B54_SwitchMain(t *testing.T) {
 			if !lc.has(slog.LevelWarn, ".+ NOT recommended! .+") {
 				t.Fatalf("no switch warning:\n%s", lc.dump())
 			}
-			if got := lc.has(slog.LevelWarn, ".+ tracks different context .+"); got != tc.wantWarn {
-				t.Fatalf("tracking warning = %v:\n%s", got, lc.dump())
+			wantWarns := 0
+			if tc.wantWarn {
+				wantWarns = 1
+			}
+			if got := lc.count(slog.LevelWarn, ".+ tracks different context .+"); got != wantWarns {
+				t.Fatalf("%d tracking warnings, want %d:\n%s", got, wantWarns, lc.dump())
+			}
+			if got := c2.Tracked(); !slices.Equal(got, []string{"conf1", "conf2"}) {
+				t.Fatalf("tracked after the switch = %v, want both adopted", got)
 			}
 			if got := f.declaredNames(); !slices.Equal(got, []string{"conf1", "conf2"}) {
 				t.Fatalf("declared = %v: adopted settings were declared again", got)
 			}
 			conf3 := mustSetting(t, "conf3", Int(), []string{"a"}, 3)
-			f.setData("conf1", "1", [2]string{"11", "a=x"})
+			f.setData("conf1", "1", [2]string{"11", "a=a"})
 			f.setData("conf2", "2")
 			f.setData("conf3", "33")
 			if err := c2.Reload(ctxT(t)); err != nil {
@@ -101,7 +111,7 @@ func TestB53_B54_SwitchMain(t *testing.T) {
 			if got := c2.Tracked(); !slices.Equal(got, []string{"conf1", "conf2", "conf3"}) {
 				t.Fatalf("tracked = %v", got)
 			}
-			if a, b, c := mustGet(t, conf1, map[string]string{"a": "x"}), mustGet(t, conf2, map[string]string{"b": "q"}), mustGet(t, conf3, map[string]string{"a": "x"}); a != 11 || b != 2 || c != 33 {
+			if a, b, c := mustGet(t, conf1, map[string]string{"a": "a"}), mustGet(t, conf2, map[string]string{"b": "q"}), mustGet(t, conf3, map[string]string{"a": "x"}); a != 11 || b != 2 || c != 33 {
 				t.Fatalf("values = %d %d %d", a, b, c)
 			}
 			if lc.has(slog.LevelWarn, "multiple clients") {
@@ -111,20 +121,45 @@ func TestB53_B54_SwitchMain(t *testing.T) {
 	}
 }
 
-// B55: different context features make the switch fail; the slot keeps the
-// previous client; closing the failed one is safe.
+// countRequests makes f count every request it receives from now on.
+func countRequests(f *fakeServer) func() int {
+	var mu sync.Mutex
+	n := 0
+	f.setFault(func(http.ResponseWriter, *http.Request) bool {
+		mu.Lock()
+		n++
+		mu.Unlock()
+		return false
+	})
+	return func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return n
+	}
+}
+
+// B55: different context features make the switch fail: the error says
+// why, nothing else happens (no request, nothing running), the slot keeps
+// the previous client, and closing the failed one is safe.
 func TestB55_SwitchMainDifferentContexts(t *testing.T) {
 	for _, feats := range [][]string{{"b", "c"}, {"a", "b", "c", "d"}} {
-		t.Run("", func(t *testing.T) {
+		t.Run(strings.Join(feats, ","), func(t *testing.T) {
 			f, c1, _, _ := switchSetup(t)
-			c2, _ := newTestClient(t, f.URL(), feats)
+			requests := countRequests(f)
+			c2, lc := newTestClient(t, f.URL(), feats)
 			err := c2.SetAsMain(ctxT(t))
 			var mse *MainSwitchError
-			if !errors.Is(err, ErrMainSwitch) || !errors.As(err, &mse) {
-				t.Fatalf("SetAsMain = %v, want a *MainSwitchError", err)
+			if !errors.Is(err, ErrMainSwitch) || !errors.As(err, &mse) || !strings.Contains(mse.Reason, "context features differ") {
+				t.Fatalf("SetAsMain = %v, want a *MainSwitchError about the context features", err)
 			}
 			if MainClient() != c1 {
 				t.Fatal("the slot changed after a failed switch")
+			}
+			if n := requests(); n != 0 || c2.Status().Running || len(c2.Tracked()) != 0 {
+				t.Fatalf("after a failed switch: %d requests, running %v, tracked %v", n, c2.Status().Running, c2.Tracked())
+			}
+			if !lc.has(slog.LevelWarn, ".+ NOT recommended! .+") {
+				t.Fatalf("the switch warning comes first:\n%s", lc.dump())
 			}
 			if err := c2.Close(); err != nil {
 				t.Fatal(err)
@@ -134,16 +169,26 @@ func TestB55_SwitchMainDifferentContexts(t *testing.T) {
 }
 
 // B56: a setting created after the main client was closed is queued on it,
-// and the next client's switch fails.
+// and the next client's switch fails because of that pending declaration;
+// the slot keeps the closed client, which still holds the setting.
 func TestB56_SwitchMainUnclosed(t *testing.T) {
 	f, c1, _, _ := switchSetup(t)
 	mustSetting(t, "late", Int(), []string{"a"}, 1)
 	if c1.PendingDeclarations() != 1 {
 		t.Fatalf("pending on the closed client = %d", c1.PendingDeclarations())
 	}
+	requests := countRequests(f)
 	c2, _ := newTestClient(t, f.URL(), []string{"a", "b"})
-	if err := c2.SetAsMain(ctxT(t)); !errors.Is(err, ErrMainSwitch) {
-		t.Fatalf("SetAsMain = %v, want ErrMainSwitch", err)
+	err := c2.SetAsMain(ctxT(t))
+	var mse *MainSwitchError
+	if !errors.Is(err, ErrMainSwitch) || !errors.As(err, &mse) || !strings.Contains(mse.Reason, "unprocessed declarations") {
+		t.Fatalf("SetAsMain = %v, want a *MainSwitchError about pending declarations", err)
+	}
+	if MainClient() != c1 || c1.PendingDeclarations() != 1 {
+		t.Fatalf("after the failed switch: main %p (closed client %p), pending %d", MainClient(), c1, c1.PendingDeclarations())
+	}
+	if n := requests(); n != 0 || c2.Status().Running {
+		t.Fatalf("after a failed switch: %d requests, running %v", n, c2.Status().Running)
 	}
 }
 
