@@ -182,17 +182,19 @@ type SettingChanged struct {
 
 // DecodeSettingChanged decodes a setting-changed body.
 func DecodeSettingChanged(body []byte) (SettingChanged, error) {
-	o := scanStr(body, 0)
-	if o < 0 {
+	// The smallest body is an empty setting name and two empty rulesets.
+	l := len(body)
+	if l < 4+2*minRuleSet {
 		return SettingChanged{}, ErrMalformed
 	}
+	n := int(binary.LittleEndian.Uint32(body))
+	bad := past(4+n, l)
+	o := upTo(4+n, l)
 	s := SettingChanged{Setting: body[4:o:o]}
-	s.Old, o = scanRuleSet(body, o)
-	if o < 0 {
-		return SettingChanged{}, ErrMalformed
-	}
-	s.New, o = scanRuleSet(body, o)
-	if o != len(body) {
+	var bad1, bad2 int
+	s.Old, o, bad1 = scanRuleSet(body, o)
+	s.New, o, bad2 = scanRuleSet(body, o)
+	if bad|bad1|bad2|past(l, o) != 0 {
 		return SettingChanged{}, ErrMalformed
 	}
 	return s, nil

@@ -2,11 +2,31 @@ package abi
 
 import "encoding/binary"
 
-// The scanners below check the structure of a setting-changed body in one
-// function with a plain offset, calling nothing that is not inlined. In a Go
-// wasm guest every call is expensive (and more so when the host preempts
-// long calls, which adds a check to every function entry), so this is what
-// keeps decoding a typical event around a microsecond there.
+// The scanners below check the structure of a setting-changed body with as
+// few taken branches as possible. A Go wasm guest compiles every taken
+// jump between basic blocks into a branch back to one loop at the top of
+// the function, and a host that can preempt its guests checks for
+// preemption at every loop header: each taken branch costs a check. So
+// the code keeps offsets in local variables, clamps them to the body and
+// collects failures in a flag with conditional moves (which the Go
+// compiler emits for the "if c { x = y }" shape on local values), and
+// only its loops branch.
+
+// upTo returns o, or hi if o is greater.
+func upTo(o, hi int) int {
+	// Arithmetic rather than a conditional: the result is used as an
+	// address, which the compiler never computes with a conditional move.
+	return o - (o-hi)*past(o, hi)
+}
+
+// past returns 1 if o is greater than hi, else 0.
+func past(o, hi int) int {
+	r := 0
+	if o > hi {
+		r = 1
+	}
+	return r
+}
 
 // scanStr returns the offset after the str at o, or -1.
 func scanStr(b []byte, o int) int {
@@ -21,45 +41,59 @@ func scanStr(b []byte, o int) int {
 	return o + n
 }
 
-// scanRuleSet returns the rules of the ruleset at o and the offset after it,
-// or end -1.
-func scanRuleSet(b []byte, o int) (rs RuleSet, end int) {
-	if len(b)-o < 2 || b[o] > 1 || b[o+1] > 1 {
-		return RuleSet{}, -1
-	}
-	rs.Retrieved, rs.HasDefault = b[o] == 1, b[o+1] == 1
-	o += 2
-	d := scanStr(b, o)
-	if d < 0 {
-		return RuleSet{}, -1
-	}
-	rs.Default = b[o+4 : d : d]
-	o = d
-	if len(b)-o < 4 {
-		return RuleSet{}, -1
-	}
-	n := int(binary.LittleEndian.Uint32(b[o:]))
-	o += 4
+// minRuleSet is the size of the smallest ruleset: two flags, an empty
+// default and no rules.
+const minRuleSet = 2 + 4 + 4
+
+// scanRuleSet reads the ruleset at o, 0 <= o <= len(b), in a body of at
+// least minRuleSet bytes:
+//
+//	ruleset := u8 retrieved | u8 has_default | str default_json | u32 n | n × rule
+//	rule    := i64 rule_id | u32 c | c × (str, str) | str value_json
+//
+// It returns the offset after it, and bad = 1 if the ruleset does not fit
+// the body or is malformed (then the other results are meaningless but in
+// range).
+func scanRuleSet(b []byte, o int) (rs RuleSet, end, bad int) {
+	l := len(b)
+	i := upTo(o, l-2)
+	bad = past(o, l-2) | past(int(b[i]), 1) | past(int(b[i+1]), 1)
+	rs.Retrieved, rs.HasDefault = b[i] == 1, b[i+1] == 1
+	o = upTo(o+2, l)
+
+	i = upTo(o, l-4)
+	bad |= past(o, l-4)
+	n := int(binary.LittleEndian.Uint32(b[i:]))
+	o = upTo(o+4, l)
 	start := o
-	if n > len(b)-o {
-		return RuleSet{}, -1
-	}
-	for range n {
-		o += 8 // rule id
-		if o > len(b)-4 {
-			return RuleSet{}, -1
-		}
-		conds := int(binary.LittleEndian.Uint32(b[o:]))
-		o += 4
-		if conds > len(b)-o {
-			return RuleSet{}, -1
-		}
+	bad |= past(o+n, l)
+	o = upTo(o+n, l)
+	rs.Default = b[start:o:o]
+
+	// The rule count, at most what the rest could hold (16 bytes a rule).
+	i = upTo(o, l-4)
+	bad |= past(o, l-4)
+	rules := int(binary.LittleEndian.Uint32(b[i:]))
+	o = upTo(o+4, l)
+	bad |= past(rules, (l-o)/16)
+	rules = upTo(rules, (l-o)/16)
+	start = o
+	for range rules {
+		o = upTo(o+8, l) // rule id
+		i = upTo(o, l-4)
+		bad |= past(o, l-4)
+		conds := int(binary.LittleEndian.Uint32(b[i:]))
+		o = upTo(o+4, l)
+		bad |= past(conds, (l-o)/8)
+		conds = upTo(conds, (l-o)/8)
 		for range 2*conds + 1 { // names and values, then the rule's value
-			if o = scanStr(b, o); o < 0 {
-				return RuleSet{}, -1
-			}
+			i = upTo(o, l-4)
+			bad |= past(o, l-4)
+			n := int(binary.LittleEndian.Uint32(b[i:]))
+			bad |= past(o+4+n, l)
+			o = upTo(o+4+n, l)
 		}
 	}
-	rs.Rules = Rules{n: n, body: b[start:o:o]}
-	return rs, o
+	rs.Rules = Rules{n: rules, body: b[start:o:o]}
+	return rs, o, bad
 }
