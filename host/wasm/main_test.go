@@ -31,6 +31,8 @@ func TestMain(m *testing.M) {
 const (
 	guestWasm     = "testdata/guest.wasm"
 	loopWat       = "testdata/wat/loop.wasm"
+	trapWat       = "testdata/wat/trap.wasm"
+	growWat       = "testdata/wat/grow.wasm"
 	changesWasm   = "../../examples/wasm-changes/plugin.wasm"
 	errorsWasm    = "../../examples/wasm-errorhandler/plugin.wasm"
 	watPluginWasm = "../../examples/wasm-wat/plugin.wasm"
@@ -50,6 +52,7 @@ func newSettings() *memSettings {
 		"greeting":   {"": json.RawMessage(`"hello"`), "prod": json.RawMessage(`"hello, prod"`)},
 		"rate_limit": {"": json.RawMessage("100"), "prod": json.RawMessage("250")},
 		"big":        {"": json.RawMessage(`"` + strings.Repeat("x", 1000) + `"`)},
+		"enabled":    {"": json.RawMessage("false"), "prod": json.RawMessage("true")},
 	}}
 }
 

@@ -58,7 +58,11 @@ type Plugin struct {
 	closed   atomic.Bool
 	failures atomic.Int64 // mirrors consecutive, for Status
 	lookups  atomic.Uint64
-	memPages atomic.Uint32
+	memPages atomic.Uint32 // of the last instance that ran a call
+	// restartAt is when a fresh instance may be made after a failure, in
+	// Unix nanoseconds; 0 when no restart is pending. Mirrors nextAttempt
+	// and restartDue, for Status.
+	restartAt atomic.Int64
 
 	mu       sync.Mutex // guards st and recycles
 	st       hostapi.Status
@@ -198,6 +202,9 @@ func (p *Plugin) Deliver(ctx context.Context, d event.Delivery) error {
 	export := hookExports[kind]
 	status, err := p.call(ctx, inst, inst.hooks[kind], payload)
 	if err != nil {
+		// The memory the faulty instance reached, e.g. its limit after a
+		// runaway growth; readable though the module may be closed.
+		p.memPages.Store(inst.memoryPages())
 		ce := p.callError(export, kind, err)
 		p.fail(ce)
 		return ce
@@ -251,8 +258,10 @@ func (p *Plugin) replace(ctx context.Context) error {
 		return err
 	}
 	p.inst = inst
+	p.memPages.Store(inst.memoryPages())
 	if p.restartDue {
 		p.restartDue = false
+		p.restartAt.Store(0)
 		p.mu.Lock()
 		p.st.Restarts++
 		p.st.State = hostapi.StateRunning
@@ -272,6 +281,7 @@ func (p *Plugin) fail(err error) {
 	p.failures.Store(int64(p.consecutive))
 	p.restartDue = true
 	p.nextAttempt = time.Now().Add(p.cfg.backoff(p.consecutive))
+	p.restartAt.Store(p.nextAttempt.UnixNano())
 	p.countError(err, errors.Is(err, ErrTimeout))
 	state := hostapi.StateRestarting
 	if p.consecutive >= p.cfg.MaxConsecutiveFailures {
@@ -374,8 +384,12 @@ func (p *Plugin) leave() {
 }
 
 // Status returns a snapshot of the plugin's state and counters. Detail holds
-// "memory_pages", "memory_limit_pages", "recycle_above_pages", "preemption",
-// "consecutive_failures" and "recycles".
+// "memory_pages" (the linear memory of the plugin's instance after its
+// initialisation or last call, or of the instance a fault discarded), "memory_limit_pages",
+// "recycle_above_pages", "preemption", "consecutive_failures", "recycles",
+// and, while a restart after a failure is pending, "restart_at": the time
+// (RFC 3339) from which the next delivery makes a fresh instance; deliveries
+// before it fail with [ErrBackoff].
 func (p *Plugin) Status() hostapi.Status {
 	p.mu.Lock()
 	s := p.st
@@ -393,6 +407,9 @@ func (p *Plugin) Status() hostapi.Status {
 		"preemption":           preempt,
 		"recycles":             strconv.Itoa(recycles),
 		"consecutive_failures": strconv.FormatInt(p.failures.Load(), 10),
+	}
+	if at := p.restartAt.Load(); at != 0 && s.State == hostapi.StateRestarting {
+		s.Detail["restart_at"] = time.Unix(0, at).UTC().Format(time.RFC3339Nano)
 	}
 	return s
 }

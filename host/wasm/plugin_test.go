@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -76,24 +77,32 @@ func TestLookupErrorsReachGuest(t *testing.T) {
 }
 
 // TestFaults runs every uncooperative guest behaviour and checks that the
-// host keeps serving: the next event reaches a fresh instance, another
-// plugin and lookups are unaffected.
+// host keeps serving: another plugin and its lookups are unaffected, and the
+// failing plugin's next event reaches a fresh instance that was initialised
+// again with the plugin's config. The WAT guests fault on every event, so
+// their next event faults again, on a fresh instance.
 func TestFaults(t *testing.T) {
 	tests := []struct {
 		name     string
 		path     string
 		setting  string
 		want     error
-		discards bool // the instance is replaced
+		message  string // in the error
+		discards bool   // the instance is replaced
 		timeout  bool
+		again    bool // every event faults
+		atLimit  bool // the instance reached its memory limit
 	}{
-		{"error status", guestWasm, "error", ErrGuestStatus, false, false},
-		{"panic", guestWasm, "panic", ErrTrap, true, false},
-		{"go busy loop", guestWasm, "loop", ErrTimeout, true, true},
-		{"wat busy loop", loopWat, "loop", ErrTimeout, true, true},
-		{"out of memory", guestWasm, "oom", ErrTrap, true, false},
-		{"bad pointers", guestWasm, "badptr", nil, false, false},
+		{name: "error status", path: guestWasm, setting: "error", want: ErrGuestStatus, message: "cannot handle error"},
+		{name: "go panic", path: guestWasm, setting: "panic", want: ErrTrap, message: "runtime.gopanic", discards: true},
+		{name: "wat trap", path: trapWat, setting: "x", want: ErrTrap, message: "unreachable", discards: true, again: true},
+		{name: "go busy loop", path: guestWasm, setting: "loop", want: ErrTimeout, discards: true, timeout: true},
+		{name: "wat busy loop", path: loopWat, setting: "x", want: ErrTimeout, discards: true, timeout: true, again: true},
+		{name: "go out of memory", path: guestWasm, setting: "oom", want: ErrTrap, message: "runtime.throw", discards: true},
+		{name: "wat memory growth", path: growWat, setting: "x", want: ErrTrap, message: "out of bounds memory access", discards: true, again: true, atLimit: true},
+		{name: "bad pointers", path: guestWasm, setting: "badptr"},
 	}
+	const limit = 128
 	r, rec := newTestRuntime(t)
 	other := mustLoad(t, r, PluginConfig{Name: "bystander", Path: guestWasm}, nil)
 	for _, tc := range tests {
@@ -105,11 +114,21 @@ func TestFaults(t *testing.T) {
 			if tc.timeout {
 				deadline = 300 * time.Millisecond
 			}
-			cfg := json.RawMessage(`{"tag":"` + name + `-cfg"}`)
-			p := mustLoad(t, r, PluginConfig{Name: name, Path: tc.path, Deadline: deadline, MemoryLimitPages: 128, Config: cfg}, nil)
+			cfg := `{"tag":"` + name + `-cfg"}`
+			// inits counts the instances initialised with cfg: the Go guest
+			// logs "init tag=<tag>", the WAT guests log the config itself.
+			inits := func() int {
+				if tc.path == guestWasm {
+					return rec.count("init tag="+name+"-cfg", "plugin="+name)
+				}
+				return rec.count(cfg, "plugin="+name)
+			}
+			p := mustLoad(t, r, PluginConfig{Name: name, Path: tc.path, Deadline: deadline, MemoryLimitPages: limit, Config: json.RawMessage(cfg)}, nil)
 			t.Cleanup(func() { _ = p.Close(context.Background()) })
 			before := p.inst
-			start := time.Now()
+			if before == nil || inits() != 1 {
+				t.Fatalf("no instance initialised with the config at load; log:\n%s", rec.dump())
+			}
 			err := deliver(p, changed(tc.setting))
 			if tc.want == nil {
 				if err != nil {
@@ -118,111 +137,151 @@ func TestFaults(t *testing.T) {
 			} else if !errors.Is(err, tc.want) {
 				t.Fatalf("err = %v, want %v", err, tc.want)
 			}
-			if tc.timeout {
-				if !errors.Is(err, context.DeadlineExceeded) {
-					t.Errorf("timeout does not match context.DeadlineExceeded: %v", err)
-				}
-				if el := time.Since(start); el > 3*time.Second {
-					t.Errorf("loop stopped after %v", el)
-				}
+			if tc.want != nil && (!strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), "heksher_on_setting_changed")) {
+				t.Errorf("error does not name the plugin and the export: %v", err)
 			}
-			if tc.want == ErrGuestStatus && !strings.Contains(err.Error(), "cannot handle error") {
-				t.Errorf("message lost: %v", err)
+			if !strings.Contains(fmt.Sprint(err), tc.message) {
+				t.Errorf("error %q lacks %q", err, tc.message)
+			}
+			if tc.timeout && !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("timeout does not match context.DeadlineExceeded: %v", err)
 			}
 			if got := p.inst == nil; got != tc.discards {
 				t.Errorf("instance discarded = %v, want %v", got, tc.discards)
 			}
 			st := p.Status()
-			if tc.want != nil && (st.Errors != 1 || st.LastError == "") {
+			if tc.want != nil && (st.Errors != 1 || st.LastError != err.Error()) {
 				t.Errorf("status after fault = %+v", st)
 			}
 			if tc.timeout && st.Timeouts != 1 {
 				t.Errorf("timeouts = %d", st.Timeouts)
 			}
-			if tc.discards && st.State != hostapi.StateRestarting {
-				t.Errorf("state = %v, want restarting", st.State)
+			if tc.discards && (st.State != hostapi.StateRestarting || st.Detail["consecutive_failures"] != "1") {
+				t.Errorf("status = %+v, want restarting after 1 failure", st)
+			}
+			if tc.atLimit && st.Detail["memory_pages"] != strconv.Itoa(limit) {
+				t.Errorf("memory_pages = %s, want the limit %d", st.Detail["memory_pages"], limit)
 			}
 			// The bystander and its lookups are unaffected.
 			if err := deliver(other, changed("answer")); err != nil {
 				t.Fatalf("bystander: %v", err)
 			}
-			// The failing plugin's next event is served, by a fresh
-			// instance if the old one was discarded.
-			if tc.path == loopWat {
-				// Every event loops in loop.wasm: the next one reaches a fresh
-				// instance and is stopped again.
-				if err := deliver(p, changed("again")); !errors.Is(err, ErrTimeout) {
+			// The failing plugin's next event is served, by a fresh instance
+			// if the old one was discarded, initialised with the config.
+			wantInits := 1
+			if tc.discards {
+				wantInits = 2
+			}
+			if tc.again {
+				if err := deliver(p, changed("again")); !errors.Is(err, tc.want) {
 					t.Fatalf("next event: %v", err)
 				}
-				if st := p.Status(); st.Restarts != 1 || st.Timeouts != 2 {
-					t.Errorf("status after the second loop = %+v", st)
+				if st := p.Status(); st.Restarts != 1 || st.Errors != 2 || st.Detail["consecutive_failures"] != "2" {
+					t.Errorf("status after the second fault = %+v", st)
 				}
-				return
-			}
-			if err := deliver(p, changed("answer")); err != nil {
-				t.Fatalf("next event: %v", err)
-			}
-			// The instance that served it was initialised with the config:
-			// the guest logs its tag at init and with the looked-up value.
-			if tc.path == guestWasm {
-				wantInits := 1
-				if tc.discards {
-					wantInits = 2
+			} else {
+				if err := deliver(p, changed("answer")); err != nil {
+					t.Fatalf("next event: %v", err)
 				}
-				if got := rec.count("init tag="+name+"-cfg", "plugin="+name); got != wantInits {
-					t.Errorf("heksher_init ran %d times with the config, want %d; log:\n%s", got, wantInits, rec.dump())
-				}
+				// The guest logs the looked-up value with its config's tag.
 				if rec.find("answer=43", "tag="+name+"-cfg", "plugin="+name) == "" {
 					t.Errorf("next event not handled by a configured instance; log:\n%s", rec.dump())
 				}
-			}
-			if tc.discards {
-				if p.inst == before || p.inst == nil {
+				switch {
+				case tc.discards && (p.inst == before || p.inst == nil):
 					t.Error("next event did not get a fresh instance")
+				case !tc.discards && p.inst != before:
+					t.Error("instance replaced after a non-fatal call")
 				}
-				if st := p.Status(); st.Restarts != 1 || st.State != hostapi.StateRunning {
+				if st := p.Status(); tc.discards && (st.Restarts != 1 || st.State != hostapi.StateRunning || st.Detail["consecutive_failures"] != "0") {
 					t.Errorf("status after restart = %+v", st)
 				}
-			} else if p.inst != before {
-				t.Error("instance replaced after a non-fatal call")
+			}
+			if got := inits(); got != wantInits {
+				t.Errorf("heksher_init ran %d times with the config, want %d; log:\n%s", got, wantInits, rec.dump())
 			}
 		})
+	}
+	if st := other.Status(); st.Errors != 0 || st.Restarts != 0 || st.State != hostapi.StateRunning || st.Calls != uint64(len(tests)) || st.Lookups != uint64(len(tests)) {
+		t.Errorf("bystander status = %+v", st)
 	}
 	if rec.find("badptr: host answered every bad call") == "" {
 		t.Errorf("bad-pointer guest did not finish its checks; log:\n%s", rec.dump())
 	}
-	if rec.find("panic: plugin bug", "stream=stderr", "plugin=panic") == "" {
+	if rec.find("panic: plugin bug", "stream=stderr", "plugin=go-panic") == "" {
 		t.Errorf("guest stderr not logged under its name; log:\n%s", rec.dump())
+	}
+	if rec.find("fatal error: out of memory", "stream=stderr", "plugin=go-out-of-memory") == "" {
+		t.Errorf("the Go runtime's out-of-memory report not logged; log:\n%s", rec.dump())
 	}
 }
 
+// TestConsecutiveFailuresMarkFailed checks the backoff between restarts and
+// the failed state after MaxConsecutiveFailures, as Status shows them.
 func TestConsecutiveFailuresMarkFailed(t *testing.T) {
-	r, _ := newTestRuntime(t)
-	p := mustLoad(t, r, PluginConfig{Name: "crashy", Path: guestWasm, MaxConsecutiveFailures: 3, Backoff: 50 * time.Millisecond}, nil)
-	if err := deliver(p, changed("panic")); !errors.Is(err, ErrTrap) {
-		t.Fatalf("1st: %v", err)
+	r, rec := newTestRuntime(t)
+	load := func(name string, backoff time.Duration) (*Plugin, func() int) {
+		p := mustLoad(t, r, PluginConfig{Name: name, Path: guestWasm, Config: []byte(`{"tag":"` + name + `"}`),
+			MaxConsecutiveFailures: 3, Backoff: backoff, MaxBackoff: backoff}, nil)
+		return p, func() int { return rec.count("init tag="+name, "plugin="+name) }
 	}
-	// The first failure restarts at once.
-	if err := deliver(p, changed("panic")); !errors.Is(err, ErrTrap) {
-		t.Fatalf("2nd: %v", err)
-	}
-	// The second waits for its backoff: the event is refused, not handled.
-	if err := deliver(p, changed("answer")); !errors.Is(err, ErrBackoff) {
-		t.Fatalf("during backoff: %v", err)
-	}
-	if st := p.Status(); st.State != hostapi.StateRestarting || st.Errors != 2 {
-		t.Fatalf("status = %+v", st)
-	}
-	time.Sleep(60 * time.Millisecond)
-	if err := deliver(p, changed("panic")); !errors.Is(err, ErrTrap) {
-		t.Fatalf("3rd: %v", err)
-	}
-	if st := p.Status(); st.State != hostapi.StateFailed || st.Restarts != 2 || st.Detail["consecutive_failures"] != "3" {
-		t.Fatalf("status = %+v", st)
-	}
-	if err := deliver(p, changed("answer")); !errors.Is(err, ErrFailed) {
-		t.Fatalf("after giving up: %v", err)
-	}
+
+	t.Run("backoff", func(t *testing.T) {
+		p, inits := load("waiting", time.Hour)
+		if err := deliver(p, changed("panic")); !errors.Is(err, ErrTrap) {
+			t.Fatalf("1st: %v", err)
+		}
+		// The first failure restarts at once.
+		if err := deliver(p, changed("panic")); !errors.Is(err, ErrTrap) {
+			t.Fatalf("2nd: %v", err)
+		}
+		// The second waits for its backoff: events are refused, and no
+		// instance is made.
+		for range 2 {
+			if err := deliver(p, changed("answer")); !errors.Is(err, ErrBackoff) {
+				t.Fatalf("during backoff: %v", err)
+			}
+		}
+		if got := inits(); got != 2 {
+			t.Fatalf("%d instances initialised, want 2", got)
+		}
+		st := p.Status()
+		at, err := time.Parse(time.RFC3339Nano, st.Detail["restart_at"])
+		if st.State != hostapi.StateRestarting || st.Errors != 2 || st.Restarts != 1 || st.Detail["consecutive_failures"] != "2" ||
+			err != nil || time.Until(at) < 30*time.Minute {
+			t.Fatalf("status during backoff = %+v", st)
+		}
+	})
+
+	t.Run("failed", func(t *testing.T) {
+		p, inits := load("crashy", time.Millisecond)
+		for i := range 3 {
+			err := deliver(p, changed("panic"))
+			for errors.Is(err, ErrBackoff) {
+				time.Sleep(time.Millisecond)
+				err = deliver(p, changed("panic"))
+			}
+			if !errors.Is(err, ErrTrap) {
+				t.Fatalf("failure %d: %v", i+1, err)
+			}
+		}
+		st := p.Status()
+		if st.State != hostapi.StateFailed || st.Restarts != 2 || st.Errors != 3 || st.Detail["consecutive_failures"] != "3" || st.Detail["restart_at"] != "" {
+			t.Fatalf("status = %+v", st)
+		}
+		time.Sleep(5 * time.Millisecond) // well past the backoff: failed is final
+		for range 2 {
+			if err := deliver(p, changed("answer")); !errors.Is(err, ErrFailed) {
+				t.Fatalf("after giving up: %v", err)
+			}
+		}
+		if got := inits(); got != 3 {
+			t.Fatalf("%d instances initialised, want 3", got)
+		}
+		if st := p.Status(); st.State != hostapi.StateFailed {
+			t.Fatalf("state = %v", st.State)
+		}
+	})
 }
 
 func TestSuccessResetsFailures(t *testing.T) {
@@ -347,37 +406,60 @@ func TestCloseAndGrants(t *testing.T) {
 	}
 }
 
+// TestSandboxGrants checks that a guest sees files, environment variables,
+// the real clock and real randomness only as its grants say, that no host
+// file outside a grant and no host variable leak in, and that its stdout and
+// stderr reach the log under its name.
 func TestSandboxGrants(t *testing.T) {
+	t.Setenv("GREETING", "leaked") // the host's own variable, never granted as such
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "in.txt"), []byte("granted"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// wazero's fake clock starts at 2022-01-01.
+	year := " year=" + strconv.Itoa(time.Now().Year())
 	tests := []struct {
 		name   string
 		grants Grants
 		want   string
 	}{
-		{"nothing granted", Grants{}, `sandbox: env="" read="" readErr=true writeErr=true year=2022`}, // wazero's fake clock starts at 2022-01-01,
+		{"nothing granted", Grants{}, `sandbox: env="" environ="" read="" readErr=true writeErr=true hostFileErr=true year=2022 `},
+		{"nothing granted again", Grants{}, `sandbox: env="" environ="" read="" readErr=true writeErr=true hostFileErr=true year=2022 `},
 		{"read-only dir, env, clock", Grants{Dir: dir, DirReadOnly: true, Env: map[string]string{"GREETING": "hi"}, Clock: true},
-			`sandbox: env="hi" read="granted" readErr=false writeErr=true year=` + strconv.Itoa(time.Now().Year())},
-		{"writable dir", Grants{Dir: dir}, `sandbox: env="" read="granted" readErr=false writeErr=false`},
+			`sandbox: env="hi" environ="GREETING=hi" read="granted" readErr=false writeErr=true hostFileErr=true` + year},
+		{"writable dir", Grants{Dir: dir}, `sandbox: env="" environ="" read="granted" readErr=false writeErr=false hostFileErr=true year=2022 `},
+		{"random", Grants{Random: true}, `sandbox: env="" environ="" read="" readErr=true writeErr=true hostFileErr=true year=2022 `},
 	}
 	r, rec := newTestRuntime(t)
+	rands := map[string]string{}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			name := strings.ReplaceAll(tc.name, " ", "-")
+			name := strings.NewReplacer(" ", "-", ",", "").Replace(tc.name)
 			p := mustLoad(t, r, PluginConfig{Name: name, Path: guestWasm, Grants: tc.grants}, nil)
 			t.Cleanup(func() { _ = p.Close(context.Background()) })
 			if err := deliver(p, changed("sandbox")); err != nil {
 				t.Fatal(err)
 			}
-			if rec.find(tc.want, "plugin="+name) == "" {
+			line := rec.find(tc.want, "plugin="+name)
+			if line == "" {
 				t.Fatalf("no %q in log:\n%s", tc.want, rec.dump())
+			}
+			_, rnd, _ := strings.Cut(line, " rand=")
+			rands[tc.name], _, _ = strings.Cut(rnd, " ")
+			for _, want := range []string{"INFO sandbox says hello on stdout", "WARN sandbox says hello on stderr"} {
+				if rec.find(want, "plugin="+name) == "" {
+					t.Errorf("no %q under the plugin's name; log:\n%s", want, rec.dump())
+				}
 			}
 		})
 	}
 	if _, err := os.Stat(filepath.Join(dir, "out.txt")); err != nil {
 		t.Fatalf("the writable grant did not write: %v", err)
+	}
+	// Without the grant, randomness is the same in every instance; with it,
+	// it is not.
+	if det := rands["nothing granted"]; len(det) != 16 || rands["nothing granted again"] != det || rands["random"] == det || len(rands["random"]) != 16 {
+		t.Errorf("random bytes = %q", rands)
 	}
 }
 

@@ -6,18 +6,21 @@
 // wasm busy loop that calls no host function), "oom" (allocates until the
 // memory limit), "error" (an error status with a message), "badptr" (calls
 // every host function with out-of-range pointers), "grow" (keeps 8 MiB, to
-// trigger recycling), "sandbox" (logs what it can see of files, environment
-// and clock), "walk" (reads every field of the event), "noop"
+// trigger recycling), "sandbox" (logs what it can see of files, environment,
+// clock and randomness, and writes a line to stdout and one to stderr), "walk" (reads every field of the event), "noop"
 // (returns at once, after the SDK's own decoding), and anything else
 // looks the setting up for env=prod and logs the value.
 package main
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"time"
 	"unsafe"
 
@@ -132,15 +135,25 @@ func walk(e wasm.SettingChanged) {
 	}
 }
 
-// sandbox logs what the guest can see of its environment: a variable, a
-// file in the granted directory, whether it can write there, and the clock.
+// sandbox logs what the guest can see of its environment: a variable, the
+// whole environment, a file in the granted directory, whether it can write
+// there, a host file outside any grant, the clock and 8 random bytes. It
+// also writes one line to stdout and one to stderr.
 func sandbox() error {
 	data, rerr := os.ReadFile("/data/in.txt")
 	werr := os.WriteFile("/data/out.txt", []byte("x"), 0o600)
+	_, herr := os.ReadFile("/etc/hostname")
+	var rb [8]byte
+	_, _ = rand.Read(rb[:])
+	_, _ = os.Stdout.WriteString("sandbox says hello on stdout\n")
+	_, _ = os.Stderr.WriteString("sandbox says hello on stderr\n")
 	wasm.Info("sandbox: env=" + strconv.Quote(os.Getenv("GREETING")) +
+		" environ=" + strconv.Quote(strings.Join(os.Environ(), ",")) +
 		" read=" + strconv.Quote(string(data)) + " readErr=" + strconv.FormatBool(rerr != nil) +
 		" writeErr=" + strconv.FormatBool(werr != nil) +
-		" year=" + strconv.Itoa(time.Now().Year()))
+		" hostFileErr=" + strconv.FormatBool(herr != nil) +
+		" year=" + strconv.Itoa(time.Now().Year()) +
+		" rand=" + hex.EncodeToString(rb[:]))
 	return nil
 }
 
@@ -238,18 +251,39 @@ func benchDecode(ptr unsafe.Pointer, size uint32, n uint32) int64 {
 //go:wasmexport bench_hook_floor
 func hookFloor(ptr unsafe.Pointer, size uint32) int32 { return 0 }
 
-// lookupMallocs performs n typed lookups and returns the number of heap
-// allocations they made, as counted by the guest's Go runtime.
+// Getters measured by lookup_mallocs, by number.
+var getters = [...]func() error{
+	func() error { _, err := wasm.GetRaw("answer", prod); return err },
+	func() error { _, err := wasm.GetInt("answer", prod); return err },
+	func() error { _, err := wasm.GetFloat("answer", prod); return err },
+	func() error { _, err := wasm.GetBool("enabled", prod); return err },
+	func() error { _, err := wasm.GetString("greeting", prod); return err },
+	func() error {
+		// A context built per lookup in a reused builder.
+		_, err := wasm.GetInt("answer", builder.Reset().Add("env", "prod").Add("user", "ann").Context())
+		return err
+	},
+}
+
+var builder wasm.ContextBuilder
+
+// lookupMallocs performs n lookups with getter number kind (after one to
+// warm up) and returns the number of heap allocations they made, as counted
+// by the guest's Go runtime, or -1 if a lookup failed.
 //
 //go:wasmexport lookup_mallocs
-func lookupMallocs(n uint32) int64 {
+func lookupMallocs(kind, n uint32) int64 {
+	if int(kind) >= len(getters) {
+		return -1
+	}
+	get := getters[kind]
+	if get() != nil {
+		return -1
+	}
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	for range n {
-		if _, err := wasm.GetInt("answer", prod); err != nil {
-			return -1
-		}
-		if _, err := wasm.GetRaw("answer", prod); err != nil {
+		if get() != nil {
 			return -1
 		}
 	}
