@@ -42,8 +42,8 @@ func FuzzHostFunctions(f *testing.F) {
 	// get_setting: fn 0, name (a0, a1), context (a2, a3) = blob, buffer (a4, a5).
 	f.Add(uint8(0), uint32(100), uint32(6), uint32(200), uint32(len(prod)), uint32(400), uint32(64), prod, false)
 	f.Add(uint8(0), uint32(120), uint32(8), uint32(200), uint32(len(prod)), uint32(400), uint32(3), prod, false) // does not fit
-	f.Add(uint8(0), uint32(140), uint32(7), uint32(0), uint32(0), uint32(0), uint32(0), []byte{}, false)          // length only
-	f.Add(uint8(0), uint32(100), uint32(5), uint32(0), uint32(0), uint32(400), uint32(64), []byte{}, false)       // not found
+	f.Add(uint8(0), uint32(140), uint32(7), uint32(0), uint32(0), uint32(0), uint32(0), []byte{}, false)         // length only
+	f.Add(uint8(0), uint32(100), uint32(5), uint32(0), uint32(0), uint32(400), uint32(64), []byte{}, false)      // not found
 	f.Add(uint8(0), uint32(100), uint32(6), uint32(200), uint32(19), uint32(400), uint32(64), abi.AppendContext(nil, "zone", "eu"), false)
 	f.Add(uint8(0), uint32(100), uint32(6), uint32(200), uint32(8), uint32(400), uint32(64), append(u32(1000), 0, 0, 0, 0), false) // count past the end
 	f.Add(uint8(0), uint32(100), uint32(6), uint32(200), uint32(len(prod)+1), uint32(400), uint32(64), append(prod[:len(prod):len(prod)], 9), false)
