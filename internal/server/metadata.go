@@ -101,39 +101,29 @@ func (e *Engine) ruleMetaWrite(rq *request, withMeta, withValue, needBody, skipE
 	var meta []htype.Member
 	var value htype.Value
 	if needBody {
-		body, bodyErrs := decodeBody(rq.body, rq.contentType, rq.hasBody)
-		if bodyErrs == nil {
-			f := newFields(body)
-			if withMeta {
-				meta, _ = f.metadata("metadata", false) // defaults to {}
-			}
-			if withValue {
-				value, _ = f.any("value")
-				value = jsonbValue(value)
-			}
-			bodyErrs = f.errs
+		f := bodyFields(rq, errs)
+		if withMeta {
+			meta, _ = f.metadata("metadata", false) // defaults to {}
 		}
-		if bad := joinBody(errs, bodyErrs); bad != nil {
+		if withValue {
+			value, _ = f.any("value")
+			value = jsonbValue(value)
+		}
+		if bad := f.invalid(); bad != nil {
 			return bad
 		}
 	} else if len(errs) > 0 {
 		return validationResp(errs)
 	}
+	// Before the outage check: the reference answers without its database.
 	if skipEmpty && len(meta) == 0 && !e.opts.Fix.EmptyRuleMetadataMerge {
 		return noContent
 	}
-	if e.dbDown.Load() {
-		return internalError()
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	r := e.st.rules[id]
-	if r == nil {
-		return emptyResp(http.StatusNotFound)
-	}
-	change(r, meta, value)
-	e.changedLocked()
-	return noContent
+	return e.withRule(writing, id, notFound, func(r *rule) *response {
+		change(r, meta, value)
+		e.changedLocked()
+		return noContent
+	})
 }
 
 func (e *Engine) getRuleMeta(rq *request) *response {
@@ -141,16 +131,9 @@ func (e *Engine) getRuleMeta(rq *request) *response {
 	if bad != nil {
 		return bad
 	}
-	if e.dbDown.Load() {
-		return internalError()
-	}
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	r := e.st.rules[id]
-	if r == nil {
-		return emptyResp(http.StatusNotFound)
-	}
-	return valueResp(http.StatusOK, obj(m("metadata", metaValue(r.meta))))
+	return e.withRule(reading, id, notFound, func(r *rule) *response {
+		return valueResp(http.StatusOK, obj(m("metadata", metaValue(r.meta))))
+	})
 }
 
 func (e *Engine) mergeRuleMeta(rq *request) *response {

@@ -59,6 +59,18 @@ func (e *Engine) withSetting(mode lockMode, name string, missing func(name strin
 	})
 }
 
+// withRule is withState for a request about one rule. When no rule has
+// id, the answer is missing(); fn runs with the rule otherwise.
+func (e *Engine) withRule(mode lockMode, id int64, missing func() *response, fn func(r *rule) *response) *response {
+	return e.withState(mode, func() *response {
+		r := e.st.rules[id]
+		if r == nil {
+			return missing()
+		}
+		return fn(r)
+	})
+}
+
 // The reference's not-found answers differ by endpoint (API §5, §10 #15);
 // clients see them, so each is reproduced where the reference gives it.
 
@@ -95,3 +107,7 @@ func notFound() *response { return emptyResp(http.StatusNotFound) }
 // settingNotFound is notFound for a setting: GET /rules/search's answer
 // for an unknown setting.
 func settingNotFound(string) *response { return notFound() }
+
+// ruleValueMissing is PUT /rules/{id}/value's 404: text with an empty
+// body.
+func ruleValueMissing() *response { return textResp(http.StatusNotFound, "") }

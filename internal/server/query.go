@@ -54,56 +54,79 @@ func (c *queryCache) clear() {
 // otherwise feature → allowed values (nil slice: any value).
 type filter map[string][]string
 
-// query implements GET /query (API §7).
-func (e *Engine) query(rq *request) *response {
+// queryParams is a validated GET /query request, its values as sent.
+type queryParams struct {
+	hasSettings bool   // false: every setting
+	settings    string // the settings parameter
+	filters     string // context_filters; "*" when absent
+	withMeta    bool
+}
+
+// parseQueryParams validates GET /query's parameters.
+func parseQueryParams(rq *request) (queryParams, []valErr) {
+	var q queryParams
 	var errs []valErr
-	rawSettings, hasSettings := rq.queryParam("settings")
-	if hasSettings && !patSettingList.match(rawSettings) {
+	q.settings, q.hasSettings = rq.queryParam("settings")
+	if q.hasSettings && !patSettingList.match(q.settings) {
 		errs = append(errs, errRegex([]any{"query", "settings"}, patSettingList))
 	}
-	rawFilters, hasFilters := rq.queryParam("context_filters")
+	filters, hasFilters := rq.queryParam("context_filters")
 	if !hasFilters {
-		rawFilters = "*"
+		filters = "*"
 	}
-	if !patFilters.match(rawFilters) {
+	q.filters = filters
+	if !patFilters.match(filters) {
 		errs = append(errs, errRegex([]any{"query", "context_filters"}, patFilters))
 	}
-	withMeta := false
 	if raw, ok := rq.queryParam("include_metadata"); ok {
 		b, ok := parseBool(raw)
 		if !ok {
 			errs = append(errs, errBool([]any{"query", "include_metadata"}))
 		}
-		withMeta = b
+		q.withMeta = b
 	}
+	return q, errs
+}
+
+// key identifies a query by its parameters as sent.
+func (q queryParams) key() string {
+	mode, settings := "s", q.settings
+	if !q.hasSettings {
+		mode, settings = "a", ""
+	}
+	return mode + strconv.FormatBool(q.withMeta) + "\x00" + settings + "\x00" + q.filters
+}
+
+// query implements GET /query (API §7).
+func (e *Engine) query(rq *request) *response {
+	q, errs := parseQueryParams(rq)
 	if errs != nil {
 		return validationResp(errs)
 	}
+	return e.withState(reading, func() *response { return e.answerQuery(q, rq.ifNoneMatch) })
+}
 
-	if e.dbDown.Load() {
-		return internalError()
-	}
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-
+// answerQuery answers a valid query, from the cache when it can. e.mu must
+// be held.
+func (e *Engine) answerQuery(q queryParams, ifNoneMatch []string) *response {
 	// The answer depends only on the state and these parameters, so a
 	// repeated request is answered from the cache without resolving
 	// anything.
-	key := rawKey(hasSettings, rawSettings, rawFilters, withMeta)
+	key := q.key()
 	if ans := e.cache.get(key); ans != nil {
-		return e.answer(ans, rq.ifNoneMatch)
+		return e.answer(ans, ifNoneMatch)
 	}
 
 	// Which settings, by canonical name.
 	var settings []*setting
 	switch {
-	case !hasSettings:
+	case !q.hasSettings:
 		settings = e.st.sortedSettings()
-	case rawSettings == "":
+	case q.settings == "":
 	default:
 		var missing []string
 		seen := map[*setting]bool{}
-		for _, n := range strings.Split(rawSettings, ",") {
+		for _, n := range strings.Split(q.settings, ",") {
 			s := e.st.resolve(n)
 			if s == nil {
 				if !slices.Contains(missing, n) {
@@ -124,13 +147,13 @@ func (e *Engine) query(rq *request) *response {
 
 	// Which rules.
 	var flt filter
-	if rawFilters != "*" {
+	if q.filters != "*" {
 		re := filterItemsLower
 		if e.opts.Fix.LowercaseFilterKeys {
 			re = filterItemsFixed
 		}
 		flt = filter{}
-		for _, mt := range re.FindAllStringSubmatch(rawFilters, -1) {
+		for _, mt := range re.FindAllStringSubmatch(q.filters, -1) {
 			key := mt[1]
 			if _, dup := flt[key]; dup {
 				return textResp(http.StatusBadRequest, "context name repeated in context filter: "+key)
@@ -151,11 +174,11 @@ func (e *Engine) query(rq *request) *response {
 		}
 	}
 
-	body := e.renderQuery(settings, flt, withMeta)
+	body := e.renderQuery(settings, flt, q.withMeta)
 	sum := md5.Sum(body)
 	ans := &cachedAnswer{body: body, etag: `"` + hex.EncodeToString(sum[:]) + `"`}
 	e.cache.put(key, ans)
-	return e.answer(ans, rq.ifNoneMatch)
+	return e.answer(ans, ifNoneMatch)
 }
 
 // answer is 200 with the body and its ETag, or 304 with the ETag alone.
@@ -167,15 +190,6 @@ func (e *Engine) answer(ans *cachedAnswer, ifNoneMatch []string) *response {
 	resp := jsonResp(http.StatusOK, ans.body)
 	resp.header = hdr
 	return resp
-}
-
-// rawKey identifies a query by its parameters as sent.
-func rawKey(hasSettings bool, rawSettings, rawFilters string, withMeta bool) string {
-	mode := "s"
-	if !hasSettings {
-		mode, rawSettings = "a", ""
-	}
-	return mode + strconv.FormatBool(withMeta) + "\x00" + rawSettings + "\x00" + rawFilters
 }
 
 // etagMatches reproduces the reference: `*` or the quoted ETag anywhere in

@@ -99,17 +99,10 @@ func (e *Engine) getRule(rq *request) *response {
 	if bad != nil {
 		return bad
 	}
-	if e.dbDown.Load() {
-		return internalError()
-	}
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	r := e.st.rules[id]
-	if r == nil {
-		return emptyResp(http.StatusNotFound)
-	}
-	return valueResp(http.StatusOK, obj(m("setting", str(r.setting.name)), m("value", r.value),
-		m("feature_values", pairsValue(e.st.condPairs(r))), m("metadata", metaValue(r.meta))))
+	return e.withRule(reading, id, notFound, func(r *rule) *response {
+		return valueResp(http.StatusOK, obj(m("setting", str(r.setting.name)), m("value", r.value),
+			m("feature_values", pairsValue(e.st.condPairs(r))), m("metadata", metaValue(r.meta))))
+	})
 }
 
 func (e *Engine) deleteRule(rq *request) *response {
@@ -117,18 +110,11 @@ func (e *Engine) deleteRule(rq *request) *response {
 	if bad != nil {
 		return bad
 	}
-	if e.dbDown.Load() {
-		return internalError()
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	r := e.st.rules[id]
-	if r == nil {
-		return emptyResp(http.StatusNotFound)
-	}
-	e.st.deleteRule(r)
-	e.changedLocked()
-	return noContent
+	return e.withRule(writing, id, notFound, func(r *rule) *response {
+		e.st.deleteRule(r)
+		e.changedLocked()
+		return noContent
+	})
 }
 
 // searchRule implements GET /rules/search: the rule with exactly the given
@@ -173,29 +159,17 @@ func (e *Engine) putRuleValue(rq *request) *response {
 	if !idOK {
 		paramErrs = append(paramErrs, errInt([]any{"path", "rule_id"}))
 	}
-	body, errs := decodeBody(rq.body, rq.contentType, rq.hasBody)
-	var value htype.Value
-	if errs == nil {
-		f := newFields(body)
-		value, _ = f.any("value")
-		errs = f.errs
-	}
-	if bad := joinBody(paramErrs, errs); bad != nil {
+	f := bodyFields(rq, paramErrs)
+	value, _ := f.any("value")
+	if bad := f.invalid(); bad != nil {
 		return bad
 	}
-	if e.dbDown.Load() {
-		return internalError()
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	r := e.st.rules[id]
-	if r == nil {
-		return textResp(http.StatusNotFound, "")
-	}
-	if !r.setting.typ.Accepts(value) {
-		return textResp(http.StatusBadRequest, "rule value is incompatible with setting type "+r.setting.typ.String())
-	}
-	r.value = value
-	e.changedLocked()
-	return noContent
+	return e.withRule(writing, id, ruleValueMissing, func(r *rule) *response {
+		if !r.setting.typ.Accepts(value) {
+			return textResp(http.StatusBadRequest, "rule value is incompatible with setting type "+r.setting.typ.String())
+		}
+		r.value = value
+		e.changedLocked()
+		return noContent
+	})
 }
