@@ -304,11 +304,27 @@ func TestRecycleAboveThreshold(t *testing.T) {
 	r, rec := newTestRuntime(t)
 	p := mustLoad(t, r, PluginConfig{Name: "grower", Path: guestWasm, MemoryLimitPages: 512, RecycleAbovePages: 100}, nil)
 	first := p.inst
+	pages := func() int {
+		n, err := strconv.Atoi(p.Status().Detail["memory_pages"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	loaded := pages()
+	if loaded <= 0 || loaded > 100 || uint32(loaded) != first.memoryPages() {
+		t.Fatalf("memory_pages after load = %d, instance has %d", loaded, first.memoryPages())
+	}
 	if err := deliver(p, changed("grow")); err != nil {
 		t.Fatal(err)
 	}
 	if p.inst != nil {
 		t.Fatal("instance above the threshold was kept")
+	}
+	// The status reports the memory the recycled instance had reached: the
+	// guest keeps 8 MiB (128 pages) more than it had.
+	if grown := pages(); grown < loaded+128 {
+		t.Fatalf("memory_pages after growing = %d, loaded with %d", grown, loaded)
 	}
 	if err := deliver(p, changed("answer")); err != nil {
 		t.Fatal(err)

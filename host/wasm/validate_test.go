@@ -20,6 +20,9 @@ func TestLoadRejectsBadModules(t *testing.T) {
 	}{
 		{"not wasm", PluginConfig{Bytes: []byte("#!/bin/sh\necho hi\n")}, ErrInvalidModule, []string{"not a WebAssembly binary"}},
 		{"truncated", PluginConfig{Bytes: []byte("\x00asm\x01\x00\x00\x00\x01")}, ErrInvalidModule, []string{"does not compile"}},
+		{"missing marker", PluginConfig{Path: "testdata/wat/missing_marker.wasm"}, ErrInvalidModule, []string{`missing export "heksher_abi_v1"`, "not a heksher plugin"}},
+		{"no memory", PluginConfig{Path: "testdata/wat/no_memory.wasm"}, ErrInvalidModule, []string{`missing export "memory"`}},
+		{"imported memory", PluginConfig{Path: "testdata/wat/import_memory.wasm"}, ErrInvalidModule, []string{"imports its memory"}},
 		{"missing export", PluginConfig{Path: "testdata/wat/missing_export.wasm"}, ErrInvalidModule, []string{`missing export "heksher_init"`}},
 		{"wrong signature", PluginConfig{Path: "testdata/wat/wrong_signature.wasm"}, ErrInvalidModule, []string{`export "heksher_init" has signature (i32) -> (i32), want (i32, i32) -> (i32)`}},
 		{"unknown import", PluginConfig{Path: "testdata/wat/unknown_import.wasm"}, ErrInvalidModule, []string{"heksher_v1.open_socket", "does not provide"}},
