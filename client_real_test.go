@@ -273,6 +273,36 @@ func TestReal_B42_NoRules(t *testing.T) {
 	}
 }
 
+// B63 (real): a client that tracks nothing sends an empty context_filters
+// and the server then sends no conditioned rule: only the default is served.
+func TestReal_B63_NothingTracked(t *testing.T) {
+	freshMain(t)
+	srv := realServer(t)
+	s := mustSetting(t, "cache_size", Int(), []string{"a"}, 50)
+	c, _ := newTestClient(t, srv.URL, []string{"a", "b", "c", "z"})
+	mustNil(t, c.SetAsMain(ctxT(t)))
+	if _, err := srv.AddRule("cache_size", map[string]string{"a": "x"}, 99); err != nil {
+		t.Fatal(err)
+	}
+	srv.ResetRequests()
+	mustNil(t, c.Reload(ctxT(t)))
+	var queries []hekshertest.Request
+	for _, r := range srv.Requests() {
+		if r.Path == "/api/v1/query" {
+			queries = append(queries, r)
+		}
+	}
+	if len(queries) != 1 || !strings.Contains("&"+queries[0].RawQuery+"&", "&context_filters=&") {
+		t.Fatalf("queries = %+v, want one with context_filters= (empty, present)", queries)
+	}
+	if got := mustGet(t, s, map[string]string{"a": "x"}); got != 50 || !s.retrieved() {
+		t.Fatalf("Get(a=x) = %d (retrieved %v), want the default 50 from an applied answer", got, s.retrieved())
+	}
+	if rs := s.RuleSet(); len(rs.Rules) != 0 {
+		t.Fatalf("rules received = %+v, want none", rs.Rules)
+	}
+}
+
 // B43 and B44 (real): the declared setting is listed with all its fields,
 // and it is the only one.
 func TestReal_B43_B44_GetSettings(t *testing.T) {

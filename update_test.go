@@ -7,7 +7,9 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -316,64 +318,154 @@ func TestClientUpdate_WrongTypedRuleIsNotAFailure(t *testing.T) {
 }
 
 // B60 (Q-ALIAS-KEY): a key the client does not track is skipped with a
-// warning and the rest applies.
+// warning naming it, wherever it stands in the answer, and the rest applies:
+// the update is a success.
 func TestB60_UnknownKeySkipped(t *testing.T) {
+	tests := []struct{ name, body string }{
+		{"unknown first", `{"settings":{"canonical_name":{"default_value":5,"rules":[]},"x":{"default_value":7,"rules":[]}}}`},
+		{"unknown last", `{"settings":{"x":{"default_value":7,"rules":[]},"canonical_name":{"default_value":5,"rules":[]}}}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			freshMain(t)
+			f := newFakeServer(t, "a")
+			x := mustSetting(t, "x", Int(), []string{"a"}, 0)
+			c, lc := newTestClient(t, f.URL(), []string{"a"})
+			mustNil(t, c.TrackContexts(map[string][]string{"a": {TrackAll}}))
+			f.setFault(func(w http.ResponseWriter, r *http.Request) bool {
+				if r.URL.Path != "/api/v1/query" {
+					return false
+				}
+				w.Write([]byte(tc.body))
+				return true
+			})
+			if err := c.SetAsMain(ctxT(t)); err != nil {
+				t.Fatal(err)
+			}
+			if got := mustGet(t, x, map[string]string{"a": ""}); got != 7 {
+				t.Fatalf("x = %d", got)
+			}
+			w := lc.attrs(slog.LevelWarn, "does not track")
+			if len(w) != 1 || w[0]["setting"] != "canonical_name" || lc.countAtLeast(slog.LevelWarn) != 1 {
+				t.Fatalf("want one warning naming canonical_name:\n%s", lc.dump())
+			}
+			if st := c.Status(); st.LastResult != ResultOK {
+				t.Fatalf("status = %+v, want a successful update", st)
+			}
+		})
+	}
+}
+
+// B59: a 304 leaves every value as it was, even if the service's data
+// changed meanwhile, and counts as a success: UpdateOK (NotModified, the
+// stored ETag), no SettingChanged, no validator run, no error.
+func TestB59_NotModifiedLeavesValues(t *testing.T) {
 	freshMain(t)
 	f := newFakeServer(t, "a")
+	f.setData("x", "1", [2]string{"10", "a=v"})
 	x := mustSetting(t, "x", Int(), []string{"a"}, 0)
-	c, lc := newTestClient(t, f.URL(), []string{"a"})
+	var validated atomic.Int32
+	x.AddValidator(func(v int64, _ *QueriedRule, _ *Setting[int64]) (int64, error) {
+		validated.Add(1)
+		return v, nil
+	})
+	h := newRecHook()
+	c, lc := newTestClient(t, f.URL(), []string{"a"}, WithHooks(h))
+	mustNil(t, c.TrackContexts(map[string][]string{"a": {TrackAll}}))
+	mustNil(t, c.SetAsMain(ctxT(t)))
+	tag := c.Status().ETag
+	if tag == "" || validated.Load() != 2 {
+		t.Fatalf("after the first update: ETag %q, %d validator calls", tag, validated.Load())
+	}
+	f.setData("x", "2", [2]string{"20", "a=v"})
+	var sentTag string
 	f.setFault(func(w http.ResponseWriter, r *http.Request) bool {
 		if r.URL.Path != "/api/v1/query" {
 			return false
 		}
-		w.Write([]byte(`{"settings":{"canonical_name":{"default_value":5,"rules":[]},"x":{"default_value":7,"rules":[]}}}`))
+		sentTag = r.Header.Get("If-None-Match")
+		w.WriteHeader(http.StatusNotModified)
 		return true
 	})
-	if err := c.SetAsMain(ctxT(t)); err != nil {
-		t.Fatal(err)
+	mustNil(t, c.Reload(ctxT(t)))
+	if sentTag != tag {
+		t.Fatalf("If-None-Match = %q, want the stored %q", sentTag, tag)
 	}
-	if got := mustGet(t, x, map[string]string{"a": ""}); got != 7 {
-		t.Fatalf("x = %d", got)
+	if a, d := mustGet(t, x, map[string]string{"a": "v"}), mustGet(t, x, map[string]string{"a": "w"}); a != 10 || d != 1 {
+		t.Fatalf("values after a 304 = %d, %d, want 10, 1", a, d)
 	}
-	if lc.count(slog.LevelWarn, "does not track") != 1 {
-		t.Fatalf("want one warning:\n%s", lc.dump())
+	if n := validated.Load(); n != 2 {
+		t.Fatalf("validators ran %d times in all, want 2 (none on the 304)", n)
+	}
+	if st := c.Status(); st.LastResult != ResultNotModified || st.ETag != tag || st.ConsecutiveFailures != 0 || st.LastError != nil {
+		t.Fatalf("status after 304 = %+v", st)
+	}
+	if !lc.has(slog.LevelDebug, "^heksher reload not necessary$") || lc.countAtLeast(slog.LevelWarn) != 0 {
+		t.Fatalf("logs:\n%s", lc.dump())
+	}
+	mustNil(t, c.Close())
+	got := h.kinds(event.SetOf(event.KindUpdateOK, event.KindUpdateError, event.KindSettingChanged))
+	want := []event.Kind{event.KindSettingChanged, event.KindUpdateOK, event.KindUpdateOK}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("kinds = %v, want %v", got, want)
+	}
+	oks := h.waitKind(t, event.KindUpdateOK, 2)
+	if ok := oks[1].(*event.UpdateOK); !ok.NotModified || ok.ETag != tag || len(ok.Changed) != 0 {
+		t.Fatalf("UpdateOK of the 304 = %+v", ok)
 	}
 }
 
 // B61: holding the modification lock delays the application of an update
-// until it is released; the fetch itself happens meanwhile.
+// until it is released; the fetch and the conversion happen meanwhile.
 func TestB61_ModificationLock(t *testing.T) {
 	freshMain(t)
 	f := newFakeServer(t, "a")
 	f.setData("x", "1")
 	x := mustSetting(t, "x", Int(), []string{"a"}, 0)
-	c, _ := newTestClient(t, f.URL(), []string{"a"})
+	converted := make(chan struct{})
+	x.AddValidator(func(v int64, _ *QueriedRule, _ *Setting[int64]) (int64, error) {
+		if v == 2 {
+			close(converted) // the new answer is converted: applying it is next
+		}
+		return v, nil
+	})
+	c, lc := newTestClient(t, f.URL(), []string{"a"})
 	if err := c.SetAsMain(ctxT(t)); err != nil {
 		t.Fatal(err)
 	}
 	f.setData("x", "2")
 	lock := c.ModificationLock()
 	lock.Lock()
+	locked := true
+	defer func() {
+		if locked {
+			lock.Unlock()
+		}
+	}()
 	done := make(chan error, 1)
 	go func() { done <- c.Reload(ctxT(t)) }()
-	deadline := time.Now().Add(5 * time.Second)
-	for len(f.queryLog()) < 2 { // the fetch goes ahead
-		if time.Now().After(deadline) {
-			t.Fatal("no fetch while the lock was held")
-		}
-		time.Sleep(time.Millisecond)
+	select {
+	case <-converted:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the update was not fetched and converted while the lock was held")
 	}
-	time.Sleep(20 * time.Millisecond)
+	// After the conversion the update takes nothing but the modification
+	// lock; wait until it is blocked there.
+	waitUntil(t, "the update to wait for the modification lock", func() bool {
+		return goroutineBlockedInLock("heksher.(*Client).applyBody")
+	})
 	if got := mustGet(t, x, map[string]string{"a": ""}); got != 1 {
-		lock.Unlock()
 		t.Fatalf("value changed under the lock: %d", got)
 	}
 	select {
 	case err := <-done:
-		lock.Unlock()
 		t.Fatalf("Reload returned under the lock: %v", err)
 	default:
 	}
+	if lc.count(slog.LevelInfo, "^heksher reload done$") != 1 { // SetAsMain's only
+		t.Fatalf("the second update was applied under the lock:\n%s", lc.dump())
+	}
+	locked = false
 	lock.Unlock()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -381,6 +473,22 @@ func TestB61_ModificationLock(t *testing.T) {
 	if got := mustGet(t, x, map[string]string{"a": ""}); got != 2 {
 		t.Fatalf("after release = %d", got)
 	}
+}
+
+// goroutineBlockedInLock reports whether a goroutine whose stack has fn is
+// blocked acquiring a sync.Mutex. It reads the wait reason runtime.Stack
+// prints ("goroutine 7 [sync.Mutex.Lock]:"), which lets a test wait for a
+// goroutine to be parked on a lock rather than sleep and hope.
+func goroutineBlockedInLock(fn string) bool {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	for g := range strings.SplitSeq(string(buf), "\n\n") {
+		head, _, _ := strings.Cut(g, "\n")
+		if strings.Contains(head, "[sync.Mutex.Lock") && strings.Contains(g, fn) {
+			return true
+		}
+	}
+	return false
 }
 
 // B62: a server default that fails conversion keeps the previous one.
@@ -428,6 +536,9 @@ func TestB63_NothingTracked(t *testing.T) {
 	}
 	if got := mustGet(t, x, map[string]string{"a": "anything"}); got != 60 {
 		t.Fatalf("x = %d", got)
+	}
+	if !x.retrieved() {
+		t.Fatal("the answer was not applied")
 	}
 }
 
