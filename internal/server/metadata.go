@@ -127,11 +127,7 @@ func (e *Engine) ruleMetaWrite(rq *request, withMeta, withValue, needBody, skipE
 }
 
 func (e *Engine) getRuleMeta(rq *request) *response {
-	id, bad := e.ruleParam(rq)
-	if bad != nil {
-		return bad
-	}
-	return e.withRule(reading, id, notFound, func(r *rule) *response {
+	return e.withPathRule(rq, reading, func(r *rule) *response {
 		return valueResp(http.StatusOK, obj(m("metadata", metaValue(r.meta))))
 	})
 }

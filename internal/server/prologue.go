@@ -71,6 +71,17 @@ func (e *Engine) withRule(mode lockMode, id int64, missing func() *response, fn 
 	})
 }
 
+// withPathRule is the whole prologue of a request whose only input is the
+// {rule_id} path parameter: 422 for an id that is not an integer, then
+// withRule with the empty 404.
+func (e *Engine) withPathRule(rq *request, mode lockMode, fn func(r *rule) *response) *response {
+	id, ok := parseRuleID(rq.params["rule_id"])
+	if !ok {
+		return validationResp([]valErr{errInt([]any{"path", "rule_id"})})
+	}
+	return e.withRule(mode, id, notFound, fn)
+}
+
 // The reference's not-found answers differ by endpoint (API §5, §10 #15);
 // clients see them, so each is reproduced where the reference gives it.
 

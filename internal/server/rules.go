@@ -85,32 +85,15 @@ func (f *fields) featureValues(name string) map[string]string {
 	return out
 }
 
-// ruleParam resolves the {rule_id} path parameter.
-func (e *Engine) ruleParam(rq *request) (int64, *response) {
-	id, ok := parseRuleID(rq.params["rule_id"])
-	if !ok {
-		return 0, validationResp([]valErr{errInt([]any{"path", "rule_id"})})
-	}
-	return id, nil
-}
-
 func (e *Engine) getRule(rq *request) *response {
-	id, bad := e.ruleParam(rq)
-	if bad != nil {
-		return bad
-	}
-	return e.withRule(reading, id, notFound, func(r *rule) *response {
+	return e.withPathRule(rq, reading, func(r *rule) *response {
 		return valueResp(http.StatusOK, obj(m("setting", str(r.setting.name)), m("value", r.value),
 			m("feature_values", pairsValue(e.st.condPairs(r))), m("metadata", metaValue(r.meta))))
 	})
 }
 
 func (e *Engine) deleteRule(rq *request) *response {
-	id, bad := e.ruleParam(rq)
-	if bad != nil {
-		return bad
-	}
-	return e.withRule(writing, id, notFound, func(r *rule) *response {
+	return e.withPathRule(rq, writing, func(r *rule) *response {
 		e.st.deleteRule(r)
 		e.changedLocked()
 		return noContent

@@ -53,8 +53,25 @@ func (e *Engine) deleteSetting(rq *request) *response {
 	})
 }
 
-func higherVersionMsg(name string, v version) string {
-	return fmt.Sprintf("the setting %s is at a higher version than the request %s", name, v.pair())
+// versionStep applies the version rule PUT …/type and
+// …/configurable_features share: at the stored version an unchanged
+// attribute is a no-op; a version not above the stored one is a 409; a
+// higher version with the attribute unchanged only records the version.
+// It returns nil when the attribute must change. e.mu must be held for
+// writing.
+func (e *Engine) versionStep(s *setting, name, ver string, n, old version, unchanged bool) *response {
+	c := n.cmp(old)
+	switch {
+	case c == 0 && unchanged:
+		return noContent
+	case c <= 0:
+		return textResp(http.StatusConflict, fmt.Sprintf("the setting %s is at a higher version than the request %s", name, old.pair()))
+	case unchanged:
+		s.version = ver
+		e.changedLocked()
+		return noContent
+	}
+	return nil
 }
 
 // putType changes a setting's type explicitly (API §5.3).
@@ -76,17 +93,8 @@ func (e *Engine) putType(rq *request) *response {
 // held for writing.
 func (e *Engine) changeType(s *setting, name string, typ *htype.Type, ver string) *response {
 	n, old := parseVersion(ver), parseVersion(s.version)
-	same := htype.Equal(typ, s.typ)
-	c := n.cmp(old)
-	switch {
-	case c == 0 && same:
-		return noContent
-	case c <= 0:
-		return textResp(http.StatusConflict, higherVersionMsg(name, old))
-	case same:
-		s.version = ver
-		e.changedLocked()
-		return noContent
+	if done := e.versionStep(s, name, ver, n, old, htype.Equal(typ, s.typ)); done != nil {
+		return done
 	}
 	var conflicts []htype.Value
 	if !typ.Accepts(s.def) {
@@ -179,18 +187,9 @@ func (e *Engine) changeFeatures(s *setting, name string, list []string, ver stri
 	for _, x := range list {
 		want[x] = struct{}{}
 	}
-	sameSet := setsEqual(want, s.features)
 	n, old := parseVersion(ver), parseVersion(s.version)
-	c := n.cmp(old)
-	switch {
-	case c == 0 && sameSet:
-		return noContent
-	case c <= 0:
-		return textResp(http.StatusConflict, higherVersionMsg(name, old))
-	case sameSet:
-		s.version = ver
-		e.changedLocked()
-		return noContent
+	if done := e.versionStep(s, name, ver, n, old, setsEqual(want, s.features)); done != nil {
+		return done
 	}
 	var removed []string
 	for x := range s.features {
