@@ -24,7 +24,7 @@ type RuntimeConfig struct {
 // Grants are the capabilities a plugin's config gives it. The zero value
 // grants nothing: no file system, no environment variables, a fake clock
 // (wazero's deterministic one), and a deterministic random source. There is
-// never network access: wasip1 has no sockets.
+// never network access: wasip1 cannot open sockets, and none are pre-opened.
 type Grants struct {
 	// Dir is a host directory mounted in the guest at GuestDir.
 	Dir string

@@ -51,24 +51,31 @@
 // discards the instance; the next Deliver makes a fresh one, initialised
 // again with the plugin's config. From the second failure in a row on, a
 // backoff applies, and after MaxConsecutiveFailures the plugin is marked
-// failed (hostapi.StateFailed) until it is reloaded. An error status returned
+// failed (hostapi.StateFailed) until it is reloaded. [Plugin.Status] shows
+// the state, the consecutive failures, when a pending restart is due and the
+// memory the instance reached. An error status returned
 // by the guest is an ordinary failed delivery: the instance stays. An instance
 // whose memory grew past RecycleAbovePages is replaced after the call. Other
 // plugins never notice.
 //
 // # Sandbox
 //
-// A guest gets no network (wasip1 has no sockets), no files, no environment,
+// A guest gets no network (wasip1 cannot open sockets, and none are
+// pre-opened), no files, no environment,
 // a fake clock and a deterministic random source, unless [Grants] in its
 // config give it a directory (read-only or not), named variables, the real
-// clock or crypto/rand. Its memory is capped by MemoryLimitPages. Its stdout
+// clock or crypto/rand. Its memory is capped by MemoryLimitPages: memory.grow
+// past it fails, and a guest that then touches memory it lacks traps (a Go
+// guest aborts with "out of memory"). Its stdout
 // and stderr are logged line by line through [RuntimeConfig.Logger] with a
 // "plugin" attribute, as are its log calls.
 //
 // # Lookups
 //
 // A guest's get_setting calls go to hostapi.Settings.Lookup with the
-// plugin's name, on the goroutine that called Deliver and with its context.
+// plugin's name, on the goroutine that called Deliver, with its context's
+// values but not its cancellation (the watchdog stops an overdue guest by
+// closing its module, not through the context), so Lookup must not block.
 // The host side does not allocate in the steady state: strings handed to
 // Lookup come from a per-instance intern table (never aliasing guest memory),
 // and the features slice is reused, so Lookup must not keep it.
