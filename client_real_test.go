@@ -496,6 +496,7 @@ func TestReal_B54_SwitchMainDifferentTracking(t *testing.T) {
 		t.Fatalf("want one tracking warning:\n%s", lc.dump())
 	}
 	conf3 := mustSetting(t, "conf3", Int(), []string{"a"}, 3)
+	mustNil(t, c2.waitDeclarations(ctxT(t))) // the server must know conf3 before its rule
 	for _, r := range []struct {
 		setting, feature, value string
 		v                       int
