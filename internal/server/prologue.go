@@ -14,8 +14,9 @@ import "net/http"
 //  4. look up the setting or rule the request names, with the not-found
 //     answer the reference gives at that endpoint.
 //
-// Steps 2 to 4 are withState, withSetting and withRule; a handler passes
-// its own logic as a function that runs with the lock held.
+// Steps 2 to 4 are withState, withSetting and withRule (withPathRule adds
+// step 1 for requests named by {rule_id} alone); a handler passes its own
+// logic as a function that runs with the lock held.
 
 // lockMode says how a handler holds Engine.mu.
 type lockMode int

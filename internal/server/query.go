@@ -65,17 +65,17 @@ type queryParams struct {
 // parseQueryParams validates GET /query's parameters.
 func parseQueryParams(rq *request) (queryParams, []valErr) {
 	var q queryParams
+	var hasFilters bool
 	var errs []valErr
 	q.settings, q.hasSettings = rq.queryParam("settings")
 	if q.hasSettings && !patSettingList.match(q.settings) {
 		errs = append(errs, errRegex([]any{"query", "settings"}, patSettingList))
 	}
-	filters, hasFilters := rq.queryParam("context_filters")
+	q.filters, hasFilters = rq.queryParam("context_filters")
 	if !hasFilters {
-		filters = "*"
+		q.filters = "*"
 	}
-	q.filters = filters
-	if !patFilters.match(filters) {
+	if !patFilters.match(q.filters) {
 		errs = append(errs, errRegex([]any{"query", "context_filters"}, patFilters))
 	}
 	if raw, ok := rq.queryParam("include_metadata"); ok {
