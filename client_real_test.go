@@ -672,3 +672,33 @@ func TestReal_RenamedSetting(t *testing.T) {
 		t.Fatalf("Get = %d, want 99:\n%s", got, lc.dump())
 	}
 }
+
+// B53 with a renamed setting: the canonical name client1 learnt from its
+// outdated declaration goes to client2 with the setting, so client2 (which
+// does not declare it again) still applies the service's entry for it.
+func TestReal_B53_SwitchMainKeepsRenames(t *testing.T) {
+	freshMain(t)
+	srv := realServer(t)
+	mustNil(t, srv.Declare(hekshertest.Setting{Name: "old_name", Type: "int", Default: 7, ConfigurableFeatures: []string{"a"}}))
+	if _, err := srv.Do(ctxT(t), http.MethodPut, "/api/v1/settings/old_name/name", map[string]any{"name": "new_name", "version": "2.0"}); err != nil {
+		t.Fatal(err)
+	}
+	id, err := srv.AddRule("new_name", map[string]string{"a": "x"}, 99)
+	mustNil(t, err)
+	s := mustSetting(t, "old_name", Int(), []string{"a"}, 7)
+	c1, _ := newTestClient(t, srv.URL, []string{"a", "b", "c", "z"})
+	mustNil(t, c1.TrackContexts(map[string][]string{"a": {"x"}}))
+	mustNil(t, c1.SetAsMain(ctxT(t)))
+	mustNil(t, c1.Close())
+	c2, lc := newTestClient(t, srv.URL, []string{"a", "b", "c", "z"})
+	mustNil(t, c2.TrackContexts(map[string][]string{"a": {"x"}}))
+	mustNil(t, c2.SetAsMain(ctxT(t)))
+	mustNil(t, srv.SetRuleValue(id, 100))
+	mustNil(t, c2.Reload(ctxT(t)))
+	if got := mustGet(t, s, map[string]string{"a": "x"}); got != 100 {
+		t.Fatalf("Get = %d, want 100 from client2's update:\n%s", got, lc.dump())
+	}
+	if lc.has(slog.LevelWarn, "does not track") {
+		t.Fatalf("client2 skipped the canonical entry:\n%s", lc.dump())
+	}
+}

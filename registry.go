@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"sync"
 
@@ -155,6 +156,7 @@ func (c *Client) takeMain() error {
 		for _, name := range sortedKeys(prev.tracked) {
 			prevTracked = append(prevTracked, prev.tracked[name])
 		}
+		prevCanonical := maps.Clone(prev.canonical)
 		prevTracking := prev.tracking.Load()
 		prev.mu.Unlock()
 		if pending > 0 {
@@ -166,9 +168,18 @@ func (c *Client) takeMain() error {
 				Reason: fmt.Sprintf("context features differ: %v (previous) vs %v", prev.features, c.features)}
 		}
 		c.mu.Lock()
+		adopted := map[string]bool{}
 		for _, s := range prevTracked {
 			if _, ok := c.tracked[s.settingName()]; !ok {
 				c.tracked[s.settingName()] = s
+				adopted[s.settingName()] = true
+			}
+		}
+		// The canonical names learnt from renames go with the settings:
+		// the service keys its answers for them by those names.
+		for canonical, declared := range prevCanonical {
+			if _, ok := c.canonical[canonical]; !ok && adopted[declared] {
+				c.canonical[canonical] = declared
 			}
 		}
 		c.mu.Unlock()
