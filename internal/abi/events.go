@@ -183,15 +183,15 @@ type SettingChanged struct {
 // DecodeSettingChanged decodes a setting-changed body.
 func DecodeSettingChanged(body []byte) (SettingChanged, error) {
 	// The smallest body is an empty setting name and two empty rulesets.
-	l := len(body)
+	l := int64(len(body))
 	if l < 4+2*minRuleSet {
 		return SettingChanged{}, ErrMalformed
 	}
-	n := int(binary.LittleEndian.Uint32(body))
+	n := u32At(body, 0)
 	bad := past(4+n, l)
 	o := upTo(4+n, l)
 	s := SettingChanged{Setting: body[4:o:o]}
-	var bad1, bad2 int
+	var bad1, bad2 int64
 	s.Old, o, bad1 = scanRuleSet(body, o)
 	s.New, o, bad2 = scanRuleSet(body, o)
 	if bad|bad1|bad2|past(l, o) != 0 {

@@ -12,16 +12,20 @@ import "encoding/binary"
 // compiler emits for the "if c { x = y }" shape on local values), and
 // only its loops branch.
 
+// Offsets and lengths are int64 so that a u32 length added to an offset
+// cannot overflow where int is 32 bits; every offset used to slice has been
+// clamped to the body first.
+
 // upTo returns o, or hi if o is greater.
-func upTo(o, hi int) int {
+func upTo(o, hi int64) int64 {
 	// Arithmetic rather than a conditional: the result is used as an
 	// address, which the compiler never computes with a conditional move.
 	return o - (o-hi)*past(o, hi)
 }
 
 // past returns 1 if o is greater than hi, else 0.
-func past(o, hi int) int {
-	r := 0
+func past(o, hi int64) int64 {
+	var r int64
 	if o > hi {
 		r = 1
 	}
@@ -33,12 +37,12 @@ func scanStr(b []byte, o int) int {
 	if o < 0 || len(b)-o < 4 {
 		return -1
 	}
-	n := int(binary.LittleEndian.Uint32(b[o:]))
+	n := binary.LittleEndian.Uint32(b[o:])
 	o += 4
-	if n > len(b)-o {
+	if uint64(n) > uint64(len(b)-o) {
 		return -1
 	}
-	return o + n
+	return o + int(n)
 }
 
 // minRuleSet is the size of the smallest ruleset: two flags, an empty
@@ -46,7 +50,7 @@ func scanStr(b []byte, o int) int {
 const minRuleSet = 2 + 4 + 4
 
 // scanRuleSet reads the ruleset at o, 0 <= o <= len(b), in a body of at
-// least minRuleSet bytes:
+// least 4 bytes:
 //
 //	ruleset := u8 retrieved | u8 has_default | str default_json | u32 n | n × rule
 //	rule    := i64 rule_id | u32 c | c × (str, str) | str value_json
@@ -54,16 +58,15 @@ const minRuleSet = 2 + 4 + 4
 // It returns the offset after it, and bad = 1 if the ruleset does not fit
 // the body or is malformed (then the other results are meaningless but in
 // range).
-func scanRuleSet(b []byte, o int) (rs RuleSet, end, bad int) {
-	l := len(b)
+func scanRuleSet(b []byte, o int64) (rs RuleSet, end, bad int64) {
+	l := int64(len(b))
 	i := upTo(o, l-2)
-	bad = past(o, l-2) | past(int(b[i]), 1) | past(int(b[i+1]), 1)
+	bad = past(o, l-2) | past(int64(b[i]), 1) | past(int64(b[i+1]), 1)
 	rs.Retrieved, rs.HasDefault = b[i] == 1, b[i+1] == 1
 	o = upTo(o+2, l)
 
-	i = upTo(o, l-4)
+	n := u32At(b, upTo(o, l-4))
 	bad |= past(o, l-4)
-	n := int(binary.LittleEndian.Uint32(b[i:]))
 	o = upTo(o+4, l)
 	start := o
 	bad |= past(o+n, l)
@@ -71,29 +74,29 @@ func scanRuleSet(b []byte, o int) (rs RuleSet, end, bad int) {
 	rs.Default = b[start:o:o]
 
 	// The rule count, at most what the rest could hold (16 bytes a rule).
-	i = upTo(o, l-4)
+	rules := u32At(b, upTo(o, l-4))
 	bad |= past(o, l-4)
-	rules := int(binary.LittleEndian.Uint32(b[i:]))
 	o = upTo(o+4, l)
 	bad |= past(rules, (l-o)/16)
 	rules = upTo(rules, (l-o)/16)
 	start = o
 	for range rules {
 		o = upTo(o+8, l) // rule id
-		i = upTo(o, l-4)
+		conds := u32At(b, upTo(o, l-4))
 		bad |= past(o, l-4)
-		conds := int(binary.LittleEndian.Uint32(b[i:]))
 		o = upTo(o+4, l)
 		bad |= past(conds, (l-o)/8)
 		conds = upTo(conds, (l-o)/8)
 		for range 2*conds + 1 { // names and values, then the rule's value
-			i = upTo(o, l-4)
+			n := u32At(b, upTo(o, l-4))
 			bad |= past(o, l-4)
-			n := int(binary.LittleEndian.Uint32(b[i:]))
 			bad |= past(o+4+n, l)
 			o = upTo(o+4+n, l)
 		}
 	}
-	rs.Rules = Rules{n: rules, body: b[start:o:o]}
+	rs.Rules = Rules{n: int(rules), body: b[start:o:o]}
 	return rs, o, bad
 }
+
+// u32At reads the u32 at b[i:].
+func u32At(b []byte, i int64) int64 { return int64(binary.LittleEndian.Uint32(b[i:])) }

@@ -25,12 +25,17 @@ func AppendU64(b []byte, v uint64) []byte { return binary.LittleEndian.AppendUin
 // AppendI64 appends a little-endian two's-complement int64.
 func AppendI64(b []byte, v int64) []byte { return AppendU64(b, uint64(v)) }
 
+// maxStr is the longest str: its length must fit the u32 prefix. Longer
+// strings exist only where int is 64 bits; the truncations below are
+// written without a constant index so that they compile where it is 32.
+const maxStr = uint64(0xFFFFFFFF)
+
 // AppendStr appends a str: the u32 length of s, then s. Strings longer than
 // 4 GiB cannot occur in a wasm32 guest and are truncated to keep the encoding
 // well formed.
 func AppendStr(b []byte, s string) []byte {
-	if uint64(len(s)) > 0xFFFFFFFF {
-		s = s[:0xFFFFFFFF]
+	if uint64(len(s)) > maxStr {
+		s = s[:len(s)-int(uint64(len(s))-maxStr)]
 	}
 	b = AppendU32(b, uint32(len(s)))
 	return append(b, s...)
@@ -38,8 +43,8 @@ func AppendStr(b []byte, s string) []byte {
 
 // AppendBytes appends a str holding p.
 func AppendBytes(b []byte, p []byte) []byte {
-	if uint64(len(p)) > 0xFFFFFFFF {
-		p = p[:0xFFFFFFFF]
+	if uint64(len(p)) > maxStr {
+		p = p[:len(p)-int(uint64(len(p))-maxStr)]
 	}
 	b = AppendU32(b, uint32(len(p)))
 	return append(b, p...)
