@@ -158,6 +158,12 @@ func TestB30_B31_Unreachable(t *testing.T) {
 	if st := c.Status(); st.Running || st.LastResult != ResultError {
 		t.Fatalf("status = %+v", st)
 	}
+	if MainClient() != c {
+		t.Fatal("the failed client left the main slot; it stays there, closed")
+	}
+	if err := c.Reload(ctxT(t)); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Reload after the failed start = %v, want ErrClosed (the client was closed)", err)
+	}
 	if c.Tracked() != nil && len(c.Tracked()) != 0 {
 		t.Fatalf("tracked = %v, want none (declaration failed)", c.Tracked())
 	}
