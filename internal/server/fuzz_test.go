@@ -33,16 +33,7 @@ func FuzzRequests(f *testing.F) {
 		f.Add(ex.m, ex.path, []byte(ex.body))
 	}
 	f.Fuzz(func(t *testing.T, m uint8, path string, body []byte) {
-		eng, err := New(Options{ContextFeatures: []string{"user", "trust", "theme"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, s := range sizeLimitWithRules() {
-			if resp := eng.route(&request{method: s.method, path: s.path, body: []byte(s.body), hasBody: s.body != "",
-				contentType: ctypeJSON}); resp.status != s.status {
-				t.Fatalf("setup %s %s: %d", s.method, s.path, resp.status)
-			}
-		}
+		eng := seededEngine(t)
 		before := eng.gen
 		u, err := url.Parse(path)
 		if err != nil {

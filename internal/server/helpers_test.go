@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -77,4 +78,33 @@ const declareSizeLimit = `{"name":"size_limit","configurable_features":["user","
 
 func decl(fields string) string {
 	return `{"name":"size_limit","configurable_features":["user","theme"],"type":"int","default_value":200,"metadata":{"testing":true},` + fields + `}`
+}
+
+// seededEngine holds size_limit with rules 1 and 2.
+func seededEngine(t *testing.T) *Engine {
+	t.Helper()
+	eng, err := New(Options{ContextFeatures: []string{"user", "trust", "theme"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range sizeLimitWithRules() {
+		if status, body := doRaw(t, eng, s.method, s.path, s.body); status != s.status {
+			t.Fatalf("seed %s %s: %d %s", s.method, s.path, status, body)
+		}
+	}
+	return eng
+}
+
+// doRaw sends body as given, bytes that are not UTF-8 included.
+func doRaw(t *testing.T, eng *Engine, method, path, body string) (int, string) {
+	t.Helper()
+	var b []byte
+	if body != "" {
+		b = []byte(body)
+	}
+	status, resp, err := eng.Do(context.Background(), method, path, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return status, string(resp)
 }

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -93,33 +92,4 @@ func TestPrologueOrder(t *testing.T) {
 			}
 		})
 	}
-}
-
-// seededEngine holds size_limit with rules 1 and 2.
-func seededEngine(t *testing.T) *Engine {
-	t.Helper()
-	eng, err := New(Options{ContextFeatures: []string{"user", "trust", "theme"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range sizeLimitWithRules() {
-		if status, body := doRaw(t, eng, s.method, s.path, s.body); status != s.status {
-			t.Fatalf("seed %s %s: %d %s", s.method, s.path, status, body)
-		}
-	}
-	return eng
-}
-
-// doRaw sends body as given, bytes that are not UTF-8 included.
-func doRaw(t *testing.T, eng *Engine, method, path, body string) (int, string) {
-	t.Helper()
-	var b []byte
-	if body != "" {
-		b = []byte(body)
-	}
-	status, resp, err := eng.Do(context.Background(), method, path, b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return status, string(resp)
 }
