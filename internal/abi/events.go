@@ -234,42 +234,38 @@ func (l Rules) Iter() RuleIter { return RuleIter{b: l.body, left: l.n} }
 // RuleIter walks a [Rules].
 type RuleIter struct {
 	b    []byte
-	o    int
+	o    int64
 	left int
 }
 
 // Next returns the next rule; ok is false at the end.
+//
+// The decoder that made the [Rules] checked its body, so Next only clamps
+// offsets (a damaged body yields empty strings, never a panic) and takes no
+// branch but its own return; see scan.go for why that matters in a guest.
 func (it *RuleIter) Next() (Rule, bool) {
 	if it.left <= 0 {
 		return Rule{}, false
 	}
 	it.left--
 	b, o := it.b, it.o
-	if len(b)-o < 12 {
+	l := int64(len(b))
+	if l < 12 {
 		it.left = 0
 		return Rule{}, false
 	}
-	r := Rule{ID: int64(binary.LittleEndian.Uint64(b[o:]))}
-	n := int(binary.LittleEndian.Uint32(b[o+8:]))
-	o += 12
+	r := Rule{ID: int64(binary.LittleEndian.Uint64(b[upTo(o, l-12):]))}
+	n := u32At(b, upTo(o+8, l-4))
+	o = upTo(o+12, l)
 	start := o
-	if n > len(b)-o {
-		it.left = 0
-		return Rule{}, false
-	}
+	n = upTo(n, (l-o)/8)
 	for range 2 * n {
-		if o = scanStr(b, o); o < 0 {
-			it.left = 0
-			return Rule{}, false
-		}
+		o = upTo(o+4+u32At(b, upTo(o, l-4)), l)
 	}
-	r.Conditions = Pairs{n: n, body: b[start:o:o]}
-	e := scanStr(b, o)
-	if e < 0 {
-		it.left = 0
-		return Rule{}, false
-	}
-	r.Value = b[o+4 : e : e]
-	it.o = e
+	r.Conditions = Pairs{n: int(n), body: b[start:o:o]}
+	v := upTo(o+4, l)
+	o = upTo(v+u32At(b, upTo(o, l-4)), l)
+	r.Value = b[v:o:o]
+	it.o = o
 	return r, true
 }

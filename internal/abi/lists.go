@@ -67,25 +67,25 @@ func (p Pairs) Iter() PairsIter { return PairsIter{b: p.body, left: p.n} }
 // PairsIter walks a [Pairs].
 type PairsIter struct {
 	b    []byte
-	o    int
+	o    int64
 	left int
 }
 
-// Next returns the next pair; ok is false at the end.
+// Next returns the next pair; ok is false at the end. Like
+// [RuleIter.Next], it trusts the decoder's check and only clamps offsets.
 func (it *PairsIter) Next() (name, value []byte, ok bool) {
-	if it.left <= 0 {
+	if it.left <= 0 || len(it.b) < 8 {
 		return nil, nil, false
 	}
 	it.left--
-	e1 := scanStr(it.b, it.o)
-	e2 := scanStr(it.b, e1)
-	if e2 < 0 {
-		it.left = 0
-		return nil, nil, false
-	}
-	name, value = it.b[it.o+4:e1:e1], it.b[e1+4:e2:e2]
+	b, o := it.b, it.o
+	l := int64(len(b))
+	s1 := upTo(o+4, l)
+	e1 := upTo(s1+u32At(b, upTo(o, l-4)), l)
+	s2 := upTo(e1+4, l)
+	e2 := upTo(s2+u32At(b, upTo(e1, l-4)), l)
 	it.o = e2
-	return name, value, true
+	return b[s1:e1:e1], b[s2:e2:e2], true
 }
 
 func readPairs(r *Reader) Pairs {

@@ -132,3 +132,27 @@ func FuzzScanAgreesWithReference(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) { checkAgainstReference(t, body) })
 }
+
+// The iterators trust the decoder's check, but a body they did not expect
+// must still never take them out of bounds.
+func FuzzIteratorsStayInBounds(f *testing.F) {
+	valid, _ := AppendDelivery(nil, event.Delivery{Event: sampleChanged()})
+	f.Add(valid[HeaderSize:], uint8(3))
+	f.Add([]byte{}, uint8(1))
+	f.Fuzz(func(t *testing.T, body []byte, n uint8) {
+		rules := Rules{n: int(n), body: body}.Iter()
+		got := 0
+		for r, ok := rules.Next(); ok; r, ok = rules.Next() {
+			got++
+			pairs := r.Conditions.Iter()
+			for _, _, ok := pairs.Next(); ok; _, _, ok = pairs.Next() {
+			}
+		}
+		if got > int(n) {
+			t.Fatalf("%d rules from a list of %d", got, n)
+		}
+		pairs := Pairs{n: int(n), body: body}.Iter()
+		for _, _, ok := pairs.Next(); ok; _, _, ok = pairs.Next() {
+		}
+	})
+}
