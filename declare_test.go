@@ -57,6 +57,8 @@ func TestB28_DeclareAfterMain(t *testing.T) {
 		t.Fatal(err)
 	}
 	gate := make(chan struct{})
+	release := sync.OnceFunc(func() { close(gate) })
+	t.Cleanup(release) // before the server's Close, even on failure
 	f.setFault(func(w http.ResponseWriter, r *http.Request) bool {
 		if r.URL.Path == "/api/v1/settings/declare" {
 			<-gate
@@ -67,7 +69,7 @@ func TestB28_DeclareAfterMain(t *testing.T) {
 	if c.PendingDeclarations() == 0 {
 		t.Fatal("declaration queue empty right after creation")
 	}
-	close(gate)
+	release()
 	if err := c.waitDeclarations(ctxT(t)); err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -423,9 +424,10 @@ func TestB61_ModificationLock(t *testing.T) {
 	f.setData("x", "1")
 	x := mustSetting(t, "x", Int(), []string{"a"}, 0)
 	converted := make(chan struct{})
+	signal := sync.OnceFunc(func() { close(converted) })
 	x.AddValidator(func(v int64, _ *QueriedRule, _ *Setting[int64]) (int64, error) {
 		if v == 2 {
-			close(converted) // the new answer is converted: applying it is next
+			signal() // the new answer is converted: applying it is next
 		}
 		return v, nil
 	})
