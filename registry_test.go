@@ -82,8 +82,9 @@ func TestB53_B54_SwitchMain(t *testing.T) {
 			if err := c2.SetAsMain(ctxT(t)); err != nil {
 				t.Fatal(err)
 			}
-			if !lc.has(slog.LevelWarn, ".+ NOT recommended! .+") {
-				t.Fatalf("no switch warning:\n%s", lc.dump())
+			if lc.count(slog.LevelWarn, ".+ NOT recommended! .+") != 1 ||
+				!lc.has(slog.LevelWarn, `^switching main heksher clients! this is NOT recommended! \(unless this is a test\)$`) {
+				t.Fatalf("want the switch warning once:\n%s", lc.dump())
 			}
 			wantWarns := 0
 			if tc.wantWarn {
