@@ -32,6 +32,7 @@ func TestLoadRejectsBadModules(t *testing.T) {
 		{"memory over limit", PluginConfig{Path: guestWasm, MemoryLimitPages: 16}, ErrInvalidModule, []string{"does not compile", "over limit"}},
 		{"checksum", PluginConfig{Path: guestWasm, SHA256: strings.Repeat("ab", 32)}, ErrChecksum, []string{"sha256"}},
 		{"init error status", PluginConfig{Path: guestWasm, Config: []byte(`{"fail_init":true}`)}, ErrGuestStatus, []string{"heksher_init returned status 1: init refused by config"}},
+		{"init declares badly", PluginConfig{Path: guestWasm, Config: []byte(`{"bad_declare":true}`)}, ErrGuestStatus, []string{"heksher_init returned status 1: wasm: invalid setting declaration"}},
 		{"init loops", PluginConfig{Path: guestWasm, Config: []byte(`{"loop_init":true}`), InitTimeout: time.Second}, ErrTimeout, []string{"heksher_init"}},
 		{"no module", PluginConfig{}, nil, []string{"exactly one of Path and Bytes"}},
 	}

@@ -29,9 +29,11 @@ type Declaration struct {
 //
 // # Errors
 //
-// [ErrNotAllowed] outside init; [ErrBadContext] if the host found the
-// declaration malformed (an empty name or type, a default that is not JSON);
-// [ErrHost].
+// [ErrNotAllowed] outside init; [ErrInvalidDeclaration] if the host found
+// the declaration malformed (an empty name or type, a default or metadata
+// that is not JSON); [ErrHost]. The host checks the rest (a known type, a
+// default of that type, at least one configurable feature) when it registers
+// the plugin, and refuses the plugin at load if they fail.
 func Declare(d Declaration) error {
 	if !inInit {
 		return ErrNotAllowed
@@ -43,7 +45,7 @@ func Declare(d Declaration) error {
 	case abi.ResultNotAllowed:
 		return ErrNotAllowed
 	case abi.ResultMalformed:
-		return ErrBadContext
+		return ErrInvalidDeclaration
 	}
 	return ErrHost
 }

@@ -56,16 +56,19 @@
 //
 // # Limits
 //
-//   - No background goroutines between calls. A wasm instance runs only while
-//     the host is calling one of its exports; between calls nothing runs, so
-//     a goroutine started by a handler makes progress only during later
-//     calls, and blocking on one (a channel, a sleep, a mutex) blocks the
-//     call until its deadline, which discards the instance.
+//   - No background goroutines between calls. A wasm instance has one
+//     thread and runs only while the host is calling one of its exports.
+//     A goroutine started by a handler runs only while some later handler
+//     blocks, never between calls, so it cannot watch, poll or flush
+//     anything on its own. A handler that waits for one (a channel, a
+//     mutex) with nothing else able to run dies of Go's "all goroutines
+//     are asleep" error, and one that sleeps or spins runs into its
+//     deadline: either way the host discards the instance.
 //   - One call at a time: handlers are never called concurrently, so plain
 //     package variables need no locks.
-//   - No network: wasip1 has no sockets. Files, environment variables, the
-//     real clock and real randomness exist only if the host's config grants
-//     them.
+//   - No network: wasip1 cannot open sockets, and the host pre-opens none.
+//     Files, environment variables, the real clock and real randomness exist
+//     only if the host's config grants them.
 //   - encoding/json costs tens of microseconds per call in a wasm guest;
 //     prefer the typed getters and the event views on hot paths.
 //

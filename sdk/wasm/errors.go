@@ -17,6 +17,9 @@ var (
 	// ErrHost: the host refused the call (out-of-range memory, an internal
 	// failure, or no host at all when running natively).
 	ErrHost = errors.New("wasm: host call failed")
+	// ErrInvalidDeclaration: the host refused a declaration as malformed (an
+	// empty name or type, a default or metadata that is not JSON).
+	ErrInvalidDeclaration = errors.New("wasm: invalid setting declaration")
 	// ErrNotAllowed: Declare was called outside the init function.
 	ErrNotAllowed = errors.New("wasm: only allowed during initialisation")
 	// ErrUnsupported may be returned by a handler: the plugin does not handle

@@ -154,3 +154,30 @@ func TestContextBuilderAndNativeHost(t *testing.T) {
 		t.Fatalf("declare outside init: %v", err)
 	}
 }
+
+// TestResultError maps every result code of the host functions to the
+// error a lookup returns.
+func TestResultError(t *testing.T) {
+	tests := []struct {
+		name string
+		code int32
+		want error
+	}{
+		{"not found", abi.ResultNotFound, ErrNotFound},
+		{"not declared", abi.ResultNotDeclared, ErrNotDeclared},
+		{"bad context", abi.ResultBadContext, ErrBadContext},
+		{"malformed context", abi.ResultMalformed, ErrBadContext},
+		{"invalid memory", abi.ResultInvalidMemory, ErrHost},
+		{"internal", abi.ResultInternal, ErrHost},
+		{"not allowed", abi.ResultNotAllowed, ErrHost},
+		{"unknown", -100, ErrHost},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			// Identity, not errors.Is: lookups promise unwrapped sentinels.
+			if got := resultError(tc.code); got != tc.want {
+				t.Fatalf("resultError(%d) = %v, want %v", tc.code, got, tc.want)
+			}
+		})
+	}
+}

@@ -30,6 +30,8 @@ import (
 
 type config struct {
 	FailInit bool `json:"fail_init"`
+	// BadDeclare makes init declare a setting without a name.
+	BadDeclare bool `json:"bad_declare"`
 	LoopInit bool `json:"loop_init"`
 	// Tag is echoed at init ("init tag=…") and in the default handler's log
 	// line, so tests can tell that an instance was initialised with the
@@ -44,6 +46,8 @@ var (
 	kept   []byte
 	logBuf []byte
 	walked int
+	// blocked is set by the goroutine the "block" case starts.
+	blocked bool
 )
 
 func init() {
@@ -65,6 +69,9 @@ func init() {
 		if c.FailInit {
 			return errors.New("init refused by config")
 		}
+		if c.BadDeclare {
+			return wasm.Declare(wasm.Declaration{Type: "int", ConfigurableFeatures: []string{"env"}, Default: json.RawMessage("1")})
+		}
 		return wasm.Declare(wasm.Declaration{Name: "answer", Type: "int", ConfigurableFeatures: []string{"env"}, Default: json.RawMessage("42")})
 	})
 	wasm.OnSettingChanged(onChanged)
@@ -78,6 +85,12 @@ func onChanged(d wasm.Delivery, e wasm.SettingChanged) error {
 	case "loop":
 		for {
 		}
+	case "block":
+		// Waits for a goroutine that never sends: what a plugin expecting
+		// background work between calls would do.
+		ch := make(chan int)
+		go func() { blocked = true }()
+		return errors.New("received " + strconv.Itoa(<-ch))
 	case "oom":
 		for {
 			hog = append(hog, make([]byte, 1<<20))
