@@ -32,7 +32,7 @@ type config struct {
 	FailInit bool `json:"fail_init"`
 	// BadDeclare makes init declare a setting without a name.
 	BadDeclare bool `json:"bad_declare"`
-	LoopInit bool `json:"loop_init"`
+	LoopInit   bool `json:"loop_init"`
 	// Tag is echoed at init ("init tag=…") and in the default handler's log
 	// line, so tests can tell that an instance was initialised with the
 	// plugin's config.
