@@ -48,11 +48,12 @@ type memSettings struct {
 
 func newSettings() *memSettings {
 	return &memSettings{vals: map[string]map[string]json.RawMessage{
-		"answer":     {"": json.RawMessage("42"), "prod": json.RawMessage("43")},
-		"greeting":   {"": json.RawMessage(`"hello"`), "prod": json.RawMessage(`"hello, prod"`)},
-		"rate_limit": {"": json.RawMessage("100"), "prod": json.RawMessage("250")},
-		"big":        {"": json.RawMessage(`"` + strings.Repeat("x", 1000) + `"`)},
-		"enabled":    {"": json.RawMessage("false"), "prod": json.RawMessage("true")},
+		"answer":        {"": json.RawMessage("42"), "prod": json.RawMessage("43")},
+		"greeting":      {"": json.RawMessage(`"hello"`), "prod": json.RawMessage(`"hello, prod"`)},
+		"rate_limit":    {"": json.RawMessage("100"), "prod": json.RawMessage("250")},
+		"big":           {"": json.RawMessage(`"` + strings.Repeat("x", 1000) + `"`)},
+		"enabled":       {"": json.RawMessage("false"), "prod": json.RawMessage("true")},
+		"greeting_json": {"prod": json.RawMessage(`{"greeting":"hi \"there\""}`)},
 	}}
 }
 

@@ -76,6 +76,24 @@ func TestLookupErrorsReachGuest(t *testing.T) {
 	}
 }
 
+// TestTypedLookups runs the SDK's typed getters inside a guest, against
+// the host: every type decodes, and each lookup error reaches the guest as
+// the SDK's sentinel.
+func TestTypedLookups(t *testing.T) {
+	r, rec := newTestRuntime(t)
+	p := mustLoad(t, r, PluginConfig{Name: "typed", Path: guestWasm}, nil)
+	if err := deliver(p, changed("typed")); err != nil {
+		t.Fatal(err)
+	}
+	want := `typed: int=43 float=43 bool=true string="hello, prod" json="hi \"there\"" type=true missing=true context=true`
+	if rec.find(want, "plugin=typed") == "" {
+		t.Fatalf("no %q in log:\n%s", want, rec.dump())
+	}
+	if st := p.Status(); st.Lookups != 8 || st.Errors != 0 {
+		t.Fatalf("status = %+v", st)
+	}
+}
+
 // TestFaults runs every uncooperative guest behaviour and checks that the
 // host keeps serving: another plugin and its lookups are unaffected, and the
 // failing plugin's next event reaches a fresh instance that was initialised

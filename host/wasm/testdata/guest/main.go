@@ -109,6 +109,8 @@ func onChanged(d wasm.Delivery, e wasm.SettingChanged) error {
 		return nil
 	case "sandbox":
 		return sandbox()
+	case "typed":
+		return typed()
 	}
 	v, err := wasm.GetRaw(e.Setting(), prod)
 	if err != nil {
@@ -167,6 +169,33 @@ func sandbox() error {
 		" hostFileErr=" + strconv.FormatBool(herr != nil) +
 		" year=" + strconv.Itoa(time.Now().Year()) +
 		" rand=" + hex.EncodeToString(rb[:]))
+	return nil
+}
+
+// typed logs a lookup through each of the SDK's getters for env=prod, then
+// the error of a lookup of the wrong type, of an unknown setting and with a
+// feature the settings do not know.
+func typed() error {
+	i, ierr := wasm.GetInt("answer", prod)
+	f, ferr := wasm.GetFloat("answer", prod)
+	b, berr := wasm.GetBool("enabled", prod)
+	s, serr := wasm.GetString("greeting", prod)
+	var j struct{ Greeting string }
+	jerr := wasm.GetJSON("greeting_json", prod, &j)
+	if err := errors.Join(ierr, ferr, berr, serr, jerr); err != nil {
+		return err
+	}
+	_, typeErr := wasm.GetBool("answer", prod)
+	_, missErr := wasm.GetInt("no_such_setting", prod)
+	_, ctxErr := wasm.GetInt("answer", wasm.NewContext("zone", "eu"))
+	wasm.Info("typed: int=" + strconv.FormatInt(i, 10) +
+		" float=" + strconv.FormatFloat(f, 'g', -1, 64) +
+		" bool=" + strconv.FormatBool(b) +
+		" string=" + strconv.Quote(s) +
+		" json=" + strconv.Quote(j.Greeting) +
+		" type=" + strconv.FormatBool(errors.Is(typeErr, wasm.ErrType)) +
+		" missing=" + strconv.FormatBool(errors.Is(missErr, wasm.ErrNotFound)) +
+		" context=" + strconv.FormatBool(errors.Is(ctxErr, wasm.ErrBadContext)))
 	return nil
 }
 
