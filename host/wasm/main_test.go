@@ -3,7 +3,9 @@ package wasm
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -197,6 +199,9 @@ func mustLoad(t testing.TB, r *Runtime, cfg PluginConfig, s hostapi.Settings) *P
 		s = newSettings()
 	}
 	p, err := r.Load(context.Background(), cfg, s)
+	if errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("loading %s: %v (the test modules are built by `make wasm`)", cfg.Name, err)
+	}
 	if err != nil {
 		t.Fatalf("loading %s: %v", cfg.Name, err)
 	}
