@@ -276,6 +276,27 @@ func TestConsecutiveFailuresMarkFailed(t *testing.T) {
 		}
 	})
 
+	t.Run("failed restart", func(t *testing.T) {
+		// Only the first instance starts: the fresh one's init refuses.
+		p := mustLoad(t, r, PluginConfig{Name: "once", Path: guestWasm, Config: []byte(`{"fail_restart":true}`),
+			Grants: Grants{Dir: t.TempDir()}, MaxConsecutiveFailures: 2}, nil)
+		if err := deliver(p, changed("panic")); !errors.Is(err, ErrTrap) {
+			t.Fatalf("panic: %v", err)
+		}
+		err := deliver(p, changed("answer"))
+		var ce *CallError
+		if !errors.As(err, &ce) || !errors.Is(err, ErrGuestStatus) || ce.Export != "heksher_init" || ce.Message != "refusing to start again" {
+			t.Fatalf("restart: %v", err)
+		}
+		st := p.Status()
+		if st.State != hostapi.StateFailed || st.Errors != 2 || st.Restarts != 0 || st.Detail["consecutive_failures"] != "2" || st.LastError != err.Error() {
+			t.Fatalf("status = %+v", st)
+		}
+		if err := deliver(p, changed("answer")); !errors.Is(err, ErrFailed) {
+			t.Fatalf("after giving up: %v", err)
+		}
+	})
+
 	t.Run("failed", func(t *testing.T) {
 		p, inits := load("crashy", time.Millisecond)
 		for i := range 3 {

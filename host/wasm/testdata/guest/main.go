@@ -32,7 +32,10 @@ type config struct {
 	FailInit bool `json:"fail_init"`
 	// BadDeclare makes init declare a setting without a name.
 	BadDeclare bool `json:"bad_declare"`
-	LoopInit   bool `json:"loop_init"`
+	// FailRestart makes init fail if an earlier instance left a mark in
+	// the granted directory /data: only the first instance starts.
+	FailRestart bool `json:"fail_restart"`
+	LoopInit    bool `json:"loop_init"`
 	// Tag is echoed at init ("init tag=…") and in the default handler's log
 	// line, so tests can tell that an instance was initialised with the
 	// plugin's config.
@@ -68,6 +71,14 @@ func init() {
 		}
 		if c.FailInit {
 			return errors.New("init refused by config")
+		}
+		if c.FailRestart {
+			if _, err := os.Stat("/data/started"); err == nil {
+				return errors.New("refusing to start again")
+			}
+			if err := os.WriteFile("/data/started", nil, 0o600); err != nil {
+				return err
+			}
 		}
 		if c.BadDeclare {
 			return wasm.Declare(wasm.Declaration{Type: "int", ConfigurableFeatures: []string{"env"}, Default: json.RawMessage("1")})
