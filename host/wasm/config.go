@@ -96,8 +96,9 @@ const (
 	DefaultMaxConsecutiveFailures = 5
 	DefaultBackoff                = 100 * time.Millisecond
 	DefaultMaxBackoff             = 30 * time.Second
-	// MinMemoryLimitPages is the smallest limit accepted: a Go guest
-	// declares 43 pages and needs 64 to instantiate.
+	// MinMemoryLimitPages is the smallest limit accepted. A hand-written
+	// guest may live in one page; a Go guest declares 43 pages and needs
+	// about 64 to instantiate, so a lower limit refuses it at load.
 	MinMemoryLimitPages = 2
 )
 
