@@ -443,6 +443,14 @@ wait:
 			c.log.Warn("heksher: close still waiting for the declaration and update loops")
 		}
 	}
+	c.mu.Lock()
+	_, retrying := c.unprocessedLocked()
+	c.mu.Unlock()
+	if len(retrying) > 0 {
+		// Nothing declares them now; a client taking over as main is
+		// refused for their sake (see unprocessedError).
+		c.log.Warn("heksher: closed with declarations awaiting a retry; these settings were never declared", "settings", retrying)
+	}
 	c.publish(func(h event.Header) event.Event { return &event.Closing{Header: h} })
 	var err error
 	if c.ownDisp {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -112,6 +113,28 @@ func (c *Client) finishDeclaration(s settingHandle, res declResult) {
 	}
 }
 
+// unprocessedLocked lists the settings c has not declared yet: queued
+// (in flight first, then in queue order) and awaiting a retry (sorted). A
+// setting that failed before counts as awaiting a retry even once its timer
+// has put it back in the queue. c.mu must be held.
+func (c *Client) unprocessedLocked() (queued, retrying []string) {
+	if c.inFlight != nil {
+		if _, ok := c.retrying[c.inFlight]; !ok {
+			queued = append(queued, c.inFlight.settingName())
+		}
+	}
+	for _, s := range c.queue {
+		if _, ok := c.retrying[s]; !ok {
+			queued = append(queued, s.settingName())
+		}
+	}
+	for s := range c.retrying {
+		retrying = append(retrying, s.settingName())
+	}
+	slices.Sort(retrying)
+	return queued, retrying
+}
+
 // waitDeclarations waits until the queue is drained and nothing is in
 // flight.
 func (c *Client) waitDeclarations(ctx context.Context) error {
@@ -169,7 +192,10 @@ func (c *Client) declareOne(s settingHandle) (res declResult) {
 		log.Error("setting declaration failed", "error", err)
 		ev.Err = err
 		var he *HTTPError
-		retry := c.cfg.degraded && (!errors.As(err, &he) || he.StatusCode >= 500) && c.ctx.Err() == nil
+		// A declaration cut short by Close is kept for a retry too: it was
+		// never answered, and a later switch of the main client must see
+		// it as unprocessed (see unprocessedError).
+		retry := c.cfg.degraded && (!errors.As(err, &he) || he.StatusCode >= 500)
 		return declResult{retry: retry, retried: res.retried}
 	}
 	body, err := decl.Marshal()

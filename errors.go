@@ -97,6 +97,10 @@ type MainSwitchError struct {
 	From, To string
 	// Reason says what prevented the switch.
 	Reason string
+	// Pending names the settings the previous client had not declared yet
+	// (queued, or awaiting a retry after a failure with [WithDegradedStart])
+	// when they are what prevented the switch; nil otherwise.
+	Pending []string
 }
 
 // Error describes the failure and where it happened.

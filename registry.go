@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/heksher-go/heksher/event"
@@ -151,7 +153,8 @@ func (c *Client) takeMain() error {
 		}
 		c.log.Warn("switching main heksher clients! this is NOT recommended! (unless this is a test)")
 		prev.mu.Lock()
-		pending := len(prev.queue)
+		queued, retrying := prev.unprocessedLocked()
+		prevClosed := prev.closed
 		prevTracked := make([]settingHandle, 0, len(prev.tracked))
 		for _, name := range sortedKeys(prev.tracked) {
 			prevTracked = append(prevTracked, prev.tracked[name])
@@ -159,9 +162,8 @@ func (c *Client) takeMain() error {
 		prevCanonical := maps.Clone(prev.canonical)
 		prevTracking := prev.tracking.Load()
 		prev.mu.Unlock()
-		if pending > 0 {
-			return &MainSwitchError{From: "*heksher.Client", To: "*heksher.Client",
-				Reason: "previous main heksher client still has unprocessed declarations, did you forget to close it?"}
+		if len(queued)+len(retrying) > 0 {
+			return unprocessedError(queued, retrying, prevClosed)
 		}
 		if !slices.Equal(prev.features, c.features) {
 			return &MainSwitchError{From: "*heksher.Client", To: "*heksher.Client",
@@ -193,4 +195,43 @@ func (c *Client) takeMain() error {
 	}
 	mainSlot.occ = c
 	return nil
+}
+
+// unprocessedError is the refusal of spec §6.3 step 2. Declarations awaiting
+// a retry (degraded start) count as unprocessed, like the queued ones: a
+// retry is only a declaration put back in the queue when its timer fires, so
+// whether a failed declaration sits in the queue or in the retry list when
+// the client closes is a matter of timing, and the switch must not depend on
+// it. Handing them to the new client instead would move pending declarations
+// between clients, which §6.3 never does (B56 refuses the queued ones), and
+// switching without them would leave those settings with no client to
+// declare them, silently. The error names them instead.
+func unprocessedError(queued, retrying []string, prevClosed bool) *MainSwitchError {
+	reason := "previous main heksher client still has unprocessed declarations, "
+	switch {
+	case len(queued) > 0:
+		reason += "did you forget to close it?"
+	case prevClosed:
+		reason += "it was closed before the service accepted them"
+	default:
+		reason += "wait until the service accepts them"
+	}
+	var parts []string
+	if len(queued) > 0 {
+		parts = append(parts, "queued: "+quoteNames(queued))
+	}
+	if len(retrying) > 0 {
+		parts = append(parts, "awaiting a retry: "+quoteNames(retrying))
+	}
+	return &MainSwitchError{From: "*heksher.Client", To: "*heksher.Client",
+		Reason:  reason + " (" + strings.Join(parts, "; ") + ")",
+		Pending: slices.Concat(queued, retrying)}
+}
+
+func quoteNames(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	return strings.Join(q, ", ")
 }
