@@ -107,7 +107,10 @@
 // defaults, service or snapshot) and how the last attempts went. For
 // resilience, [WithDegradedStart] keeps a client serving and retrying when
 // the service is unreachable at start, and [WithSnapshotFile] saves each
-// answer and loads it at start.
+// answer and loads it at start. Declarations still awaiting a retry block a
+// switch of the main client, like queued ones: closing such a client and
+// making another main fails with a [MainSwitchError] naming them, rather
+// than leaving them with no client to declare them.
 //
 // # Concurrency
 //

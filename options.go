@@ -121,6 +121,13 @@ func WithRequestTimeout(d time.Duration) Option { return func(c *config) { c.req
 // not be reached (or answered 5xx) are retried in the background, and failed
 // updates are retried sooner than the interval, both waiting as b says.
 // Default: off, the reference behaviour.
+//
+// A declaration awaiting its retry, or cut short by Close, is still
+// unprocessed: a client closed with such declarations logs their names, and
+// keeps them, so another client's [Client.SetAsMain] is refused with a
+// [*MainSwitchError] naming them, as for settings queued on a closed client.
+// To switch main clients during an outage, keep the previous client open
+// until [Status].RetryingDeclarations is 0.
 func WithDegradedStart(b Backoff) Option {
 	return func(c *config) { c.degraded, c.backoff = true, b.normalize() }
 }
