@@ -24,10 +24,10 @@ func BenchmarkLoadFreshProcess(b *testing.B) {
 		b.Fatalf("building the probe: %v\n%s", err, out)
 	}
 	cache := b.TempDir()
-	run := func(b *testing.B, mode string) time.Duration {
-		out, err := exec.Command(probe, mode, guestWasm, cache).Output()
+	run := func(b *testing.B, mode, module string) time.Duration {
+		out, err := exec.Command(probe, mode, module, cache).Output()
 		if err != nil {
-			b.Fatalf("loadprobe %s: %v", mode, err)
+			b.Fatalf("loadprobe %s %s: %v", mode, module, err)
 		}
 		us, err := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
 		if err != nil {
@@ -35,20 +35,22 @@ func BenchmarkLoadFreshProcess(b *testing.B) {
 		}
 		return time.Duration(us) * time.Microsecond
 	}
-	run(b, "load") // fill the cache
-	code, err := os.Stat(guestWasm)
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, mode := range []string{"load", "wazero"} {
-		b.Run(mode, func(b *testing.B) {
-			var took []time.Duration
-			for b.Loop() {
-				took = append(took, run(b, mode))
-			}
-			slices.Sort(took)
-			b.ReportMetric(float64(took[len(took)/2].Microseconds())/1e3, "ms-median")
-			b.ReportMetric(float64(code.Size())/1e6, "MB-module")
-		})
+	for _, m := range benchModules {
+		run(b, "load", m.path) // fill the cache
+		info, err := os.Stat(m.path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, mode := range []string{"load", "wazero"} {
+			b.Run(m.name+"/"+mode, func(b *testing.B) {
+				var took []time.Duration
+				for b.Loop() {
+					took = append(took, run(b, mode, m.path))
+				}
+				slices.Sort(took)
+				b.ReportMetric(float64(took[len(took)/2].Microseconds())/1e3, "ms-median")
+				b.ReportMetric(float64(info.Size())/1e6, "MB-module")
+			})
+		}
 	}
 }
