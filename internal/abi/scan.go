@@ -7,10 +7,8 @@ import "encoding/binary"
 // jump between basic blocks into a branch back to one loop at the top of
 // the function, and a host that can preempt its guests checks for
 // preemption at every loop header: each taken branch costs a check. So
-// the code keeps offsets in local variables, clamps them to the body and
-// collects failures in a flag with conditional moves (which the Go
-// compiler emits for the "if c { x = y }" shape on local values), and
-// only its loops branch.
+// the code keeps offsets in local variables, clamps them to the body with
+// arithmetic and ORs failures into a flag, and only its loops branch.
 
 // Offsets and lengths are int64 so that a u32 length added to an offset
 // cannot overflow where int is 32 bits; every offset used to slice has been
@@ -23,7 +21,8 @@ func upTo(o, hi int64) int64 {
 	return o - (o-hi)*past(o, hi)
 }
 
-// past returns 1 if o is greater than hi, else 0.
+// past returns 1 if o is greater than hi, else 0. The compiler turns this
+// shape into a comparison whose result is used as a number, with no branch.
 func past(o, hi int64) int64 {
 	var r int64
 	if o > hi {
