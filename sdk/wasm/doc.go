@@ -71,6 +71,12 @@
 //     only if the host's config grants them.
 //   - encoding/json costs tens of microseconds per call in a wasm guest;
 //     prefer the typed getters and the event views on hot paths.
+//   - Under a deadline (the host's default), every taken branch of Go code
+//     in a guest costs a check by the host, tens of nanoseconds: Go compiles
+//     jumps within a function into branches to one loop, and the runtime
+//     checks for preemption at each loop header. Handlers that do little
+//     per event stay in the microseconds; long loops over data pay per
+//     iteration and per branch.
 //
 // # Testing
 //
