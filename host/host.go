@@ -259,14 +259,22 @@ func sameExceptPlugins(a, b config.Config) bool {
 // Close closes the client (which publishes the closing event), delivers
 // what is queued to the plugins (the closing event included), stops the
 // plugins, the admin server and the embedded server. It waits at most until
-// ctx ends. Idempotent.
+// ctx ends; when ctx has a deadline, delivering what is queued ends a
+// quarter of the remaining time (at most a second) earlier, so that a
+// plugin stuck in a delivery cannot leave the others no time to stop.
+// Idempotent.
 func (h *Host) Close(ctx context.Context) error {
 	h.closeOnce.Do(func() {
 		var errs []error
 		if h.client != nil {
 			errs = append(errs, closeClient(ctx, h.client))
 		}
-		errs = append(errs, h.disp.Close(ctx))
+		// A plugin stuck in a delivery must not use up the whole budget:
+		// the drain ends early enough to leave time to stop the plugins
+		// and the servers.
+		dctx, cancel := drainContext(ctx)
+		errs = append(errs, h.disp.Close(dctx))
+		cancel()
 		errs = append(errs, h.mgr.close(ctx))
 		for _, l := range h.opts.loaders {
 			if c, ok := l.(interface{ Close(context.Context) error }); ok {
@@ -282,6 +290,26 @@ func (h *Host) Close(ctx context.Context) error {
 		h.closeErr = errors.Join(errs...)
 	})
 	return h.closeErr
+}
+
+// drainReserve is the share of Close's budget kept back from draining the
+// plugins' queues, for stopping them and the servers; at most
+// maxDrainReserve.
+const (
+	drainReserve    = 4
+	maxDrainReserve = time.Second
+)
+
+// drainContext returns the context for draining the queues at Close: ctx
+// itself without a deadline, else one that ends a quarter of the remaining
+// time (at most a second) before ctx does.
+func drainContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	reserve := min(time.Until(dl)/drainReserve, maxDrainReserve)
+	return context.WithDeadline(ctx, dl.Add(-reserve))
 }
 
 // AdminURL returns the admin server's URL ("" before Start).

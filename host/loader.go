@@ -9,9 +9,11 @@ import (
 	"github.com/heksher-go/heksher/host/hostapi"
 )
 
-// Loader starts plugins of one kind ("wasm", "process"). The host calls Load
-// from one goroutine at a time; the plugins it returns must already be
-// initialised (their manifest known).
+// Loader starts plugins of one kind ("wasm", "process"). The plugins it
+// returns must already be initialised (their manifest known). Load should
+// return soon after ctx ends; the host stops waiting for it then (a
+// shutdown during a reload) and closes whatever it returns later, so a Load
+// may still be running when the next one starts.
 type Loader interface {
 	// Load starts the plugin described by spec.
 	Load(ctx context.Context, spec PluginSpec) (hostapi.Plugin, error)

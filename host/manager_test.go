@@ -376,3 +376,85 @@ func TestNormalize(t *testing.T) {
 		})
 	}
 }
+
+// blockingLoader ignores its context until release is closed, like a
+// runtime stuck waiting for a plugin that never completes its start.
+type blockingLoader struct {
+	entered chan struct{}
+	release chan struct{}
+	plugin  *fakePlugin
+}
+
+func (l *blockingLoader) Load(_ context.Context, spec PluginSpec) (hostapi.Plugin, error) {
+	close(l.entered)
+	<-l.release
+	return l.plugin, nil
+}
+
+// A reload whose context ends while a runtime is stuck in Load returns at
+// once with the running set unchanged; the plugin the runtime returns later
+// is closed, never run.
+func TestApplyAbandonsAStuckLoad(t *testing.T) {
+	f := newManagerFixture(t)
+	a := f.file(t, "a", fakeFile{Kinds: []string{"update_ok"}})
+	if err := f.m.apply(context.Background(), []config.Plugin{spec("a", a)}); err != nil {
+		t.Fatal(err)
+	}
+	bl := &blockingLoader{entered: make(chan struct{}), release: make(chan struct{}), plugin: &fakePlugin{name: "late"}}
+	f.m.loaders["process"] = bl
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		errc <- f.m.apply(ctx, []config.Plugin{spec("a", a), {Name: "late", Kind: "process", Path: a}})
+	}()
+	<-bl.entered
+	cancel()
+	err := <-errc
+	var pe *PluginError
+	if !errors.As(err, &pe) || pe.Plugin != "late" || !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want a *PluginError for late wrapping context.Canceled", err)
+	}
+	if got := running(f.m); got != "a" {
+		t.Errorf("running %q after an abandoned load, want a", got)
+	}
+	close(bl.release)
+	eventually(t, "the late plugin closed", bl.plugin.isClosed)
+	if got := running(f.m); got != "a" {
+		t.Errorf("running %q after the late plugin arrived, want a", got)
+	}
+}
+
+func TestDrainContext(t *testing.T) {
+	cases := []struct {
+		name    string
+		budget  time.Duration // 0: no deadline
+		reserve time.Duration // the most kept back
+	}{
+		{"no deadline", 0, 0},
+		{"short budget keeps a quarter", 400 * time.Millisecond, 100 * time.Millisecond},
+		{"long budget keeps a second", 10 * time.Second, time.Second},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			if tc.budget > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tc.budget)
+				defer cancel()
+			}
+			dctx, cancel := drainContext(ctx)
+			defer cancel()
+			dl, ok := ctx.Deadline()
+			ddl, dok := dctx.Deadline()
+			if ok != dok {
+				t.Fatalf("deadline %v, drain deadline %v", ok, dok)
+			}
+			if !ok {
+				return
+			}
+			if kept := dl.Sub(ddl); kept <= 0 || kept > tc.reserve {
+				t.Errorf("the drain ends %v before the budget, want (0, %v]", kept, tc.reserve)
+			}
+		})
+	}
+}

@@ -213,7 +213,7 @@ func (m *manager) load(ctx context.Context, spec config.Plugin, content []byte, 
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	p, err := ld.Load(ctx, PluginSpec{
+	p, err := m.loadOrAbandon(ctx, ld, PluginSpec{
 		Name: spec.Name, Path: spec.Path, Content: content, SHA256: sha, Config: cfgJSON,
 		Deadline: spec.Deadline.D(), MemoryLimit: int64(spec.MemoryLimit), Grants: spec.Grants,
 		Settings: m.settings(spec.Name, spec.Grants),
@@ -231,6 +231,35 @@ func (m *manager) load(ctx context.Context, spec config.Plugin, content []byte, 
 		lp.decls = append(lp.decls, nd)
 	}
 	return lp, nil
+}
+
+// loadOrAbandon calls ld.Load, but returns as soon as ctx ends even if the
+// runtime does not: a reload cancelled by a shutdown must not hold the
+// manager (and so the shutdown) for as long as a plugin takes to fail its
+// start. An abandoned load finishes in the background when its runtime gives
+// up (the process runtime's children also die with the host), and a plugin
+// it still returns is closed at once.
+func (m *manager) loadOrAbandon(ctx context.Context, ld Loader, spec PluginSpec) (hostapi.Plugin, error) {
+	type result struct {
+		p   hostapi.Plugin
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		p, err := ld.Load(ctx, spec)
+		done <- result{p, err}
+	}()
+	select {
+	case r := <-done:
+		return r.p, r.err
+	case <-ctx.Done():
+		go func() {
+			if r := <-done; r.p != nil {
+				m.closePlugin(&loadedPlugin{spec: config.Plugin{Name: spec.Name}, plugin: r.p})
+			}
+		}()
+		return nil, fmt.Errorf("load abandoned: %w", context.Cause(ctx))
+	}
 }
 
 func (m *manager) closePlugin(lp *loadedPlugin) {

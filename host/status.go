@@ -54,7 +54,7 @@ func (h *Host) Snapshot() admin.Snapshot {
 	return s
 }
 
-// serving says where values come from: "live", "snapshot" or "defaults"
+// serving says where values come from: "service", "snapshot" or "defaults"
 // ("starting" before the client runs).
 func (h *Host) serving() string {
 	// ready is stored after client is set, so reading client after it is

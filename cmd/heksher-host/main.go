@@ -70,35 +70,55 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	startCtx, cancelStart := context.WithCancel(context.Background())
+	defer cancelStart()
 	started := make(chan error, 1)
 	go func() { started <- h.Start(startCtx) }()
+	// A reload runs beside the signal loop, so that SIGINT or SIGTERM
+	// during a slow plugin load still stops the host in time: the reload
+	// is cancelled (leaving the running set as it was) and awaited.
+	reloadCtx, cancelReloads := context.WithCancel(context.Background())
+	defer cancelReloads()
+	var reloaded chan struct{}
 	for {
 		select {
 		case err := <-started:
 			if err != nil {
-				cancelStart()
 				log.Error("start-up failed", "err", err)
 				return 1
 			}
 			fmt.Fprintf(stdout, "heksher-host: status page %s (service %s)\n", h.AdminURL(), h.ServiceURL())
 			started = nil
+		case <-reloaded:
+			reloaded = nil
 		case sig := <-sigs:
 			if sig == syscall.SIGHUP {
-				if started != nil {
+				switch {
+				case started != nil:
 					log.Warn("SIGHUP during start-up ignored")
-					continue
+				case reloaded != nil:
+					log.Warn("SIGHUP during a reload ignored; send it again once the reload is done")
+				default:
+					log.Info("SIGHUP: reloading plugins", "config", *cfgPath)
+					done := make(chan struct{})
+					reloaded = done
+					go func() {
+						defer close(done)
+						ctx, cancel := context.WithTimeout(reloadCtx, 30*time.Second)
+						defer cancel()
+						_ = h.Reload(ctx) // logged by the host; the running set stays on failure
+					}()
 				}
-				log.Info("SIGHUP: reloading plugins", "config", *cfgPath)
-				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-				_ = h.Reload(ctx) // logged by the host; the running set stays on failure
-				cancel()
 				continue
 			}
 			log.Info("shutting down", "signal", sig.String())
 			cancelStart()
+			cancelReloads()
 			ctx, cancel := context.WithTimeout(context.Background(), shutdownBudget)
 			if started != nil {
 				<-started
+			}
+			if reloaded != nil {
+				<-reloaded
 			}
 			err := h.Close(ctx)
 			cancel()
