@@ -21,17 +21,26 @@ type hookReceiver struct {
 	*httptest.Server
 	mu       sync.Mutex
 	statuses []string
+	payloads []alertPayload
+}
+
+// alertPayload is the webhook-alerter's JSON body, as far as the tests read it.
+type alertPayload struct {
+	Status              string    `json:"status"`
+	ConsecutiveFailures int       `json:"consecutive_failures"`
+	Error               string    `json:"error"`
+	LastSuccess         time.Time `json:"last_success"`
+	StaleFor            string    `json:"stale_for"`
 }
 
 func newHookReceiver(t *testing.T) *hookReceiver {
 	r := &hookReceiver{}
 	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		var p struct {
-			Status string `json:"status"`
-		}
+		var p alertPayload
 		_ = json.NewDecoder(req.Body).Decode(&p)
 		r.mu.Lock()
 		r.statuses = append(r.statuses, p.Status)
+		r.payloads = append(r.payloads, p)
 		r.mu.Unlock()
 	}))
 	t.Cleanup(r.Close)
@@ -93,6 +102,14 @@ func TestE2E_ServiceDownAndBack(t *testing.T) {
 		t.Errorf("lookup while the service is down: %+v", v)
 	}
 	h.waitFor("the alert", 10*time.Second, func() bool { return hook.got() == "alert" })
+	// The alert is built from the update error event as the process plugin
+	// received it: the error, the consecutive failures, the last success.
+	hook.mu.Lock()
+	alert := hook.payloads[0]
+	hook.mu.Unlock()
+	if alert.ConsecutiveFailures < 2 || alert.Error == "" || alert.LastSuccess.IsZero() || alert.StaleFor == "" {
+		t.Errorf("alert payload %+v lacks the update error's content", alert)
+	}
 
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
