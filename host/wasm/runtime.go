@@ -33,6 +33,15 @@ type Runtime struct {
 	closed  bool
 	groups  map[groupKey]*group
 	plugins map[*Plugin]struct{}
+
+	// compiling counts compilations in progress, which run without mu;
+	// Close waits for them before it closes the wazero runtimes under them.
+	compiling sync.WaitGroup
+
+	// beforeCompile, when set (by tests, before the runtime is shared), runs
+	// at the start of each compilation, outside mu; an error it returns
+	// fails that compilation.
+	beforeCompile func() error
 }
 
 // groupKey is what wazero can only set per runtime.
@@ -48,10 +57,16 @@ type group struct {
 }
 
 // compiled is a module compiled in one group, shared by reference count.
+// It is in its group's map from the moment its compilation starts, so that
+// a second load of the same bytes waits for that compilation instead of
+// starting another; done is closed when mod (or err) is set.
 type compiled struct {
 	sum  [32]byte
-	mod  wazero.CompiledModule
-	refs int
+	refs int // guarded by Runtime.mu
+
+	done chan struct{}
+	mod  wazero.CompiledModule // set before done is closed
+	err  error                 // set before done is closed; the entry has then left the map
 }
 
 // NewRuntime returns a Runtime configured by cfg.
@@ -84,8 +99,9 @@ func NewRuntime(ctx context.Context, cfg RuntimeConfig) (*Runtime, error) {
 // Load compiles (or reuses) the module of cfg, validates it against ABI v1,
 // and returns a plugin with one instance already made and initialised with
 // cfg.Config, its [hostapi.Manifest] known. The plugin's lookups go to
-// settings. Loading compiles under the runtime's lock, so concurrent loads of
-// the same module compile it once.
+// settings. Concurrent loads of the same module compile it once; the
+// runtime's lock is not held while compiling, so a slow compilation (seconds
+// with a cold cache) does not hold up other plugins' loads or closes.
 //
 // # Errors
 //
@@ -128,12 +144,11 @@ func (r *Runtime) Load(ctx context.Context, cfg PluginConfig, settings hostapi.S
 		return nil, ErrClosed
 	}
 	g, err := r.group(ctx, groupKey{preempt: !cfg.DisablePreemption, memPages: cfg.MemoryLimitPages})
+	r.mu.Unlock()
 	if err != nil {
-		r.mu.Unlock()
 		return nil, err
 	}
 	c, err := r.compile(ctx, g, cfg.Name, sum, code)
-	r.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
@@ -177,36 +192,87 @@ func (r *Runtime) group(ctx context.Context, key groupKey) (*group, error) {
 	return g, nil
 }
 
-// compile returns the validated compiled module for sum in g, compiling it
-// if needed, with one more reference. Called with r.mu held.
+// compile returns the validated compiled module for sum in g, with one
+// more reference, compiling it unless another load already has or is
+// doing so. It takes the runtime's lock only to find or publish the entry.
 func (r *Runtime) compile(ctx context.Context, g *group, name string, sum [32]byte, code []byte) (*compiled, error) {
-	if c := g.compiled[sum]; c != nil {
-		c.refs++
-		return c, nil
-	}
-	mod, err := g.rt.CompileModule(ctx, code)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("wasm: plugin %q: compiling: %w", name, err)
+	for {
+		r.mu.Lock()
+		if r.closed {
+			r.mu.Unlock()
+			return nil, ErrClosed
 		}
-		return nil, &ValidationError{Plugin: name, Problem: "does not compile", Err: err}
+		c := g.compiled[sum]
+		if c == nil {
+			break // r.mu is still held: publish the entry below
+		}
+		c.refs++
+		r.mu.Unlock()
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+			r.release(g, c)
+			return nil, fmt.Errorf("wasm: plugin %q: waiting for its module to compile: %w", name, ctx.Err())
+		}
+		if c.err == nil {
+			return c, nil
+		}
+		// That compilation failed (perhaps only its caller gave up) and its
+		// entry is gone: compile again for this caller.
+		r.release(g, c)
 	}
-	if err := validate(g.rt, mod); err != nil {
-		_ = mod.Close(ctx)
-		return nil, &ValidationError{Plugin: name, Problem: err.Error()}
-	}
-	c := &compiled{sum: sum, mod: mod, refs: 1}
+	c := &compiled{sum: sum, refs: 1, done: make(chan struct{})}
 	g.compiled[sum] = c
+	r.compiling.Add(1)
+	r.mu.Unlock()
+
+	var mod wazero.CompiledModule
+	var err error
+	if r.beforeCompile != nil {
+		err = r.beforeCompile()
+	}
+	if err == nil {
+		mod, err = g.rt.CompileModule(ctx, code)
+	}
+	switch {
+	case err != nil && ctx.Err() != nil:
+		err = fmt.Errorf("wasm: plugin %q: compiling: %w", name, err)
+	case err != nil:
+		err = &ValidationError{Plugin: name, Problem: "does not compile", Err: err}
+	default:
+		if verr := validate(g.rt, mod); verr != nil {
+			_ = mod.Close(ctx)
+			mod, err = nil, &ValidationError{Plugin: name, Problem: verr.Error()}
+		}
+	}
+
+	r.mu.Lock()
+	c.mod, c.err = mod, err
+	if err != nil && g.compiled[sum] == c {
+		delete(g.compiled, sum)
+	}
+	close(c.done)
+	r.mu.Unlock()
+	r.compiling.Done()
+	if err != nil {
+		r.release(g, c)
+		return nil, err
+	}
 	return c, nil
 }
 
-// release drops one reference to c, closing it with the last.
+// release drops one reference to c, closing its module with the last.
 func (r *Runtime) release(g *group, c *compiled) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	c.refs--
-	if c.refs == 0 && !r.closed {
+	if c.refs > 0 {
+		return
+	}
+	if g.compiled[c.sum] == c {
 		delete(g.compiled, c.sum)
+	}
+	if c.mod != nil && !r.closed {
 		_ = c.mod.Close(context.Background())
 	}
 }
@@ -217,8 +283,10 @@ func (r *Runtime) forget(p *Plugin) {
 	r.mu.Unlock()
 }
 
-// Close closes every plugin the runtime loaded, then the wazero runtimes and
-// the cache. A plugin whose guest is still running (only possible with
+// Close closes every plugin the runtime loaded, waits for compilations in
+// progress (wazero cannot interrupt one), then closes the wazero runtimes
+// and the cache; a load that was compiling fails with [ErrClosed] or an
+// init error. A plugin whose guest is still running (only possible with
 // DisablePreemption) is abandoned when ctx ends. Idempotent.
 func (r *Runtime) Close(ctx context.Context) error {
 	r.mu.Lock()
@@ -243,6 +311,7 @@ func (r *Runtime) Close(ctx context.Context) error {
 	groups := r.groups
 	r.groups = map[groupKey]*group{}
 	r.mu.Unlock()
+	r.compiling.Wait()
 	for _, g := range groups {
 		if err := g.rt.Close(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("wasm: closing runtime: %w", err))
