@@ -254,7 +254,7 @@ func (m *manager) loadOrAbandon(ctx context.Context, ld Loader, spec PluginSpec)
 		return r.p, r.err
 	case <-ctx.Done():
 		go func() {
-			if r := <-done; r.p != nil {
+			if r := <-done; r.err == nil && r.p != nil {
 				m.closePlugin(&loadedPlugin{spec: config.Plugin{Name: spec.Name}, plugin: r.p})
 			}
 		}()
