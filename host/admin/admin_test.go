@@ -164,25 +164,37 @@ func TestReloadFailure(t *testing.T) {
 }
 
 func TestToken(t *testing.T) {
-	s := start(t, &fakeBackend{}, Options{Token: "s3cret"})
+	b := &fakeBackend{}
+	s := start(t, b, Options{Token: "s3cret"})
 	base := "http://" + s.Addr()
 	cases := []struct {
-		name, path, token string
-		status            int
+		name, method, path, token string
+		status                    int
 	}{
-		{"no token status", "/", "", 401},
-		{"no token healthz", "/healthz", "", 401},
-		{"no token metrics", "/metrics", "", 401},
-		{"wrong token", "/api/v1/lookup/banner", "nope", 401},
-		{"right token", "/api/v1/lookup/banner", "s3cret", 200},
-		{"right token healthz", "/healthz", "s3cret", 200},
+		{"no token status", "GET", "/", "", 401},
+		{"no token status json", "GET", "/api/v1/status", "", 401},
+		{"no token lookup", "GET", "/api/v1/lookup/banner", "", 401},
+		{"no token healthz", "GET", "/healthz", "", 401},
+		{"no token readyz", "GET", "/readyz", "", 401},
+		{"no token metrics", "GET", "/metrics", "", 401},
+		{"no token reload", "POST", "/api/v1/reload", "", 401},
+		{"no token unknown path", "GET", "/nope", "", 401},
+		{"wrong token", "GET", "/api/v1/lookup/banner", "nope", 401},
+		{"token with another case", "GET", "/api/v1/lookup/banner", "S3CRET", 401},
+		{"right token", "GET", "/api/v1/lookup/banner", "s3cret", 200},
+		{"right token healthz", "GET", "/healthz", "s3cret", 200},
+		{"right token reload", "POST", "/api/v1/reload", "s3cret", 200},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if status, body := get(t, "GET", base+tc.path, tc.token); status != tc.status {
+			if status, body := get(t, tc.method, base+tc.path, tc.token); status != tc.status {
 				t.Fatalf("status %d, want %d: %s", status, tc.status, body)
 			}
 		})
+	}
+	// Only the request with the token reached the backend's reload.
+	if n := b.reloads.Load(); n != 1 {
+		t.Errorf("the backend reloaded %d times, want once", n)
 	}
 }
 
