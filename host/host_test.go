@@ -441,9 +441,13 @@ func TestPluginDeclarationsAndLookups(t *testing.T) {
 		!strings.Contains(ps[3].LastError, "already declared") {
 		t.Fatalf("statuses %+v", ps)
 	}
-	// The shared setting was declared before the first update.
-	if out := h.rec.outcome("limit"); out == "" {
-		eventually(t, "limit's declaration outcome", func() bool { return h.rec.outcome("limit") != "" })
+	// The shared setting was declared once, for both (the order against the
+	// first update: TestPluginSettingsDeclaredBeforeFirstUpdate).
+	eventually(t, "limit's declaration outcome", func() bool { return h.rec.outcome("limit") == "created" })
+	for _, s := range h.Snapshot().Settings {
+		if s.Name == "limit" && strings.Join(s.DeclaredBy, ",") != "a,b" {
+			t.Errorf("limit declared by %v, want a,b", s.DeclaredBy)
+		}
 	}
 	sa := h.pluginSettings("a", config.Grants{})
 	v, err := sa.Lookup(context.Background(), "a", "limit", []hostapi.Feature{{Name: "user", Value: "x"}})

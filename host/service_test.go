@@ -1,6 +1,7 @@
 package host
 
 import (
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/heksher-go/heksher/hekshertest"
@@ -126,3 +128,41 @@ func TestNewRejectsInvalidConfig(t *testing.T) {
 }
 
 var _ hostapi.Settings = (*pluginSettings)(nil)
+
+// The settings the plugins declare, and the host's own, reach the service
+// before the host's first update: the service's request log shows each
+// declaration ahead of the first query.
+func TestPluginSettingsDeclaredBeforeFirstUpdate(t *testing.T) {
+	srv := hekshertest.NewServer(t, hekshertest.WithContextFeatures("user", "theme"))
+	cfg := testConfig(t)
+	cfg.Service.URL = srv.URL
+	limit := hostapi.Declaration{Name: "limit", Type: "int", ConfigurableFeatures: []string{"user"}, Default: json.RawMessage(`5`)}
+	cfg.Plugins = []config.Plugin{{Name: "a", Kind: "wasm", Path: writeFake(t, t.TempDir(), "a", fakeFile{Kinds: []string{"update_ok"}, Decls: []hostapi.Declaration{limit}})}}
+	startHost(t, cfg, WithLoader("wasm", &fakeLoader{}))
+	firstQuery := -1
+	declared := map[string]int{}
+	for i, r := range srv.Requests() {
+		switch {
+		case strings.HasSuffix(r.Path, "/query") && firstQuery < 0:
+			firstQuery = i
+		case strings.HasSuffix(r.Path, "/settings/declare"):
+			var body struct {
+				Name string `json:"name"`
+			}
+			if err := json.Unmarshal(r.Body, &body); err == nil {
+				if _, seen := declared[body.Name]; !seen {
+					declared[body.Name] = i
+				}
+			}
+		}
+	}
+	if firstQuery < 0 {
+		t.Fatal("no query reached the service")
+	}
+	for _, name := range []string{"banner", "limit"} {
+		i, ok := declared[name]
+		if !ok || i > firstQuery {
+			t.Errorf("%s declared at request %d (declared: %v), the first query was request %d", name, i, ok, firstQuery)
+		}
+	}
+}
