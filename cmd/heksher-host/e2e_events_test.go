@@ -76,6 +76,7 @@ func TestE2E_EventsReachAPluginWhole(t *testing.T) {
 	srv := hekshertest.NewServer(t, hekshertest.WithContextFeatures("user", "env"))
 	dir := t.TempDir()
 	recordFile := filepath.Join(dir, "record.jsonl")
+	auditFile := filepath.Join(dir, "audit.jsonl")
 	cfg := fmt.Sprintf(`
 service: {url: %s, timeout: 1s}
 update_interval: 300ms
@@ -85,9 +86,11 @@ settings:
   - {name: greeting, type: str, configurable_features: [user], default: hi}
 plugins:
   - {name: rec, kind: process, path: %s, config: {record: %q}}
+  - {name: audit, kind: process, path: %s, config: {file: %q}}
 admin: {listen: "{{admin}}"}
 state_dir: state
-`, srv.URL, built(t, "host/process/testdata/bin/testplugin"), recordFile)
+`, srv.URL, built(t, "host/process/testdata/bin/testplugin"), recordFile,
+		built(t, "plugins/audit-log/bin/audit-log"), auditFile)
 	h := startHost(t, dir, cfg)
 
 	// The plugin's own declaration, with the service's outcome.
@@ -139,6 +142,25 @@ state_dir: state
 	if len(c.New.Rules) != 1 || c.New.Rules[0].ID != id || string(c.New.Rules[0].Value) != `"hello alice"` ||
 		len(c.New.Rules[0].Conditions) != 1 || c.New.Rules[0].Conditions[0] != (event.Condition{Feature: "user", Value: "alice"}) {
 		t.Errorf("new rule set as the plugin got it: %+v", c.New)
+	}
+
+	// The first-party audit log wrote the same change as a JSON line.
+	var line struct {
+		Setting string        `json:"setting"`
+		Added   []int64       `json:"added_rules"`
+		New     event.RuleSet `json:"new"`
+	}
+	h.waitFor("the audit line for greeting", 30*time.Second, func() bool {
+		b, _ := os.ReadFile(auditFile)
+		for l := range strings.SplitSeq(strings.TrimSpace(string(b)), "\n") {
+			if json.Unmarshal([]byte(l), &line) == nil && line.Setting == "greeting" && len(line.Added) > 0 {
+				return true
+			}
+		}
+		return false
+	})
+	if line.Added[0] != id || len(line.New.Rules) != 1 || string(line.New.Rules[0].Value) != `"hello alice"` {
+		t.Errorf("audit line %+v", line)
 	}
 
 	// The service goes away: update errors with their whole content.
