@@ -96,7 +96,11 @@ func New(cfg config.Config, opts ...Option) (*Host, error) {
 // continue in the background), and the admin server.
 //
 // A plugin that fails to load at start-up is logged and shown as failed on
-// the status page; the host starts without it.
+// the status page; the host starts without it. ctx bounds the plugin loads
+// too: a load still running when ctx ends is abandoned as failed (compiling
+// a large wasm module can take seconds), so give Start a context without a
+// short deadline; the start-up timeout already bounds the wait for the
+// service.
 //
 // # Errors
 //
