@@ -52,7 +52,7 @@ func wasmHost(t *testing.T, cfg config.Config, cacheDir string) *Host {
 // Two real wasm plugins declaring the same setting identically share it
 // with the host's own declaration; a plugin whose declaration differs from
 // the host's fails its load with a ConflictError naming the field, and the
-// running set stays as it was.
+// running set stays as it was. A plugin's memory limit reaches the runtime.
 func TestRealWasmPluginsShareAndConflict(t *testing.T) {
 	guest := builtFile(t, "host/wasm/testdata/guest.wasm") // declares answer: int by [env], default 42
 	cfg := testConfig(t)
@@ -83,6 +83,17 @@ func TestRealWasmPluginsShareAndConflict(t *testing.T) {
 	}
 	if got := pluginStates(h2); got != "" {
 		t.Errorf("plugins %q after the refused load", got)
+	}
+
+	// The configured memory limit reaches the runtime: the Go guest cannot
+	// start within 1MiB.
+	err = h.Apply(context.Background(), []config.Plugin{cfg.Plugins[0], cfg.Plugins[1],
+		{Name: "small", Kind: "wasm", Path: guest, MemoryLimit: config.ByteSize(1 << 20)}})
+	if !errors.As(err, &pe) || pe.Plugin != "small" || !strings.Contains(err.Error(), "limit of 16 pages") {
+		t.Fatalf("got %v, want small's load refused over its limit of 16 pages", err)
+	}
+	if got := pluginStates(h); got != "g1:running,g2:running" {
+		t.Errorf("plugins %s after the refused load", got)
 	}
 }
 
