@@ -27,6 +27,8 @@ type eventRecord struct {
 	Event   json.RawMessage `json:"event"`
 	Error   string          `json:"error"`
 	Value   json.RawMessage `json:"value"`
+	Config  json.RawMessage `json:"config"`
+	Env     []string        `json:"env"`
 }
 
 func readRecords(t *testing.T, path string) []eventRecord {
@@ -85,13 +87,30 @@ tracked_contexts: {user: ["*"], env: ["*"]}
 settings:
   - {name: greeting, type: str, configurable_features: [user], default: hi}
 plugins:
-  - {name: rec, kind: process, path: %s, config: {record: %q}}
+  - {name: rec, kind: process, path: %s, config: {record: %q}, grants: {env: [HEKSHER_E2E_GRANTED]}}
   - {name: audit, kind: process, path: %s, config: {file: %q}}
 admin: {listen: "{{admin}}"}
 state_dir: state
 `, srv.URL, built(t, "host/process/testdata/bin/testplugin"), recordFile,
 		built(t, "plugins/audit-log/bin/audit-log"), auditFile)
+	t.Setenv("HEKSHER_E2E_GRANTED", "yes")
+	t.Setenv("HEKSHER_E2E_SECRET", "no")
 	h := startHost(t, dir, cfg)
+
+	// The plugin was initialised with its configuration and sees only the
+	// environment it was granted.
+	h.waitFor("the plugin's init record", 30*time.Second, func() bool {
+		_, ok := findRecord(t, recordFile, func(r eventRecord) bool { return r.What == "init" })
+		return ok
+	})
+	initRec, _ := findRecord(t, recordFile, func(r eventRecord) bool { return r.What == "init" })
+	env := strings.Join(initRec.Env, "\n")
+	if !strings.Contains(env, "HEKSHER_E2E_GRANTED=yes") || strings.Contains(env, "HEKSHER_E2E_SECRET") {
+		t.Errorf("the plugin's environment: %q", initRec.Env)
+	}
+	if !strings.Contains(string(initRec.Config), recordFile) {
+		t.Errorf("the plugin's init config: %s", initRec.Config)
+	}
 
 	// The plugin's own declaration, with the service's outcome.
 	var decl eventRecord
