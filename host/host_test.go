@@ -435,7 +435,7 @@ func TestPluginDeclarationsAndLookups(t *testing.T) {
 		t.Errorf("a plugin named like a hook: %v", err)
 	}
 	ps := h.pluginStatuses()
-	if len(ps) != 4 || ps[0].State != "running" || ps[1].State != "running" || ps[2].Kind != "go" || ps[3].State != "failed" ||
+	if len(ps) != 4 || ps[0].State != "running" || ps[1].State != "running" || ps[2].Kind != "go" || ps[2].QueueSize != config.DefaultPluginQueueSize || ps[3].State != "failed" ||
 		!strings.Contains(ps[3].LastError, "already declared") {
 		t.Fatalf("statuses %+v", ps)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/heksher-go/heksher"
 	"github.com/heksher-go/heksher/host/admin"
+	"github.com/heksher-go/heksher/host/config"
 	"github.com/heksher-go/heksher/host/hostapi"
 )
 
@@ -89,7 +90,11 @@ func (h *Host) pluginStatuses() []admin.PluginStatus {
 		out = append(out, ps)
 	}
 	for _, hk := range h.opts.hooks {
-		ps := admin.PluginStatus{Name: hk.Name, Kind: "go", State: hostapi.StateRunning.String(), QueueSize: hk.QueueSize}
+		qs := hk.QueueSize
+		if qs <= 0 {
+			qs = config.DefaultPluginQueueSize // what the dispatcher gave it
+		}
+		ps := admin.PluginStatus{Name: hk.Name, Kind: "go", State: hostapi.StateRunning.String(), QueueSize: qs}
 		if i, ok := stats[hk.Name]; ok {
 			st := ds[i]
 			ps.Queued, ps.Delivered, ps.Dropped = st.Queued, st.Delivered, st.Dropped
