@@ -2,10 +2,14 @@ package main
 
 import (
 	"fmt"
+	"net"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -73,4 +77,115 @@ plugins:
 			t.Fatalf("the stuck plugin's process %d outlived the host", pid)
 		}
 	}
+}
+
+// SIGTERM while start-up still waits for a service that accepts
+// connections and never answers: the host exits 0 within 5 s all the same,
+// and its process plugin is gone.
+func TestE2E_SigtermDuringStartUp(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []net.Conn
+	var mu sync.Mutex
+	var accepting sync.WaitGroup
+	accepting.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	})
+	t.Cleanup(func() {
+		ln.Close()
+		accepting.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	dir := t.TempDir()
+	adminAddr := freeAddr(t)
+	cfg := fmt.Sprintf(`
+service: {url: "http://%s", timeout: 60s}
+startup_timeout: 60s
+context_features: [user, theme]
+plugins:
+  - {name: banner, kind: process, path: %s}
+admin: {listen: %q}
+state_dir: state
+`, ln.Addr(), built(t, "examples/demo/banner/bin/banner"), adminAddr)
+	path := filepath.Join(dir, "host.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := &lockedBuffer{}
+	cmd := exec.Command(built(t, "cmd/heksher-host/bin/heksher-host"), "-config", path)
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		if t.Failed() {
+			t.Logf("host output:\n%s", out.String())
+		}
+	})
+	// The plugin is up and the admin server says "not ready": start-up is
+	// waiting for the service.
+	var pid int
+	for limit := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(limit) {
+			t.Fatal("timed out waiting for the plugin to start and the host to wait for the service")
+		}
+		if _, err := fmt.Sscanf(afterLast(out.String(), `msg="plugin started" plugin=banner pid=`), "%d", &pid); err != nil {
+			continue
+		}
+		resp, err := http.Get("http://" + adminAddr + "/readyz")
+		if err != nil {
+			continue
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusServiceUnavailable {
+			break
+		}
+	}
+	start := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("exit: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("host did not exit within 10s")
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("shutdown during start-up took %v", took)
+	}
+	for limit := time.Now().Add(10 * time.Second); alive(pid); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(limit) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			t.Fatalf("plugin process %d outlived the host", pid)
+		}
+	}
+}
+
+// afterLast returns what follows the last occurrence of marker in s, or "".
+func afterLast(s, marker string) string {
+	i := strings.LastIndex(s, marker)
+	if i < 0 {
+		return ""
+	}
+	return s[i+len(marker):]
 }
