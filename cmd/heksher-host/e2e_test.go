@@ -182,6 +182,14 @@ func TestE2E_StatusPageInChromium(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return strings.Contains(string(b), "winter sale")
 	})
+	h.waitFor("the test guest's last error", 10*time.Second, func() bool {
+		for _, p := range h.status().Plugins {
+			if p.Name == "hung" && p.LastError != "" {
+				return true
+			}
+		}
+		return false
+	})
 	st := h.status()
 	if st.Update.ETag == "" {
 		t.Fatalf("no ETag in the status: %+v", st.Update)
@@ -191,7 +199,10 @@ func TestE2E_StatusPageInChromium(t *testing.T) {
 		`id="setting-banner"`, `id="setting-discount"`, `id="setting-loop"`, "winter sale", "user=alice",
 		`id="plugin-banner"`, `id="plugin-discount"`, `id="plugin-hung"`, "running", "Last update", "Latest events",
 		"ETag", st.Update.ETag, "Consecutive failures", "Current value", `"welcome"`, "setting_changed", "Last error",
-		`http-equiv="refresh"`,
+		`http-equiv="refresh"`, `id="serving" class="ok">service`, "Calls", "Timeouts", "Restarts", "Dropped",
+		// The test guest looks up settings it did not declare: its last
+		// error is on the page.
+		"setting not declared by this plugin",
 	} {
 		if !strings.Contains(dom, want) {
 			t.Errorf("rendered status page lacks %q", want)
