@@ -191,7 +191,9 @@ func (h *hostProc) stop(sig syscall.Signal) time.Duration {
 	case <-time.After(10 * time.Second):
 		h.t.Fatal("host did not exit within 10s")
 	}
-	return time.Since(start)
+	took := time.Since(start)
+	h.t.Logf("the host exited %v after %v", took, sig)
+	return took
 }
 
 // pluginPIDs returns the pids of the running process plugins.
