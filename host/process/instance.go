@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	goplugin "github.com/hashicorp/go-plugin"
@@ -26,8 +27,10 @@ type instance struct {
 	exited   <-chan struct{} // closed when go-plugin sees the process end
 	manifest hostapi.Manifest
 	brokerID uint32
-	started  time.Time
-	serving  sync.WaitGroup // the brokered Settings server
+	// settingsConns counts connections to this process's Settings server.
+	settingsConns atomic.Int64
+	started       time.Time
+	serving       sync.WaitGroup // the brokered Settings server
 }
 
 // dispensed is what go-plugin's Dispense returns on the host side.
@@ -107,6 +110,7 @@ func (p *Plugin) handshake(ctx context.Context, inst *instance) error {
 	go func() {
 		defer inst.serving.Done()
 		d.broker.AcceptAndServe(inst.brokerID, func(opts []grpc.ServerOption) *grpc.Server {
+			opts = append(opts, grpc.StatsHandler(connCounter{n: &inst.settingsConns}))
 			s := grpc.NewServer(opts...)
 			pluginv1.RegisterSettingsServer(s, srv)
 			return s

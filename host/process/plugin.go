@@ -277,7 +277,10 @@ func (p *Plugin) setRunning(inst *instance) {
 }
 
 // Status returns a snapshot of the plugin's state and counters. Detail has
-// "pid" (0 while restarting), "path" and "broker_id".
+// "pid" (0 while restarting), "path", and for the serving process
+// "broker_id" and "settings_connections" (connections it opened to the
+// host's Settings service: 1 for a plugin on the SDK, which opens it once in
+// Init).
 func (p *Plugin) Status() hostapi.Status {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -290,6 +293,7 @@ func (p *Plugin) Status() hostapi.Status {
 	if p.inst != nil {
 		s.Detail["pid"] = strconv.Itoa(p.inst.pid())
 		s.Detail["broker_id"] = strconv.FormatUint(uint64(p.inst.brokerID), 10)
+		s.Detail["settings_connections"] = strconv.FormatInt(p.inst.settingsConns.Load(), 10)
 	}
 	return s
 }

@@ -2,10 +2,17 @@ package process
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -23,9 +30,16 @@ import (
 // holding the certificate, is served on the same sockets.
 func TestMutualTLS(t *testing.T) {
 	base := t.TempDir()
-	cfg, _ := testPluginConfig(t, "mtls")
+	cfg, rec := testPluginConfig(t, "mtls")
 	cfg.SocketDir = base
 	p := startPlugin(t, cfg, newMemSettings())
+	// go-plugin's AutoMTLS hands the plugin the host's client certificate,
+	// the only one it then accepts.
+	if env := lastRecord(t, rec, "init").Env; !slices.ContainsFunc(env, func(kv string) bool {
+		return strings.HasPrefix(kv, "PLUGIN_CLIENT_CERT=-----BEGIN CERTIFICATE-----")
+	}) {
+		t.Errorf("the plugin was not given the host's client certificate: env %q", env)
+	}
 	socks, _ := filepath.Glob(filepath.Join(base, "heksher-plugin-*", "*", "*"))
 	if len(socks) == 0 {
 		t.Fatalf("no sockets under %s", base)
@@ -36,6 +50,7 @@ func TestMutualTLS(t *testing.T) {
 	}{
 		{name: "no TLS", creds: insecure.NewCredentials()},
 		{name: "TLS without a client certificate", creds: credentials.NewTLS(&tls.Config{InsecureSkipVerify: true})},
+		{name: "TLS with another client certificate", creds: credentials.NewTLS(&tls.Config{InsecureSkipVerify: true, Certificates: []tls.Certificate{strangerCert(t)}})},
 	}
 	var reachable int
 	for _, sock := range socks {
@@ -45,6 +60,24 @@ func TestMutualTLS(t *testing.T) {
 		}
 		_ = c.Close()
 		reachable++
+		t.Run(filepath.Base(sock)+"/speaks TLS and demands a client certificate", func(t *testing.T) {
+			c, err := tls.Dial("unix", sock, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}})
+			if err != nil {
+				t.Fatalf("TLS handshake: %v", err)
+			}
+			defer func() { _ = c.Close() }()
+			if len(c.ConnectionState().PeerCertificates) == 0 {
+				t.Fatal("the plugin presented no certificate")
+			}
+			// In TLS 1.3 the server judges the client's (absent)
+			// certificate after the client's handshake ends: its verdict
+			// arrives as an alert on the first read.
+			_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			_, err = c.Read(make([]byte, 1))
+			if err == nil || !strings.Contains(err.Error(), "certificate required") {
+				t.Fatalf("first read = %v, want the plugin's certificate required alert", err)
+			}
+		})
 		for _, s := range strangers {
 			t.Run(filepath.Base(sock)+"/"+s.name, func(t *testing.T) {
 				conn, err := grpc.NewClient("unix://"+sock, grpc.WithTransportCredentials(s.creds))
@@ -88,6 +121,31 @@ func TestLookup_OneConnection(t *testing.T) {
 	if after := socketFDs(t, pid); after != before {
 		t.Errorf("plugin holds %d sockets after 20 lookups, %d before the first: lookups opened connections", after, before)
 	}
+	// Counted where the connections arrive: the host's Settings server for
+	// this process accepted exactly one, the one opened in Init.
+	if n := p.Status().Detail["settings_connections"]; n != "1" {
+		t.Errorf("host accepted %s Settings connections from the plugin, want 1", n)
+	}
+}
+
+// strangerCert is a self-signed client certificate the plugin has never
+// seen.
+func strangerCert(t *testing.T) tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "localhost"}, DNSNames: []string{"localhost"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 
 // socketFDs counts the sockets among pid's open file descriptors.
