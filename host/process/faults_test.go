@@ -2,17 +2,20 @@ package process
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -33,28 +36,72 @@ func sha256File(t *testing.T, path string) string {
 }
 
 // bystander starts a healthy plugin that must keep working while another
-// plugin misbehaves; check delivers to it and looks a setting up through it.
-func bystander(t *testing.T) (check func(seq uint64)) {
+// plugin misbehaves. It delivers to it and looks a setting up through it in
+// a loop until the returned stop is called, so that the checks run
+// throughout the fault, not only after it; stop runs one last round and
+// fails the test if any round failed or the bystander was restarted.
+func bystander(t *testing.T) (stop func()) {
 	t.Helper()
 	cfg, rec := testPluginConfig(t, "bystander")
 	p := startPlugin(t, cfg, newMemSettings("test.limit", "1"))
 	pid := p.Status().Detail["pid"]
-	return func(seq uint64) {
-		t.Helper()
+	var seq uint64
+	round := func() error {
+		seq++
 		if err := command(context.Background(), p, seq, "cmd.lookup", map[string]any{"setting": "test.limit"}); err != nil {
-			t.Fatalf("bystander: %v", err)
+			return fmt.Errorf("bystander delivery %d: %w", seq, err)
 		}
-		if r := lastRecord(t, rec, "lookup"); string(r.Value) != "1" {
-			t.Fatalf("bystander lookup = %s (%s), want 1", r.Value, r.Error)
+		if r, err := lastLine(rec); err != nil || r.What != "lookup" || string(r.Value) != "1" {
+			return fmt.Errorf("bystander lookup %d = %+v (%v), want 1", seq, r, err)
 		}
-		if st := p.Status(); st.Detail["pid"] != pid || st.Restarts != 0 {
-			t.Fatalf("bystander was disturbed: %+v", st)
-		}
+		return nil
 	}
+	quit, done := make(chan struct{}), make(chan error, 1)
+	go func() {
+		for {
+			if err := round(); err != nil {
+				done <- err
+				return
+			}
+			select {
+			case <-quit:
+				done <- round()
+				return
+			case <-time.After(5 * time.Millisecond): // pacing only
+			}
+		}
+	}()
+	var once sync.Once
+	stop = func() {
+		t.Helper()
+		once.Do(func() {
+			close(quit)
+			if err := <-done; err != nil {
+				t.Error(err)
+			}
+			if st := p.Status(); st.Detail["pid"] != pid || st.Restarts != 0 || st.Errors != 0 {
+				t.Errorf("bystander was disturbed: %+v", st)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// lastLine decodes the last record in path.
+func lastLine(path string) (record, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return record{}, err
+	}
+	b = bytes.TrimRight(b, "\n")
+	var r record
+	err = json.Unmarshal(b[bytes.LastIndexByte(b, '\n')+1:], &r)
+	return r, err
 }
 
 func TestStart_BadInput(t *testing.T) {
-	check := bystander(t)
+	stop := bystander(t)
 	dir := t.TempDir()
 	notExec := filepath.Join(dir, "not-exec")
 	if err := os.WriteFile(notExec, []byte("#!/bin/sh\n"), 0o644); err != nil {
@@ -69,19 +116,19 @@ func TestStart_BadInput(t *testing.T) {
 		cfg  Config
 		want error
 	}{
-		{name: "missing path", cfg: Config{Name: "x", Path: filepath.Join(dir, "nope")}, want: fs.ErrNotExist},
-		{name: "not executable", cfg: Config{Name: "x", Path: notExec}, want: ErrNotExecutable},
-		{name: "directory", cfg: Config{Name: "x", Path: dir}, want: ErrNotExecutable},
-		{name: "checksum mismatch", cfg: Config{Name: "x", Path: good, SHA256: strings.Repeat("ab", 32)}, want: ErrChecksumMismatch},
-		{name: "not a plugin", cfg: Config{Name: "x", Path: bin(t, "garbage")}, want: ErrNotPlugin},
-		{name: "other protocol version", cfg: Config{Name: "x", Path: bin(t, "wrongversion")}, want: ErrIncompatibleVersion},
+		{name: "missing path", cfg: Config{Name: "missing", Path: filepath.Join(dir, "nope")}, want: fs.ErrNotExist},
+		{name: "not executable", cfg: Config{Name: "no-x-bit", Path: notExec}, want: ErrNotExecutable},
+		{name: "directory", cfg: Config{Name: "a-dir", Path: dir}, want: ErrNotExecutable},
+		{name: "checksum mismatch", cfg: Config{Name: "tampered", Path: good, SHA256: strings.Repeat("ab", 32)}, want: ErrChecksumMismatch},
+		{name: "not a plugin", cfg: Config{Name: "garbage", Path: bin(t, "garbage")}, want: ErrNotPlugin},
+		{name: "other protocol version", cfg: Config{Name: "v2", Path: bin(t, "wrongversion")}, want: ErrIncompatibleVersion},
 		{name: "init fails", cfg: badInit, want: ErrInit},
 		{name: "no name", cfg: Config{Path: good}, want: ErrConfig},
-		{name: "bad checksum syntax", cfg: Config{Name: "x", Path: good, SHA256: "xyz"}, want: ErrConfig},
-		{name: "config not JSON", cfg: Config{Name: "x", Path: good, Config: []byte("{")}, want: ErrConfig},
-		{name: "socket directory too long", cfg: Config{Name: "x", Path: good, SocketDir: longDir(t)}, want: ErrConfig},
+		{name: "bad checksum syntax", cfg: Config{Name: "bad-sum", Path: good, SHA256: "xyz"}, want: ErrConfig},
+		{name: "config not JSON", cfg: Config{Name: "bad-json", Path: good, Config: []byte("{")}, want: ErrConfig},
+		{name: "socket directory too long", cfg: Config{Name: "long-dir", Path: good, SocketDir: longDir(t)}, want: ErrConfig},
 	}
-	for i, tc := range tests {
+	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.cfg.Logger = testLogger(t)
 			p, err := Start(context.Background(), tc.cfg, newMemSettings())
@@ -92,20 +139,33 @@ func TestStart_BadInput(t *testing.T) {
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("err = %v, want %v", err, tc.want)
 			}
+			// The message itself names the plugin (and, once the
+			// config is valid, the binary): an operator sees only it.
+			if tc.cfg.Name != "" && !strings.Contains(err.Error(), fmt.Sprintf("%q", tc.cfg.Name)) {
+				t.Errorf("err %q does not name plugin %q", err, tc.cfg.Name)
+			}
 			if tc.want != ErrConfig {
 				var se *StartError
 				if !errors.As(err, &se) || se.Plugin != tc.cfg.Name || se.Path != tc.cfg.Path {
 					t.Errorf("err = %#v, want a StartError naming the plugin and path", err)
 				}
+				if !strings.Contains(err.Error(), tc.cfg.Path) {
+					t.Errorf("err %q does not name the path %s", err, tc.cfg.Path)
+				}
 			}
-			check(uint64(i + 1))
 		})
 	}
+	stop()
 	t.Run("checksum error detail", func(t *testing.T) {
 		_, err := Start(context.Background(), Config{Name: "x", Path: good, SHA256: strings.Repeat("AB", 32)}, newMemSettings())
 		var ce *ChecksumError
-		if !errors.As(err, &ce) || ce.Got != goodSum || ce.Want != strings.Repeat("ab", 32) {
-			t.Fatalf("err = %v, want a ChecksumError with both digests", err)
+		if !errors.As(err, &ce) || ce.Got != goodSum || ce.Want != strings.Repeat("ab", 32) || ce.Path != good {
+			t.Fatalf("err = %v, want a ChecksumError with the path and both digests", err)
+		}
+		for _, s := range []string{goodSum, strings.Repeat("ab", 32)} {
+			if !strings.Contains(err.Error(), s) {
+				t.Errorf("err %q lacks digest %s", err, s)
+			}
 		}
 	})
 	t.Run("checksum match", func(t *testing.T) {
@@ -151,7 +211,9 @@ func gone(pid int) bool {
 }
 
 // declarePID makes the test plugin declare "test.pid" with its pid as the
-// default, so that expectRestarted can tell which Init the manifest is from.
+// default, so that expectRestarted can tell which Init the manifest is from,
+// and look a setting up through the host during Init, so that it can tell
+// the process's connection to the host worked before any event.
 func declarePID(t *testing.T, cfg *Config) {
 	t.Helper()
 	var m map[string]any
@@ -159,6 +221,7 @@ func declarePID(t *testing.T, cfg *Config) {
 		t.Fatal(err)
 	}
 	m["declare_pid"] = true
+	m["init_lookup"] = true
 	cfg.Config, _ = json.Marshal(m)
 }
 
@@ -175,14 +238,27 @@ func expectRestarted(t *testing.T, p *Plugin, rec string, oldPID int, seq uint64
 	if newPID == oldPID {
 		t.Fatalf("still pid %d", newPID)
 	}
+	// 1. Config and name: the new process's first record is its Init,
+	// with the configured config, made before any event reached it.
 	for _, r := range readRecords(t, rec) {
 		if r.PID == newPID {
-			if r.What != "init" {
-				t.Errorf("the new process's first record is %q, want init before any event", r.What)
+			if r.What != "init" || r.Name != p.Name() || len(r.Config) == 0 {
+				t.Errorf("the new process's first record is %+v, want its init (name and config) before any event", r)
+			}
+			// 3. A fresh connection to the host: Init looked a setting
+			// up through it and got the host's answer.
+			if r.InitLookup != "ErrNotFound" {
+				t.Errorf("lookup during the new process's Init = %q, want the host's not-found answer", r.InitLookup)
 			}
 			break
 		}
 	}
+	// ... and it is the new process's own: the host counts exactly one
+	// connection to the Settings server it serves for that process.
+	if st := p.Status(); st.Detail["settings_connections"] != "1" {
+		t.Errorf("new process opened %q connections to the host, want 1", st.Detail["settings_connections"])
+	}
+	// 2. Its declarations: the host's manifest comes from the new Init.
 	m := p.Manifest()
 	if len(m.Declarations) == 0 || m.Declarations[0].Name != "test.limit" || m.Subscriptions != event.All {
 		t.Errorf("manifest after restart = %+v, want the plugin's declarations and subscriptions", m)
@@ -195,15 +271,15 @@ func expectRestarted(t *testing.T, p *Plugin, rec string, oldPID int, seq uint64
 	if r := lastRecord(t, rec, "closing"); r.PID != newPID || r.Seq != seq {
 		t.Errorf("next event recorded by pid %d seq %d, want %d seq %d", r.PID, r.Seq, newPID, seq)
 	}
-	if r := lastRecord(t, rec, "init"); r.PID != newPID || r.Name != p.Name() || len(r.Config) == 0 {
-		t.Errorf("new process was not initialised again: %+v", r)
-	}
 	// The new process has its own broker connection: the host answers it.
 	if err := command(context.Background(), p, seq+1, "cmd.lookup", map[string]any{"setting": "test.limit"}); err != nil {
 		t.Fatalf("lookup after restart: %v", err)
 	}
 	if r := lastRecord(t, rec, "lookup"); r.PID != newPID || r.Source != "ErrNotFound" {
 		t.Errorf("lookup after restart = %+v, want the host's not-found answer", r)
+	}
+	if st := p.Status(); st.Detail["settings_connections"] != "1" {
+		t.Errorf("after a lookup the new process has %q connections to the host, want still 1", st.Detail["settings_connections"])
 	}
 	st := p.Status()
 	if st.State != hostapi.StateRunning || st.Restarts < 1 || st.LastError == "" {
@@ -212,31 +288,46 @@ func expectRestarted(t *testing.T, p *Plugin, rec string, oldPID int, seq uint64
 	waitFor(t, "the old process to be gone", func() bool { return gone(oldPID) })
 }
 
+// TestDeliver_CrashMidCall kills the plugin in the middle of a delivery in
+// three ways (a panic, os.Exit, SIGKILL to itself). The delivery's deadline
+// is a minute and its ctx has none, so the host can only have seen the
+// crash from the connection closing, not from a deadline: the error is
+// ErrCrashed, never DeadlineExceeded, and no timeout is counted. (How soon
+// is a benchmark figure: BenchmarkCrashRestart's detect-ns.)
 func TestDeliver_CrashMidCall(t *testing.T) {
-	for _, cmd := range []string{"cmd.panic", "cmd.exit"} {
+	for _, cmd := range []string{"cmd.panic", "cmd.exit", "cmd.kill"} {
 		t.Run(cmd, func(t *testing.T) {
-			check := bystander(t)
+			stop := bystander(t)
 			cfg, rec := testPluginConfig(t, "crasher")
 			declarePID(t, &cfg)
+			cfg.Deadline = time.Minute
 			cfg.Backoff = Backoff{Initial: 50 * time.Millisecond, Max: time.Second}
 			p := startPlugin(t, cfg, newMemSettings())
 			old := pidOf(t, p)
 			start := time.Now()
 			err := command(context.Background(), p, 1, cmd, nil)
 			t.Logf("crash reported after %v", time.Since(start))
-			if !errors.Is(err, ErrCrashed) {
-				t.Fatalf("err = %v, want ErrCrashed", err)
+			if !errors.Is(err, ErrCrashed) || errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("err = %v, want ErrCrashed and no deadline", err)
+			}
+			if st := p.Status(); st.Timeouts != 0 {
+				t.Errorf("Status.Timeouts = %d, want 0: the crash was taken for a timeout", st.Timeouts)
 			}
 			expectRestarted(t, p, rec, old, 2)
-			check(1)
+			stop()
 		})
 	}
 }
 
+// TestDeliver_Hang hangs the plugin's handler in its own code (a pure loop,
+// a bare select), never calling the host. Each delivery ends at its
+// deadline; the second strike kills the process, which is restarted. The
+// bystander is checked while the plugin is provably inside its hung
+// handler.
 func TestDeliver_Hang(t *testing.T) {
 	for _, cmd := range []string{"cmd.spin", "cmd.block"} {
 		t.Run(cmd, func(t *testing.T) {
-			check := bystander(t)
+			stop := bystander(t)
 			cfg, rec := testPluginConfig(t, "hanger")
 			declarePID(t, &cfg)
 			cfg.TimeoutStrikes = 2
@@ -248,14 +339,45 @@ func TestDeliver_Hang(t *testing.T) {
 				if !errors.Is(err, context.DeadlineExceeded) {
 					t.Fatalf("delivery %d: err = %v, want DeadlineExceeded", seq, err)
 				}
+				if seq == 1 {
+					if r, err := lastLine(rec); err != nil || r.What != "hanging" || r.PID != old {
+						t.Fatalf("last record %+v (%v), want the handler to have started hanging", r, err)
+					}
+				}
 			}
 			if st := p.Status(); st.Timeouts != 2 {
 				t.Errorf("Status.Timeouts = %d, want 2", st.Timeouts)
 			}
 			expectRestarted(t, p, rec, old, 3)
-			check(1)
+			stop()
 		})
 	}
+}
+
+// TestStart_InitHangs: a plugin whose Init never returns is refused with
+// ErrStartTimeout once StartTimeout passes, and its process is killed.
+func TestStart_InitHangs(t *testing.T) {
+	stop := bystander(t)
+	cfg, rec := testPluginConfig(t, "init-hangs")
+	var m map[string]any
+	mustJSON(t, cfg.Config, &m)
+	m["hang_init"] = true
+	cfg.Config, _ = json.Marshal(m)
+	cfg.StartTimeout = time.Second
+	p, err := Start(context.Background(), cfg, newMemSettings())
+	if err == nil {
+		_ = p.Close(context.Background())
+		t.Fatal("Start succeeded")
+	}
+	var se *StartError
+	if !errors.Is(err, ErrStartTimeout) || !errors.As(err, &se) || se.Plugin != cfg.Name {
+		t.Fatalf("err = %v, want a StartError for ErrStartTimeout", err)
+	}
+	r := lastRecord(t, rec, "init_hang")
+	if !gone(r.PID) {
+		t.Errorf("process %d of the refused plugin is still running", r.PID)
+	}
+	stop()
 }
 
 func TestDeliver_ShortCtxDuringRestart(t *testing.T) {
@@ -277,7 +399,7 @@ func TestDeliver_ShortCtxDuringRestart(t *testing.T) {
 }
 
 func TestKilledFromOutside(t *testing.T) {
-	check := bystander(t)
+	stop := bystander(t)
 	cfg, rec := testPluginConfig(t, "victim")
 	declarePID(t, &cfg)
 	p := startPlugin(t, cfg, newMemSettings())
@@ -291,11 +413,13 @@ func TestKilledFromOutside(t *testing.T) {
 		return st.Restarts >= 1 && st.State == hostapi.StateRunning
 	})
 	expectRestarted(t, p, rec, old, 1)
-	check(1)
+	stop()
 }
 
 func TestHealthCheck_StoppedProcess(t *testing.T) {
+	stop := bystander(t)
 	cfg, rec := testPluginConfig(t, "frozen")
+	declarePID(t, &cfg)
 	cfg.HealthInterval = 50 * time.Millisecond
 	cfg.Deadline = time.Second
 	p := startPlugin(t, cfg, newMemSettings())
@@ -313,6 +437,7 @@ func TestHealthCheck_StoppedProcess(t *testing.T) {
 		t.Errorf("LastError = %q, want the health check failure", st.LastError)
 	}
 	expectRestarted(t, p, rec, old, 1)
+	stop()
 }
 
 func TestGiveUp(t *testing.T) {
@@ -325,6 +450,7 @@ func TestGiveUp(t *testing.T) {
 			name, want = "checksum", "refusing to run it"
 		}
 		t.Run(name, func(t *testing.T) {
+			stop := bystander(t)
 			path := filepath.Join(t.TempDir(), "plugin")
 			copyFile(t, bin(t, "testplugin"), path)
 			cfg, _ := testPluginConfig(t, "doomed")
@@ -346,6 +472,7 @@ func TestGiveUp(t *testing.T) {
 			if st.State != hostapi.StateFailed || st.Restarts != 2 || !strings.Contains(st.LastError, want) {
 				t.Errorf("Status = %+v, want failed after 2 restarts with %q", st, want)
 			}
+			stop()
 		})
 	}
 }

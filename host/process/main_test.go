@@ -73,20 +73,21 @@ func (s *memSettings) Lookup(_ context.Context, plugin, setting string, features
 
 // record is one line the test plugin writes.
 type record struct {
-	PID      int             `json:"pid"`
-	What     string          `json:"what"`
-	Seq      uint64          `json:"seq"`
-	Dropped  uint64          `json:"dropped"`
-	Event    json.RawMessage `json:"event"`
-	Error    string          `json:"error"`
-	Value    json.RawMessage `json:"value"`
-	Source   string          `json:"source"`
-	Config   json.RawMessage `json:"config"`
-	Name     string          `json:"name"`
-	Args     []string        `json:"args"`
-	Env      []string        `json:"env"`
-	BrokerNS float64         `json:"broker_ns"`
-	BareNS   float64         `json:"bare_ns"`
+	PID        int             `json:"pid"`
+	What       string          `json:"what"`
+	Seq        uint64          `json:"seq"`
+	Dropped    uint64          `json:"dropped"`
+	Event      json.RawMessage `json:"event"`
+	Error      string          `json:"error"`
+	Value      json.RawMessage `json:"value"`
+	Source     string          `json:"source"`
+	Config     json.RawMessage `json:"config"`
+	Name       string          `json:"name"`
+	Args       []string        `json:"args"`
+	Env        []string        `json:"env"`
+	BrokerNS   float64         `json:"broker_ns"`
+	BareNS     float64         `json:"bare_ns"`
+	InitLookup string          `json:"init_lookup"`
 }
 
 func readRecords(t testing.TB, path string) []record {

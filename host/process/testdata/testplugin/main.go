@@ -4,8 +4,9 @@
 //
 //	cmd.panic   panics in the handler (the process dies)
 //	cmd.exit    exits the process with status 3 in the middle of the call
-//	cmd.spin    loops in pure code forever, ignoring its deadline
-//	cmd.block   blocks forever, ignoring its deadline
+//	cmd.kill    sends itself SIGKILL in the middle of the call
+//	cmd.spin    records "hanging", then loops in pure code forever, ignoring its deadline
+//	cmd.block   records "hanging", then blocks forever, ignoring its deadline
 //	cmd.fail    returns an error (the process stays up)
 //	cmd.lookup  looks up the setting named in the new server default
 //	cmd.bench   times lookups through the host against bare gRPC calls
@@ -21,6 +22,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"google.golang.org/grpc"
@@ -39,6 +41,13 @@ type config struct {
 	// process id, so that a test can tell which Init the host's manifest
 	// came from.
 	DeclarePID bool `json:"declare_pid"`
+	// InitLookup makes Init look "test.limit" up through the host before
+	// it returns, and record the answer, so that a test can tell the
+	// process had a working connection to the host before any event.
+	InitLookup bool `json:"init_lookup"`
+	// HangInit makes Init record its pid and then block forever, ignoring
+	// its deadline.
+	HangInit bool `json:"hang_init"`
 }
 
 type testPlugin struct {
@@ -63,6 +72,9 @@ type record struct {
 	Name    string          `json:"name,omitempty"`
 	Args    []string        `json:"args,omitempty"`
 	Env     []string        `json:"env,omitempty"`
+	// InitLookup is what the lookup during Init got: a value source or an
+	// error sentinel's name.
+	InitLookup string `json:"init_lookup,omitempty"`
 	// Bench results, nanoseconds per call.
 	BrokerNS float64 `json:"broker_ns,omitempty"`
 	BareNS   float64 `json:"bare_ns,omitempty"`
@@ -96,7 +108,18 @@ func (p *testPlugin) Init(ctx context.Context, req plugin.InitRequest) (hostapi.
 	if p.cfg.FailInit {
 		return hostapi.Manifest{}, errors.New("init failure requested by config")
 	}
+	if p.cfg.HangInit {
+		if err := p.write(record{What: "init_hang"}); err != nil {
+			return hostapi.Manifest{}, err
+		}
+		select {} // never looks at ctx
+	}
 	p.settings = req.Settings
+	var initLookup string
+	if p.cfg.InitLookup {
+		v, err := p.settings.Lookup(ctx, "test.limit")
+		initLookup = outcome(v, err)
+	}
 	req.Logger.Info("test plugin initialised", "pid", os.Getpid())
 	m := hostapi.Manifest{
 		Subscriptions: event.All,
@@ -109,7 +132,8 @@ func (p *testPlugin) Init(ctx context.Context, req plugin.InitRequest) (hostapi.
 			Name: "test.pid", Type: "int", Default: json.RawMessage(strconv.Itoa(os.Getpid())),
 		})
 	}
-	return m, p.write(record{What: "init", Config: req.Config, Name: req.Name, Args: os.Args[1:], Env: os.Environ()})
+	return m, p.write(record{What: "init", Config: req.Config, Name: req.Name, Args: os.Args[1:], Env: os.Environ(),
+		InitLookup: initLookup})
 }
 
 func (p *testPlugin) log(what string, d plugin.Delivery, e any) error {
@@ -145,11 +169,20 @@ func (p *testPlugin) OnSettingChanged(ctx context.Context, d plugin.Delivery, e 
 		panic("testplugin: panic requested")
 	case "cmd.exit":
 		os.Exit(3)
+	case "cmd.kill":
+		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		select {} // SIGKILL is not deliverable late, but never return
 	case "cmd.spin":
+		if err := p.write(record{What: "hanging", Seq: d.Seq}); err != nil {
+			return err
+		}
 		for i := 0; ; i++ { // pure code, never looks at ctx
 			sink = i
 		}
 	case "cmd.block":
+		if err := p.write(record{What: "hanging", Seq: d.Seq}); err != nil {
+			return err
+		}
 		select {} // never looks at ctx
 	case "cmd.fail":
 		return errors.New("failure requested")
@@ -176,19 +209,27 @@ func (p *testPlugin) lookup(ctx context.Context, raw json.RawMessage) error {
 		fs = append(fs, hostapi.Feature{Name: k, Value: v})
 	}
 	v, err := p.settings.Lookup(ctx, c.Setting, fs...)
-	r := record{What: "lookup", Value: v.JSON, Source: v.Source.String()}
+	r := record{What: "lookup", Value: v.JSON, Source: outcome(v, err)}
 	if err != nil {
 		r.Error = err.Error()
-		switch {
-		case errors.Is(err, hostapi.ErrNotFound):
-			r.Source = "ErrNotFound"
-		case errors.Is(err, hostapi.ErrNotDeclared):
-			r.Source = "ErrNotDeclared"
-		case errors.Is(err, hostapi.ErrBadContext):
-			r.Source = "ErrBadContext"
-		}
 	}
 	return p.write(r)
+}
+
+// outcome names a lookup's answer: the value's source, or the sentinel the
+// error matches (the error text when none does).
+func outcome(v hostapi.Value, err error) string {
+	switch {
+	case err == nil:
+		return v.Source.String()
+	case errors.Is(err, hostapi.ErrNotFound):
+		return "ErrNotFound"
+	case errors.Is(err, hostapi.ErrNotDeclared):
+		return "ErrNotDeclared"
+	case errors.Is(err, hostapi.ErrBadContext):
+		return "ErrBadContext"
+	}
+	return err.Error()
 }
 
 type benchCmd struct {
