@@ -382,7 +382,8 @@ func TestStart_InitHangs(t *testing.T) {
 
 func TestDeliver_ShortCtxDuringRestart(t *testing.T) {
 	cfg, _ := testPluginConfig(t, "slow-restart")
-	cfg.Backoff = Backoff{Initial: 2 * time.Second, Max: 2 * time.Second}
+	// A backoff far longer than the test: Close, at cleanup, cuts it short.
+	cfg.Backoff = Backoff{Initial: time.Hour, Max: time.Hour}
 	p := startPlugin(t, cfg, newMemSettings())
 	if err := command(context.Background(), p, 1, "cmd.exit", nil); !errors.Is(err, ErrCrashed) {
 		t.Fatalf("err = %v, want ErrCrashed", err)

@@ -6,7 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
 	"github.com/heksher-go/heksher/event"
@@ -120,5 +122,23 @@ func TestServer_BadDelivery(t *testing.T) {
 	_, err := s.Deliver(context.Background(), &pluginv1.Delivery{Seq: 1})
 	if st, _ := status.FromError(err); st.Code() != codes.InvalidArgument {
 		t.Fatalf("err = %v, want InvalidArgument", err)
+	}
+}
+
+// TestServer_InitOnce: the connection to the host is dialled once per
+// process; a second Init is refused rather than opening another.
+func TestServer_InitOnce(t *testing.T) {
+	conn, err := grpc.NewClient("passthrough:///unused", grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close() }()
+	s := &server{impl: &recorder{}, turn: make(chan struct{}, 1), conn: conn}
+	_, err = s.Init(context.Background(), &pluginv1.InitRequest{SettingsBrokerId: 7})
+	if status.Code(err) != codes.FailedPrecondition {
+		t.Fatalf("second Init = %v, want FailedPrecondition", err)
+	}
+	if s.conn != conn {
+		t.Error("second Init replaced the connection")
 	}
 }
