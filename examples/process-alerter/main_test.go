@@ -41,7 +41,11 @@ func start(t *testing.T, cfg any) *process.Plugin {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = p.Close(context.Background()) })
+	t.Cleanup(func() {
+		if err := p.Close(context.Background()); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
 	return p
 }
 
@@ -115,6 +119,11 @@ func Test_main(t *testing.T) {
 				t.Errorf("webhook got %d posts, want %d", len(posts), len(s.want))
 			}
 		})
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(posts) == 0 {
+		t.Fatal("the webhook got no post")
 	}
 	if !strings.Contains(posts[0], "connection refused") || !strings.Contains(posts[0], "last success 1m") {
 		t.Errorf("alert post %q lacks the error or the time since the last success", posts[0])

@@ -148,3 +148,34 @@ func TestClose_DuringRestart(t *testing.T) {
 		t.Errorf("%d processes initialised, want 1 (no restart after Close)", inits)
 	}
 }
+
+// TestClose_HungHandler closes a plugin whose handler spins in pure code:
+// go-plugin's graceful shutdown waits for that handler forever, so Close
+// must end the process by force and still return without error.
+func TestClose_HungHandler(t *testing.T) {
+	cfg, rec := testPluginConfig(t, "hung-at-close")
+	cfg.Deadline = 200 * time.Millisecond
+	cfg.TimeoutStrikes = 10 // no restart: the process stays hung
+	p, err := Start(context.Background(), cfg, newMemSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := pidOf(t, p)
+	if err := command(context.Background(), p, 1, "cmd.spin", nil); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want DeadlineExceeded", err)
+	}
+	if r := lastRecord(t, rec, "hanging"); r.PID != pid {
+		t.Fatalf("hanging recorded by %d, want %d", r.PID, pid)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := p.Close(ctx); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if !gone(pid) {
+		t.Errorf("hung process %d still running after Close", pid)
+	}
+	if st := p.Status(); st.State != hostapi.StateStopped || st.Restarts != 0 {
+		t.Errorf("Status = %+v, want stopped without a restart", st)
+	}
+}
