@@ -21,7 +21,7 @@ import (
 // new instance; nothing of an old one is reused.
 type instance struct {
 	client   *goplugin.Client
-	runner   *procRunner
+	runner   runnerSlot
 	rpc      pluginv1.PluginClient
 	health   grpc_health_v1.HealthClient
 	exited   <-chan struct{} // closed when go-plugin sees the process end
@@ -87,7 +87,27 @@ func (p *Plugin) spawn(ctx context.Context) (*instance, error) {
 // handshake connects to a started client, serves the Settings service on a
 // fresh broker id and calls Init.
 func (p *Plugin) handshake(ctx context.Context, inst *instance) error {
-	proto, err := inst.client.Client()
+	// go-plugin's start takes no context: wait for it beside ctx, and
+	// abandon it by killing the process (or refusing to start it) when ctx
+	// ends, which makes go-plugin give up at once.
+	type started struct {
+		proto goplugin.ClientProtocol
+		err   error
+	}
+	ch := make(chan started, 1)
+	go func() {
+		proto, err := inst.client.Client()
+		ch <- started{proto, err}
+	}()
+	var res started
+	select {
+	case res = <-ch:
+	case <-ctx.Done():
+		inst.runner.kill()
+		<-ch
+		return fmt.Errorf("process: start abandoned: %w", ctx.Err())
+	}
+	proto, err := res.proto, res.err
 	if err != nil {
 		return classifyStart(err)
 	}
@@ -157,18 +177,17 @@ func classifyStart(err error) error {
 
 // pid is the process id, or 0 before the start.
 func (inst *instance) pid() int {
-	if inst.runner == nil {
+	r := inst.runner.get()
+	if r == nil {
 		return 0
 	}
-	return int(inst.runner.pid.Load())
+	return int(r.pid.Load())
 }
 
 // kill ends the process at once (SIGKILL) and releases go-plugin's
 // goroutines, connections and socket directory. Safe to call more than once.
 func (inst *instance) kill() {
-	if inst.runner != nil {
-		_ = inst.runner.Kill(context.Background())
-	}
+	inst.runner.kill()
 	inst.client.Kill()
 	inst.serving.Wait()
 }
@@ -184,9 +203,7 @@ func (inst *instance) stop(ctx context.Context) {
 	select {
 	case <-done:
 	case <-ctx.Done():
-		if inst.runner != nil {
-			_ = inst.runner.Kill(context.Background())
-		}
+		inst.runner.kill()
 		<-done
 	}
 	inst.serving.Wait()

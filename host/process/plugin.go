@@ -69,14 +69,15 @@ type failure struct {
 // with cfg.Config and a fresh connection for lookups served from settings),
 // and supervises it until Close. It returns once the plugin is ready for
 // events, or with the reason it could not start; nothing is left running
-// then.
+// then. When ctx ends during the start (the handshake or Init), Start kills
+// the process and returns at once.
 //
 // # Errors
 //
 // [ErrConfig] for an invalid cfg; otherwise a [*StartError] wrapping
 // fs.ErrNotExist, [ErrNotExecutable], [ErrChecksumMismatch] (a
 // [*ChecksumError]), [ErrNotPlugin], [ErrIncompatibleVersion],
-// [ErrStartTimeout] or [ErrInit].
+// [ErrStartTimeout], [ErrInit], or ctx's error.
 func Start(ctx context.Context, cfg Config, settings hostapi.Settings) (*Plugin, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -311,8 +312,8 @@ func (p *Plugin) Close(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		// The supervisor is stopping a process that will not exit; kill it.
-		if inst != nil && inst.runner != nil {
-			_ = inst.runner.Kill(context.Background())
+		if inst != nil {
+			inst.runner.kill()
 		}
 		<-p.done
 		return fmt.Errorf("process: close plugin %q: %w", p.cfg.Name, ctx.Err())

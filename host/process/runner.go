@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"sync"
 	"sync/atomic"
 
 	"github.com/hashicorp/go-hclog"
@@ -25,15 +26,49 @@ type procRunner struct {
 	cmd    *exec.Cmd
 	name   string
 	start  *starter
+	slot   *runnerSlot
 	stdout io.ReadCloser
 	stderr io.ReadCloser
 	pid    atomic.Int64
 }
 
+// runnerSlot passes the runner go-plugin creates while it starts a plugin
+// to the goroutines that may have to kill it, and lets them abandon a start
+// at any point: once killed, a runner created or started later refuses to
+// start its process. go-plugin's own Kill cannot do this, since it waits
+// for the start to finish.
+type runnerSlot struct {
+	mu     sync.Mutex
+	r      *procRunner
+	killed bool
+}
+
+// get returns the runner, or nil before go-plugin created it.
+func (s *runnerSlot) get() *procRunner {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.r
+}
+
+// kill kills the process if it was started, and stops it from being
+// started otherwise.
+func (s *runnerSlot) kill() {
+	s.mu.Lock()
+	s.killed = true
+	r := s.r
+	s.mu.Unlock()
+	if r != nil {
+		_ = r.Kill(context.Background())
+	}
+}
+
+// errAbandoned is what a runner's Start returns once its slot was killed.
+var errAbandoned = errors.New("process: start abandoned")
+
 var _ runner.Runner = (*procRunner)(nil)
 
 // runnerFunc returns the RunnerFunc for one start of cfg's binary.
-func runnerFunc(cfg *Config, st *starter, out **procRunner) func(hclog.Logger, *exec.Cmd, string) (runner.Runner, error) {
+func runnerFunc(cfg *Config, st *starter, slot *runnerSlot) func(hclog.Logger, *exec.Cmd, string) (runner.Runner, error) {
 	return func(_ hclog.Logger, cmd *exec.Cmd, _ string) (runner.Runner, error) {
 		// go-plugin hands over a command with only the environment filled
 		// in (handshake cookie, mTLS certificate, socket directory).
@@ -50,13 +85,20 @@ func runnerFunc(cfg *Config, st *starter, out **procRunner) func(hclog.Logger, *
 		if err != nil {
 			return nil, err
 		}
-		r := &procRunner{cmd: cmd, name: cfg.Name, start: st, stdout: stdout, stderr: stderr}
-		*out = r
+		r := &procRunner{cmd: cmd, name: cfg.Name, start: st, slot: slot, stdout: stdout, stderr: stderr}
+		slot.mu.Lock()
+		slot.r = r
+		slot.mu.Unlock()
 		return r, nil
 	}
 }
 
 func (r *procRunner) Start(context.Context) error {
+	r.slot.mu.Lock()
+	defer r.slot.mu.Unlock()
+	if r.slot.killed {
+		return errAbandoned
+	}
 	var err error
 	r.start.do(func() { err = r.cmd.Start() })
 	if err != nil {
@@ -70,10 +112,13 @@ func (r *procRunner) Wait(context.Context) error { return r.cmd.Wait() }
 
 // Kill sends SIGKILL; calling it again, or after the process ended, is fine.
 func (r *procRunner) Kill(context.Context) error {
-	if r.cmd.Process == nil {
+	r.slot.mu.Lock()
+	proc := r.cmd.Process // written by Start under the same lock
+	r.slot.mu.Unlock()
+	if proc == nil {
 		return nil
 	}
-	if err := r.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+	if err := proc.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return err
 	}
 	return nil
