@@ -71,6 +71,10 @@
 //     only if the host's config grants them.
 //   - encoding/json costs tens of microseconds per call in a wasm guest;
 //     prefer the typed getters and the event views on hot paths.
+//   - Loading a plugin costs time in proportion to its size, even from a
+//     warm compilation cache (about 30 ms per MB of module on a small
+//     server; see BENCHMARKS.md). The Go runtime alone is about 1.9 MB;
+//     fmt adds about 0.7 MB and encoding/json about 0.5 MB more.
 //   - Under a deadline (the host's default), every taken branch of Go code
 //     in a guest costs a check by the host, tens of nanoseconds: Go compiles
 //     jumps within a function into branches to one loop, and the runtime
