@@ -164,11 +164,22 @@ func (v Value) primKey() string {
 // PyEqual reports whether a and b are equal under Python's == on the
 // values json.loads produces: numbers compare by value, true == 1 and
 // false == 0, objects compare as unordered dicts.
-func PyEqual(a, b Value) bool {
-	an, aok := pyNum(a)
-	bn, bok := pyNum(b)
-	if aok || bok {
-		return aok && bok && an == bn
+func PyEqual(a, b Value) bool { return equal(a, b, true) }
+
+// JSONEqual reports whether a and b are equal as JSON values: like
+// [PyEqual] (numbers by value, objects unordered) except that booleans
+// never equal numbers.
+func JSONEqual(a, b Value) bool { return equal(a, b, false) }
+
+// equal compares a and b with numbers by value and objects unordered; with
+// py, booleans equal the numbers 1 and 0, as in Python.
+func equal(a, b Value, py bool) bool {
+	if py {
+		an, aok := pyNum(a)
+		bn, bok := pyNum(b)
+		if aok || bok {
+			return aok && bok && an == bn
+		}
 	}
 	if a.kind != b.kind {
 		return false
@@ -176,6 +187,10 @@ func PyEqual(a, b Value) bool {
 	switch a.kind {
 	case Null:
 		return true
+	case Boolean:
+		return a.b == b.b
+	case Number:
+		return a.numKey() == b.numKey()
 	case String:
 		return a.s == b.s
 	case Array:
@@ -183,7 +198,7 @@ func PyEqual(a, b Value) bool {
 			return false
 		}
 		for i := range a.items {
-			if !PyEqual(a.items[i], b.items[i]) {
+			if !equal(a.items[i], b.items[i], py) {
 				return false
 			}
 		}
@@ -194,7 +209,7 @@ func PyEqual(a, b Value) bool {
 		}
 		for _, m := range a.members {
 			o, ok := b.Get(m.Key)
-			if !ok || !PyEqual(m.Value, o) {
+			if !ok || !equal(m.Value, o, py) {
 				return false
 			}
 		}
@@ -215,45 +230,4 @@ func pyNum(v Value) (string, bool) {
 		return v.numKey(), true
 	}
 	return "", false
-}
-
-// JSONEqual reports whether a and b are equal as JSON values: like
-// [PyEqual] (numbers by value, objects unordered) except that booleans
-// never equal numbers.
-func JSONEqual(a, b Value) bool {
-	if a.kind != b.kind {
-		return false
-	}
-	switch a.kind {
-	case Null:
-		return true
-	case Boolean:
-		return a.b == b.b
-	case Number:
-		return a.numKey() == b.numKey()
-	case String:
-		return a.s == b.s
-	case Array:
-		if len(a.items) != len(b.items) {
-			return false
-		}
-		for i := range a.items {
-			if !JSONEqual(a.items[i], b.items[i]) {
-				return false
-			}
-		}
-		return true
-	case Object:
-		if len(a.members) != len(b.members) {
-			return false
-		}
-		for _, m := range a.members {
-			o, ok := b.Get(m.Key)
-			if !ok || !JSONEqual(m.Value, o) {
-				return false
-			}
-		}
-		return true
-	}
-	return false
 }
