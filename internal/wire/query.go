@@ -94,23 +94,16 @@ func DecodeQuery(body []byte) (QueryResponse, error) {
 	}
 	found := false
 	for first := true; ; first = false {
-		ok, err := s.more('}', first)
+		key, ok, err := s.member(first)
 		if err != nil {
 			return out, fmt.Errorf("wire: body: %w", err)
 		}
 		if !ok {
 			break
 		}
-		key, err := s.str()
-		if err != nil {
-			return out, fmt.Errorf("wire: body: %w", err)
-		}
-		if err := s.expect(':'); err != nil {
-			return out, fmt.Errorf("wire: body: %w", err)
-		}
-		if key != "settings" {
+		if string(key) != "settings" {
 			if _, err := s.value(); err != nil {
-				return out, fmt.Errorf("wire: %s: %w", strconv.Quote(key), err)
+				return out, fmt.Errorf("wire: %s: %w", strconv.Quote(string(key)), err)
 			}
 			continue
 		}
@@ -138,21 +131,14 @@ func decodeSettings(s *scanner) ([]QuerySetting, error) {
 	s.i++
 	var out []QuerySetting
 	for first := true; ; first = false {
-		ok, err := s.more('}', first)
+		name, ok, err := s.member(first)
 		if err != nil {
 			return nil, fmt.Errorf("wire: settings: %w", err)
 		}
 		if !ok {
 			break
 		}
-		name, err := s.str()
-		if err != nil {
-			return nil, fmt.Errorf("wire: settings: %w", err)
-		}
-		if err := s.expect(':'); err != nil {
-			return nil, fmt.Errorf("wire: settings: %w", err)
-		}
-		qs, err := decodeSetting(s, name)
+		qs, err := decodeSetting(s, string(name))
 		if err != nil {
 			return nil, err
 		}
@@ -191,19 +177,12 @@ func decodeSetting(s *scanner, name string) (QuerySetting, error) {
 	}
 	haveRules := false
 	for first := true; ; first = false {
-		ok, err := s.more('}', first)
+		kb, ok, err := s.member(first)
 		if err != nil {
 			return qs, fmt.Errorf("wire: %s: %w", where, err)
 		}
 		if !ok {
 			break
-		}
-		kb, err := s.key()
-		if err != nil {
-			return qs, fmt.Errorf("wire: %s: %w", where, err)
-		}
-		if err := s.expect(':'); err != nil {
-			return qs, fmt.Errorf("wire: %s: %w", where, err)
 		}
 		switch {
 		case string(kb) == "default_value":
@@ -267,19 +246,12 @@ func decodeRule(s *scanner, where path) (QueryRule, error) {
 		return r, fmt.Errorf("wire: %s: want an object: %w", where, err)
 	}
 	for first := true; ; first = false {
-		ok, err := s.more('}', first)
+		kb, ok, err := s.member(first)
 		if err != nil {
 			return r, fmt.Errorf("wire: %s: %w", where, err)
 		}
 		if !ok {
 			break
-		}
-		kb, err := s.key()
-		if err != nil {
-			return r, fmt.Errorf("wire: %s: %w", where, err)
-		}
-		if err := s.expect(':'); err != nil {
-			return r, fmt.Errorf("wire: %s: %w", where, err)
 		}
 		switch {
 		case string(kb) == "value":

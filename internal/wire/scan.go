@@ -164,6 +164,22 @@ func (s *scanner) more(end byte, first bool) (bool, error) {
 	return true, nil
 }
 
+// member starts the next member of an object: it consumes the comma (unless
+// first) and the key with its colon, and returns the key; ok is false, with
+// the closing brace consumed, at the end of the object.
+func (s *scanner) member(first bool) (key []byte, ok bool, err error) {
+	if ok, err = s.more('}', first); !ok || err != nil {
+		return nil, false, err
+	}
+	if key, err = s.key(); err != nil {
+		return nil, false, err
+	}
+	if err = s.expect(':'); err != nil {
+		return nil, false, err
+	}
+	return key, true, nil
+}
+
 // str reads a string value.
 func (s *scanner) str() (string, error) {
 	if s.peek() != '"' {
@@ -215,18 +231,12 @@ func (s *scanner) value() ([]byte, error) {
 	case c == '{':
 		s.i++
 		for first := true; ; first = false {
-			ok, err := s.more('}', first)
+			_, ok, err := s.member(first)
 			if err != nil {
 				return nil, err
 			}
 			if !ok {
 				break
-			}
-			if _, err := s.str(); err != nil {
-				return nil, err
-			}
-			if err := s.expect(':'); err != nil {
-				return nil, err
 			}
 			if _, err := s.value(); err != nil {
 				return nil, err
