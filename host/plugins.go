@@ -235,10 +235,11 @@ func (m *manager) load(ctx context.Context, spec config.Plugin, content []byte, 
 
 // loadOrAbandon calls ld.Load, but returns as soon as ctx ends even if the
 // runtime does not: a reload cancelled by a shutdown must not hold the
-// manager (and so the shutdown) for as long as a plugin takes to fail its
-// start. An abandoned load finishes in the background when its runtime gives
-// up (the process runtime's children also die with the host), and a plugin
-// it still returns is closed at once.
+// manager (and so the shutdown) for as long as a load takes. The process
+// runtime gives up at once, but wazero cannot interrupt a compilation
+// (seconds with a cold cache), and a Loader given to the host may ignore ctx.
+// An abandoned load finishes in the background, and a plugin it still
+// returns is closed at once.
 func (m *manager) loadOrAbandon(ctx context.Context, ld Loader, spec PluginSpec) (hostapi.Plugin, error) {
 	type result struct {
 		p   hostapi.Plugin
