@@ -16,6 +16,9 @@ const (
 	DefaultPluginQueueSize = 64
 	DefaultWasmMemoryLimit = ByteSize(32 << 20)
 	DefaultEventsShown     = 50
+
+	// DefaultPluginStartTimeout bounds a plugin's start (see Plugin.StartTimeout).
+	DefaultPluginStartTimeout = 10 * time.Second
 )
 
 // Config is the whole heksher-host configuration. Its zero value is a valid
@@ -126,6 +129,11 @@ type Plugin struct {
 	Config any `yaml:"config"`
 	// Deadline bounds each event delivery; default 2s.
 	Deadline Duration `yaml:"deadline"`
+	// StartTimeout bounds the plugin's start: a process plugin's handshake
+	// and Init, a wasm plugin's instantiation and init (each restart's too).
+	// A plugin not ready by then is stopped and shown as failed; it never
+	// holds up the host's readiness or the other plugins. Default 10s.
+	StartTimeout Duration `yaml:"start_timeout"`
 	// MemoryLimit caps a wasm plugin's linear memory (e.g. "32MiB"); default
 	// 32MiB. Ignored for process plugins.
 	MemoryLimit ByteSize `yaml:"memory_limit"`
@@ -247,6 +255,9 @@ func (p Plugin) WithDefaults() Plugin {
 	}
 	if p.QueueSize == 0 {
 		p.QueueSize = DefaultPluginQueueSize
+	}
+	if p.StartTimeout == 0 {
+		p.StartTimeout = Duration(DefaultPluginStartTimeout)
 	}
 	if p.MemoryLimit == 0 && p.Kind == "wasm" {
 		p.MemoryLimit = DefaultWasmMemoryLimit

@@ -160,6 +160,9 @@ func (v *validator) plugin(p string, pl Plugin, seen map[string]bool) {
 	if pl.QueueSize < 0 {
 		v.fail(p+".queue_size", "must not be negative")
 	}
+	if pl.StartTimeout < 0 {
+		v.fail(p+".start_timeout", "must not be negative")
+	}
 	if pl.Kind == "process" && pl.Grants.Dir != (DirGrant{}) {
 		v.fail(p+".grants.dir", "directory grants apply to wasm plugins only; a process plugin sees the host's file system")
 	}
