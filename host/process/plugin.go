@@ -154,13 +154,11 @@ func (p *Plugin) Deliver(ctx context.Context, d event.Delivery) error {
 	p.calls.Add(1)
 	inst, err := p.serving(ctx)
 	if err != nil {
-		p.errs.Add(1)
-		return err
+		return p.countErr(err)
 	}
 	msg, err := pluginv1.FromDelivery(d)
 	if err != nil {
-		p.errs.Add(1)
-		return fmt.Errorf("process: plugin %q: %w", p.cfg.Name, err)
+		return p.countErr(fmt.Errorf("process: plugin %q: %w", p.cfg.Name, err))
 	}
 	cctx, cancel := context.WithTimeout(ctx, p.cfg.Deadline)
 	defer cancel()
@@ -171,8 +169,18 @@ func (p *Plugin) Deliver(ctx context.Context, d event.Delivery) error {
 		p.mu.Unlock()
 		return nil
 	}
+	return p.countErr(p.callFailed(ctx, cctx, inst, d.Seq, err))
+}
+
+// countErr counts a failed delivery and keeps err's text as the last error,
+// so that the status never shows errors without the latest reason; it
+// returns err.
+func (p *Plugin) countErr(err error) error {
 	p.errs.Add(1)
-	return p.callFailed(ctx, cctx, inst, d.Seq, err)
+	p.mu.Lock()
+	p.setErrLocked(err)
+	p.mu.Unlock()
+	return err
 }
 
 // serving returns the instance to call, waiting out a restart.
