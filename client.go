@@ -106,7 +106,7 @@ func NewClient(serviceURL string, interval time.Duration, features []string, opt
 	if interval <= 0 {
 		return nil, fmt.Errorf("heksher: update interval %v: must be positive", interval)
 	}
-	cfg := config{requestTimeout: 30 * time.Second, backoff: Backoff{}.normalize()}
+	cfg := config{requestTimeout: 30 * time.Second, backoff: Backoff{}}
 	for _, o := range opts {
 		o(&cfg)
 	}

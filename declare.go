@@ -39,7 +39,7 @@ func (c *Client) declarationLoop() {
 				// One timer per round of retries: the wait grows with the
 				// rounds, not with the number of failed settings.
 				retries++
-				retryTimer = time.NewTimer(c.cfg.backoff.wait(retries))
+				retryTimer = time.NewTimer(c.cfg.backoff.Delay(retries))
 				retryC = retryTimer.C
 			} else if res.retried && res.tracked {
 				retries = 0

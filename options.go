@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/heksher-go/heksher/backoff"
 	"github.com/heksher-go/heksher/dispatch"
 )
 
@@ -12,34 +13,13 @@ import (
 // whole configuration once.
 type Option func(*config)
 
-// Backoff bounds the retries of a degraded start (see [WithDegradedStart]).
-// The wait doubles from Initial up to Max. Zero fields mean the defaults:
-// 100ms and 30s.
-type Backoff struct {
-	Initial, Max time.Duration
-}
-
-func (b Backoff) normalize() Backoff {
-	if b.Initial <= 0 {
-		b.Initial = 100 * time.Millisecond
-	}
-	if b.Max <= 0 {
-		b.Max = 30 * time.Second
-	}
-	if b.Max < b.Initial {
-		b.Max = b.Initial
-	}
-	return b
-}
-
-// wait returns the wait before retry number n (1 for the first).
-func (b Backoff) wait(n int) time.Duration {
-	d := b.Initial
-	for i := 1; i < n && d < b.Max; i++ {
-		d *= 2
-	}
-	return min(d, b.Max)
-}
+// Backoff bounds the retries of a degraded start (see [WithDegradedStart]):
+// it is the one retry schedule of the module, [backoff.Policy]. The wait
+// doubles from Initial up to Max, and each wait is shortened by a random
+// fraction of up to Jitter of itself, so that a fleet of clients restarted
+// after the same outage does not retry in lock-step. Zero fields mean the
+// defaults: 100ms, 30s and 0.2; a negative Jitter means exact waits.
+type Backoff = backoff.Policy
 
 type config struct {
 	httpClient     *http.Client
@@ -129,7 +109,7 @@ func WithRequestTimeout(d time.Duration) Option { return func(c *config) { c.req
 // To switch main clients during an outage, keep the previous client open
 // until [Status].RetryingDeclarations is 0.
 func WithDegradedStart(b Backoff) Option {
-	return func(c *config) { c.degraded, c.backoff = true, b.normalize() }
+	return func(c *config) { c.degraded, c.backoff = true, b }
 }
 
 // WithSnapshotFile makes the client save the last good query answer to path

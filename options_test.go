@@ -21,8 +21,13 @@ func TestBackoff(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := tc.b.normalize().wait(tc.n); got != tc.want {
-				t.Fatalf("wait(%d) = %v, want %v", tc.n, got, tc.want)
+			if got := tc.b.Ceiling(tc.n); got != tc.want {
+				t.Fatalf("Ceiling(%d) = %v, want %v", tc.n, got, tc.want)
+			}
+			for range 100 {
+				if got := tc.b.Delay(tc.n); got > tc.want || got < tc.want*8/10 {
+					t.Fatalf("Delay(%d) = %v, want within the default 20%% jitter below %v", tc.n, got, tc.want)
+				}
 			}
 		})
 	}

@@ -34,7 +34,7 @@ func (c *Client) updateLoop() {
 			c.mu.Lock()
 			n := c.status.ConsecutiveFailures
 			c.mu.Unlock()
-			wait = min(wait, c.cfg.backoff.wait(n))
+			wait = min(wait, c.cfg.backoff.Delay(n))
 		}
 		timer.Reset(wait)
 		select {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -123,7 +124,7 @@ func TestDegradedStart_UpdateBackoff(t *testing.T) {
 		}
 		mt := &memTransport{f: f}
 		c, err := NewClient("http://heksher.invalid", 10*time.Second, []string{"a"}, WithHTTPClient(&http.Client{Transport: mt}),
-			WithDegradedStart(Backoff{Initial: time.Second, Max: 4 * time.Second}))
+			WithDegradedStart(Backoff{Initial: time.Second, Max: 4 * time.Second, Jitter: -1}))
 		mustNil(t, err)
 		defer c.Close()
 		mustNil(t, c.SetAsMain(context.Background()))
@@ -181,6 +182,52 @@ func TestB29_RegularUpdateWithinOneInterval(t *testing.T) {
 		}
 		if got := deltas(t0, mt.times()); len(got) != 2 || got[1] != 20*time.Millisecond {
 			t.Fatalf("query times = %v after t0, want [0 20ms]", got)
+		}
+	})
+}
+
+// A fleet of clients restarted after the same outage must not retry in
+// lock-step: with the default backoff, twenty clients failing their first
+// update at the same instant retry at different times, each within the
+// jitter of the ceiling (never later than it).
+func TestDegradedStart_RetriesAreJittered(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		freshMain(t)
+		f := newMemFake(t)
+		f.fault = func(w http.ResponseWriter, r *http.Request) bool {
+			if r.URL.Path == "/api/v1/query" {
+				http.Error(w, "down", http.StatusServiceUnavailable)
+				return true
+			}
+			return false
+		}
+		const n = 20
+		var mts []*memTransport
+		for range n {
+			mt := &memTransport{f: f}
+			mts = append(mts, mt)
+			c, err := NewClient("http://heksher.invalid", time.Hour, []string{"a"}, WithHTTPClient(&http.Client{Transport: mt}),
+				WithLogger(slog.New(slog.DiscardHandler)), WithDegradedStart(Backoff{Initial: 10 * time.Second, Max: time.Minute}))
+			mustNil(t, err)
+			defer c.Close()
+			mustNil(t, c.Start(context.Background()))
+		}
+		time.Sleep(11 * time.Second)
+		synctest.Wait()
+		seen := map[time.Duration]bool{}
+		for i, mt := range mts {
+			ts := mt.times()
+			if len(ts) != 2 {
+				t.Fatalf("client %d: %d attempts by 11s, want 2", i, len(ts))
+			}
+			d := ts[1].Sub(ts[0])
+			if d > 10*time.Second || d < 8*time.Second {
+				t.Fatalf("client %d retried after %v, want within 20%% below the 10s ceiling", i, d)
+			}
+			seen[d] = true
+		}
+		if len(seen) < n/2 {
+			t.Fatalf("%d clients retried at only %d distinct delays: lock-step", n, len(seen))
 		}
 	})
 }
