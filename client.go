@@ -135,7 +135,9 @@ func NewClient(serviceURL string, interval time.Duration, features []string, opt
 		}
 	}
 	if c.log == nil {
-		c.log = slog.New(slog.DiscardHandler)
+		// Like the standard library's own packages: mistakes are visible
+		// out of the box, and slog.SetDefault routes them.
+		c.log = slog.Default()
 	}
 	c.http = cfg.httpClient
 	if c.http == nil {

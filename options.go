@@ -66,7 +66,9 @@ func WithHeaders(h http.Header) Option {
 	}
 }
 
-// WithLogger sets the logger. Default: a logger that discards everything.
+// WithLogger sets the logger. Default: [slog.Default] as it is when
+// NewClient runs, so that failures and misconfigurations are visible out of
+// the box; pass slog.New(slog.DiscardHandler) to silence the client.
 // The texts and levels are those of the reference client (see
 // docs/PYTHON-MAPPING.md).
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }

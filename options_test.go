@@ -1,6 +1,7 @@
 package heksher
 
 import (
+	"log/slog"
 	"testing"
 	"time"
 )
@@ -30,5 +31,32 @@ func TestBackoff(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// withDefaultLogger makes slog.Default a capture for one test (not
+// parallel: the default logger is process-wide) and restores it.
+func withDefaultLogger(t *testing.T) *logCapture {
+	t.Helper()
+	prev := slog.Default()
+	lc, log := newLogCapture()
+	slog.SetDefault(log)
+	t.Cleanup(func() { slog.SetDefault(prev) })
+	return lc
+}
+
+// Without WithLogger a client reports to slog.Default, like the standard
+// library: a service that cannot be reached is visible out of the box.
+func TestNewClient_DefaultLoggerIsSlogDefault(t *testing.T) {
+	lc := withDefaultLogger(t)
+	freshMain(t)
+	c, err := NewClient(deadURL(t), time.Hour, []string{"a"})
+	mustNil(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	if err := c.SetAsMain(ctxT(t)); err == nil {
+		t.Fatal("SetAsMain against a closed port succeeded")
+	}
+	if !lc.has(slog.LevelError, "^failure to get context_features from heksher service$") {
+		t.Fatalf("nothing reached slog.Default:\n%s", lc.dump())
 	}
 }

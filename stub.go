@@ -38,7 +38,7 @@ type StubCalls struct {
 
 // NewStubClient returns a stub client. It accepts the options of
 // [NewClient] so that code building a client can build a stub instead; only
-// [WithLogger] is used (default: discard), the others are ignored.
+// [WithLogger] is used (default: [slog.Default]), the others are ignored.
 func NewStubClient(opts ...Option) *StubClient {
 	var cfg config
 	for _, o := range opts {
@@ -46,7 +46,7 @@ func NewStubClient(opts ...Option) *StubClient {
 	}
 	c := &StubClient{log: cfg.logger}
 	if c.log == nil {
-		c.log = discardLogger
+		c.log = slog.Default()
 	}
 	return c
 }
