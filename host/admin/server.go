@@ -2,7 +2,6 @@ package admin
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/heksher-go/heksher/host/config"
+	"github.com/heksher-go/heksher/internal/httpguard"
 )
 
 // Options configure a [Server]. The zero value listens on
@@ -32,6 +32,7 @@ type Server struct {
 	backend Backend
 	metrics *Metrics
 	opts    Options
+	guard   func(http.Handler) http.Handler
 	srv     *http.Server
 	ln      net.Listener
 	done    chan struct{}
@@ -57,16 +58,22 @@ func New(backend Backend, metrics *Metrics, opts Options) (*Server, error) {
 	if !config.IsLoopback(opts.Listen) && opts.Token == "" {
 		return nil, fmt.Errorf("%w: %q", ErrNotLoopback, opts.Listen)
 	}
-	s := &Server{backend: backend, metrics: metrics, opts: opts, done: make(chan struct{})}
-	s.srv = &http.Server{
-		Handler:           s.Handler(),
-		ReadHeaderTimeout: 5 * time.Second,
-		ErrorLog:          slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),
+	guard, err := httpguard.Guard(opts.Listen, opts.Token, "heksher-host")
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNotLoopback, err)
 	}
+	s := &Server{backend: backend, metrics: metrics, opts: opts, guard: guard, done: make(chan struct{})}
+	s.srv = &http.Server{
+		Handler:  s.Handler(),
+		ErrorLog: slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),
+	}
+	httpguard.Limits{}.Apply(s.srv)
 	return s, nil
 }
 
-// Handler returns the server's routes, with the token check applied.
+// Handler returns the server's routes behind the access rules of package
+// internal/httpguard: the token when one is set; otherwise only loopback
+// Host names; and no cross-origin or form-bodied POST either way.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.statusPage)
@@ -89,19 +96,7 @@ func (s *Server) Handler() http.Handler {
 	if s.metrics != nil {
 		mux.Handle("GET /metrics", s.metrics.Handler())
 	}
-	if s.opts.Token == "" {
-		return mux
-	}
-	want := []byte("Bearer " + s.opts.Token)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got := []byte(r.Header.Get("Authorization"))
-		if subtle.ConstantTimeCompare(got, want) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="heksher-host"`)
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
-			return
-		}
-		mux.ServeHTTP(w, r)
-	})
+	return s.guard(mux)
 }
 
 // Start listens on the configured address and serves in the background
