@@ -1,7 +1,12 @@
 # heksher-go build. `make run` starts the demo; `make test` runs every test.
 # Each area keeps its own targets in mk/<area>.mk and adds the files its tests
-# need to TEST_DEPS (built before `go test`) and the Debian packages CI needs
-# to CI_APT_PACKAGES.
+# need to TEST_DEPS (built before `go test`), the commands its tests run to
+# TEST_TOOLS, and the Debian packages CI needs to CI_APT_PACKAGES.
+#
+# `make run` needs nothing but Go and make. `make test` also needs the
+# commands in TEST_TOOLS: run as root on Debian it installs the missing ones
+# with apt-get (waiting for another apt-get or dpkg to finish); otherwise it
+# stops with one line naming what to install.
 
 GO          ?= go
 GOBIN_DIR   := $(CURDIR)/.bin
@@ -13,8 +18,16 @@ BENCH_FLAGS ?= -run '^$$' -benchmem -count=1
 
 TEST_DEPS       :=
 CI_APT_PACKAGES :=
+# TEST_TOOLS holds COMMAND:PACKAGE pairs: a command the tests run (several
+# spellings separated by commas) and the Debian package that provides it.
+TEST_TOOLS      :=
 
-.PHONY: all build test bench lint run ci-deps fmt tidy clean
+# The version the commands print (internal/version): `git describe` when git
+# is there, else what Go records in the binary's build information.
+VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null)
+GO_LDFLAGS := $(if $(VERSION),-ldflags '-X github.com/heksher-go/heksher/internal/version.Version=$(VERSION)')
+
+.PHONY: all build test test-tools bench lint run ci-deps fmt tidy clean
 all: build
 
 include $(wildcard mk/*.mk)
@@ -22,8 +35,15 @@ include $(wildcard mk/*.mk)
 build: $(TEST_DEPS)
 	$(GO) build ./...
 
-test: $(TEST_DEPS)
+test: test-tools $(TEST_DEPS)
 	$(GO) test $(TEST_FLAGS) ./...
+
+# test-tools installs (as root, with apt-get) or names the missing TEST_TOOLS.
+test-tools:
+	@missing=""; for t in $(TEST_TOOLS); do found=""; \
+	  for c in $$(echo "$${t%%:*}" | tr , ' '); do command -v "$$c" >/dev/null 2>&1 && found=1; done; \
+	  [ -n "$$found" ] || missing="$$missing $${t#*:}"; done; \
+	  [ -z "$$missing" ] || sh mk/apt-install.sh $$missing
 
 bench: $(TEST_DEPS)
 	$(GO) test $(BENCH_FLAGS) -bench '$(BENCH)' ./...
@@ -36,12 +56,11 @@ lint: $(STATICCHECK) $(TEST_DEPS)
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 
-# ci-deps installs the Debian packages the tests need (CI runs as root).
+# ci-deps installs the Debian packages that the tests and the linters need
+# (CI runs as root), waiting for the package lock when another apt-get or
+# dpkg holds it (mk/apt-install.sh).
 ci-deps:
-	@if [ -n "$(strip $(CI_APT_PACKAGES))" ]; then \
-	  missing=""; for p in $(CI_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	  if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi; \
-	fi
+	@sh mk/apt-install.sh $(CI_APT_PACKAGES)
 
 fmt:
 	gofmt -w $$(git ls-files '*.go' | grep -v '\.pb\.go$$')

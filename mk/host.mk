@@ -9,12 +9,13 @@ HOST_SRC          := $(shell find host cmd/heksher-host event dispatch internal 
 
 # The status page check runs Debian's chromium headless.
 CI_APT_PACKAGES += chromium
+TEST_TOOLS      += chromium,chromium-browser:chromium
 
 .PHONY: host-plugins
 host-plugins: $(HOST_BIN) $(HOST_PLUGIN_BINS) $(HOST_WASM_PLUGINS)
 
 $(HOST_BIN): $(HOST_SRC)
-	$(GO) build -o $@ ./cmd/heksher-host
+	$(GO) build $(GO_LDFLAGS) -o $@ ./cmd/heksher-host
 
 plugins/webhook-alerter/bin/webhook-alerter: $(wildcard plugins/webhook-alerter/*.go) $(HOST_SRC)
 	$(GO) build -o $@ ./plugins/webhook-alerter

@@ -2,7 +2,7 @@
 .PHONY: devserver devserver-run bench-server
 
 devserver:
-	$(GO) build -o $(GOBIN_DIR)/heksher-devserver ./cmd/heksher-devserver
+	$(GO) build $(GO_LDFLAGS) -o $(GOBIN_DIR)/heksher-devserver ./cmd/heksher-devserver
 
 # devserver-run serves the example seed on 127.0.0.1:8765 until Ctrl-C.
 devserver-run:
