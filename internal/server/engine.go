@@ -2,11 +2,13 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -58,6 +60,13 @@ type Engine struct {
 
 	dbDown atomic.Bool // SetDatabaseDown: answer as the reference without its database
 
+	// saved is the state as last written to Options.DataFile (or as loaded):
+	// what a restart would find. A change that cannot be written rolls
+	// back to it. persistFailed says the last write failed. Both are
+	// guarded by mu.
+	saved         *snapshot
+	persistFailed bool
+
 	persistMu  sync.Mutex
 	persistErr error
 }
@@ -68,8 +77,9 @@ type Engine struct {
 //
 // # Errors
 //
-// An invalid or duplicate context-feature name, or a data file that cannot
-// be read or parsed ([ErrBadData]).
+// An invalid or duplicate context-feature name; a data file whose folder
+// is missing or not writable, or that cannot be read, parsed ([ErrBadData])
+// or written.
 func New(opts Options) (*Engine, error) {
 	if opts.Version == "" {
 		opts.Version = DefaultVersion
@@ -80,6 +90,9 @@ func New(opts Options) (*Engine, error) {
 	}
 	e := &Engine{opts: opts, log: log, st: newState()}
 	if opts.DataFile != "" {
+		if err := checkDataDir(opts.DataFile); err != nil {
+			return nil, err
+		}
 		snap, err := readDataFile(opts.DataFile)
 		if err != nil {
 			return nil, err
@@ -91,8 +104,12 @@ func New(opts Options) (*Engine, error) {
 			}
 			e.st = st
 		}
+		e.saved = e.st.snapshot()
 	}
 	if err := e.ensureFeatures(opts.ContextFeatures); err != nil {
+		return nil, err
+	}
+	if err := e.PersistError(); err != nil {
 		return nil, err
 	}
 	return e, nil
@@ -162,7 +179,10 @@ func (e *Engine) SaveFile(path string) error {
 }
 
 // changedLocked records a change: the query cache is dropped and the data
-// file rewritten. e.mu must be held for writing.
+// file rewritten. When the file cannot be written (and synced), the change
+// is marked failed: withState then rolls the state back to the last
+// written one and answers 500, so nothing is acknowledged that a restart
+// would not find. e.mu must be held for writing.
 func (e *Engine) changedLocked() {
 	e.gen++
 	e.cache.clear()
@@ -172,17 +192,47 @@ func (e *Engine) changedLocked() {
 	snap := e.st.snapshot()
 	e.persistMu.Lock()
 	defer e.persistMu.Unlock()
-	if err := writeDataFile(e.opts.DataFile, snap); err != nil {
-		e.persistErr = err
-		e.log.Error("server: persisting state failed; the in-memory state stays authoritative",
-			"file", e.opts.DataFile, "err", err)
+	err := writeDataFile(e.opts.DataFile, snap)
+	if err == nil {
+		e.saved, e.persistFailed, e.persistErr = snap, false, nil
 		return
 	}
-	e.persistErr = nil
+	e.persistFailed, e.persistErr = true, err
+	e.log.Error("server: persisting state failed; the change is refused and rolled back",
+		"file", e.opts.DataFile, "err", err)
+	if errors.Is(err, errReplaced) {
+		// The new file is in place but not known to be durable: put the
+		// last acknowledged state back so that a restart cannot find the
+		// refused change.
+		if err := writeDataFile(e.opts.DataFile, e.saved); err != nil {
+			e.log.Error("server: restoring the data file failed; it may hold the refused change",
+				"file", e.opts.DataFile, "err", err)
+		}
+	}
+}
+
+// settleLocked ends a writing request: after a failed write of the data
+// file, the state goes back to the last written one and the answer is
+// 500. e.mu must be held for writing.
+func (e *Engine) settleLocked(resp *response) *response {
+	if !e.persistFailed {
+		return resp
+	}
+	e.persistFailed = false
+	st, err := e.saved.toState()
+	if err != nil {
+		// Not expected: saved was built from a valid state.
+		e.log.Error("server: rolling back to the last written state failed", "err", err)
+		return internalError()
+	}
+	e.st = st
+	e.gen++
+	e.cache.clear()
+	return internalError()
 }
 
 // PersistError returns the error of the last failed write of the data
-// file, or nil once a later write succeeded.
+// file (whose change was refused), or nil once a later write succeeded.
 func (e *Engine) PersistError() error {
 	e.persistMu.Lock()
 	defer e.persistMu.Unlock()
@@ -218,6 +268,9 @@ func (e *Engine) handle(r *http.Request) *response {
 	present := false
 	if r.Body != nil && r.Body != http.NoBody {
 		b, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return textResp(http.StatusRequestTimeout, "request body not received in time")
+		}
 		if err != nil {
 			return textResp(http.StatusBadRequest, "cannot read request body")
 		}

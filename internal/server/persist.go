@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -91,6 +92,10 @@ func (snap *snapshot) toState() (*state, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%w: settings[%d].rules[%d]: %w", ErrBadData, i, j, err)
 			}
+			if r.id > MaxRuleID {
+				return nil, fmt.Errorf("%w: settings[%d].rules[%d]: rule %d of setting %s is beyond the largest rule id, %d",
+					ErrBadData, i, j, r.id, ss.Name, int64(MaxRuleID))
+			}
 			if st.rules[r.id] != nil || s.findRule(r.conds) != nil {
 				return nil, fmt.Errorf("%w: settings[%d].rules[%d]: duplicate rule id or conditions", ErrBadData, i, j)
 			}
@@ -98,8 +103,12 @@ func (snap *snapshot) toState() (*state, error) {
 			s.rules = append(s.rules, r)
 			maxID = max(maxID, r.id)
 		}
-		slices.SortFunc(s.rules, func(a, b *rule) int { return int(a.id - b.id) })
+		slices.SortFunc(s.rules, func(a, b *rule) int { return cmp.Compare(a.id, b.id) })
 	}
+	if snap.NextRuleID > MaxRuleID+1 {
+		return nil, fmt.Errorf("%w: next_rule_id %d is beyond the largest rule id, %d", ErrBadData, snap.NextRuleID, int64(MaxRuleID))
+	}
+	// maxID <= MaxRuleID, so maxID+1 cannot wrap.
 	st.nextRule = max(snap.NextRuleID, maxID+1, 1)
 	return st, nil
 }
@@ -176,6 +185,32 @@ func parseMeta(raw json.RawMessage) ([]htype.Member, error) {
 	return v.Members(), nil
 }
 
+// checkDataDir makes sure the data file's folder exists and accepts new
+// files, so that a typo in the path is an error at start rather than a
+// refused first change.
+func checkDataDir(path string) error {
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("server: data file folder: %w", err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("server: data file folder %s is not a folder", dir)
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("server: data file folder %s is not writable: %w", dir, err)
+	}
+	_ = f.Close()
+	_ = os.Remove(f.Name())
+	return nil
+}
+
+// errReplaced marks a failure of writeDataFile after the new file was
+// renamed into place (syncing the folder): the file may hold the new
+// content.
+var errReplaced = errors.New("data file replaced but not synced")
+
 // readDataFile loads a data file; a missing file is (nil, nil). Temporary
 // files left by a write that was interrupted are removed.
 func readDataFile(path string) (*snapshot, error) {
@@ -233,11 +268,11 @@ func writeDataFile(path string, snap *snapshot) (err error) {
 	}
 	d, err := os.Open(dir)
 	if err != nil {
-		return fmt.Errorf("server: sync data directory: %w", err)
+		return fmt.Errorf("server: sync data directory: %w: %w", errReplaced, err)
 	}
 	defer d.Close()
 	if err = d.Sync(); err != nil {
-		return fmt.Errorf("server: sync data directory: %w", err)
+		return fmt.Errorf("server: sync data directory: %w: %w", errReplaced, err)
 	}
 	return nil
 }

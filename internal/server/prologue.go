@@ -32,7 +32,8 @@ const (
 
 // withState runs fn with the state locked in mode. Call it only once the
 // request is known to be valid: while the database is down it answers 500
-// (error kind X) and fn does not run.
+// (error kind X) and fn does not run. A writing fn whose change could not
+// be written to the data file is rolled back and answered 500 too.
 func (e *Engine) withState(mode lockMode, fn func() *response) *response {
 	if e.dbDown.Load() {
 		return internalError()
@@ -40,10 +41,10 @@ func (e *Engine) withState(mode lockMode, fn func() *response) *response {
 	if mode == writing {
 		e.mu.Lock()
 		defer e.mu.Unlock()
-	} else {
-		e.mu.RLock()
-		defer e.mu.RUnlock()
+		return e.settleLocked(fn())
 	}
+	e.mu.RLock()
+	defer e.mu.RUnlock()
 	return fn()
 }
 

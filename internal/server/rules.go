@@ -44,6 +44,10 @@ func (e *Engine) createRule(s *setting, conds map[string]string, value htype.Val
 	if s.findRule(conds) != nil {
 		return textResp(http.StatusConflict, "rule already exists")
 	}
+	if !e.st.idsLeft() {
+		e.log.Error("server: no rule id left", "largest", MaxRuleID)
+		return textResp(http.StatusInternalServerError, "no rule id left: rule ids go up to "+strconv.Itoa(MaxRuleID))
+	}
 	r := e.st.addRule(s, conds, value, meta)
 	e.changedLocked()
 	resp := valueResp(http.StatusCreated, obj(m("rule_id", num(r.id))))

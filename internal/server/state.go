@@ -112,7 +112,15 @@ func pairsValue(pairs [][2]string) htype.Value {
 // resolve finds a setting by canonical name or alias.
 func (st *state) resolve(name string) *setting { return st.names[name] }
 
-// addRule stores r and assigns its id.
+// MaxRuleID is the largest rule id the engine assigns: the reference's
+// rule ids are PostgreSQL serials (32-bit). Once it is taken, new rules are
+// refused; a data file holding a larger id is refused at start.
+const MaxRuleID = 1<<31 - 1
+
+// idsLeft reports whether a new rule can get an id.
+func (st *state) idsLeft() bool { return st.nextRule <= MaxRuleID }
+
+// addRule stores r and assigns its id; the caller checks idsLeft first.
 func (st *state) addRule(s *setting, conds map[string]string, value htype.Value, meta []htype.Member) *rule {
 	r := newRule(st.nextRule, s, conds, value, meta)
 	st.nextRule++
