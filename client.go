@@ -52,6 +52,7 @@ type Client struct {
 
 	mu        sync.Mutex
 	started   bool
+	outage    bool // a failure to reach the service was logged (see logFailure)
 	closed    bool
 	tracked   map[string]settingHandle // declared settings, by name
 	canonical map[string]string        // the service's canonical name → the declared name (renames)
@@ -339,12 +340,13 @@ func (c *Client) start(ctx context.Context) error {
 			return nil
 		}
 		c.closeAfterFailedStart()
-		return fmt.Errorf("heksher: set as main: waiting for declarations: %w", err)
+		return wrapOp("set as main: waiting for the declarations", err, nextAfterFailedStart)
 	}
 	startErrs := c.markStartDone()
 	if c.cfg.strict && len(startErrs) > 0 {
 		c.closeAfterFailedStart()
-		return fmt.Errorf("heksher: set as main: %w", errors.Join(startErrs...))
+		return &joinedError{head: "set as main: declarations refused or failed", errs: startErrs,
+			next: "the client is closed; correct the declarations or the service, or drop WithStrictDeclarations to start without them"}
 	}
 	if !c.startLoop(c.updateLoop) {
 		return ErrClosed
@@ -359,10 +361,14 @@ func (c *Client) start(ctx context.Context) error {
 	}
 	c.closeAfterFailedStart()
 	if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
-		return fmt.Errorf("heksher: set as main: %w", ctx.Err())
+		err = ctx.Err()
 	}
-	return fmt.Errorf("heksher: set as main: %w", err)
+	return wrapOp("set as main: first update", err, nextAfterFailedStart)
 }
+
+// nextAfterFailedStart is the next step a failed start suggests.
+const nextAfterFailedStart = "the client is closed; start the service or correct its URL, " +
+	"or use WithDegradedStart to serve the local defaults and retry in the background"
 
 // markStartDone ends the start phase and returns the declaration failures
 // collected during it.
@@ -378,7 +384,18 @@ func (c *Client) markStartDone() []error {
 // not get a first answer.
 func (c *Client) degradedFallback(err error) {
 	c.loadSnapshotOnce()
-	c.log.Warn("heksher: service unavailable at start; serving "+string(c.Status().Origin)+" values and retrying in the background", "error", err)
+	serving := "the local defaults"
+	if c.Status().Origin == OriginSnapshot {
+		serving = "the saved snapshot"
+	}
+	msg := "heksher: service unavailable at start; serving " + serving + " and retrying in the background"
+	if c.outageReported() {
+		// The failure itself was logged once already (one failure, one
+		// line); this only says what the client does about it.
+		c.log.Info(msg)
+		return
+	}
+	c.log.Warn(msg, "error", err)
 }
 
 func (c *Client) closeAfterFailedStart() { _ = c.Close() }
@@ -401,7 +418,7 @@ func (c *Client) checkContextFeatures(ctx context.Context) {
 	defer cancel()
 	got, err := c.getContextFeatures(ctx)
 	if err != nil {
-		c.log.Error("failure to get context_features from heksher service", "error", err)
+		c.logFailure(slog.LevelError, "failure to get context_features from heksher service", err)
 		return
 	}
 	if !slices.Equal(got, c.features) {

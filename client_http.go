@@ -53,6 +53,9 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		return answer{}, &RequestError{Method: method, URL: u, Err: err}
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode < 500 {
+		c.serviceAnswered()
+	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
 		return answer{}, &RequestError{Method: method, URL: u, Err: fmt.Errorf("reading the answer (status %d): %w", resp.StatusCode, err)}

@@ -189,7 +189,7 @@ func (c *Client) declareOne(s settingHandle) (res declResult) {
 		c.publish(func(h event.Header) event.Event { ev.Header = h; return ev })
 	}()
 	fail := func(err error) declResult {
-		log.Error("setting declaration failed", "error", err)
+		c.logFailure(slog.LevelError, "setting declaration failed", err, "setting", name)
 		ev.Err = err
 		var he *HTTPError
 		// A declaration cut short by Close is kept for a retry too: it was

@@ -3,6 +3,8 @@ package heksher
 import (
 	"errors"
 	"fmt"
+	"net/url"
+	"strings"
 )
 
 // Sentinel errors of the client's life. Compare with errors.Is.
@@ -36,9 +38,10 @@ type HTTPError struct {
 	Body       []byte
 }
 
-// Error describes the failure and where it happened.
+// Error describes the failure and where it happened: the method, the URL
+// without its query string (URL keeps it), the status and the body.
 func (e *HTTPError) Error() string {
-	return fmt.Sprintf("heksher: %s %s: status %d: %s", e.Method, e.URL, e.StatusCode, truncateBody(e.Body))
+	return fmt.Sprintf("heksher: %s %s: status %d: %s", e.Method, withoutQuery(e.URL), e.StatusCode, truncateBody(e.Body))
 }
 
 // RequestError is a request that got no usable answer: the connection failed,
@@ -49,9 +52,15 @@ type RequestError struct {
 	Err    error
 }
 
-// Error describes the failure and where it happened.
+// Error describes the failure and where it happened: the method, the URL
+// without its query string (URL keeps it) and the cause, said once (the
+// *url.Error that net/http wraps it in repeats the method and URL).
 func (e *RequestError) Error() string {
-	return fmt.Sprintf("heksher: %s %s: %v", e.Method, e.URL, e.Err)
+	cause := e.Err
+	if ue, ok := errors.AsType[*url.Error](cause); ok && ue.Err != nil {
+		cause = ue.Err
+	}
+	return fmt.Sprintf("heksher: %s %s: %v", e.Method, withoutQuery(e.URL), cause)
 }
 
 // Unwrap returns the cause.
@@ -84,7 +93,7 @@ type DeclarationError struct {
 
 // Error describes the failure and where it happened.
 func (e *DeclarationError) Error() string {
-	return fmt.Sprintf("heksher: declaring %q: %v", e.Setting, e.Err)
+	return "heksher: declaring " + e.Setting + ": " + errText(e.Err)
 }
 
 // Unwrap returns the cause.
@@ -118,3 +127,66 @@ func truncateBody(b []byte) string {
 	}
 	return string(b)
 }
+
+// withoutQuery returns u without its query string, for error texts: the
+// query of an update lists every setting and filter.
+func withoutQuery(u string) string {
+	if i := strings.IndexByte(u, '?'); i >= 0 {
+		return u[:i]
+	}
+	return u
+}
+
+// errText is err's text without the package prefix, for an error that
+// wraps it and says "heksher: " itself.
+func errText(err error) string {
+	if err == nil {
+		return "<nil>"
+	}
+	return strings.TrimPrefix(err.Error(), "heksher: ")
+}
+
+// opError says what failed (op) around a cause that may be one of this
+// package's errors, without repeating "heksher: ", and what to do next.
+type opError struct {
+	op   string // what failed, e.g. "set as main: first update"
+	err  error
+	next string // the next step for the caller, or ""
+}
+
+func (e *opError) Error() string {
+	msg := "heksher: " + e.op + ": " + errText(e.err)
+	if e.next != "" {
+		msg += " (" + e.next + ")"
+	}
+	return msg
+}
+
+func (e *opError) Unwrap() error { return e.err }
+
+// wrapOp wraps err as the failure of op, with an optional next step.
+func wrapOp(op string, err error, next string) error {
+	return &opError{op: op, err: err, next: next}
+}
+
+// joinedError joins several errors under one heading, each said once;
+// errors.Is and errors.As see every one.
+type joinedError struct {
+	head string
+	errs []error
+	next string
+}
+
+func (e *joinedError) Error() string {
+	parts := make([]string, len(e.errs))
+	for i, err := range e.errs {
+		parts[i] = errText(err)
+	}
+	msg := "heksher: " + e.head + ": " + strings.Join(parts, "; ")
+	if e.next != "" {
+		msg += " (" + e.next + ")"
+	}
+	return msg
+}
+
+func (e *joinedError) Unwrap() []error { return e.errs }

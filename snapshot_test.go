@@ -45,8 +45,8 @@ func TestDegradedStart_RetriesDeclarationsAndUpdates(t *testing.T) {
 	if !st.Running || st.LastResult != ResultError || st.Origin != OriginDefaults || st.RetryingDeclarations != 1 || st.Tracked != 0 {
 		t.Fatalf("status = %+v", st)
 	}
-	if !lc.has(slog.LevelError, "^setting declaration failed$") {
-		t.Fatalf("no declaration failure:\n%s", lc.dump())
+	if !lc.has(slog.LevelDebug, "^setting declaration failed$") || lc.countAtLeast(slog.LevelWarn) != 1 {
+		t.Fatalf("want the outage logged once, the declaration failure at DEBUG:\n%s", lc.dump())
 	}
 	if got := mustGet(t, s, map[string]string{"b": "0", "c": ""}); got != 50 {
 		t.Fatalf("Get = %d", got)
@@ -58,6 +58,9 @@ func TestDegradedStart_RetriesDeclarationsAndUpdates(t *testing.T) {
 		st := c.Status()
 		return st.Origin == OriginService && st.RetryingDeclarations == 0 && st.ConsecutiveFailures == 0
 	})
+	if n := lc.count(slog.LevelInfo, "^heksher: the service answers again$"); n != 1 {
+		t.Fatalf("the end of the outage logged %d times, want once:\n%s", n, lc.dump())
+	}
 }
 
 // The last good answer is saved atomically and a new client loads it at a

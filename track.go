@@ -151,7 +151,7 @@ func (c *Client) TrackContexts(tracks map[string][]string) error {
 			return fmt.Errorf("heksher: track %q: TrackAll mixed with values: %w", f, ErrInvalidTracking)
 		case slices.Contains(vals, TrackAll):
 			if had {
-				return fmt.Errorf("heksher: cannot set TRACK_ALL to a feature that's already been used to track (%q): %w", f, ErrInvalidTracking)
+				return fmt.Errorf("heksher: track %q: TrackAll for a feature that already tracks values or all: %w", f, ErrInvalidTracking)
 			}
 			next.feats[f] = trackEntry{all: true}
 		default:

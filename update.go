@@ -77,14 +77,14 @@ func (c *Client) Reload(ctx context.Context) error {
 		return ErrNotRunning
 	}
 	if err := c.waitDeclarations(ctx); err != nil {
-		return fmt.Errorf("heksher: reload: %w", err)
+		return wrapOp("reload: waiting for the declarations", err, "")
 	}
 	c.mu.Lock()
 	target := c.attempts + 1
 	c.mu.Unlock()
 	c.requestUpdate()
 	if err := c.waitAttempt(ctx, target); err != nil {
-		return fmt.Errorf("heksher: reload: %w", err)
+		return wrapOp("reload", err, "")
 	}
 	return nil
 }
@@ -114,6 +114,7 @@ func (c *Client) waitAttempt(ctx context.Context, n uint64) error {
 func (c *Client) attempt(ctx context.Context) error {
 	c.mu.Lock()
 	c.attempts++
+	number := c.attempts
 	names := sortedKeys(c.tracked)
 	etag := c.etag
 	c.mu.Unlock()
@@ -127,7 +128,7 @@ func (c *Client) attempt(ctx context.Context) error {
 	}
 	end := time.Now()
 	if ctx.Err() != nil && err != nil {
-		err = fmt.Errorf("heksher: update: %w", ctx.Err())
+		err = wrapOp("update", ctx.Err(), "")
 	}
 
 	c.mu.Lock()
@@ -160,7 +161,11 @@ func (c *Client) attempt(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return err // closing: not an update failure worth reporting
 		}
-		c.log.Error("error during heksher update", "error", err)
+		level := slog.LevelError
+		if number == 1 && !c.cfg.degraded {
+			level = slog.LevelDebug // SetAsMain returns it: said once
+		}
+		c.logFailure(level, "error during heksher update", err)
 		c.publish(func(h event.Header) event.Event {
 			return &event.UpdateError{Header: h, Err: err, ConsecutiveFailures: failures, LastSuccess: lastSuccess, Duration: end.Sub(start)}
 		})
@@ -257,7 +262,7 @@ func (c *Client) applyBody(from string, body []byte, etag string, fromSnapshot b
 		}
 		p, err := safePrepare(handles[i], c, qs, c.log)
 		if err != nil {
-			return applyResult{}, fmt.Errorf("heksher: update: applying %q from %s: %w", qs.Name, from, err)
+			return applyResult{}, wrapOp("update: applying "+qs.Name+" from "+withoutQuery(from), err, "")
 		}
 		prepared[i] = p
 	}
