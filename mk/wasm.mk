@@ -9,6 +9,7 @@ WASM_GOBUILD := GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared
 WASM_SDK_SRC := $(wildcard sdk/wasm/*.go internal/abi/*.go)
 
 WASM_GO_GUESTS := host/wasm/testdata/guest.wasm \
+	host/wasm/testdata/escape.wasm \
 	examples/wasm-changes/plugin.wasm \
 	examples/wasm-errorhandler/plugin.wasm
 WASM_WAT_MODULES := examples/wasm-wat/plugin.wasm \
@@ -19,6 +20,9 @@ wasm: $(WASM_GO_GUESTS) $(WASM_WAT_MODULES)
 
 host/wasm/testdata/guest.wasm: $(wildcard host/wasm/testdata/guest/*.go) $(WASM_SDK_SRC)
 	$(WASM_GOBUILD) -o $@ ./host/wasm/testdata/guest
+
+host/wasm/testdata/escape.wasm: $(wildcard host/wasm/testdata/escape/*.go) $(WASM_SDK_SRC)
+	$(WASM_GOBUILD) -o $@ ./host/wasm/testdata/escape
 
 examples/%/plugin.wasm: examples/%/main.go $(WASM_SDK_SRC)
 	$(WASM_GOBUILD) -o $@ ./examples/$*

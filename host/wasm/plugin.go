@@ -15,6 +15,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental/sysfs"
 
 	"github.com/heksher-go/heksher/event"
 	"github.com/heksher-go/heksher/host/hostapi"
@@ -28,10 +29,8 @@ import (
 // instance, and the next delivery makes a fresh one, initialised again with
 // the plugin's config (after a backoff from the second failure in a row on).
 // After MaxConsecutiveFailures failures in a row the plugin is marked failed
-// and refuses deliveries until it is restarted ([Plugin.Restart], which a
-// reload or the host's admin API calls) or reloaded. An instance whose memory
-// grew past RecycleAbovePages is replaced the same way, without counting a
-// failure.
+// and refuses deliveries until it is reloaded. An instance whose memory grew
+// past RecycleAbovePages is replaced the same way, without counting a failure.
 //
 // Deliver is meant to be called from one goroutine (the host's worker for the
 // plugin); concurrent calls are serialised. Status and Close are safe from
@@ -46,6 +45,7 @@ type Plugin struct {
 	modCfg   wazero.ModuleConfig
 	manifest hostapi.Manifest
 	exported event.Set
+	fsys     *rootFS // the granted directory; nil without one
 
 	// slot is held by the goroutine calling into the guest (Deliver or
 	// Close); the fields below it belong to the holder.
@@ -71,14 +71,19 @@ type Plugin struct {
 	recycles int
 }
 
-var (
-	_ hostapi.Plugin    = (*Plugin)(nil)
-	_ hostapi.Restarter = (*Plugin)(nil)
-)
+var _ hostapi.Plugin = (*Plugin)(nil)
 
-func newPlugin(r *Runtime, g *group, c *compiled, cfg PluginConfig, settings hostapi.Settings) *Plugin {
+// newPlugin makes the plugin of c and cfg, opening its granted directory.
+func newPlugin(r *Runtime, g *group, c *compiled, cfg PluginConfig, settings hostapi.Settings) (*Plugin, error) {
+	var fsys *rootFS
+	if cfg.Grants.Dir != "" {
+		var err error
+		if fsys, err = openRootFS(cfg.Grants.Dir, cfg.Grants.DirReadOnly); err != nil {
+			return nil, fmt.Errorf("wasm: plugin %q: granted directory: %w", cfg.Name, err)
+		}
+	}
 	p := &Plugin{
-		rt: r, g: g, c: c, cfg: cfg, settings: settings,
+		rt: r, g: g, c: c, cfg: cfg, settings: settings, fsys: fsys,
 		log:  r.log.With(slog.String("plugin", cfg.Name)),
 		slot: make(chan struct{}, 1),
 		st:   hostapi.Status{Name: cfg.Name, Kind: "wasm", State: hostapi.StateStarting},
@@ -94,14 +99,8 @@ func newPlugin(r *Runtime, g *group, c *compiled, cfg PluginConfig, settings hos
 		mc = mc.WithStartFunctions(abi.ExportInitialize)
 	}
 	gr := cfg.Grants
-	if gr.Dir != "" {
-		fsc := wazero.NewFSConfig()
-		if gr.DirReadOnly {
-			fsc = fsc.WithReadOnlyDirMount(gr.Dir, gr.GuestDir)
-		} else {
-			fsc = fsc.WithDirMount(gr.Dir, gr.GuestDir)
-		}
-		mc = mc.WithFSConfig(fsc)
+	if fsys != nil {
+		mc = mc.WithFSConfig(wazero.NewFSConfig().(sysfs.FSConfig).WithSysFSMount(fsys, gr.GuestDir))
 	}
 	for _, k := range slices.Sorted(maps.Keys(gr.Env)) {
 		mc = mc.WithEnv(k, gr.Env[k])
@@ -113,7 +112,7 @@ func newPlugin(r *Runtime, g *group, c *compiled, cfg PluginConfig, settings hos
 		mc = mc.WithRandSource(rand.Reader)
 	}
 	p.modCfg = mc
-	return p
+	return p, nil
 }
 
 // start makes the first instance and records the manifest it declared.
@@ -299,54 +298,6 @@ func (p *Plugin) fail(err error) {
 		slog.Int("consecutive_failures", p.consecutive), slog.String("state", state.String()))
 }
 
-// Restart implements [hostapi.Restarter]: it forgets the plugin's failures
-// and pending backoff, discards its instance and makes a fresh one,
-// initialised again with the plugin's config within InitTimeout; the plugin
-// is then running, also when it was failed. A fresh instance that cannot
-// start counts as one failure (the plugin is then restarting, and the next
-// delivery tries again) and its error is returned. A call in flight is
-// waited for, at most until ctx ends.
-//
-// # Errors
-//
-// [ErrClosed]; the fresh instance's error (a [*CallError], e.g. an init
-// that refused or overran InitTimeout); ctx's error while waiting.
-func (p *Plugin) Restart(ctx context.Context) error {
-	select {
-	case p.slot <- struct{}{}:
-	case <-ctx.Done():
-		return fmt.Errorf("wasm: plugin %q: restart: waiting for the call in flight: %w", p.cfg.Name, ctx.Err())
-	}
-	defer p.leave()
-	if p.closed.Load() {
-		return ErrClosed
-	}
-	if p.inst != nil {
-		p.inst.close()
-		p.inst = nil
-	}
-	p.consecutive = 0
-	p.failures.Store(0)
-	p.restartDue = false
-	p.nextAttempt = time.Time{}
-	p.restartAt.Store(0)
-	p.unsupported = 0
-	p.setState(hostapi.StateStarting, nil)
-	inst, err := p.newInstance(ctx)
-	if err != nil {
-		p.fail(err)
-		return fmt.Errorf("wasm: plugin %q: restart: %w", p.cfg.Name, err)
-	}
-	p.inst = inst
-	p.memPages.Store(inst.memoryPages())
-	p.mu.Lock()
-	p.st.Restarts++
-	p.st.State = hostapi.StateRunning
-	p.mu.Unlock()
-	p.log.Info("wasm: plugin restarted on request")
-	return nil
-}
-
 func (p *Plugin) countError(err error, timeout bool) {
 	p.mu.Lock()
 	p.st.Errors++
@@ -494,6 +445,9 @@ func (p *Plugin) shutdown() {
 	if p.inst != nil {
 		p.inst.close()
 		p.inst = nil
+	}
+	if p.fsys != nil {
+		_ = p.fsys.close()
 	}
 	p.rt.release(p.g, p.c)
 	p.rt.forget(p)

@@ -153,8 +153,15 @@ func (r *Runtime) Load(ctx context.Context, cfg PluginConfig, settings hostapi.S
 		return nil, err
 	}
 
-	p := newPlugin(r, g, c, cfg, settings)
+	p, err := newPlugin(r, g, c, cfg, settings)
+	if err != nil {
+		r.release(g, c)
+		return nil, err
+	}
 	if err := p.start(ctx); err != nil {
+		if p.fsys != nil {
+			_ = p.fsys.close()
+		}
 		r.release(g, c)
 		return nil, err
 	}
