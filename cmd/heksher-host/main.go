@@ -2,6 +2,8 @@
 // configured wasm and process plugins, and the admin server.
 //
 //	heksher-host -config host.yaml
+//	heksher-host -config host.yaml -check   # check the configuration and exit
+//	heksher-host -version
 //
 // With no service URL in the configuration it starts the compatible Heksher
 // server in-process. SIGHUP reloads the plugin set from the configuration
@@ -19,16 +21,27 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/heksher-go/heksher/host"
 	"github.com/heksher-go/heksher/host/config"
+	"github.com/heksher-go/heksher/internal/version"
 )
 
 // shutdownBudget bounds the graceful shutdown; the process exits within 5 s
 // of the signal even if a plugin does not cooperate.
 const shutdownBudget = 4500 * time.Millisecond
+
+// Exit codes (docs/HOST.md): 0 after -h, -version, a passing -check or an
+// orderly shutdown on SIGINT/SIGTERM; 1 when the configuration is invalid or
+// the host cannot start; 2 for a command-line mistake.
+const (
+	exitOK     = 0
+	exitFailed = 1
+	exitUsage  = 2
+)
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -39,17 +52,30 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "heksher-host.yaml", "configuration file (see docs/CONFIG.md)")
 	check := fs.Bool("check", false, "check the configuration file and exit")
+	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "heksher-host: unexpected arguments: %s\n", strings.Join(fs.Args(), " "))
+		fs.Usage()
+		return exitUsage
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, version.Line("heksher-host"))
+		return exitOK
 	}
 	cfg, err := config.Load(*cfgPath)
 	if err != nil {
 		fmt.Fprintln(stderr, "heksher-host:", err)
-		return 1
+		return exitFailed
 	}
 	if *check {
 		fmt.Fprintf(stdout, "%s: ok\n", *cfgPath)
-		return 0
+		return exitOK
 	}
 	cfg = cfg.WithDefaults()
 	log := newLogger(cfg.Log, stderr)
@@ -67,7 +93,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	)
 	if err != nil {
 		fmt.Fprintln(stderr, "heksher-host:", err)
-		return 1
+		return exitFailed
 	}
 	startCtx, cancelStart := context.WithCancel(context.Background())
 	defer cancelStart()
@@ -84,7 +110,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		case err := <-started:
 			if err != nil {
 				log.Error("start-up failed", "err", err)
-				return 1
+				return exitFailed
 			}
 			fmt.Fprintf(stdout, "heksher-host: status page %s (service %s)\n", h.AdminURL(), h.ServiceURL())
 			started = nil
@@ -125,7 +151,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 				log.Warn("shutdown", "err", err)
 			}
-			return 0
+			return exitOK
 		}
 	}
 }

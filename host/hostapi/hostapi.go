@@ -175,3 +175,20 @@ type Plugin interface {
 	// Close stops the plugin and releases everything it holds. Idempotent.
 	Close(ctx context.Context) error
 }
+
+// Restarter is implemented by plugins whose runtime can restart them in
+// place. The host calls Restart for a reload that finds the plugin failed
+// (even when its configuration did not change) and for the admin API's
+// restart of one plugin.
+//
+// Restart forgets the plugin's failures and restart backoff, discards its
+// instance or process, and starts a fresh one, initialised again with the
+// plugin's configuration (bounded by the plugin's start timeout and ctx);
+// the plugin's state is then running. A restart that fails leaves the plugin
+// restarting or failed under its runtime's restart policy, and returns the
+// reason. Restart may be called from any goroutine, also while a delivery
+// runs (it waits for the delivery, at most until ctx ends). After Close it
+// returns an error matching the runtime's closed error.
+type Restarter interface {
+	Restart(ctx context.Context) error
+}

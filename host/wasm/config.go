@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/heksher-go/heksher/backoff"
 )
 
 // RuntimeConfig configures a [Runtime]. The zero value is usable: an
@@ -79,8 +81,9 @@ type PluginConfig struct {
 	// means 5.
 	MaxConsecutiveFailures int
 	// Backoff is the wait before the restart after a second failure in a
-	// row; it doubles for each further failure, up to MaxBackoff. The first
-	// failure is restarted at once. 0 means 100 ms.
+	// row; it doubles for each further failure, up to MaxBackoff, and each
+	// wait is shortened by up to a fifth at random (package backoff). The
+	// first failure is restarted at once. 0 means 100 ms.
 	Backoff time.Duration
 	// MaxBackoff caps Backoff. 0 means 30 s.
 	MaxBackoff time.Duration
@@ -143,14 +146,13 @@ func (c PluginConfig) withDefaults() (PluginConfig, error) {
 	return c, nil
 }
 
-// backoff returns the wait before a restart after n consecutive failures.
+// backoff returns the wait before a restart after n consecutive failures:
+// none after the first; then the shared schedule (package backoff), from
+// Backoff doubling up to MaxBackoff, each wait shortened by up to a fifth
+// at random so that plugins failing together do not restart in lock-step.
 func (c *PluginConfig) backoff(n int) time.Duration {
 	if n <= 1 {
 		return 0
 	}
-	d := c.Backoff
-	for i := 2; i < n && d < c.MaxBackoff; i++ {
-		d *= 2
-	}
-	return min(d, c.MaxBackoff)
+	return backoff.Policy{Initial: c.Backoff, Max: c.MaxBackoff}.Delay(n - 1)
 }

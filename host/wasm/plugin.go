@@ -29,8 +29,10 @@ import (
 // instance, and the next delivery makes a fresh one, initialised again with
 // the plugin's config (after a backoff from the second failure in a row on).
 // After MaxConsecutiveFailures failures in a row the plugin is marked failed
-// and refuses deliveries until it is reloaded. An instance whose memory grew
-// past RecycleAbovePages is replaced the same way, without counting a failure.
+// and refuses deliveries until it is restarted ([Plugin.Restart], which a
+// reload or the host's admin API calls) or reloaded. An instance whose memory
+// grew past RecycleAbovePages is replaced the same way, without counting a
+// failure.
 //
 // Deliver is meant to be called from one goroutine (the host's worker for the
 // plugin); concurrent calls are serialised. Status and Close are safe from
@@ -71,7 +73,10 @@ type Plugin struct {
 	recycles int
 }
 
-var _ hostapi.Plugin = (*Plugin)(nil)
+var (
+	_ hostapi.Plugin    = (*Plugin)(nil)
+	_ hostapi.Restarter = (*Plugin)(nil)
+)
 
 // newPlugin makes the plugin of c and cfg, opening its granted directory.
 func newPlugin(r *Runtime, g *group, c *compiled, cfg PluginConfig, settings hostapi.Settings) (*Plugin, error) {
@@ -296,6 +301,54 @@ func (p *Plugin) fail(err error) {
 	p.mu.Unlock()
 	p.log.Warn("wasm: plugin call failed; instance discarded", slog.Any("error", err),
 		slog.Int("consecutive_failures", p.consecutive), slog.String("state", state.String()))
+}
+
+// Restart implements [hostapi.Restarter]: it forgets the plugin's failures
+// and pending backoff, discards its instance and makes a fresh one,
+// initialised again with the plugin's config within InitTimeout; the plugin
+// is then running, also when it was failed. A fresh instance that cannot
+// start counts as one failure (the plugin is then restarting, and the next
+// delivery tries again) and its error is returned. A call in flight is
+// waited for, at most until ctx ends.
+//
+// # Errors
+//
+// [ErrClosed]; the fresh instance's error (a [*CallError], e.g. an init
+// that refused or overran InitTimeout); ctx's error while waiting.
+func (p *Plugin) Restart(ctx context.Context) error {
+	select {
+	case p.slot <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("wasm: plugin %q: restart: waiting for the call in flight: %w", p.cfg.Name, ctx.Err())
+	}
+	defer p.leave()
+	if p.closed.Load() {
+		return ErrClosed
+	}
+	if p.inst != nil {
+		p.inst.close()
+		p.inst = nil
+	}
+	p.consecutive = 0
+	p.failures.Store(0)
+	p.restartDue = false
+	p.nextAttempt = time.Time{}
+	p.restartAt.Store(0)
+	p.unsupported = 0
+	p.setState(hostapi.StateStarting, nil)
+	inst, err := p.newInstance(ctx)
+	if err != nil {
+		p.fail(err)
+		return fmt.Errorf("wasm: plugin %q: restart: %w", p.cfg.Name, err)
+	}
+	p.inst = inst
+	p.memPages.Store(inst.memoryPages())
+	p.mu.Lock()
+	p.st.Restarts++
+	p.st.State = hostapi.StateRunning
+	p.mu.Unlock()
+	p.log.Info("wasm: plugin restarted on request")
+	return nil
 }
 
 func (p *Plugin) countError(err error, timeout bool) {
