@@ -38,7 +38,7 @@ func (s *pluginSubscriber) Deliver(ctx context.Context, d event.Delivery) error 
 	start := time.Now()
 	err := s.plugin.Deliver(ctx, d)
 	if s.metrics != nil {
-		s.metrics.ObserveDelivery(s.name, time.Since(start))
+		s.metrics.ObserveDeliveryResult(s.name, time.Since(start), err)
 	}
 	return err
 }

@@ -19,10 +19,12 @@ type recorder struct {
 	metrics *admin.Metrics
 	max     int
 
-	mu       sync.Mutex
-	update   admin.UpdateStatus
-	outcomes map[string]string
-	events   []admin.EventRecord // ring, newest last
+	mu           sync.Mutex
+	update       admin.UpdateStatus
+	failingSince time.Time // the first failed attempt after the last success
+	outcomes     map[string]string
+	events       []admin.EventRecord // ring, newest last
+	lastKey      string              // what the newest record collapses; "" for none
 }
 
 func newRecorder(m *admin.Metrics, max int) *recorder {
@@ -42,9 +44,12 @@ func (r *recorder) Deliver(_ context.Context, d event.Delivery) error {
 	case *event.UpdateOK:
 		r.update.Time, r.update.ETag, r.update.Error = h.Time, x.ETag, ""
 		r.update.Result = "ok"
+		r.update.Attempts++
 		if x.NotModified {
 			r.update.Result = "not_modified"
+			r.update.NotModified++
 		}
+		r.failingSince = time.Time{}
 		r.update.ConsecutiveFailures = 0
 		r.update.LastSuccess = h.Time
 		r.update.Duration = x.Duration
@@ -53,6 +58,14 @@ func (r *recorder) Deliver(_ context.Context, d event.Delivery) error {
 		}
 	case *event.UpdateError:
 		r.update.Time, r.update.Result, r.update.Error = h.Time, "error", x.Err.Error()
+		r.update.Attempts++
+		r.update.Errors++
+		r.update.LastError, r.update.LastErrorAt = r.update.Error, h.Time
+		if r.failingSince.IsZero() {
+			// The first failure of this run, or the first seen when the
+			// queue dropped the earlier ones.
+			r.failingSince = h.Time
+		}
 		r.update.ConsecutiveFailures = x.ConsecutiveFailures
 		r.update.LastSuccess = x.LastSuccess
 		r.update.Duration = x.Duration
@@ -70,6 +83,16 @@ func (r *recorder) Deliver(_ context.Context, d event.Delivery) error {
 	if d.Dropped > 0 {
 		rec.Summary += fmt.Sprintf(" (%d earlier events dropped)", d.Dropped)
 	}
+	key := collapseKey(e)
+	if key != "" && key == r.lastKey && d.Dropped == 0 && len(r.events) > 0 {
+		// The same as the newest record: count it there instead of
+		// pushing the rest of the list out.
+		last := &r.events[len(r.events)-1]
+		last.Count = max(last.Count, 1) + 1
+		last.LastSeq, last.LastTime, last.Summary = h.Seq, h.Time, rec.Summary
+		return nil
+	}
+	r.lastKey = key
 	r.events = append(r.events, rec)
 	if len(r.events) > r.max {
 		r.events = append(r.events[:0], r.events[len(r.events)-r.max:]...)
@@ -81,6 +104,28 @@ func (r *recorder) lastUpdate() admin.UpdateStatus {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.update
+}
+
+// failing returns when the current run of failed updates began (zero when
+// the latest update seen succeeded).
+func (r *recorder) failing() time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.failingSince
+}
+
+// collapseKey says which repeats of e fold into one record: 304 polls, and
+// update errors with the same text. "" for events always listed alone.
+func collapseKey(e event.Event) string {
+	switch x := e.(type) {
+	case *event.UpdateOK:
+		if x.NotModified {
+			return "update_ok/304"
+		}
+	case *event.UpdateError:
+		return "update_error/" + x.Err.Error()
+	}
+	return ""
 }
 
 func (r *recorder) outcome(setting string) string {
@@ -110,7 +155,7 @@ func summarize(e event.Event) string {
 		return fmt.Sprintf("%s v%s: %s", x.Setting, x.Version, x.Outcome)
 	case *event.UpdateOK:
 		if x.NotModified {
-			return fmt.Sprintf("304 not modified in %s", x.Duration.Round(time.Microsecond))
+			return fmt.Sprintf("not modified (304) in %s", x.Duration.Round(time.Microsecond))
 		}
 		s := fmt.Sprintf("ETag %s in %s", x.ETag, x.Duration.Round(time.Microsecond))
 		if len(x.Changed) > 0 {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/heksher-go/heksher"
@@ -22,9 +23,15 @@ func (h *Host) Snapshot() admin.Snapshot {
 		Plugins: h.pluginStatuses(),
 		Events:  h.rec.recent(),
 		Context: maps.Clone(h.cfg.ContextDefaults),
+
+		ContextFeatures: slices.Clone(h.cfg.ContextFeatures),
 	}
 	if s.Service.Serving == string(heksher.OriginSnapshot) {
 		s.Service.SnapshotTime = h.client.Status().SnapshotSaved
+	}
+	h.serviceState(&s.Service)
+	if h.metrics != nil {
+		s.History = h.metrics.History().Snapshot(s.Time)
 	}
 	for _, d := range h.reg.list() {
 		ss := admin.SettingStatus{
@@ -45,6 +52,7 @@ func (h *Host) Snapshot() admin.Snapshot {
 			// Not a fault: the value depends on a feature the context
 			// defaults do not give; the lookup API answers per request.
 			ss.Source = "depends on " + missing.Feature
+			ss.Missing = []string{missing.Feature}
 		case err != nil:
 			ss.Error = err.Error()
 		default:
@@ -64,6 +72,38 @@ func (h *Host) serving() string {
 		return "starting"
 	}
 	return string(h.client.Status().Origin)
+}
+
+// serviceState fills the banner's facts from the client's own status (not
+// from the recorder, which may lag behind it): values from the service are
+// "fresh" only while the latest update succeeded.
+func (h *Host) serviceState(ss *admin.ServiceStatus) {
+	if ss.Serving == "starting" {
+		ss.State = admin.StateStarting
+		return
+	}
+	st := h.client.Status()
+	ss.ConsecutiveFailures, ss.LastSuccess = st.ConsecutiveFailures, st.LastSuccess
+	if st.LastError != nil {
+		ss.LastError = st.LastError.Error()
+	}
+	if st.ConsecutiveFailures > 0 {
+		ss.FailingSince = h.rec.failing()
+		if ss.FailingSince.IsZero() || ss.FailingSince.Before(st.LastSuccess) {
+			// The recorder has not seen this run's failures yet.
+			ss.FailingSince = st.LastAttempt
+		}
+	}
+	switch {
+	case st.Origin == heksher.OriginSnapshot:
+		ss.State = admin.StateSnapshot
+	case st.Origin == heksher.OriginDefaults:
+		ss.State = admin.StateDefaults
+	case st.ConsecutiveFailures > 0:
+		ss.State = admin.StateStale
+	default:
+		ss.State = admin.StateFresh
+	}
 }
 
 func (h *Host) settingCount() int {
@@ -86,8 +126,17 @@ func (h *Host) pluginStatuses() []admin.PluginStatus {
 		ps.Name, ps.Path, ps.SHA256, ps.LoadedAt, ps.QueueSize = lp.spec.Name, lp.spec.Path, lp.sha, lp.loadedAt, lp.spec.QueueSize
 		if i, ok := stats[lp.spec.Name]; ok {
 			ps.Queued, ps.Delivered, ps.Dropped = ds[i].Queued, ds[i].Delivered, ds[i].Dropped
+			if ps.LastError == "" && ds[i].LastError != nil {
+				// A runtime that counted an error without its text: the
+				// queue saw what the delivery returned.
+				ps.LastError = ds[i].LastError.Error()
+			}
 		}
 		out = append(out, ps)
+	}
+	for _, sp := range h.mgr.startingSnapshot() {
+		out = append(out, admin.PluginStatus{Name: sp.Name, Kind: sp.Kind, Path: sp.Path,
+			State: hostapi.StateStarting.String(), QueueSize: sp.QueueSize})
 	}
 	for _, hk := range h.opts.hooks {
 		qs := hk.QueueSize

@@ -19,6 +19,7 @@ type Metrics struct {
 	notModified  prometheus.Counter
 	updateTime   prometheus.Histogram
 	delivery     *prometheus.HistogramVec
+	history      *History
 }
 
 // NewMetrics registers the host's metrics in a new private registry.
@@ -26,7 +27,8 @@ type Metrics struct {
 // returns the number of settings known.
 func NewMetrics(plugins func() []PluginStatus, settings func() int) *Metrics {
 	m := &Metrics{
-		reg: prometheus.NewRegistry(),
+		reg:     prometheus.NewRegistry(),
+		history: NewHistory(0, 0),
 		updates: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "heksher_host_update_attempts_total", Help: "Update requests made to the Heksher service.",
 		}),
@@ -64,17 +66,32 @@ func (m *Metrics) ObserveUpdate(ok, notModified bool, d time.Duration) {
 		m.notModified.Inc()
 	}
 	m.updateTime.Observe(d.Seconds())
+	m.history.ObserveUpdate(time.Now(), d, !ok, notModified)
 }
 
-// ObserveDelivery records how long one event delivery to plugin took.
+// ObserveDelivery records how long one successful event delivery to plugin
+// took; see [Metrics.ObserveDeliveryResult].
 func (m *Metrics) ObserveDelivery(plugin string, d time.Duration) {
-	m.delivery.WithLabelValues(plugin).Observe(d.Seconds())
+	m.ObserveDeliveryResult(plugin, d, nil)
 }
 
-// ForgetPlugin drops the latency series of a plugin that was removed.
+// ObserveDeliveryResult records how long one event delivery to plugin took
+// and whether it failed (err not nil).
+func (m *Metrics) ObserveDeliveryResult(plugin string, d time.Duration, err error) {
+	m.delivery.WithLabelValues(plugin).Observe(d.Seconds())
+	m.history.ObserveDelivery(plugin, time.Now(), d, err != nil)
+}
+
+// ForgetPlugin drops the latency series and history of a plugin that was
+// removed.
 func (m *Metrics) ForgetPlugin(plugin string) {
 	m.delivery.DeleteLabelValues(plugin)
+	m.history.Forget(plugin)
 }
+
+// History returns the per-minute history of the last hour behind the status
+// page's charts.
+func (m *Metrics) History() *History { return m.history }
 
 // Handler serves the registry in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {

@@ -35,7 +35,23 @@ type Snapshot struct {
 	Plugins  []PluginStatus    `json:"plugins"`
 	Events   []EventRecord     `json:"events"`
 	Context  map[string]string `json:"context_defaults,omitempty"`
+	// ContextFeatures are the service's context features in order: the
+	// status page offers one input for each, to show the values for a
+	// context the viewer picks.
+	ContextFeatures []string `json:"context_features,omitempty"`
+	// History is the last hour of updates and deliveries, per minute; nil
+	// when nothing keeps it.
+	History *HistorySnapshot `json:"history,omitempty"`
 }
+
+// The states of [ServiceStatus.State].
+const (
+	StateStarting = "starting" // before the start-up decision
+	StateFresh    = "fresh"    // from the service, and the last update succeeded
+	StateStale    = "stale"    // from the service, but updates have failed since
+	StateSnapshot = "snapshot" // from the snapshot saved by an earlier run
+	StateDefaults = "defaults" // nothing received: local (or declared) defaults
+)
 
 // ServiceStatus describes the Heksher service in use.
 type ServiceStatus struct {
@@ -50,9 +66,23 @@ type ServiceStatus struct {
 	Serving string `json:"serving"`
 	// SnapshotTime is when the snapshot being served was saved, if any.
 	SnapshotTime time.Time `json:"snapshot_time,omitzero"`
+	// State sums up Serving and the updates for the page's banner:
+	// [StateFresh], [StateStale], [StateSnapshot], [StateDefaults] or
+	// [StateStarting]. Unlike Serving, it leaves "fresh" at the first
+	// failed update.
+	State string `json:"state"`
+	// FailingSince is when updates started failing: the first failed
+	// attempt after the last success (zero while they succeed).
+	FailingSince time.Time `json:"failing_since,omitzero"`
+	// ConsecutiveFailures counts failed update attempts since the last
+	// success; LastSuccess is when that was; LastError is the latest
+	// attempt's error while failing.
+	ConsecutiveFailures int       `json:"consecutive_failures"`
+	LastSuccess         time.Time `json:"last_success,omitzero"`
+	LastError           string    `json:"last_error,omitempty"`
 }
 
-// UpdateStatus describes the last update attempt.
+// UpdateStatus describes the last update attempt, with running totals.
 type UpdateStatus struct {
 	Time                time.Time     `json:"time,omitzero"`
 	ETag                string        `json:"etag"`
@@ -61,6 +91,15 @@ type UpdateStatus struct {
 	ConsecutiveFailures int           `json:"consecutive_failures"`
 	LastSuccess         time.Time     `json:"last_success,omitzero"`
 	Duration            time.Duration `json:"duration_ns"`
+	// Attempts, Errors and NotModified count the attempts seen since the
+	// host started, the failed ones and those answered 304.
+	Attempts    uint64 `json:"attempts"`
+	Errors      uint64 `json:"errors"`
+	NotModified uint64 `json:"not_modified"`
+	// LastError and LastErrorAt are the latest failure's, kept after a
+	// success.
+	LastError   string    `json:"last_error,omitempty"`
+	LastErrorAt time.Time `json:"last_error_at,omitzero"`
 }
 
 // SettingStatus describes one setting.
@@ -79,6 +118,10 @@ type SettingStatus struct {
 	Source string          `json:"source,omitempty"`
 	RuleID int64           `json:"rule_id,omitempty"`
 	Error  string          `json:"error,omitempty"`
+	// Missing names the configurable features the context lacks (neither
+	// given nor defaulted) when the value depends on them: not a fault, the
+	// value is per request.
+	Missing []string `json:"missing_features,omitempty"`
 }
 
 // PluginStatus describes one plugin: the runtime's status plus the host's
@@ -114,10 +157,16 @@ func FromStatus(s hostapi.Status) PluginStatus {
 	}
 }
 
-// EventRecord is one recent event, summarised for display.
+// EventRecord is one recent event, summarised for display, or a run of
+// repeated events (304 polls, the same update error) collapsed into one:
+// Seq and Time are the first's, LastSeq and LastTime the latest's, Count
+// how many there were, and Summary the latest's.
 type EventRecord struct {
-	Seq     uint64    `json:"seq"`
-	Time    time.Time `json:"time"`
-	Kind    string    `json:"kind"`
-	Summary string    `json:"summary"`
+	Seq      uint64    `json:"seq"`
+	Time     time.Time `json:"time"`
+	Kind     string    `json:"kind"`
+	Summary  string    `json:"summary"`
+	Count    int       `json:"count,omitempty"` // 0 or 1: a single event
+	LastSeq  uint64    `json:"last_seq,omitempty"`
+	LastTime time.Time `json:"last_time,omitzero"`
 }
