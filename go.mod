@@ -3,6 +3,7 @@ module github.com/heksher-go/heksher
 go 1.26.0
 
 require (
+	github.com/goccy/go-yaml v1.19.2
 	github.com/hashicorp/go-hclog v1.6.3
 	github.com/hashicorp/go-plugin v1.8.0
 	github.com/prometheus/client_golang v1.25.0

@@ -1,17 +1,14 @@
 package server
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
 
 	"github.com/heksher-go/heksher/internal/htype"
-	"gopkg.in/yaml.v3"
+	"github.com/heksher-go/heksher/internal/yamlstrict"
 )
 
 // Seed is initial content for an [Engine]: context features, settings and
@@ -52,28 +49,34 @@ type SeedRule struct {
 	Metadata   map[string]any    `yaml:"metadata"`
 }
 
-// LoadSeedFile reads a seed YAML file. Unknown keys are errors, so a typo
-// does not silently drop content.
+// LoadSeedFile reads a seed YAML file with the host configuration's strict
+// decoder (internal/yamlstrict): an unknown or repeated key, a value of the
+// wrong kind or a second document is an error, so a typo does not silently
+// drop content.
 //
 // # Errors
 //
-// The file cannot be read, or is not valid seed YAML ([ErrBadData], with
-// the line).
+// The file cannot be read, or is not valid seed YAML: [ErrBadData] wrapping
+// a [*yamlstrict.Error] that gives the file, line, column and field path
+// ("seed.yaml:4:5: settings[0].typo: unknown field …").
 func LoadSeedFile(path string) (*Seed, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("server: read seed: %w", err)
 	}
-	return ParseSeed(raw)
+	return parseSeed(path, raw)
 }
 
-// ParseSeed decodes seed YAML (see [LoadSeedFile]).
+// ParseSeed decodes seed YAML (see [LoadSeedFile]); errors name the
+// document "seed".
 func ParseSeed(raw []byte) (*Seed, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(raw))
-	dec.KnownFields(true)
+	return parseSeed("seed", raw)
+}
+
+func parseSeed(file string, raw []byte) (*Seed, error) {
 	var s Seed
-	if err := dec.Decode(&s); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%w: seed: %w", ErrBadData, err)
+	if _, err := yamlstrict.Decode(file, raw, &s, yamlstrict.Options{}); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadData, err)
 	}
 	return &s, nil
 }
