@@ -56,6 +56,7 @@ type Client struct {
 	closed    bool
 	tracked   map[string]settingHandle // declared settings, by name
 	canonical map[string]string        // the service's canonical name → the declared name (renames)
+	conflicts map[string]*ConflictError // declarations the service answered with 409, by name
 	queue     []settingHandle          // declaration queue (FIFO)
 	declBusy  bool                     // a declaration is in flight
 	inFlight  settingHandle            // the setting being declared
@@ -122,6 +123,7 @@ func NewClient(serviceURL string, interval time.Duration, features []string, opt
 		log:        cfg.logger,
 		tracked:    map[string]settingHandle{},
 		canonical:  map[string]string{},
+		conflicts:  map[string]*ConflictError{},
 		retrying:   map[settingHandle]struct{}{},
 		declIdle:   closedChan(),
 		attemptCh:  make(chan struct{}),

@@ -83,7 +83,8 @@ func (c *Client) nextDeclaration() (settingHandle, bool) {
 }
 
 type declResult struct {
-	tracked bool
+	tracked  bool
+	conflict *ConflictError // the service answered 409
 	retry   bool // degraded start: failed while the service was unreachable
 	retried bool // this was a retry
 }
@@ -96,7 +97,23 @@ func (c *Client) finishDeclaration(s settingHandle, res declResult) {
 	if res.tracked {
 		// A setting tracked later under the same name replaces the earlier
 		// one (spec §6.4 step 5).
+		if prev, ok := c.tracked[s.settingName()]; ok && prev != s {
+			// The query is the same as before, so the service would answer
+			// 304 and the new object would never get its rules: ask for
+			// the whole answer again.
+			c.etag = ""
+		}
 		c.tracked[s.settingName()] = s
+	}
+	if res.tracked || res.conflict != nil {
+		// The service answered: its answer says whether the name is in
+		// conflict now.
+		if res.conflict != nil {
+			c.conflicts[s.settingName()] = res.conflict
+		} else {
+			delete(c.conflicts, s.settingName())
+		}
+		s.setConflict(res.conflict)
 	}
 	if res.retry {
 		c.retry = append(c.retry, s)
@@ -179,7 +196,7 @@ func (c *Client) declareOne(s settingHandle) (res declResult) {
 	log := c.log.With("setting", name)
 	defer func() {
 		ev.Tracked = res.tracked
-		if ev.Err != nil && !res.tracked {
+		if ev.Err != nil && (!res.tracked || res.conflict != nil) {
 			c.mu.Lock()
 			if !c.startDone {
 				c.startErrs = append(c.startErrs, &DeclarationError{Setting: name, Err: ev.Err})
@@ -189,9 +206,13 @@ func (c *Client) declareOne(s settingHandle) (res declResult) {
 		c.publish(func(h event.Header) event.Event { ev.Header = h; return ev })
 	}()
 	fail := func(err error) declResult {
-		c.logFailure(slog.LevelError, "setting declaration failed", err, "setting", name)
-		ev.Err = err
 		var he *HTTPError
+		if !errors.As(err, &he) {
+			// An error status was logged as such already: one failure,
+			// one line.
+			c.logFailure(slog.LevelError, "setting declaration failed", err, "setting", name)
+		}
+		ev.Err = err
 		// A declaration cut short by Close is kept for a retry too: it was
 		// never answered, and a later switch of the main client must see
 		// it as unprocessed (see unprocessedError).
@@ -208,12 +229,13 @@ func (c *Client) declareOne(s settingHandle) (res declResult) {
 	if err != nil {
 		return fail(err)
 	}
-	switch {
-	case a.status == http.StatusConflict:
-		log.Error("conflict when declaring setting", "status", a.status, "body", string(a.body))
-	case a.status >= 400:
-		log.Error("error when declaring setting", "status", a.status, "body", string(a.body))
-		return fail(a.httpError(http.MethodPost))
+	if a.status == http.StatusConflict {
+		return c.declarationConflict(name, a, ev, log, res.retried)
+	}
+	if a.status >= 400 {
+		he := a.httpError(http.MethodPost)
+		c.logFailure(slog.LevelError, "error when declaring setting", he, "setting", name)
+		return fail(he)
 	}
 	r, err := wire.DecodeDeclare(a.body)
 	if errors.Is(err, wire.ErrNotJSON) {
@@ -244,21 +266,67 @@ func (c *Client) declareOne(s settingHandle) (res declResult) {
 	return declResult{tracked: true, retried: res.retried}
 }
 
+// declarationConflict handles a 409 (spec §6.4 step 1): one ERROR line
+// saying why, the conflict recorded for Status, the setting and strict
+// mode, and the setting tracked as the reference does (unless the answer is
+// not JSON), so that it gets the service's values where they fit.
+func (c *Client) declarationConflict(name string, a answer, ev *event.Declared, log *slog.Logger, retried bool) declResult {
+	r, err := wire.DecodeDeclare(a.body)
+	ce := &ConflictError{Setting: name, Outcome: r.Outcome, Reason: conflictReason(r, a.body)}
+	log.Error("conflict when declaring setting", "outcome", r.Outcome, "reason", ce.Reason)
+	ev.Outcome, ev.LatestVersion, ev.Differences = r.Outcome, r.LatestVersion, r.Differences
+	ev.Err = ce
+	return declResult{tracked: err == nil, conflict: ce, retried: retried}
+}
+
+// conflictReason renders what a 409 answer says differs: each difference
+// as "attribute: the service has value" or its message, else the answer's
+// "detail", else its body.
+func conflictReason(r wire.DeclareResponse, body []byte) string {
+	var parts []string
+	diffs, _ := wire.ParseDifferences(r.Differences)
+	for _, d := range diffs {
+		switch {
+		case d.Message != "":
+			parts = append(parts, d.Message)
+		case d.Attribute != "":
+			parts = append(parts, d.Attribute+": the service has "+string(compactJSON(d.LatestValue)))
+		}
+	}
+	if len(parts) > 0 {
+		return strings.Join(parts, "; ")
+	}
+	var detail struct {
+		Detail string `json:"detail"`
+	}
+	if json.Unmarshal(body, &detail) == nil && detail.Detail != "" {
+		return detail.Detail
+	}
+	if len(body) == 0 {
+		return "the service gave no reason"
+	}
+	return truncateBody(body)
+}
+
 // handleOutdated logs an outdated answer and applies its default_value
 // difference as the server default (spec §6.4 step 4).
 func (c *Client) handleOutdated(s settingHandle, version string, r wire.DeclareResponse, log *slog.Logger) error {
 	sameMajor := false
 	if !r.HasLatestVersion {
-		log.Error("outdated setting without latest version", "differences", string(r.Differences))
+		log.Error("outdated setting without latest version", "differences", string(r.Differences), "version", version)
 	} else if major, _, _ := strings.Cut(r.LatestVersion, "."); major != "" {
 		if m, err := strconv.Atoi(major); err == nil && m == s.versionMajor() {
 			sameMajor = true
 		}
 	}
 	attrs := []any{"differences", string(r.Differences), "latest_version", r.LatestVersion, "version", version}
-	if sameMajor {
+	switch {
+	case !r.HasLatestVersion:
+		// Logged above, with the differences: the majors are taken as
+		// different, which needs no second line.
+	case sameMajor:
 		log.Info("setting is outdated", attrs...)
-	} else {
+	default:
 		log.Warn("setting is outdated by a major version", attrs...)
 	}
 	diffs, err := wire.ParseDifferences(r.Differences)

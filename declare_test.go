@@ -127,24 +127,35 @@ func TestDeclarationOutcomes(t *testing.T) {
 		wantTracked bool
 		wantOutcome string
 		wantErr     bool
+		// wantConflict is the reason of the conflict Status, the event and
+		// the setting report; "" means none.
+		wantConflict string
 	}{
 		{name: "created", status: 200, body: `{"outcome":"created"}`, wantTracked: true, wantOutcome: "created"},
 		{name: "uptodate", status: 200, body: `{"outcome":"uptodate"}`, wantTracked: true, wantOutcome: "uptodate"},
 		{name: "upgraded", status: 200, body: `{"outcome":"upgraded","previous_version":"1.0","differences":[]}`, wantTracked: true, wantOutcome: "upgraded"},
 		{name: "outofdate legacy", status: 200, body: `{"outcome":"outofdate"}`, wantTracked: true, wantOutcome: "outofdate"},
 		{name: "mismatch 409", status: 409, body: `{"outcome":"mismatch","differences":[{"level":"minor","attribute":"default_value","latest_value":200}]}`,
-			wantLevel: slog.LevelError, wantLog: "^conflict when declaring setting$", wantTracked: true, wantOutcome: "mismatch"},
+			wantLevel: slog.LevelError, wantLog: "^conflict when declaring setting$", wantTracked: true, wantOutcome: "mismatch", wantErr: true,
+			wantConflict: "default_value: the service has 200"},
 		{name: "rejected 409", status: 409, body: `{"outcome":"rejected","previous_version":"1.0","differences":[]}`,
-			wantLevel: slog.LevelError, wantLog: "^conflict .+", wantTracked: true, wantOutcome: "rejected"},
+			wantLevel: slog.LevelError, wantLog: "^conflict .+", wantTracked: true, wantOutcome: "rejected", wantErr: true,
+			wantConflict: `{"outcome":"rejected","previous_version":"1.0","differences":[]}`},
+		// The reference also warns "unexpected outcome from service" here:
+		// one conflict, one line (docs/CONFORMANCE.md).
 		{name: "alias conflict 409", status: 409, body: `{"detail":"alias x is an alias of unrelated setting y"}`,
-			wantLevel: slog.LevelWarn, wantLog: "^unexpected outcome from service$", wantTracked: true},
+			wantLevel: slog.LevelError, wantLog: "^conflict when declaring setting$", wantTracked: true, wantErr: true,
+			wantConflict: "alias x is an alias of unrelated setting y"},
 		{name: "unknown feature 404", status: 404, body: `{'z'} are not acceptable context features`,
 			wantLevel: slog.LevelError, wantLog: "^error when declaring setting$", wantErr: true},
+		// The reference also logs "setting declaration failed" after an
+		// error status: one failure, one line (docs/CONFORMANCE.md).
 		{name: "bad version 400", status: 400, body: `newly created settings must have version 1.0`,
-			wantLevel: slog.LevelError, wantLog: "^setting declaration failed$", wantErr: true},
+			wantLevel: slog.LevelError, wantLog: "^error when declaring setting$", wantErr: true},
 		{name: "invalid 422", status: 422, body: `{"detail":[]}`, wantLevel: slog.LevelError, wantLog: "^error when declaring setting$", wantErr: true},
 		{name: "2xx not json", status: 200, body: `ok!`, wantLevel: slog.LevelWarn, wantLog: "^unexpected response from service$", wantErr: true},
-		{name: "409 not json", status: 409, body: `conflict`, wantLevel: slog.LevelError, wantLog: "^conflict when declaring setting$", wantErr: true},
+		{name: "409 not json", status: 409, body: `conflict`, wantLevel: slog.LevelError, wantLog: "^conflict when declaring setting$", wantErr: true,
+			wantConflict: "conflict"},
 		{name: "unknown outcome", status: 200, body: `{"outcome":"weird"}`, wantLevel: slog.LevelWarn, wantLog: "^unexpected outcome from service$", wantTracked: true, wantOutcome: "weird"},
 		{name: "outdated same major", status: 200, version: "1.0", body: `{"outcome":"outdated","latest_version":"1.5","differences":[]}`,
 			wantLevel: slog.LevelInfo, wantLog: "^setting is outdated$", wantTracked: true, wantOutcome: "outdated"},
@@ -152,6 +163,8 @@ func TestDeclarationOutcomes(t *testing.T) {
 			wantLevel: slog.LevelWarn, wantLog: "^setting is outdated by a major version$", wantTracked: true, wantOutcome: "outdated"},
 		{name: "outdated without latest", status: 200, body: `{"outcome":"outdated","differences":[]}`,
 			wantLevel: slog.LevelError, wantLog: "^outdated setting without latest version$", wantTracked: true, wantOutcome: "outdated"},
+		// Two lines: the outdated warning, then the failure to read its
+		// differences.
 		{name: "outdated bad differences", status: 200, body: `{"outcome":"outdated","latest_version":"2.0","differences":5}`,
 			wantLevel: slog.LevelError, wantLog: "^setting declaration failed$", wantErr: true, wantOutcome: "outdated"},
 	}
@@ -178,6 +191,16 @@ func TestDeclarationOutcomes(t *testing.T) {
 			if tc.wantLog == "" && (lc.count(slog.LevelWarn, ".") > 0 || lc.count(slog.LevelError, ".") > 0) {
 				t.Fatalf("unexpected warnings:\n%s", lc.dump())
 			}
+			if tc.wantLog != "" && lc.countAtLeast(slog.LevelWarn) > 1 && tc.name != "outdated bad differences" {
+				t.Fatalf("one odd answer, several lines:\n%s", lc.dump())
+			}
+			var conflicts []string
+			for _, ce := range c.Status().Conflicts {
+				conflicts = append(conflicts, ce.Setting+": "+ce.Reason)
+			}
+			if tc.wantConflict == "" && conflicts != nil || tc.wantConflict != "" && !slices.Equal(conflicts, []string{"odd: " + tc.wantConflict}) {
+				t.Fatalf("Status().Conflicts = %q, want odd: %q", conflicts, tc.wantConflict)
+			}
 			want := []string{"after", "before"}
 			if tc.wantTracked {
 				want = []string{"after", "before", "odd"}
@@ -195,6 +218,9 @@ func TestDeclarationOutcomes(t *testing.T) {
 			e := evs[1]
 			if e.Outcome != tc.wantOutcome || e.Tracked != tc.wantTracked || (e.Err != nil) != tc.wantErr {
 				t.Fatalf("odd event = %+v", e)
+			}
+			if ce, ok := errors.AsType[*ConflictError](e.Err); ok != (tc.wantConflict != "") || ok && ce.Reason != tc.wantConflict {
+				t.Fatalf("odd event error = %v, want a conflict %q", e.Err, tc.wantConflict)
 			}
 			if !evs[0].Tracked || !evs[2].Tracked || evs[0].Seq >= e.Seq || e.Seq >= evs[2].Seq {
 				t.Fatalf("other events = %+v %+v", evs[0], evs[2])

@@ -23,6 +23,9 @@ var (
 	// ErrDuplicateDefault is returned by SetDefaults for a feature that
 	// already has a default; nothing from that call is applied.
 	ErrDuplicateDefault = errors.New("heksher: context feature already has a default")
+	// ErrDeclarationConflict is matched by every [*ConflictError]: the
+	// service refused a setting's declaration as it stands (409).
+	ErrDeclarationConflict = errors.New("heksher: declaration conflicts with the service")
 	// ErrInvalidTracking is returned by [Client.TrackContexts] for an empty
 	// value list, or TrackAll mixed with values of the same feature;
 	// nothing from that call is applied.
@@ -98,6 +101,41 @@ func (e *DeclarationError) Error() string {
 
 // Unwrap returns the cause.
 func (e *DeclarationError) Unwrap() error { return e.Err }
+
+// ConflictError says that the service answered a setting's declaration
+// with a conflict (HTTP 409): the setting differs from the service's
+// declaration in a way the declared version does not allow (outcome
+// "mismatch" or "rejected"), or its alias names another setting. The
+// setting is still kept up to date, but with the service's declaration:
+// rules whose values do not fit the local type are rejected, and reads fall
+// back to the local default. It matches [ErrDeclarationConflict].
+//
+// [Client.Status] lists the conflicts in force, [Setting.DeclarationConflict]
+// and [Setting.Lookup] report a setting's own, and with
+// [WithStrictDeclarations] SetAsMain fails on one.
+type ConflictError struct {
+	// Setting is the declared name.
+	Setting string
+	// Outcome is the service's outcome ("mismatch", "rejected"), or "" when
+	// its answer had none (an alias conflict).
+	Outcome string
+	// Reason says what differs, from the service's answer: each difference
+	// as "attribute: the service has value", or the service's message.
+	Reason string
+}
+
+// Error names the setting, says why, and what to do about it.
+func (e *ConflictError) Error() string {
+	outcome := ""
+	if e.Outcome != "" {
+		outcome = " (" + e.Outcome + ")"
+	}
+	return "heksher: setting " + e.Setting + " conflicts with the service's declaration" + outcome + ": " + e.Reason +
+		" (the service's declaration is in force; declare the setting as the service has it, or with a higher version)"
+}
+
+// Is reports whether target is [ErrDeclarationConflict].
+func (e *ConflictError) Is(target error) bool { return target == ErrDeclarationConflict }
 
 // MainSwitchError says why a client could not become the main client. It
 // matches [ErrMainSwitch].

@@ -123,8 +123,11 @@ func WithSnapshotFile(path string) Option { return func(c *config) { c.snapshotP
 
 // WithStrictDeclarations makes SetAsMain fail, and close the client, when a
 // setting pending at that time could not be declared (the service could not
-// be reached, answered an error status, or did not answer JSON); the error
-// joins one [*DeclarationError] per setting. Settings created later are
-// still only logged. Default: off, the reference behaviour (declaration
-// failures are logged and the setting is left untracked).
+// be reached, answered an error status, or did not answer JSON) or was
+// declared in conflict with the service (409: see [*ConflictError]); the
+// error joins one [*DeclarationError] per setting. Settings created later
+// are still only logged (and their conflicts listed by [Client.Status]).
+// Default: off, the reference behaviour (declaration failures are logged
+// and the setting is left untracked; a conflict is logged, listed by
+// Status and reported by the setting's Lookup).
 func WithStrictDeclarations() Option { return func(c *config) { c.strict = true } }

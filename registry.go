@@ -32,6 +32,9 @@ type settingHandle interface {
 	prepareUpdate(from supplier, rules []wire.QueryRule, def json.RawMessage, log *slog.Logger) (preparedUpdate, error)
 	retrieved() bool
 	asAny() AnySetting
+	// setConflict records the conflict of the last answered declaration
+	// (nil: none).
+	setConflict(ce *ConflictError)
 }
 
 // preparedUpdate is one setting's converted answer, ready to swap in.

@@ -50,6 +50,10 @@ type Resolution[T any] struct {
 	Conditions []Condition
 	// Retrieved is false when the setting never received a rule set.
 	Retrieved bool
+	// Conflict is the conflict the service reported when the setting was
+	// declared (a *[ConflictError]), nil if none: then the value may be the
+	// local default because the service's declaration differs.
+	Conflict error
 }
 
 // JSONResolution is a [Resolution] with the value as wire JSON, for callers
@@ -60,6 +64,8 @@ type JSONResolution struct {
 	RuleID     int64           `json:"rule_id,omitempty"`
 	Conditions []Condition     `json:"conditions,omitempty"`
 	Retrieved  bool            `json:"retrieved"`
+	// Conflict is the text of Resolution.Conflict, "" if none.
+	Conflict string `json:"conflict,omitempty"`
 }
 
 // snapshot is everything Get reads, swapped in as one immutable value.

@@ -45,6 +45,7 @@ type Setting[T any] struct {
 	validator atomic.Pointer[[]Validator[T]] // copy-on-write
 	wmu       sync.Mutex                     // serialises writers of state
 	state     atomic.Pointer[snapshot[T]]    // nil until rules or a server default arrive
+	conflict  atomic.Pointer[ConflictError]  // the service's 409 to the last answered declaration
 }
 
 // Validator checks or transforms a server value of a setting (spec §2.4). It
@@ -268,6 +269,20 @@ func (s *Setting[T]) AddValidator(v Validator[T]) {
 	next = append(next, v)
 	s.validator.Store(&next)
 }
+
+// DeclarationConflict returns the conflict the service reported when the
+// setting was last declared (a [*ConflictError], matching
+// [ErrDeclarationConflict]), or nil: the setting was declared without one,
+// or not yet. A setting in conflict is kept up to date with the service's
+// declaration, so reads may fall back to the local default; this says why.
+func (s *Setting[T]) DeclarationConflict() error {
+	if ce := s.conflict.Load(); ce != nil {
+		return ce
+	}
+	return nil
+}
+
+func (s *Setting[T]) setConflict(ce *ConflictError) { s.conflict.Store(ce) }
 
 // declaration is the body POSTed to declare the setting (spec §2.3).
 func (s *Setting[T]) declaration() wire.DeclareRequest {

@@ -31,6 +31,10 @@ type AnySetting interface {
 	LookupJSON(ctx context.Context, explicit map[string]string) (JSONResolution, error)
 	// LookupFeaturesJSON resolves like [Setting.LookupFor].
 	LookupFeaturesJSON(ctx context.Context, f Features) (JSONResolution, error)
+	// DeclarationConflict returns the service's conflict with the
+	// setting's last answered declaration, or nil (see
+	// [Setting.DeclarationConflict]).
+	DeclarationConflict() error
 }
 
 var _ AnySetting = (*Setting[int64])(nil)
@@ -76,8 +80,12 @@ func (s *Setting[T]) toJSON(r Resolution[T]) (JSONResolution, error) {
 			return JSONResolution{}, fmt.Errorf("heksher: setting %s: resolved value: %w", s.name, err)
 		}
 	}
-	return JSONResolution{Value: v, Source: r.Source, RuleID: r.RuleID,
-		Conditions: slices.Clone(r.Conditions), Retrieved: r.Retrieved}, nil
+	jr := JSONResolution{Value: v, Source: r.Source, RuleID: r.RuleID,
+		Conditions: slices.Clone(r.Conditions), Retrieved: r.Retrieved}
+	if r.Conflict != nil {
+		jr.Conflict = r.Conflict.Error()
+	}
+	return jr, nil
 }
 
 func (s *Setting[T]) asAny() AnySetting { return s }

@@ -38,9 +38,19 @@ func (s *Setting[T]) Get(ctx context.Context, explicit map[string]string) (T, er
 
 // Lookup is [Setting.Get] that also says where the value came from: the
 // matching rule (its id and conditions), the server default or the local
-// default.
+// default; and, if the service answered the setting's declaration with a
+// conflict, why (Resolution.Conflict).
 func (s *Setting[T]) Lookup(ctx context.Context, explicit map[string]string) (Resolution[T], error) {
-	return s.lookupMap(ctx, explicit)
+	r, err := s.lookupMap(ctx, explicit)
+	s.addConflict(&r)
+	return r, err
+}
+
+// addConflict fills r.Conflict (no allocation: a pointer in an interface).
+func (s *Setting[T]) addConflict(r *Resolution[T]) {
+	if ce := s.conflict.Load(); ce != nil {
+		r.Conflict = ce
+	}
 }
 
 func (s *Setting[T]) lookupMap(ctx context.Context, explicit map[string]string) (Resolution[T], error) {

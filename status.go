@@ -1,6 +1,10 @@
 package heksher
 
-import "time"
+import (
+	"slices"
+	"strings"
+	"time"
+)
 
 // Origin says where the values a client serves come from.
 type Origin string
@@ -48,6 +52,11 @@ type Status struct {
 	// Tracked counts declared settings; PendingDeclarations those waiting
 	// (or being declared); RetryingDeclarations those waiting for a retry.
 	Tracked, PendingDeclarations, RetryingDeclarations int
+	// Conflicts lists the settings whose last answered declaration the
+	// service refused with a conflict (409), sorted by name: each says
+	// which setting and why. A later declaration of the same name that the
+	// service accepts removes its entry.
+	Conflicts []ConflictError
 }
 
 // Status returns the client's current state. It is safe to call at any time.
@@ -61,5 +70,9 @@ func (c *Client) Status() Status {
 		st.PendingDeclarations++
 	}
 	st.RetryingDeclarations = len(c.retrying)
+	for _, ce := range c.conflicts {
+		st.Conflicts = append(st.Conflicts, *ce)
+	}
+	slices.SortFunc(st.Conflicts, func(a, b ConflictError) int { return strings.Compare(a.Setting, b.Setting) })
 	return st
 }
