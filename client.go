@@ -54,14 +54,14 @@ type Client struct {
 	started   bool
 	outage    bool // a failure to reach the service was logged (see logFailure)
 	closed    bool
-	tracked   map[string]settingHandle // declared settings, by name
-	canonical map[string]string        // the service's canonical name → the declared name (renames)
+	tracked   map[string]settingHandle  // declared settings, by name
+	canonical map[string]string         // the service's canonical name → the declared name (renames)
 	conflicts map[string]*ConflictError // declarations the service answered with 409, by name
-	queue     []settingHandle          // declaration queue (FIFO)
-	declBusy  bool                     // a declaration is in flight
-	inFlight  settingHandle            // the setting being declared
-	declIdle  chan struct{}            // closed when the queue drains; replaced when it fills
-	retry     []settingHandle          // declarations waiting for a retry (degraded start)
+	queue     []settingHandle           // declaration queue (FIFO)
+	declBusy  bool                      // a declaration is in flight
+	inFlight  settingHandle             // the setting being declared
+	declIdle  chan struct{}             // closed when the queue drains; replaced when it fills
+	retry     []settingHandle           // declarations waiting for a retry (degraded start)
 	retrying  map[settingHandle]struct{}
 	etag      string
 	status    Status

@@ -85,8 +85,8 @@ func (c *Client) nextDeclaration() (settingHandle, bool) {
 type declResult struct {
 	tracked  bool
 	conflict *ConflictError // the service answered 409
-	retry   bool // degraded start: failed while the service was unreachable
-	retried bool // this was a retry
+	retry    bool           // degraded start: failed while the service was unreachable
+	retried  bool           // this was a retry
 }
 
 func (c *Client) finishDeclaration(s settingHandle, res declResult) {
