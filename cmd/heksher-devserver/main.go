@@ -5,6 +5,10 @@
 // Usage:
 //
 //	heksher-devserver -addr 127.0.0.1:8765 -context-features user,trust,theme [-seed seed.yaml] [-data state.json]
+//
+// Without a token it serves only loopback addresses and loopback Host
+// names; with -allow-remote it needs a token (-token or
+// $HEKSHER_DEVSERVER_TOKEN).
 package main
 
 import (
@@ -22,6 +26,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/heksher-go/heksher/internal/httpguard"
 	"github.com/heksher-go/heksher/internal/server"
 )
 
@@ -42,7 +47,13 @@ type config struct {
 	fixes           server.Fixes
 	logLevel        slog.Level
 	shutdownTimeout time.Duration
+	token           string
+	readTimeout     time.Duration
 }
+
+// tokenEnv names the environment variable that holds the token when -token
+// is not given (a flag's value is visible to every user in ps).
+const tokenEnv = "HEKSHER_DEVSERVER_TOKEN"
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs := flag.NewFlagSet("heksher-devserver", flag.ContinueOnError)
@@ -53,7 +64,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&features, "context-features", "", "comma-separated context features to create at start, in hierarchy order")
 	fs.StringVar(&c.seed, "seed", "", "YAML file with context features, settings and rules to load at start")
 	fs.StringVar(&c.data, "data", "", "JSON file keeping the state across restarts (rewritten atomically after each change)")
-	fs.BoolVar(&c.allowRemote, "allow-remote", false, "allow listening on a non-loopback address")
+	fs.BoolVar(&c.allowRemote, "allow-remote", false, "allow listening on a non-loopback address (a token is then required)")
+	fs.StringVar(&c.token, "token", "", "require \"Authorization: Bearer <token>\" on every request (default $"+tokenEnv+")")
+	fs.DurationVar(&c.readTimeout, "read-timeout", httpguard.DefaultReadBodyTimeout, "how long a client may take to send a request body")
 	fs.StringVar(&fixes, "fix", "", "comma-separated reference behaviours to replace by the intended ones: all, "+strings.Join(server.FixNames(), ", "))
 	fs.StringVar(&level, "log-level", "info", "log level: debug, info, warn or error")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long to wait for in-flight requests on SIGINT/SIGTERM")
@@ -75,29 +88,34 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if c.fixes, err = server.ParseFixes(fixes); err != nil {
 		return nil, fmt.Errorf("-fix: %w", err)
 	}
-	if err := checkAddr(c.addr, c.allowRemote); err != nil {
+	if c.token == "" {
+		c.token = os.Getenv(tokenEnv)
+	}
+	if c.readTimeout <= 0 {
+		return nil, fmt.Errorf("-read-timeout %v: must be positive", c.readTimeout)
+	}
+	if err := checkAddr(c.addr, c.allowRemote, c.token); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-// checkAddr refuses a non-loopback listening address unless allowed: the
-// server has no authentication.
-func checkAddr(addr string, allowRemote bool) error {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
+// checkAddr refuses a non-loopback listening address unless it is allowed
+// and a token guards it.
+func checkAddr(addr string, allowRemote bool, token string) error {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
 		return fmt.Errorf("-addr %q: %w", addr, err)
 	}
-	if allowRemote {
+	if httpguard.IsLoopbackAddr(addr) {
 		return nil
 	}
-	if host == "localhost" {
-		return nil
+	if !allowRemote {
+		return fmt.Errorf("-addr %q is not a loopback address; pass -allow-remote and a token (-token or $%s) to serve it anyway", addr, tokenEnv)
 	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
-		return nil
+	if token == "" {
+		return fmt.Errorf("-addr %q is not a loopback address: -allow-remote needs a token (-token or $%s)", addr, tokenEnv)
 	}
-	return fmt.Errorf("-addr %q is not a loopback address; the server has no authentication, pass -allow-remote to serve it anyway", addr)
+	return nil
 }
 
 func run(ctx context.Context, args []string, stderr io.Writer) error {
@@ -131,9 +149,15 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	guard, err := httpguard.Guard(ln.Addr().String(), c.token, "heksher-devserver")
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	srv := &http.Server{Handler: eng.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: guard(eng.Handler())}
+	httpguard.Limits{ReadBodyTimeout: c.readTimeout}.Apply(srv)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	log.Info("listening", "url", "http://"+ln.Addr().String(), "data", c.data, "seed", c.seed)

@@ -69,12 +69,18 @@ type proc struct {
 	mu   *sync.Mutex
 }
 
-var reListening = regexp.MustCompile(`msg=listening url=(http://[0-9.:]+)`)
+var reListening = regexp.MustCompile(`msg=listening url=(http://\S+)`)
 
 // start runs the command and waits until it listens.
 func start(t *testing.T, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(binary(t), args...)
+	return startCmd(t, exec.Command(binary(t), args...))
+}
+
+// startCmd runs cmd (the command, or a shell that execs it) and waits
+// until it listens.
+func startCmd(t *testing.T, cmd *exec.Cmd) *proc {
+	t.Helper()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -198,6 +204,8 @@ func TestCommandRejectsBadFlags(t *testing.T) {
 		{"missing seed", []string{"-addr", "127.0.0.1:0", "-seed", "testdata/none.yaml"}, "read seed"},
 		{"extra args", []string{"x"}, "unexpected arguments"},
 		{"unknown fix", []string{"-fix", "etag,typo"}, "unknown fix"},
+		{"remote without token", []string{"-addr", "0.0.0.0:0", "-allow-remote"}, "-allow-remote needs a token"},
+		{"bad read timeout", []string{"-read-timeout", "0s"}, "must be positive"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -207,10 +215,13 @@ func TestCommandRejectsBadFlags(t *testing.T) {
 			}
 		})
 	}
-	if err := checkAddr("10.1.2.3:80", true); err != nil {
-		t.Fatalf("-allow-remote did not allow: %v", err)
+	if err := checkAddr("10.1.2.3:80", true, "t"); err != nil {
+		t.Fatalf("-allow-remote with a token did not allow: %v", err)
 	}
-	if err := checkAddr("[::1]:80", false); err != nil {
+	if err := checkAddr("10.1.2.3:80", true, ""); err == nil {
+		t.Fatal("-allow-remote without a token allowed")
+	}
+	if err := checkAddr("[::1]:80", false, ""); err != nil {
 		t.Fatalf("IPv6 loopback refused: %v", err)
 	}
 }
