@@ -141,6 +141,9 @@ func (h *Host) declare(_ context.Context, decls []hostapi.Declaration) error {
 		h.settings[d.Name] = s
 		h.settingsMu.Unlock()
 	}
+	if len(decls) > 0 && h.ready.Load() {
+		h.fetchSoon()
+	}
 	return nil
 }
 

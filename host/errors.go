@@ -16,6 +16,9 @@ var (
 	ErrConflict = errors.New("host: conflicting setting declaration")
 	// ErrNoLoader: no runtime is configured for a plugin's kind.
 	ErrNoLoader = errors.New("host: no loader for plugin kind")
+	// ErrStartTimeout: a plugin was not ready within its start timeout
+	// (plugins[].start_timeout); its load was abandoned.
+	ErrStartTimeout = errors.New("host: plugin start timed out")
 )
 
 // PluginError is a failure to load one plugin; the running set is left as

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -44,6 +45,13 @@ type Host struct {
 	failedMu sync.Mutex
 	failed   []admin.PluginStatus // plugins that failed to load at start-up
 
+	// bg runs the fetches of late-declared settings' values; bgCtx ends at
+	// Close.
+	bgMu     sync.Mutex // orders bg.Add against the Wait at Close
+	bg       sync.WaitGroup
+	bgCtx    context.Context
+	bgCancel context.CancelFunc
+
 	started   atomic.Bool
 	ready     atomic.Bool
 	closeOnce sync.Once
@@ -74,6 +82,7 @@ func New(cfg config.Config, opts ...Option) (*Host, error) {
 	}
 	h := &Host{cfg: cfg, opts: o, log: o.logger, reg: newRegistry(),
 		settings: map[string]*heksher.Setting[json.RawMessage]{}}
+	h.bgCtx, h.bgCancel = context.WithCancel(context.Background())
 	h.metrics = admin.NewMetrics(h.pluginStatuses, h.settingCount)
 	h.disp = dispatch.New(dispatch.WithLogger(o.logger),
 		dispatch.WithDefaults(config.DefaultPluginQueueSize, config.DefaultPluginDeadline))
@@ -81,7 +90,7 @@ func New(cfg config.Config, opts ...Option) (*Host, error) {
 	h.mgr = &manager{
 		log: o.logger, loaders: o.loaders, disp: h.disp, reg: h.reg, metrics: h.metrics,
 		settings: h.pluginSettings, declare: h.declare, running: map[string]*loadedPlugin{},
-		reserved: map[string]bool{recorderName: true},
+		reserved: map[string]bool{recorderName: true}, onFail: h.recordFailed,
 	}
 	for _, hk := range o.hooks {
 		h.mgr.reserved[hk.Name] = true
@@ -89,18 +98,23 @@ func New(cfg config.Config, opts ...Option) (*Host, error) {
 	return h, nil
 }
 
-// Start brings the host up: the embedded server (when no service URL is
-// configured), the client core with every declared setting, the plugins,
-// the first update (falling back to the saved snapshot or the defaults when
-// the service cannot be reached within the start-up timeout; retries then
-// continue in the background), and the admin server.
+// Start brings the host up: the admin server, the embedded server (when no
+// service URL is configured), the client core with the configuration's
+// settings and its first update (falling back to the saved snapshot or the
+// defaults when the service cannot be reached within the start-up timeout;
+// retries then continue in the background), and then the plugins.
 //
-// A plugin that fails to load at start-up is logged and shown as failed on
-// the status page; the host starts without it. ctx bounds the plugin loads
-// too: a load still running when ctx ends is abandoned as failed (compiling
-// a large wasm module can take seconds), so give Start a context without a
-// short deadline; the start-up timeout already bounds the wait for the
-// service.
+// The host is ready ([Host.Ready], /readyz) as soon as the first update has
+// ended: no plugin holds up the values. The plugins then load all at once,
+// each bounded by its start timeout (plugins[].start_timeout), and each
+// joins as soon as it is loaded; the events published since the host
+// started (the first update's among them) wait for it and are handed to it
+// in order. A plugin that fails to load, or is not ready within its start
+// timeout, is logged and shown as failed on the status page; the host runs
+// without it (a reload or the admin API's restart tries it again). Start
+// returns once every load has ended: with N plugins that never become
+// ready, after one start timeout, not N. ctx bounds the plugin loads too: a
+// load still running when ctx ends is abandoned as failed.
 //
 // # Errors
 //
@@ -159,12 +173,14 @@ func (h *Host) Start(ctx context.Context) (err error) {
 	if err := h.declareHostSettings(); err != nil {
 		return err
 	}
-	h.loadPluginsAtStart(ctx)
-
+	// The plugins' gates are subscribed before the first update, so that
+	// its events reach the plugins that load after it.
+	h.mgr.prepareStart(h.cfg.Plugins)
 	if err := h.startClient(ctx); err != nil {
 		return err
 	}
-
+	h.mgr.loadStart(ctx)
+	h.fetchPluginSettings(ctx)
 	return nil
 }
 
@@ -203,27 +219,63 @@ func (h *Host) startClient(ctx context.Context) error {
 	return nil
 }
 
-// loadPluginsAtStart loads the configured plugins one at a time, so that a
-// bad one is left out instead of keeping the others from starting.
-func (h *Host) loadPluginsAtStart(ctx context.Context) {
-	var ok []config.Plugin
-	for _, p := range h.cfg.Plugins {
-		if err := h.mgr.apply(ctx, append(ok[:len(ok):len(ok)], p)); err != nil {
-			h.log.Error("plugin not loaded", "plugin", p.Name, "err", err)
-			h.failedMu.Lock()
-			h.failed = append(h.failed, admin.PluginStatus{Name: p.Name, Kind: p.Kind, Path: p.Path,
-				State: hostapi.StateFailed.String(), LastError: err.Error(), LastErrorAt: time.Now()})
-			h.failedMu.Unlock()
-			continue
+// fetchSoon asks the running client for an update in the background, so
+// that settings declared after the first update (by a plugin that loaded
+// later) get their values at once rather than an update interval later.
+func (h *Host) fetchSoon() {
+	h.bgMu.Lock()
+	defer h.bgMu.Unlock()
+	if h.bgCtx.Err() != nil {
+		return
+	}
+	h.bg.Go(func() {
+		ctx, cancel := context.WithTimeout(h.bgCtx, h.cfg.StartupTimeout.D())
+		defer cancel()
+		if err := h.client.Reload(ctx); err != nil && h.bgCtx.Err() == nil {
+			h.log.Debug("fetching the values of newly declared settings", "err", err)
 		}
-		ok = append(ok, p)
+	})
+}
+
+// fetchPluginSettings waits, at most the start-up timeout, for an update
+// that brings the values of the settings the plugins declared (the periodic
+// update would bring them only an interval later). It is skipped when the
+// service could not be reached at start: the background retries bring them.
+func (h *Host) fetchPluginSettings(ctx context.Context) {
+	if h.client == nil || h.client.Status().Origin != heksher.OriginService || len(h.mgr.snapshot()) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, h.cfg.StartupTimeout.D())
+	defer cancel()
+	if err := h.client.Reload(ctx); err != nil {
+		h.log.Warn("fetching the values of the plugins' settings", "err", err)
 	}
 }
 
+// recordFailed shows a plugin that failed to load as failed in the status.
+func (h *Host) recordFailed(spec config.Plugin, err error) {
+	h.failedMu.Lock()
+	defer h.failedMu.Unlock()
+	h.failed = slices.DeleteFunc(h.failed, func(p admin.PluginStatus) bool { return p.Name == spec.Name })
+	h.failed = append(h.failed, admin.PluginStatus{Name: spec.Name, Kind: spec.Kind, Path: spec.Path,
+		State: hostapi.StateFailed.String(), LastError: err.Error(), LastErrorAt: time.Now()})
+}
+
+// forgetFailed removes a plugin from the failed-to-load list.
+func (h *Host) forgetFailed(name string) {
+	h.failedMu.Lock()
+	defer h.failedMu.Unlock()
+	h.failed = slices.DeleteFunc(h.failed, func(p admin.PluginStatus) bool { return p.Name == name })
+}
+
 // Apply makes the running plugin set match plugins (see the package doc,
-// "Plugins"). A failed apply leaves the running set as it was.
+// "Plugins"), and restarts the running plugins that their runtime gave up
+// (state failed) although their configuration did not change. A failed
+// apply leaves the running set as it was. A failed restart is logged and
+// returned; the rest of the apply stands.
 func (h *Host) Apply(ctx context.Context, plugins []config.Plugin) error {
-	if err := h.mgr.apply(ctx, plugins); err != nil {
+	restartErr, err := h.mgr.reload(ctx, plugins, failedPlugin)
+	if err != nil {
 		h.log.Error("plugin reload failed; running plugins unchanged", "err", err)
 		return err
 	}
@@ -231,7 +283,31 @@ func (h *Host) Apply(ctx context.Context, plugins []config.Plugin) error {
 	h.failed = nil
 	h.failedMu.Unlock()
 	h.log.Info("plugins reloaded", "running", len(h.mgr.snapshot()))
-	return nil
+	return restartErr
+}
+
+// RestartPlugin restarts the configured plugin name, also one that is
+// failed or failed to load: in place when its runtime can
+// ([hostapi.Restarter]: failures forgotten, a fresh instance or process,
+// initialised again), else by loading it afresh. The other plugins are left
+// as they are. It implements admin.PluginRestarter.
+//
+// # Errors
+//
+// An error matching admin.ErrUnknownPlugin when no plugin of that name is
+// configured; the plugin's start error (a [*PluginError]); [ErrClosed].
+func (h *Host) RestartPlugin(ctx context.Context, name string) error {
+	err := h.mgr.restart(ctx, name)
+	switch {
+	case err == nil:
+		h.forgetFailed(name)
+	case errors.Is(err, admin.ErrUnknownPlugin), errors.Is(err, ErrClosed):
+	default:
+		if spec, ok := h.mgr.spec(name); ok && !h.mgr.isRunning(name) {
+			h.recordFailed(spec, err)
+		}
+	}
+	return err
 }
 
 // Reload reads the configuration from the source given with
@@ -270,6 +346,10 @@ func sameExceptPlugins(a, b config.Config) bool {
 func (h *Host) Close(ctx context.Context) error {
 	h.closeOnce.Do(func() {
 		var errs []error
+		h.bgMu.Lock()
+		h.bgCancel()
+		h.bgMu.Unlock()
+		h.bg.Wait() // each ends with bgCtx: a client reload waits for nothing else
 		if h.client != nil {
 			errs = append(errs, closeClient(ctx, h.client))
 		}

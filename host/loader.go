@@ -43,6 +43,9 @@ type PluginSpec struct {
 	Config json.RawMessage
 	// Deadline bounds each call into the plugin.
 	Deadline time.Duration
+	// StartTimeout bounds the plugin's start and each restart's: a process
+	// plugin's handshake and Init, a wasm plugin's instantiation and init.
+	StartTimeout time.Duration
 	// MemoryLimit caps a wasm plugin's memory in bytes.
 	MemoryLimit int64
 	// Grants are the plugin's extra capabilities.

@@ -47,13 +47,31 @@ type manager struct {
 	declare  declareFunc
 	reserved map[string]bool // names taken by the host's own subscribers (Go hooks, the recorder)
 
-	mu      sync.Mutex // serialises apply and close
+	// onFail records a plugin that failed to load at start-up; nil means
+	// only log it.
+	onFail func(spec config.Plugin, err error)
+
+	mu      sync.Mutex // serialises apply, the start-up commits and close
 	running map[string]*loadedPlugin
 	order   []string
 	closed  bool
+	// specs is the configured plugin set (defaults applied) of the start or
+	// the last successful reload, running or not, in configuration order.
+	specs []config.Plugin
+	// starting are the plugins whose start-up load is still running, with
+	// the gates that keep their events meanwhile.
+	starting  []config.Plugin
+	gates     map[string]*startGate
+	startDone chan struct{} // closed when the start-up loads are over; nil before
 
-	viewMu sync.RWMutex // guards view, read by status and lookups
-	view   []*loadedPlugin
+	bgOnce   sync.Once
+	bgCtx    context.Context // ends when the manager closes
+	bgCancel context.CancelFunc
+	bg       sync.WaitGroup // gates being opened
+
+	viewMu       sync.RWMutex // guards view and viewStarting, read by status and lookups
+	view         []*loadedPlugin
+	viewStarting []config.Plugin
 }
 
 func (m *manager) snapshot() []*loadedPlugin {
@@ -62,62 +80,348 @@ func (m *manager) snapshot() []*loadedPlugin {
 	return m.view
 }
 
+// startingSnapshot returns the plugins whose start-up load is still running.
+func (m *manager) startingSnapshot() []config.Plugin {
+	m.viewMu.RLock()
+	defer m.viewMu.RUnlock()
+	return m.viewStarting
+}
+
 func (m *manager) publishView() {
 	v := make([]*loadedPlugin, 0, len(m.order))
 	for _, n := range m.order {
 		v = append(v, m.running[n])
 	}
+	st := slices.Clone(m.starting)
 	m.viewMu.Lock()
 	m.view = v
+	m.viewStarting = st
 	m.viewMu.Unlock()
+}
+
+// background returns the context of the manager's own goroutines, which
+// ends when the manager closes.
+func (m *manager) background() context.Context {
+	m.bgOnce.Do(func() { m.bgCtx, m.bgCancel = context.WithCancel(context.Background()) })
+	return m.bgCtx
+}
+
+// orderLocked sets the running order to the configured order.
+func (m *manager) orderLocked() {
+	m.order = m.order[:0]
+	for _, sp := range m.specs {
+		if _, ok := m.running[sp.Name]; ok {
+			m.order = append(m.order, sp.Name)
+		}
+	}
+	for n := range m.running { // running but no longer configured: only while a reload commits
+		if !slices.Contains(m.order, n) {
+			m.order = append(m.order, n)
+		}
+	}
+}
+
+// prepareStart records the configured plugins as starting and subscribes a
+// [startGate] for each, so that events published from now on (the first
+// update's included) wait for the plugin instead of being missed. Called
+// once, before the client's first update; [manager.loadStart] loads them.
+func (m *manager) prepareStart(want []config.Plugin) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.startDone = make(chan struct{})
+	m.gates = map[string]*startGate{}
+	names := make([]string, 0, len(want))
+	for _, spec := range want {
+		names = append(names, spec.Name)
+	}
+	m.reg.setOwnerOrder(names)
+	for _, spec := range want {
+		spec = spec.WithDefaults()
+		m.specs = append(m.specs, spec)
+		m.starting = append(m.starting, spec)
+		if m.reserved[spec.Name] {
+			continue // refused by loadStart
+		}
+		g := newStartGate(spec.QueueSize, spec.Deadline.D())
+		if err := m.disp.Subscribe(spec.Name, event.All, g,
+			dispatch.QueueSize(spec.QueueSize), dispatch.Deadline(spec.Deadline.D())); err == nil {
+			m.gates[spec.Name] = g
+		}
+	}
+	m.publishView()
+}
+
+// loadStart loads the plugins given to prepareStart, all at once, each
+// bounded by its start timeout, so that N plugins that never become ready
+// cost one start timeout, not N. Each is committed as soon as its load ends
+// and every plugin before it in the configuration is committed or failed:
+// when two plugins declare one setting differently, the earlier keeps it,
+// whichever loaded first. A plugin that declares no settings cannot
+// conflict and is committed at once. A plugin waiting for an earlier one
+// keeps its events in its gate meanwhile. A plugin that fails is left out
+// and reported to onFail. It returns when every load has ended.
+func (m *manager) loadStart(ctx context.Context) {
+	m.mu.Lock()
+	specs := slices.Clone(m.starting)
+	done := m.startDone
+	m.mu.Unlock()
+	if done == nil {
+		return
+	}
+	defer close(done)
+	type result struct {
+		i    int
+		spec config.Plugin
+		lp   *loadedPlugin
+		err  error
+	}
+	results := make(chan result)
+	var wg sync.WaitGroup
+	for i, spec := range specs {
+		wg.Go(func() {
+			lp, err := m.loadSpec(ctx, spec)
+			results <- result{i, spec, lp, err}
+		})
+	}
+	go func() { wg.Wait(); close(results) }()
+	finished := make([]bool, len(specs))
+	held := map[int]result{}
+	for r := range results {
+		finished[r.i] = true
+		if r.err != nil || len(r.lp.decls) == 0 {
+			m.commitStarted(r.spec, r.lp, r.err)
+		} else {
+			held[r.i] = r
+		}
+		for i := range specs {
+			if h, ok := held[i]; ok {
+				delete(held, i)
+				m.commitStarted(h.spec, h.lp, h.err)
+				continue
+			}
+			if !finished[i] {
+				break
+			}
+		}
+	}
+}
+
+// loadSpec reads, checks and loads one plugin.
+func (m *manager) loadSpec(ctx context.Context, spec config.Plugin) (*loadedPlugin, error) {
+	if m.reserved[spec.Name] {
+		return nil, errors.New("the name is taken by an in-process hook of the host")
+	}
+	content, sha, key, err := m.identify(spec)
+	if err != nil {
+		return nil, err
+	}
+	return m.load(ctx, spec, content, sha, key)
+}
+
+// commitStarted adds a plugin loaded at start-up to the running set, or
+// records its failure.
+func (m *manager) commitStarted(spec config.Plugin, lp *loadedPlugin, err error) {
+	m.mu.Lock()
+	g := m.gates[spec.Name]
+	delete(m.gates, spec.Name)
+	m.starting = slices.DeleteFunc(slices.Clone(m.starting), func(s config.Plugin) bool { return s.Name == spec.Name })
+	if err == nil && m.closed {
+		err = ErrClosed
+	}
+	if err == nil {
+		if err = m.reg.check(spec.Name, lp.decls); err == nil {
+			if newDecls := m.reg.add(spec.Name, lp.decls); len(newDecls) > 0 && m.declare != nil {
+				if err = m.declare(m.background(), newDecls); err != nil {
+					m.reg.removeOwner(spec.Name)
+					err = fmt.Errorf("declaring its settings: %w", err)
+				}
+			}
+		}
+	}
+	if err != nil {
+		if g != nil {
+			g.shut()
+			m.disp.Unsubscribe(spec.Name)
+		}
+		m.publishView()
+		m.mu.Unlock()
+		if lp != nil {
+			m.closePlugin(lp)
+		}
+		perr := &PluginError{Plugin: spec.Name, Path: spec.Path, Err: err}
+		m.log.Error("plugin not loaded", "plugin", spec.Name, "err", err)
+		if m.onFail != nil {
+			m.onFail(spec, perr)
+		}
+		return
+	}
+	sub := newPluginSubscriber(spec.Name, lp.plugin, m.metrics)
+	if g == nil {
+		if err := m.disp.Subscribe(spec.Name, lp.manifest.Subscriptions, sub,
+			dispatch.QueueSize(spec.QueueSize), dispatch.Deadline(spec.Deadline.D())); err != nil {
+			m.log.Error("subscribing plugin", "plugin", spec.Name, "err", err)
+		}
+	}
+	m.running[spec.Name] = lp
+	m.orderLocked()
+	m.publishView()
+	m.log.Info("plugin loaded", "plugin", spec.Name, "kind", spec.Kind, "sha256", lp.sha[:12],
+		"subscriptions", kindNames(lp.manifest.Subscriptions), "declares", len(lp.decls))
+	if g != nil {
+		bg := m.background()
+		kinds := lp.manifest.Subscriptions
+		m.bg.Go(func() { g.open(bg, sub, kinds) })
+	}
+	m.mu.Unlock()
+}
+
+// waitStart waits until the start-up loads are over (at once when none
+// ran), ctx ends or the manager closes.
+func (m *manager) waitStart(ctx context.Context) error {
+	m.mu.Lock()
+	done := m.startDone
+	m.mu.Unlock()
+	if done == nil {
+		return nil
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("host: waiting for the plugins' start-up: %w", context.Cause(ctx))
+	case <-m.background().Done():
+		return ErrClosed
+	}
 }
 
 // apply makes the running set match want: unchanged plugins (same name,
 // content hash and configuration) keep running; new and changed ones are
-// loaded and checked; removed and replaced ones are stopped.
+// loaded (all at once, each bounded by its start timeout) and checked;
+// removed and replaced ones are stopped. On success want becomes the
+// configured set.
 func (m *manager) apply(ctx context.Context, want []config.Plugin) error {
+	_, err := m.reload(ctx, want, nil)
+	return err
+}
+
+// reload is apply that also restarts the unchanged running plugins for
+// which restart answers true (see applyRestart). The restarts come after
+// the new set is committed; their errors are returned apart, since the
+// apply stands.
+func (m *manager) reload(ctx context.Context, want []config.Plugin, restart func(*loadedPlugin) bool) (restartErr, err error) {
+	revive, err := m.applyRestart(ctx, want, restart)
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	m.specs = m.specs[:0]
+	names := make([]string, 0, len(want))
+	for _, spec := range want {
+		m.specs = append(m.specs, spec.WithDefaults())
+		names = append(names, spec.Name)
+	}
+	m.reg.setOwnerOrder(names)
+	m.mu.Unlock()
+	return m.restartAll(ctx, revive), nil
+}
+
+// failedPlugin answers whether lp's runtime gave it up (state failed).
+func failedPlugin(lp *loadedPlugin) bool { return lp.plugin.Status().State == hostapi.StateFailed }
+
+// spec returns the configured plugin name.
+func (m *manager) spec(name string) (config.Plugin, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, sp := range m.specs {
+		if sp.Name == name {
+			return sp, true
+		}
+	}
+	return config.Plugin{}, false
+}
+
+// isRunning reports whether name is in the running set.
+func (m *manager) isRunning(name string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, ok := m.running[name]
+	return ok
+}
+
+// applyRestart is apply without recording want as the configured set. An
+// unchanged running plugin for which restart answers true is restarted
+// too: one whose runtime implements [hostapi.Restarter] is returned, to be
+// restarted in place once the manager's lock is released; any other is
+// loaded afresh and replaced like a changed one.
+func (m *manager) applyRestart(ctx context.Context, want []config.Plugin, restart func(*loadedPlugin) bool) (revive []*loadedPlugin, _ error) {
+	if err := m.waitStart(ctx); err != nil {
+		return nil, err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
-		return ErrClosed
+		return nil, ErrClosed
 	}
-	// Stage 1: load what is new or changed, without touching the running set.
-	var fresh []*loadedPlugin
-	undo := func() {
-		for _, lp := range fresh {
-			m.closePlugin(lp)
-		}
+	// Stage 1: load what is new or changed, without touching the running
+	// set; all loads run at once, then are checked in configuration order.
+	type job struct {
+		spec         config.Plugin
+		content      []byte
+		sha, key     string
+		lp           *loadedPlugin
+		err          error
+		alreadyFresh bool
 	}
+	var jobs []*job
 	wantNames := make([]string, 0, len(want))
-	var staged []hostapi.Declaration
 	for _, spec := range want {
 		spec = spec.WithDefaults()
 		wantNames = append(wantNames, spec.Name)
 		if m.reserved[spec.Name] {
-			undo()
-			return &PluginError{Plugin: spec.Name, Path: spec.Path, Err: errors.New("the name is taken by an in-process hook of the host")}
+			return nil, &PluginError{Plugin: spec.Name, Path: spec.Path, Err: errors.New("the name is taken by an in-process hook of the host")}
 		}
 		content, sha, key, err := m.identify(spec)
 		if err != nil {
-			undo()
-			return &PluginError{Plugin: spec.Name, Path: spec.Path, Err: err}
+			return nil, &PluginError{Plugin: spec.Name, Path: spec.Path, Err: err}
 		}
 		if cur, ok := m.running[spec.Name]; ok && cur.key == key {
-			continue
+			if restart == nil || !restart(cur) {
+				continue
+			}
+			if _, ok := cur.plugin.(hostapi.Restarter); ok {
+				revive = append(revive, cur)
+				continue
+			}
 		}
-		lp, err := m.load(ctx, spec, content, sha, key)
-		if err != nil {
+		jobs = append(jobs, &job{spec: spec, content: content, sha: sha, key: key})
+	}
+	var wg sync.WaitGroup
+	for _, j := range jobs {
+		wg.Go(func() { j.lp, j.err = m.load(ctx, j.spec, j.content, j.sha, j.key) })
+	}
+	wg.Wait()
+	var fresh []*loadedPlugin
+	undo := func() {
+		for _, j := range jobs {
+			if j.lp != nil {
+				m.closePlugin(j.lp)
+			}
+		}
+	}
+	var staged []hostapi.Declaration
+	for _, j := range jobs {
+		if j.err != nil {
 			undo()
-			return &PluginError{Plugin: spec.Name, Path: spec.Path, Err: err}
+			return nil, &PluginError{Plugin: j.spec.Name, Path: j.spec.Path, Err: j.err}
 		}
-		fresh = append(fresh, lp)
+		fresh = append(fresh, j.lp)
 		// Conflicts count against the registry and against other plugins
 		// staged in this same reload.
-		if err := m.reg.check(spec.Name, append(slices.Clone(staged), lp.decls...)); err != nil {
+		if err := m.reg.check(j.spec.Name, append(slices.Clone(staged), j.lp.decls...)); err != nil {
 			undo()
-			return &PluginError{Plugin: spec.Name, Path: spec.Path, Err: err}
+			return nil, &PluginError{Plugin: j.spec.Name, Path: j.spec.Path, Err: err}
 		}
-		staged = append(staged, lp.decls...)
+		staged = append(staged, j.lp.decls...)
 	}
 
 	// Stage 2: commit. Declarations first, so a plugin never reads a
@@ -135,7 +439,7 @@ func (m *manager) apply(ctx context.Context, want []config.Plugin) error {
 				m.reg.removeOwner(lp.spec.Name)
 			}
 			undo()
-			return fmt.Errorf("host: declaring plugin settings: %w", err)
+			return nil, fmt.Errorf("host: declaring plugin settings: %w", err)
 		}
 	}
 	var retired []*loadedPlugin
@@ -183,7 +487,80 @@ func (m *manager) apply(ctx context.Context, want []config.Plugin) error {
 		m.log.Info("plugin stopped", "plugin", lp.spec.Name, "sha256", lp.sha[:12])
 		m.closePlugin(lp)
 	}
+	return revive, nil
+}
+
+// restartAll restarts each plugin in place ([hostapi.Restarter]), all at
+// once, each bounded by its start timeout; the errors are logged and
+// returned joined.
+func (m *manager) restartAll(ctx context.Context, lps []*loadedPlugin) error {
+	errs := make([]error, len(lps))
+	var wg sync.WaitGroup
+	for i, lp := range lps {
+		wg.Go(func() { errs[i] = m.restartOne(ctx, lp) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// restartOne restarts lp in place: its failures are forgotten and it gets
+// a fresh instance or process, initialised again.
+func (m *manager) restartOne(ctx context.Context, lp *loadedPlugin) error {
+	r, ok := lp.plugin.(hostapi.Restarter)
+	if !ok {
+		return &PluginError{Plugin: lp.spec.Name, Path: lp.spec.Path, Err: errors.New("its runtime cannot restart it in place")}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(m.background(), cancel) // a shutdown ends the restart
+	defer stop()
+	if err := r.Restart(ctx); err != nil {
+		m.log.Error("plugin restart failed", "plugin", lp.spec.Name, "err", err)
+		return &PluginError{Plugin: lp.spec.Name, Path: lp.spec.Path, Err: fmt.Errorf("restart: %w", err)}
+	}
+	m.log.Info("plugin restarted", "plugin", lp.spec.Name)
 	return nil
+}
+
+// restart restarts the configured plugin name: in place when it runs and
+// its runtime can, else by loading it afresh (a plugin that failed to
+// load, or whose runtime has no in-place restart). The other plugins are
+// left as they are.
+func (m *manager) restart(ctx context.Context, name string) error {
+	if err := m.waitStart(ctx); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return ErrClosed
+	}
+	var want []config.Plugin
+	found := false
+	for _, sp := range m.specs {
+		_, running := m.running[sp.Name]
+		if sp.Name == name {
+			found = true
+		}
+		if running || sp.Name == name {
+			want = append(want, sp)
+		}
+	}
+	lp := m.running[name]
+	m.mu.Unlock()
+	if !found {
+		return fmt.Errorf("host: plugin %q: %w", name, admin.ErrUnknownPlugin)
+	}
+	if lp != nil {
+		if _, ok := lp.plugin.(hostapi.Restarter); ok {
+			return m.restartOne(ctx, lp)
+		}
+	}
+	revive, err := m.applyRestart(ctx, want, func(lp *loadedPlugin) bool { return lp.spec.Name == name })
+	if err != nil {
+		return err
+	}
+	return m.restartAll(ctx, revive)
 }
 
 // identify reads the plugin file, checks its hash and computes its key.
@@ -213,10 +590,20 @@ func (m *manager) load(ctx context.Context, spec config.Plugin, content []byte, 
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
+	if spec.Kind != "wasm" {
+		// The process runtime bounds its start itself; this guards against
+		// a start that does not return in time all the same. A wasm load
+		// is not bounded here: its runtime bounds the instantiation and
+		// init by StartTimeout, and a compilation is finite work, cached.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, spec.StartTimeout.D(),
+			fmt.Errorf("not ready within its start timeout (%v): %w", spec.StartTimeout.D(), ErrStartTimeout))
+		defer cancel()
+	}
 	p, err := m.loadOrAbandon(ctx, ld, PluginSpec{
 		Name: spec.Name, Path: spec.Path, Content: content, SHA256: sha, Config: cfgJSON,
-		Deadline: spec.Deadline.D(), MemoryLimit: int64(spec.MemoryLimit), Grants: spec.Grants,
-		Settings: m.settings(spec.Name, spec.Grants),
+		Deadline: spec.Deadline.D(), StartTimeout: spec.StartTimeout.D(), MemoryLimit: int64(spec.MemoryLimit),
+		Grants: spec.Grants, Settings: m.settings(spec.Name, spec.Grants),
 	})
 	if err != nil {
 		return nil, err
@@ -280,6 +667,16 @@ func (m *manager) close(ctx context.Context) error {
 		return nil
 	}
 	m.closed = true
+	// Gates still handing kept events over stop; the dispatcher, already
+	// closed, delivered the closing event through them.
+	m.background()
+	m.bgCancel()
+	waited := make(chan struct{})
+	go func() { m.bg.Wait(); close(waited) }()
+	select {
+	case <-waited:
+	case <-ctx.Done():
+	}
 	var wg sync.WaitGroup
 	errs := make([]error, len(m.order))
 	for i, n := range m.order {

@@ -24,6 +24,10 @@ type registry struct {
 	mu     sync.RWMutex
 	byName map[string]*declEntry
 	order  []string
+	// rank orders a setting's owners: the host, then the plugins in
+	// configuration order (plugins load at once, so the order in which
+	// they are added is chance).
+	rank map[string]int
 }
 
 type declEntry struct {
@@ -139,9 +143,31 @@ func (r *registry) add(owner string, decls []hostapi.Declaration) []hostapi.Decl
 		}
 		if !slices.Contains(e.owners, owner) {
 			e.owners = append(e.owners, owner)
+			slices.SortStableFunc(e.owners, func(a, b string) int { return r.rankOf(a) - r.rankOf(b) })
 		}
 	}
 	return fresh
+}
+
+// setOwnerOrder makes owners listed in the order of names (after the host;
+// owners not named last).
+func (r *registry) setOwnerOrder(names []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.rank = make(map[string]int, len(names))
+	for i, n := range names {
+		r.rank[n] = i + 1
+	}
+}
+
+func (r *registry) rankOf(owner string) int {
+	if owner == ownerHost {
+		return 0
+	}
+	if i, ok := r.rank[owner]; ok {
+		return i
+	}
+	return len(r.rank) + 1
 }
 
 // removeOwner forgets that owner declared anything.

@@ -16,13 +16,14 @@ import (
 func ProcessLoader(log *slog.Logger) Loader {
 	return LoaderFunc(func(ctx context.Context, spec PluginSpec) (hostapi.Plugin, error) {
 		return process.Start(ctx, process.Config{
-			Name:     spec.Name,
-			Path:     spec.Path,
-			SHA256:   spec.SHA256,
-			Config:   spec.Config,
-			Deadline: spec.Deadline,
-			Env:      grantedEnv(spec.Grants),
-			Logger:   log,
+			Name:         spec.Name,
+			Path:         spec.Path,
+			SHA256:       spec.SHA256,
+			Config:       spec.Config,
+			Deadline:     spec.Deadline,
+			StartTimeout: spec.StartTimeout,
+			Env:          grantedEnv(spec.Grants),
+			Logger:       log,
 		}, spec.Settings)
 	})
 }

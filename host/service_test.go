@@ -9,8 +9,10 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/heksher-go/heksher/hekshertest"
 	"github.com/heksher-go/heksher/host/config"
@@ -129,40 +131,47 @@ func TestNewRejectsInvalidConfig(t *testing.T) {
 
 var _ hostapi.Settings = (*pluginSettings)(nil)
 
-// The settings the plugins declare, and the host's own, reach the service
-// before the host's first update: the service's request log shows each
-// declaration ahead of the first query.
-func TestPluginSettingsDeclaredBeforeFirstUpdate(t *testing.T) {
+// The host's own settings reach the service before its first update; the
+// plugins load after it (no plugin holds up the values), and the settings
+// they declare are declared then, with a query right after that brings
+// their values before Start returns.
+func TestPluginSettingsDeclaredThenQueried(t *testing.T) {
 	srv := hekshertest.NewServer(t, hekshertest.WithContextFeatures("user", "theme"))
 	cfg := testConfig(t)
 	cfg.Service.URL = srv.URL
+	cfg.UpdateInterval = config.Duration(time.Hour) // only the queries the host asks for
 	limit := hostapi.Declaration{Name: "limit", Type: "int", ConfigurableFeatures: []string{"user"}, Default: json.RawMessage(`5`)}
 	cfg.Plugins = []config.Plugin{{Name: "a", Kind: "wasm", Path: writeFake(t, t.TempDir(), "a", fakeFile{Kinds: []string{"update_ok"}, Decls: []hostapi.Declaration{limit}})}}
-	startHost(t, cfg, WithLoader("wasm", &fakeLoader{}))
-	firstQuery := -1
+	var queries []int
 	declared := map[string]int{}
-	for i, r := range srv.Requests() {
-		switch {
-		case strings.HasSuffix(r.Path, "/query") && firstQuery < 0:
-			firstQuery = i
-		case strings.HasSuffix(r.Path, "/settings/declare"):
-			var body struct {
-				Name string `json:"name"`
-			}
-			if err := json.Unmarshal(r.Body, &body); err == nil {
-				if _, seen := declared[body.Name]; !seen {
-					declared[body.Name] = i
+	scan := func() {
+		queries, declared = nil, map[string]int{}
+		for i, r := range srv.Requests() {
+			switch {
+			case strings.HasSuffix(r.Path, "/query"):
+				queries = append(queries, i)
+			case strings.HasSuffix(r.Path, "/settings/declare"):
+				var body struct {
+					Name string `json:"name"`
+				}
+				if err := json.Unmarshal(r.Body, &body); err == nil {
+					if _, seen := declared[body.Name]; !seen {
+						declared[body.Name] = i
+					}
 				}
 			}
 		}
 	}
-	if firstQuery < 0 {
+	startHost(t, cfg, WithLoader("wasm", &fakeLoader{}))
+	scan()
+	if len(queries) == 0 {
 		t.Fatal("no query reached the service")
 	}
-	for _, name := range []string{"banner", "limit"} {
-		i, ok := declared[name]
-		if !ok || i > firstQuery {
-			t.Errorf("%s declared at request %d (declared: %v), the first query was request %d", name, i, ok, firstQuery)
-		}
+	if i, ok := declared["banner"]; !ok || i > queries[0] {
+		t.Errorf("banner declared at request %d (declared: %v), the first query was request %d", i, ok, queries[0])
+	}
+	i, ok := declared["limit"]
+	if !ok || !slices.ContainsFunc(queries, func(q int) bool { return q > i }) {
+		t.Errorf("limit declared at request %d (declared: %v), queries at %v: want one after it", i, ok, queries)
 	}
 }

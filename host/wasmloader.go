@@ -49,6 +49,7 @@ func (l *wasmLoader) Load(ctx context.Context, spec PluginSpec) (hostapi.Plugin,
 		SHA256:           spec.SHA256,
 		Config:           spec.Config,
 		Deadline:         spec.Deadline,
+		InitTimeout:      spec.StartTimeout,
 		MemoryLimitPages: uint32(spec.MemoryLimit >> 16),
 		Grants: wasm.Grants{
 			Dir: g.Dir.Host, GuestDir: g.Dir.Guest, DirReadOnly: g.Dir.ReadOnly,

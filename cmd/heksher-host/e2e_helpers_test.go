@@ -79,9 +79,26 @@ type hostProc struct {
 }
 
 // startHost writes cfg (YAML, with {{admin}} replaced by a free address) to
-// a fresh directory and runs the built host on it, waiting until its admin
-// server answers.
+// a fresh directory and runs the built host on it, waiting until it is ready
+// and no plugin is still starting (the host is ready before its plugins
+// have loaded).
 func startHost(t *testing.T, dir, cfg string) *hostProc {
+	t.Helper()
+	h := startHostReady(t, dir, cfg)
+	h.waitFor("the plugins' start-up", 60*time.Second, func() bool {
+		for _, p := range h.status().Plugins {
+			if p.State == "starting" {
+				return false
+			}
+		}
+		return true
+	})
+	return h
+}
+
+// startHostReady is startHost without waiting for the plugins: it returns
+// once /readyz answers 200.
+func startHostReady(t *testing.T, dir, cfg string) *hostProc {
 	t.Helper()
 	bin := built(t, "cmd/heksher-host/bin/heksher-host")
 	adminAddr := freeAddr(t)

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -73,6 +74,38 @@ func (s *Server) reload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"result": "reloaded"})
+}
+
+// PluginRestarter is implemented by a [Backend] that can restart one
+// plugin; the server answers POST /api/v1/plugins/{name}/restart with it
+// (501 when the backend cannot).
+type PluginRestarter interface {
+	// RestartPlugin restarts the configured plugin name (see
+	// hostapi.Restarter), also one that failed to load. It returns an error
+	// matching [ErrUnknownPlugin] when no plugin of that name is configured.
+	RestartPlugin(ctx context.Context, name string) error
+}
+
+// ErrUnknownPlugin is returned by [PluginRestarter.RestartPlugin] for a
+// name that no configured plugin has; the API answers it with 404.
+var ErrUnknownPlugin = errors.New("admin: no plugin of that name is configured")
+
+func (s *Server) restartPlugin(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	rs, ok := s.backend.(PluginRestarter)
+	if !ok {
+		writeJSON(w, http.StatusNotImplemented, ErrorResult{Error: "admin: this host cannot restart plugins"})
+		return
+	}
+	if err := rs.RestartPlugin(r.Context(), name); err != nil {
+		status := http.StatusUnprocessableEntity
+		if errors.Is(err, ErrUnknownPlugin) {
+			status = http.StatusNotFound
+		}
+		writeJSON(w, status, ErrorResult{Error: err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"result": "restarted", "plugin": name})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

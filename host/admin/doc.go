@@ -8,6 +8,8 @@
 //	GET  /api/v1/lookup/{setting}?feature=value…
 //	                                the value and where it came from
 //	POST /api/v1/reload             reload the plugin set from the configuration
+//	POST /api/v1/plugins/{name}/restart
+//	                                restart one plugin (also a failed one)
 //	GET  /healthz                   200 while the process serves
 //	GET  /readyz                    200 once values are being served
 //	GET  /metrics                   Prometheus text format

@@ -80,6 +80,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/status", s.statusJSON)
 	mux.HandleFunc("GET /api/v1/lookup/{setting}", s.lookup)
 	mux.HandleFunc("POST /api/v1/reload", s.reload)
+	mux.HandleFunc("POST /api/v1/plugins/{name}/restart", s.restartPlugin)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))

@@ -1,0 +1,151 @@
+package host
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/heksher-go/heksher/dispatch"
+	"github.com/heksher-go/heksher/event"
+)
+
+// startGate is the dispatcher's subscriber for a plugin that loads at
+// start-up. It is subscribed before the first update, so that the plugin
+// receives the first update's events although its load ends after them
+// (the first update never waits for a plugin). While the plugin loads, the
+// gate keeps what arrives, at most the plugin's queue size (the oldest
+// dropped first, never a closing event); once the plugin is loaded, open
+// hands what was kept to it in order, each delivery with the plugin's
+// deadline, and later deliveries go straight through. A plugin that fails to
+// load never sees what was kept.
+//
+// The gate numbers what it hands over itself (Seq, Dropped), counting the
+// events it or the dispatcher dropped and skipping the kinds the plugin did
+// not subscribe to (known only once it is loaded), so that a gap in the
+// plugin's numbering is always a drop.
+type startGate struct {
+	limit    int
+	deadline time.Duration
+
+	mu      sync.Mutex
+	state   gateState
+	kept    []event.Delivery
+	target  dispatch.Subscriber
+	kinds   event.Set
+	seq     uint64 // of the last delivery handed over
+	dropped uint64 // dropped since the last delivery handed over
+}
+
+type gateState uint8
+
+const (
+	gateLoading gateState = iota // keeping what arrives
+	gateOpening                  // handing over what was kept; keeping what arrives
+	gateOpen                     // passing through
+	gateShut                     // the plugin did not load: dropping everything
+)
+
+func newStartGate(limit int, deadline time.Duration) *startGate {
+	return &startGate{limit: max(limit, 1), deadline: deadline}
+}
+
+// Deliver passes d to the plugin once it is open, and keeps it until then.
+func (g *startGate) Deliver(ctx context.Context, d event.Delivery) error {
+	g.mu.Lock()
+	switch g.state {
+	case gateOpen:
+		if !g.kinds.Has(d.Event.Kind()) {
+			g.dropped += d.Dropped
+			g.mu.Unlock()
+			return nil
+		}
+		d = g.numberLocked(d)
+		t := g.target
+		g.mu.Unlock()
+		return t.Deliver(ctx, d)
+	case gateShut:
+		g.mu.Unlock()
+		return nil
+	}
+	defer g.mu.Unlock()
+	if len(g.kept) >= g.limit {
+		g.dropOldestLocked(&d)
+	}
+	g.kept = append(g.kept, d)
+	return nil
+}
+
+// dropOldestLocked drops the oldest kept event that is not the closing
+// event; the event after it (incoming when there is none) counts it and
+// what the dispatcher had dropped before it.
+func (g *startGate) dropOldestLocked(incoming *event.Delivery) {
+	for i, k := range g.kept {
+		if k.Event.Kind() == event.KindClosing {
+			continue
+		}
+		if i+1 < len(g.kept) {
+			g.kept[i+1].Dropped += k.Dropped + 1
+		} else {
+			incoming.Dropped += k.Dropped + 1
+		}
+		g.kept = append(g.kept[:i], g.kept[i+1:]...)
+		return
+	}
+}
+
+// numberLocked renumbers d in the plugin's own sequence.
+func (g *startGate) numberLocked(d event.Delivery) event.Delivery {
+	d.Dropped += g.dropped
+	g.dropped = 0
+	g.seq += d.Dropped + 1
+	d.Seq = g.seq
+	return d
+}
+
+// open hands what was kept to target, keeping only the kinds in kinds, then
+// lets later deliveries through. It returns when everything kept was handed
+// over, or when ctx ends (what is left is then dropped and counted). It is
+// called once, from one goroutine; the dispatcher's worker keeps calling
+// Deliver meanwhile, and target never gets two deliveries at once.
+func (g *startGate) open(ctx context.Context, target dispatch.Subscriber, kinds event.Set) {
+	g.mu.Lock()
+	if g.state != gateLoading {
+		g.mu.Unlock()
+		return
+	}
+	g.state, g.target, g.kinds = gateOpening, target, kinds
+	g.mu.Unlock()
+	for {
+		g.mu.Lock()
+		if len(g.kept) == 0 || ctx.Err() != nil {
+			for _, k := range g.kept {
+				g.dropped += k.Dropped + 1
+			}
+			g.kept = nil
+			g.state = gateOpen
+			g.mu.Unlock()
+			return
+		}
+		d := g.kept[0]
+		g.kept = g.kept[1:]
+		if !kinds.Has(d.Event.Kind()) {
+			g.dropped += d.Dropped
+			g.mu.Unlock()
+			continue
+		}
+		d = g.numberLocked(d)
+		g.mu.Unlock()
+		dctx, cancel := context.WithTimeout(ctx, g.deadline)
+		_ = target.Deliver(dctx, d) // the plugin's runtime counts and logs its failures
+		cancel()
+	}
+}
+
+// shut drops everything kept and everything that arrives later: the plugin
+// did not load.
+func (g *startGate) shut() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.state = gateShut
+	g.kept = nil
+}
