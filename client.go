@@ -199,11 +199,13 @@ func (c *Client) ModificationLock() sync.Locker { return &c.modLock }
 // still queues it, which is how a forgotten closed main client is detected.
 func (c *Client) register(s settingHandle) {
 	c.mu.Lock()
+	prev := c.sameNameLocked(s.settingName())
 	c.queue = append(c.queue, s)
 	if len(c.queue) == 1 && !c.declBusy {
 		c.declIdle = make(chan struct{})
 	}
 	c.mu.Unlock()
+	reportRedeclared(c.log, prev, s)
 	select {
 	case c.declWake <- struct{}{}:
 	default:

@@ -82,7 +82,17 @@ type tempHolder struct {
 	pending []settingHandle
 }
 
-func (h *tempHolder) register(s settingHandle) { h.pending = append(h.pending, s) }
+func (h *tempHolder) register(s settingHandle) {
+	for i := len(h.pending) - 1; i >= 0; i-- {
+		if h.pending[i].settingName() == s.settingName() {
+			// No client to ask for a logger yet: slog.Default, like the
+			// standard library.
+			reportRedeclared(slog.Default(), h.pending[i], s)
+			break
+		}
+	}
+	h.pending = append(h.pending, s)
+}
 
 // occupantLocked returns the slot's occupant; mainSlot.mu must be held.
 func occupantLocked() mainOccupant {

@@ -46,6 +46,9 @@ type Setting[T any] struct {
 	wmu       sync.Mutex                     // serialises writers of state
 	state     atomic.Pointer[snapshot[T]]    // nil until rules or a server default arrive
 	conflict  atomic.Pointer[ConflictError]  // the service's 409 to the last answered declaration
+	// warnedNoClient is set once a read before any client was main was
+	// logged (to slog.Default, once per setting).
+	warnedNoClient atomic.Bool
 }
 
 // Validator checks or transforms a server value of a setting (spec §2.4). It
@@ -119,7 +122,9 @@ func RejectCoercions() SettingOption {
 
 // WithSettingLogger sets where the setting logs when it is read before any rules
 // arrived ("the value of setting was never retrieved from service", INFO).
-// By default that goes to the main client's logger, or nowhere.
+// By default that goes to the WithClient client's or the main client's
+// logger, every time; before any client is main, to [slog.Default], once per
+// setting.
 func WithSettingLogger(l *slog.Logger) SettingOption {
 	return func(c *settingConfig) { c.logger = l }
 }
@@ -145,7 +150,10 @@ var versionPattern = regexp.MustCompile(`^[0-9]+\.[0-9]+$`)
 // The setting registers at once with the current main client (spec §2.1):
 // a real client declares it in the background, a stub ignores it, and before
 // any client it waits for the first one. NewSetting never blocks. A later
-// setting with the same name replaces this one in the client's tracking.
+// setting with the same name replaces this one in the client's tracking;
+// when the two differ (type, features, default, version, alias or
+// metadata) a WARN says how, on the client's logger, or on [slog.Default]
+// before any client is main. Identical settings of one name are legal.
 //
 // # Errors
 //

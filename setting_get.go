@@ -133,24 +133,37 @@ func (s *Setting[T]) notConfigurable(explicit map[string]string) error {
 var discardLogger = slog.New(slog.DiscardHandler)
 
 // readLogger is where reads log: WithSettingLogger, else the WithClient
-// client's logger, else the main occupant's logger, else nowhere.
-func (s *Setting[T]) readLogger() *slog.Logger {
+// client's logger, else the main occupant's logger; with none of them (no
+// client is main yet) it returns slog.Default and noClient.
+func (s *Setting[T]) readLogger() (l *slog.Logger, noClient bool) {
 	if s.log != nil {
-		return s.log
+		return s.log, false
 	}
 	if s.owner != nil {
-		return s.owner.logger()
+		return s.owner.logger(), false
 	}
 	if sup := currentSupplier(); sup != nil {
 		if l := sup.logger(); l != nil {
-			return l
+			return l, false
 		}
 	}
-	return discardLogger
+	return slog.Default(), true
 }
 
+// logNeverRetrieved logs the INFO line of a read before any rules arrived.
+// With no client main yet it goes to slog.Default, once per setting: the
+// program reads before it made a client main, and a read in a loop must not
+// flood the log.
 func (s *Setting[T]) logNeverRetrieved(ctx context.Context) {
-	l := s.readLogger()
+	l, noClient := s.readLogger()
+	if noClient {
+		if s.warnedNoClient.Swap(true) {
+			return
+		}
+		l.InfoContext(ctx, "the value of setting was never retrieved from service", "setting", s.name,
+			"reason", "no client is main yet")
+		return
+	}
 	if l.Enabled(ctx, slog.LevelInfo) {
 		l.InfoContext(ctx, "the value of setting was never retrieved from service", "setting", s.name)
 	}
