@@ -107,7 +107,7 @@ func TestCommandRefusesMissingDataFolder(t *testing.T) {
 	// Bounded: a command that accepts the path serves until ctx ends.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err := run(ctx, []string{"-addr", "127.0.0.1:0", "-data", data}, io.Discard)
+	err := run(ctx, []string{"-addr", "127.0.0.1:0", "-data", data}, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "data file folder") || !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("run with -data in a missing folder = %v", err)
 	}

@@ -5,6 +5,13 @@
 // Usage:
 //
 //	heksher-devserver -addr 127.0.0.1:8765 -context-features user,trust,theme [-seed seed.yaml] [-data state.json]
+//	heksher-devserver -version
+//
+// It exits with 0 after -h, -version or an orderly shutdown on SIGINT or
+// SIGTERM; 1 when it cannot serve (a seed or data file it cannot load, an
+// address it cannot listen on); 2 for a mistake on the command line (an
+// unknown flag, a stray argument, a flag value it refuses). See
+// docs/DEVSERVER.md.
 //
 // Without a token it serves only loopback addresses and loopback Host
 // names; with -allow-remote it needs a token (-token or
@@ -28,13 +35,37 @@ import (
 
 	"github.com/heksher-go/heksher/internal/httpguard"
 	"github.com/heksher-go/heksher/internal/server"
+	"github.com/heksher-go/heksher/internal/version"
 )
 
 func main() {
-	if err := run(context.Background(), os.Args[1:], os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "heksher-devserver:", err)
-		os.Exit(1)
+	os.Exit(exitCode(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr), os.Stderr))
+}
+
+// usageError is a mistake on the command line (exit code 2). reported is set
+// when the flag package has already printed it with the usage.
+type usageError struct {
+	err      error
+	reported bool
+}
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+// exitCode prints err, unless already printed, and returns the exit code
+// for it: 0 for none, 2 for a usage error, 1 for anything else.
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil {
+		return 0
 	}
+	ue, usage := errors.AsType[*usageError](err)
+	if !usage || !ue.reported {
+		fmt.Fprintln(stderr, "heksher-devserver:", err)
+	}
+	if usage {
+		return 2
+	}
+	return 1
 }
 
 // config is the parsed command line.
@@ -49,6 +80,7 @@ type config struct {
 	shutdownTimeout time.Duration
 	token           string
 	readTimeout     time.Duration
+	showVersion     bool
 }
 
 // tokenEnv names the environment variable that holds the token when -token
@@ -70,9 +102,11 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&fixes, "fix", "", "comma-separated reference behaviours to replace by the intended ones: all, "+strings.Join(server.FixNames(), ", "))
 	fs.StringVar(&level, "log-level", "info", "log level: debug, info, warn or error")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long to wait for in-flight requests on SIGINT/SIGTERM")
+	fs.BoolVar(&c.showVersion, "version", false, "print the version and exit")
 	err := fs.Parse(args)
 	if err != nil {
-		return nil, err
+		// The flag package has printed it, with the usage.
+		return nil, &usageError{err: err, reported: true}
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
@@ -118,13 +152,21 @@ func checkAddr(addr string, allowRemote bool, token string) error {
 	return nil
 }
 
-func run(ctx context.Context, args []string, stderr io.Writer) error {
+// run runs the command: flag mistakes are returned as a *usageError.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	c, err := parseFlags(args, stderr)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
-		return err
+		if _, ok := errors.AsType[*usageError](err); ok {
+			return err
+		}
+		return &usageError{err: err}
+	}
+	if c.showVersion {
+		fmt.Fprintln(stdout, version.Line("heksher-devserver"))
+		return nil
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: c.logLevel}))
 	eng, err := server.New(server.Options{
