@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heksher-go/heksher/internal/httpguard"
 	"github.com/heksher-go/heksher/internal/server"
 )
 
@@ -115,7 +116,15 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 }
 
 func (s *Server) serve(ln net.Listener) {
-	hs := &http.Server{Handler: http.HandlerFunc(s.serveHTTP), ReadHeaderTimeout: 10 * time.Second}
+	// The same access rules and read bounds as the dev server: loopback Host
+	// names only, no cross-origin or form-bodied writes.
+	guard, err := httpguard.Guard(s.addr, "", "hekshertest")
+	if err != nil { // not expected: the address is always loopback
+		s.tb.Errorf("hekshertest: %v", err)
+		guard = func(h http.Handler) http.Handler { return h }
+	}
+	hs := &http.Server{Handler: guard(http.HandlerFunc(s.serveHTTP))}
+	httpguard.Limits{}.Apply(hs)
 	done := make(chan struct{})
 	s.srv, s.serveDone = hs, done
 	go func() {

@@ -7,9 +7,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"time"
 
 	"github.com/heksher-go/heksher/host/config"
+	"github.com/heksher-go/heksher/internal/httpguard"
 	"github.com/heksher-go/heksher/internal/server"
 )
 
@@ -36,8 +36,16 @@ func startEmbedded(ctx context.Context, cfg config.Config, log *slog.Logger) (*e
 	if err != nil {
 		return nil, fmt.Errorf("host: embedded server: %w", err)
 	}
+	// No token: loopback Host names only, no cross-origin or form writes
+	// (a page in the operator's browser must not change rules).
+	guard, err := httpguard.Guard(ln.Addr().String(), "", "heksher-host embedded server")
+	if err != nil {
+		_ = ln.Close()
+		return nil, fmt.Errorf("host: embedded server: %w", err)
+	}
 	e := &embedded{engine: eng, ln: ln, done: make(chan struct{}),
-		srv: &http.Server{Handler: eng.Handler(), ReadHeaderTimeout: 5 * time.Second}}
+		srv: &http.Server{Handler: guard(eng.Handler())}}
+	httpguard.Limits{}.Apply(e.srv)
 	go func() {
 		defer close(e.done)
 		if err := e.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
