@@ -21,6 +21,11 @@ CI_APT_PACKAGES :=
 # TEST_TOOLS holds COMMAND:PACKAGE pairs: a command the tests run (several
 # spellings separated by commas) and the Debian package that provides it.
 TEST_TOOLS      :=
+# The race detector needs cgo, so a C compiler (without one, go test -race
+# stops with "-race requires cgo").
+ifneq ($(findstring -race,$(TEST_FLAGS)),)
+TEST_TOOLS      += cc,gcc:gcc
+endif
 
 # The version the commands print (internal/version): `git describe` when git
 # is there, else what Go records in the binary's build information.
