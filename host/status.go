@@ -12,11 +12,13 @@ import (
 	"github.com/heksher-go/heksher/host/admin"
 	"github.com/heksher-go/heksher/host/config"
 	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/internal/version"
 )
 
 // Snapshot implements admin.Backend: everything the status page shows.
 func (h *Host) Snapshot() admin.Snapshot {
 	s := admin.Snapshot{
+		Version: version.String(),
 		Time:    time.Now(),
 		Service: admin.ServiceStatus{URL: h.ServiceURL(), Embedded: h.cfg.Service.URL == "", Serving: h.serving()},
 		Update:  h.rec.lastUpdate(),

@@ -28,6 +28,9 @@ type Backend interface {
 // Snapshot is everything the status page shows. The JSON form is served at
 // /api/v1/status.
 type Snapshot struct {
+	// Version is the host's version (internal/version: the one
+	// heksher-host -version prints).
+	Version  string            `json:"version"`
 	Time     time.Time         `json:"time"`
 	Service  ServiceStatus     `json:"service"`
 	Update   UpdateStatus      `json:"last_update"`
