@@ -18,10 +18,10 @@ $(HOST_BIN): $(HOST_SRC)
 	$(GO) build $(GO_LDFLAGS) -o $@ ./cmd/heksher-host
 
 plugins/webhook-alerter/bin/webhook-alerter: $(wildcard plugins/webhook-alerter/*.go) $(HOST_SRC)
-	$(GO) build -o $@ ./plugins/webhook-alerter
+	$(GO) build $(GO_LDFLAGS) -o $@ ./plugins/webhook-alerter
 
 plugins/audit-log/bin/audit-log: $(wildcard plugins/audit-log/*.go) $(HOST_SRC)
-	$(GO) build -o $@ ./plugins/audit-log
+	$(GO) build $(GO_LDFLAGS) -o $@ ./plugins/audit-log
 
 examples/demo/banner/bin/banner: $(wildcard examples/demo/banner/*.go) $(HOST_SRC)
 	$(GO) build -o $@ ./examples/demo/banner

@@ -11,6 +11,7 @@ import (
 
 	"github.com/heksher-go/heksher/event"
 	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/internal/version"
 	"github.com/heksher-go/heksher/sdk/plugin"
 )
 
@@ -37,6 +38,11 @@ func (p *auditPlugin) OnClosing(context.Context, plugin.Delivery, *event.Closing
 }
 
 func main() {
+	// -version as the only argument prints the version instead of serving.
+	if len(os.Args) == 2 && os.Args[1] == "-version" {
+		fmt.Println(version.Line("audit-log"))
+		return
+	}
 	p := &auditPlugin{}
 	err := plugin.Serve(p)
 	if p.log != nil {

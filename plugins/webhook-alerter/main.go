@@ -12,6 +12,7 @@ import (
 
 	"github.com/heksher-go/heksher/event"
 	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/internal/version"
 	"github.com/heksher-go/heksher/sdk/plugin"
 )
 
@@ -49,6 +50,11 @@ func (p *webhookPlugin) OnUpdateOK(ctx context.Context, _ plugin.Delivery, e *ev
 }
 
 func main() {
+	// -version as the only argument prints the version instead of serving.
+	if len(os.Args) == 2 && os.Args[1] == "-version" {
+		fmt.Println(version.Line("webhook-alerter"))
+		return
+	}
 	if err := plugin.Serve(&webhookPlugin{}); err != nil {
 		fmt.Fprintln(os.Stderr, "webhook-alerter:", err)
 		os.Exit(1)
