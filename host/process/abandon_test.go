@@ -20,7 +20,9 @@ func TestStart_AbandonedDuringHandshake(t *testing.T) {
 	pidFile := filepath.Join(dir, "pid")
 	script := filepath.Join(dir, "silent")
 	// A process that starts and never prints go-plugin's handshake line.
-	body := "#!/bin/sh\necho $$ > " + pidFile + ".tmp && mv " + pidFile + ".tmp " + pidFile + "\nexec sleep 3600\n"
+	// (The pid as the host sees it: the plugin is the init of a PID
+	// namespace of its own, where $$ is 1; /proc is the host's.)
+	body := "#!/bin/sh\nread -r pid _ < /proc/self/stat\necho $pid > " + pidFile + ".tmp && mv " + pidFile + ".tmp " + pidFile + "\nexec sleep 3600\n"
 	if err := os.WriteFile(script, []byte(body), 0o700); err != nil {
 		t.Fatal(err)
 	}

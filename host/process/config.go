@@ -54,6 +54,10 @@ type Config struct {
 	// socket paths are limited to 103 bytes): Start refuses a longer one
 	// with ErrConfig.
 	SocketDir string
+
+	// isolation forces how the process tree is isolated (tests); the zero
+	// value picks the first the system permits.
+	isolation isolation
 }
 
 // Backoff is an exponential backoff: Initial, then doubling up to Max.

@@ -289,7 +289,7 @@ func expectRestarted(t *testing.T, p *Plugin, rec string, oldPID int, seq uint64
 }
 
 // TestDeliver_CrashMidCall kills the plugin in the middle of a delivery in
-// three ways (a panic, os.Exit, SIGKILL to itself). The delivery's deadline
+// three ways (a panic, os.Exit, SIGKILL). The delivery's deadline
 // is a minute and its ctx has none, so the host can only have seen the
 // crash from the connection closing, not from a deadline: the error is
 // ErrCrashed, never DeadlineExceeded, and no timeout is counted. (How soon
@@ -304,6 +304,9 @@ func TestDeliver_CrashMidCall(t *testing.T) {
 			cfg.Backoff = Backoff{Initial: 50 * time.Millisecond, Max: time.Second}
 			p := startPlugin(t, cfg, newMemSettings())
 			old := pidOf(t, p)
+			if cmd == "cmd.kill" {
+				killWhenAsked(t, rec, old)
+			}
 			start := time.Now()
 			err := command(context.Background(), p, 1, cmd, nil)
 			t.Logf("crash reported after %v", time.Since(start))
@@ -317,6 +320,27 @@ func TestDeliver_CrashMidCall(t *testing.T) {
 			stop()
 		})
 	}
+}
+
+// killWhenAsked SIGKILLs pid once the test plugin, in the middle of a
+// cmd.kill delivery, records "kill_me" (a plugin that is the init of its own
+// PID namespace cannot kill itself).
+func killWhenAsked(t *testing.T, rec string, pid int) {
+	t.Helper()
+	ctx := t.Context()
+	go func() {
+		for {
+			if r, err := lastLine(rec); err == nil && r.What == "kill_me" && r.PID == pid {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}()
 }
 
 // TestDeliver_Hang hangs the plugin's handler in its own code (a pure loop,

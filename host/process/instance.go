@@ -31,6 +31,7 @@ type instance struct {
 	settingsConns atomic.Int64
 	started       time.Time
 	serving       sync.WaitGroup // the brokered Settings server
+	exe           *executable    // what the process runs; released by kill and stop
 }
 
 // dispensed is what go-plugin's Dispense returns on the host side.
@@ -54,21 +55,26 @@ func (hostSide) GRPCClient(ctx context.Context, b *goplugin.GRPCBroker, c *grpc.
 	return &dispensed{done: ctx.Done(), broker: b, conn: c}, nil
 }
 
-// spawn starts, hand-shakes and initialises one plugin process. On error
-// nothing is left running.
+// spawn starts, hand-shakes and initialises one plugin process, all within
+// Config.StartTimeout: whatever the plugin does, spawn returns by then plus
+// the time to kill its process tree and drain its output (outputDrain). On
+// error nothing is left running.
 func (p *Plugin) spawn(ctx context.Context) (*instance, error) {
 	cfg := &p.cfg
 	fail := func(err error) (*instance, error) {
 		return nil, &StartError{Plugin: cfg.Name, Path: cfg.Path, Err: err}
 	}
-	if err := checkBinary(cfg.Path, cfg.SHA256); err != nil {
+	ctx, cancel := context.WithTimeoutCause(ctx, cfg.StartTimeout, errStartDeadline)
+	defer cancel()
+	exe, err := prepareBinary(cfg.Path, cfg.SHA256, p.socketDir)
+	if err != nil {
 		return fail(err)
 	}
-	inst := &instance{started: time.Now()}
+	inst := &instance{started: time.Now(), exe: exe}
 	client := goplugin.NewClient(&goplugin.ClientConfig{
 		HandshakeConfig:  goplugin.HandshakeConfig{ProtocolVersion: pluginv1.ProtocolVersion, MagicCookieKey: pluginv1.MagicCookieKey, MagicCookieValue: pluginv1.MagicCookieValue},
 		Plugins:          goplugin.PluginSet{pluginv1.PluginName: hostSide{}},
-		RunnerFunc:       runnerFunc(cfg, p.starter, &inst.runner),
+		RunnerFunc:       runnerFunc(cfg, exe, p.starter, &inst.runner),
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
 		AutoMTLS:         true,
 		SkipHostEnv:      true,
@@ -82,6 +88,21 @@ func (p *Plugin) spawn(ctx context.Context) (*instance, error) {
 		return fail(err)
 	}
 	return inst, nil
+}
+
+// errStartDeadline is the cause of a start's context ending at
+// Config.StartTimeout (rather than by the caller's ctx).
+var errStartDeadline = errors.New("process: start timeout")
+
+// startEnded returns the error for a start whose ctx ended during step.
+func (p *Plugin) startEnded(ctx context.Context, step string, err error) error {
+	if errors.Is(context.Cause(ctx), errStartDeadline) {
+		if err != nil {
+			return fmt.Errorf("%w: %s not done within %v: %v", ErrStartTimeout, step, p.cfg.StartTimeout, err)
+		}
+		return fmt.Errorf("%w: %s not done within %v", ErrStartTimeout, step, p.cfg.StartTimeout)
+	}
+	return fmt.Errorf("process: start abandoned during %s: %w", step, ctx.Err())
 }
 
 // handshake connects to a started client, serves the Settings service on a
@@ -105,7 +126,7 @@ func (p *Plugin) handshake(ctx context.Context, inst *instance) error {
 	case <-ctx.Done():
 		inst.runner.kill()
 		<-ch
-		return fmt.Errorf("process: start abandoned: %w", ctx.Err())
+		return p.startEnded(ctx, "handshake", nil)
 	}
 	proto, err := res.proto, res.err
 	if err != nil {
@@ -137,14 +158,12 @@ func (p *Plugin) handshake(ctx context.Context, inst *instance) error {
 		})
 	}()
 
-	ictx, cancel := context.WithTimeout(ctx, p.cfg.StartTimeout)
-	defer cancel()
-	resp, err := inst.rpc.Init(ictx, &pluginv1.InitRequest{
+	resp, err := inst.rpc.Init(ctx, &pluginv1.InitRequest{
 		SettingsBrokerId: inst.brokerID, ConfigJson: p.cfg.Config, Name: p.cfg.Name,
 	})
 	if err != nil {
-		if ictx.Err() != nil {
-			return fmt.Errorf("%w: init: %v", ErrStartTimeout, err)
+		if ctx.Err() != nil {
+			return p.startEnded(ctx, "init", err)
 		}
 		return fmt.Errorf("%w: %v", ErrInit, err)
 	}
@@ -190,6 +209,7 @@ func (inst *instance) kill() {
 	inst.runner.kill()
 	inst.client.Kill()
 	inst.serving.Wait()
+	inst.exe.release()
 }
 
 // stop asks the plugin to exit (go-plugin's graceful shutdown), and kills it
@@ -207,4 +227,5 @@ func (inst *instance) stop(ctx context.Context) {
 		<-done
 	}
 	inst.serving.Wait()
+	inst.exe.release()
 }

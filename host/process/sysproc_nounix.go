@@ -2,8 +2,22 @@
 
 package process
 
-import "syscall"
+import (
+	"log/slog"
+	"os"
+	"syscall"
+)
 
-// sysProcAttr: without process groups or a parent-death signal, the SDK's
+// isolationOrder: without process groups or a parent-death signal, the SDK's
 // parent-PID watch is what makes an orphaned plugin exit.
-func sysProcAttr() *syscall.SysProcAttr { return nil }
+func isolationOrder(isolation) []isolation { return []isolation{isolateGroup} }
+
+func refused(isolation, error) bool { return false }
+
+func fellBack(isolation, *slog.Logger, error) {}
+
+func sysProcAttr(isolation) *syscall.SysProcAttr { return nil }
+
+func ownNamespace(isolation) bool { return false }
+
+func killTree(proc *os.Process) { _ = proc.Kill() }

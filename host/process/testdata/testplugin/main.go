@@ -4,7 +4,7 @@
 //
 //	cmd.panic   panics in the handler (the process dies)
 //	cmd.exit    exits the process with status 3 in the middle of the call
-//	cmd.kill    sends itself SIGKILL in the middle of the call
+//	cmd.kill    records "kill_me" and waits for SIGKILL in the middle of the call
 //	cmd.spin    records "hanging", then loops in pure code forever, ignoring its deadline
 //	cmd.block   records "hanging", then blocks forever, ignoring its deadline
 //	cmd.fail    returns an error (the process stays up)
@@ -80,13 +80,25 @@ type record struct {
 	BareNS   float64 `json:"bare_ns,omitempty"`
 }
 
+// hostPID is the process's pid as the host sees it. The host starts a
+// plugin as the init of a PID namespace of its own, where os.Getpid() is 1;
+// /proc is the host's, so /proc/self names the host's pid.
+func hostPID() int {
+	if s, err := os.Readlink("/proc/self"); err == nil {
+		if pid, err := strconv.Atoi(s); err == nil {
+			return pid
+		}
+	}
+	return os.Getpid()
+}
+
 func (p *testPlugin) write(r record) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.cfg.Record == "" {
 		return nil
 	}
-	r.PID = os.Getpid()
+	r.PID = hostPID()
 	b, err := json.Marshal(r)
 	if err != nil {
 		return err
@@ -120,7 +132,7 @@ func (p *testPlugin) Init(ctx context.Context, req plugin.InitRequest) (hostapi.
 		v, err := p.settings.Lookup(ctx, "test.limit")
 		initLookup = outcome(v, err)
 	}
-	req.Logger.Info("test plugin initialised", "pid", os.Getpid())
+	req.Logger.Info("test plugin initialised", "pid", hostPID())
 	m := hostapi.Manifest{
 		Subscriptions: event.All,
 		Declarations: []hostapi.Declaration{{
@@ -129,7 +141,7 @@ func (p *testPlugin) Init(ctx context.Context, req plugin.InitRequest) (hostapi.
 	}
 	if p.cfg.DeclarePID {
 		m.Declarations = append(m.Declarations, hostapi.Declaration{
-			Name: "test.pid", Type: "int", Default: json.RawMessage(strconv.Itoa(os.Getpid())),
+			Name: "test.pid", Type: "int", Default: json.RawMessage(strconv.Itoa(hostPID())),
 		})
 	}
 	return m, p.write(record{What: "init", Config: req.Config, Name: req.Name, Args: os.Args[1:], Env: os.Environ(),
@@ -170,8 +182,16 @@ func (p *testPlugin) OnSettingChanged(ctx context.Context, d plugin.Delivery, e 
 	case "cmd.exit":
 		os.Exit(3)
 	case "cmd.kill":
+		// As the init of its own PID namespace the process cannot kill
+		// itself (an init ignores signals from inside its namespace that it
+		// has no handler for, SIGKILL included): it records "kill_me" for
+		// the test to send the SIGKILL from outside, in the middle of the
+		// call. Elsewhere its own SIGKILL does it.
+		if err := p.write(record{What: "kill_me", Seq: d.Seq}); err != nil {
+			return err
+		}
 		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
-		select {} // SIGKILL is not deliverable late, but never return
+		select {} // never return
 	case "cmd.spin":
 		if err := p.write(record{What: "hanging", Seq: d.Seq}); err != nil {
 			return err
