@@ -43,6 +43,8 @@ type Client struct {
 	modLock  sync.Mutex // the modification lock (spec §6.7)
 	defaults contextDefaults
 	tracking atomic.Pointer[trackConfig]
+	// untracked holds the context values already reported as untracked.
+	untracked warnOnce
 
 	// ctx is the context of the background loops: created here, cancelled by
 	// Close.
@@ -246,9 +248,6 @@ func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys
 
 // supplier methods.
 
-func (c *Client) defaultValue(ctx context.Context, feature string) (string, bool) {
-	return c.defaults.value(ctx, feature)
-}
 func (c *Client) isLive() bool         { return !c.closedFlag.Load() }
 func (c *Client) logger() *slog.Logger { return c.log }
 

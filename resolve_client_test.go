@@ -2,6 +2,7 @@ package heksher
 
 import (
 	"context"
+	"log/slog"
 	"strconv"
 	"testing"
 	"time"
@@ -32,7 +33,7 @@ func cvClientBenchSetting(b *testing.B) *Setting[int64] {
 	}
 	srv := hekshertest.NewServer(b, hekshertest.WithContextFeatures(features...),
 		hekshertest.WithSettings(hekshertest.Setting{Name: "bench", Type: "int", Default: 0, ConfigurableFeatures: features, Rules: rules}))
-	c, err := NewClient(srv.URL, time.Hour, features, WithHTTPClient(srv.Client()))
+	c, err := NewClient(srv.URL, time.Hour, features, WithHTTPClient(srv.Client()), WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		b.Fatal(err)
 	}

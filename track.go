@@ -1,7 +1,6 @@
 package heksher
 
 import (
-	"context"
 	"fmt"
 	"maps"
 	"slices"
@@ -203,37 +202,4 @@ func filterToken(s string) bool {
 		}
 	}
 	return true
-}
-
-// warnExplicit implements spec §4.3 steps 1-2 for Get. It allocates only
-// when it has something to log.
-func (c *Client) warnExplicit(_ context.Context, explicit map[string]string) {
-	if len(explicit) == 0 {
-		return
-	}
-	t := c.tracking.Load()
-	problems := false
-	for k, v := range explicit {
-		if !t.explicitOK(k, v) {
-			problems = true
-			break
-		}
-	}
-	if !problems {
-		return
-	}
-	var unknown, untracked []string
-	for _, k := range slices.Sorted(maps.Keys(explicit)) {
-		if _, known := c.featureSet[k]; !known {
-			unknown = append(unknown, k)
-		} else if !t.tracks(k, explicit[k]) {
-			untracked = append(untracked, k+"="+explicit[k])
-		}
-	}
-	if len(unknown) > 0 {
-		c.log.Warn("context features are not specified in server", "features", unknown)
-	}
-	if len(untracked) > 0 {
-		c.log.Warn("context feature value is not tracked by client", "values", untracked)
-	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"sort"
 
+	"github.com/heksher-go/heksher"
 	"github.com/heksher-go/heksher/event"
 	"github.com/heksher-go/heksher/host/hostapi"
 )
@@ -46,7 +47,7 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request) {
 		features = append(features, hostapi.Feature{Name: k, Value: q[k][0]})
 		ctxMap[k] = q[k][0]
 	}
-	v, err := s.backend.Lookup(r.Context(), name, features)
+	v, err := s.backend.Lookup(heksher.ExternalContext(r.Context()), name, features) // values chosen by the caller: untracked ones log at DEBUG
 	if err != nil {
 		status := http.StatusInternalServerError
 		switch {
