@@ -152,8 +152,29 @@ type Status struct {
 	Errors      uint64 // deliveries that failed (error status, trap, timeout, crash)
 	Timeouts    uint64 // deliveries that hit their deadline
 	Lookups     uint64 // lookups the plugin made through the host
+	// OutputDroppedLines and OutputDroppedBytes count the plugin's output
+	// lost to its [OutputBudget]: lines dropped whole, and their bytes plus
+	// the tails cut off lines longer than the budget's MaxLine.
+	OutputDroppedLines uint64
+	OutputDroppedBytes uint64
 	// Detail holds runtime-specific facts (memory pages, pid, …) for display.
 	Detail map[string]string
+}
+
+// OutputBudget bounds what one plugin writes to the host's log, through
+// every door it has (a wasm guest's log calls, stdout and stderr; a process
+// plugin's stdout, stderr and log records): a token bucket of Burst bytes
+// refilled at Rate bytes per second, each line costing its length plus 128
+// bytes. A line longer than MaxLine is cut to MaxLine bytes (and marked); a
+// line the bucket cannot pay for is dropped whole. Losses are counted in
+// [Status] and summed up in one log line per Interval. The zero value of
+// each field means its default: 1 MiB/s, a 256 KiB burst, 16 KiB lines and
+// a 10 s interval.
+type OutputBudget struct {
+	Rate     int64 // bytes per second
+	Burst    int64 // bytes; raised to at least MaxLine+128
+	MaxLine  int   // bytes
+	Interval time.Duration
 }
 
 // Plugin is a loaded plugin as the host sees it. Runtimes construct plugins

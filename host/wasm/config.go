@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/heksher-go/heksher/backoff"
+	"github.com/heksher-go/heksher/host/hostapi"
 )
 
 // RuntimeConfig configures a [Runtime]. The zero value is usable: an
@@ -89,6 +90,12 @@ type PluginConfig struct {
 	MaxBackoff time.Duration
 	// Grants are the plugin's capabilities.
 	Grants Grants
+	// Output bounds what the plugin writes to the host's log: its log
+	// calls, stdout and stderr together. Lines over it are dropped and
+	// counted (Status's OutputDroppedLines and OutputDroppedBytes), and a
+	// summary is logged once per interval. The zero value means 1 MiB/s
+	// with a 256 KiB burst and 16 KiB lines.
+	Output hostapi.OutputBudget
 }
 
 // Defaults applied by [Runtime.Load].

@@ -12,12 +12,13 @@ import (
 	"github.com/heksher-go/heksher/event"
 	"github.com/heksher-go/heksher/host/hostapi"
 	"github.com/heksher-go/heksher/internal/abi"
+	"github.com/heksher-go/heksher/internal/outbudget"
 )
 
-// Limits on what a guest can hand the host in one call.
+// Limits on what a guest can hand the host in one call; a log message is
+// bounded by the plugin's output budget.
 const (
-	maxErrorMessage = 4 << 10  // set_error keeps this many bytes
-	maxLogMessage   = 16 << 10 // log keeps this many bytes
+	maxErrorMessage = 4 << 10 // set_error keeps this many bytes
 )
 
 // instKey carries the calling *instance in the context of each call into a
@@ -161,8 +162,11 @@ func hostSetError(ctx context.Context, m api.Module, stack []uint64) {
 	inst.errMsg = append(inst.errMsg[:0], msg[:min(len(msg), maxErrorMessage)]...)
 }
 
-// hostLog: log(level, ptr, len). Out-of-range memory is reported once per
-// call in the host's log and otherwise ignored.
+// hostLog: log(level, ptr, len). The message goes through the plugin's
+// output budget, shared with its stdout and stderr: cut to the budget's
+// MaxLine, or dropped and counted when the budget is spent, before it is
+// copied. Out-of-range memory is reported (within the same budget) and
+// otherwise ignored.
 func hostLog(ctx context.Context, m api.Module, stack []uint64) {
 	inst := callerOf(ctx)
 	if inst == nil {
@@ -175,11 +179,22 @@ func hostLog(ctx context.Context, m api.Module, stack []uint64) {
 	}
 	msg, ok := read(m, api.DecodeU32(stack[1]), api.DecodeU32(stack[2]))
 	if !ok {
-		log.LogAttrs(ctx, slog.LevelWarn, "wasm: guest log call with an out-of-range pointer or length")
+		if inst.p.out.Admit(len(badLogCall), 0) {
+			log.LogAttrs(ctx, slog.LevelWarn, badLogCall)
+		}
 		return
 	}
-	log.LogAttrs(ctx, level, string(msg[:min(len(msg), maxLogMessage)]))
+	msg, cut, ok := inst.p.out.Line(msg)
+	switch {
+	case !ok:
+	case cut > 0:
+		log.LogAttrs(ctx, level, string(msg), slog.Int(outbudget.TruncatedKey, cut))
+	default:
+		log.LogAttrs(ctx, level, string(msg))
+	}
 }
+
+const badLogCall = "wasm: guest log call with an out-of-range pointer or length"
 
 // hostLogEnabled: log_enabled(level) -> 0/1.
 func hostLogEnabled(ctx context.Context, _ api.Module, stack []uint64) {

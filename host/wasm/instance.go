@@ -62,8 +62,8 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 		p:      p,
 		enc:    make([]byte, 0, minScratch),
 		stack:  make([]uint64, 2),
-		stdout: newLineLogger(p.log, slog.LevelInfo, "stdout"),
-		stderr: newLineLogger(p.log, slog.LevelWarn, "stderr"),
+		stdout: newLineLogger(p, slog.LevelInfo, "stdout"),
+		stderr: newLineLogger(p, slog.LevelWarn, "stderr"),
 	}
 	ctx, cancel := p.callContext(ctx, inst, p.cfg.InitTimeout)
 	defer cancel()

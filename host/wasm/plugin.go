@@ -20,6 +20,7 @@ import (
 	"github.com/heksher-go/heksher/event"
 	"github.com/heksher-go/heksher/host/hostapi"
 	"github.com/heksher-go/heksher/internal/abi"
+	"github.com/heksher-go/heksher/internal/outbudget"
 )
 
 // Plugin is a loaded wasm plugin; it implements [hostapi.Plugin].
@@ -44,6 +45,7 @@ type Plugin struct {
 	cfg      PluginConfig
 	settings hostapi.Settings
 	log      *slog.Logger
+	out      *outbudget.Budget // shared by the log host function, stdout and stderr
 	modCfg   wazero.ModuleConfig
 	manifest hostapi.Manifest
 	exported event.Set
@@ -93,6 +95,7 @@ func newPlugin(r *Runtime, g *group, c *compiled, cfg PluginConfig, settings hos
 		slot: make(chan struct{}, 1),
 		st:   hostapi.Status{Name: cfg.Name, Kind: "wasm", State: hostapi.StateStarting},
 	}
+	p.out = outbudget.New(p.log, outbudget.Config(cfg.Output))
 	exports := c.mod.ExportedFunctions()
 	for k, name := range hookExports {
 		if _, ok := exports[name]; ok && name != "" {
@@ -124,6 +127,7 @@ func newPlugin(r *Runtime, g *group, c *compiled, cfg PluginConfig, settings hos
 func (p *Plugin) start(ctx context.Context) error {
 	inst, err := p.newInstance(ctx)
 	if err != nil {
+		p.out.Close()
 		p.setState(hostapi.StateFailed, err)
 		return fmt.Errorf("%w: %w", ErrInit, err)
 	}
@@ -453,6 +457,8 @@ func (p *Plugin) Status() hostapi.Status {
 	recycles := p.recycles
 	p.mu.Unlock()
 	s.Lookups = p.lookups.Load()
+	out := p.out.Stats()
+	s.OutputDroppedLines, s.OutputDroppedBytes = out.DroppedLines, out.DroppedBytes
 	preempt := "on"
 	if p.cfg.DisablePreemption {
 		preempt = "off"
@@ -499,6 +505,7 @@ func (p *Plugin) shutdown() {
 		p.inst.close()
 		p.inst = nil
 	}
+	p.out.Close()
 	if p.fsys != nil {
 		_ = p.fsys.close()
 	}

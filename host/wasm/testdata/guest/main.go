@@ -10,6 +10,15 @@
 // clock and randomness, and writes a line to stdout and one to stderr), "walk" (reads every field of the event), "noop"
 // (returns at once, after the SDK's own decoding), and anything else
 // looks the setting up for env=prod and logs the value.
+//
+// Two cases flood the host's log for as long as their call lasts (until its
+// deadline or its context ends), as a hostile plugin would, for tests and
+// benchmarks of the output budget: "logflood" calls the log host function
+// with 17 KiB lines in a loop, and "stdoutflood" writes 1 KiB lines to
+// stdout with fmt.Println in a loop, and 17 KiB ones to stderr every
+// sixteenth line. "stdoutflood" also stops by itself once a lookup of the
+// setting "flood_stop" succeeds (it tries every 64 lines): a test can then
+// end it without closing the module in the middle of a write.
 package main
 
 import (
@@ -17,6 +26,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"runtime"
 	"strconv"
@@ -122,6 +132,25 @@ func onChanged(d wasm.Delivery, e wasm.SettingChanged) error {
 		return sandbox()
 	case "typed":
 		return typed()
+	case "logflood":
+		line := strings.Repeat("log flood ", 17<<10/10)
+		for {
+			wasm.Info(line)
+		}
+	case "stdoutflood":
+		line := strings.Repeat("stdout flood ", 1<<10/13)
+		long := strings.Repeat("stderr flood ", 17<<10/13)
+		for i := 0; ; i++ {
+			fmt.Println(line)
+			if i%16 == 0 {
+				fmt.Fprintln(os.Stderr, long)
+			}
+			if i%64 == 0 {
+				if _, err := wasm.GetRaw("flood_stop", prod); err == nil {
+					return nil
+				}
+			}
+		}
 	}
 	v, err := wasm.GetRaw(e.Setting(), prod)
 	if err != nil {
