@@ -22,7 +22,9 @@
 // snapshot it saved in the state directory after its last successful update,
 // or the local defaults, while declarations and updates are retried in the
 // background; the status page says which ("service", "snapshot",
-// "defaults").
+// "defaults"). The host is ready then, before any plugin has loaded: the
+// plugins load next, all at once, each bounded by its start timeout, and
+// the events published meanwhile wait for each of them.
 //
 // # Plugins
 //
@@ -30,9 +32,15 @@
 // reads each plugin's file, checks its SHA-256 when one is configured, and
 // asks the loader for an initialised [hostapi.Plugin]. A plugin's manifest
 // names the events it wants and the settings it reads. The host declares
-// those settings before its first update; two plugins declaring the same name
-// identically share the setting, and a differing declaration fails that
-// plugin's load with a [*ConflictError].
+// those settings when the plugin joins, and fetches their values at once;
+// two plugins declaring the same name identically share the setting, and a
+// differing declaration fails the load of the later plugin in the
+// configuration with a [*ConflictError].
+//
+// A plugin that fails is restarted by its runtime under one policy (see
+// docs/HOST.md, "When a plugin fails") and, after too many failures in a
+// row, left failed. [Host.Reload] restarts failed plugins even when their
+// configuration did not change, and [Host.RestartPlugin] restarts one.
 //
 // [Host.Reload] compares the wanted plugin set with the running one by name,
 // content hash and configuration: unchanged plugins keep running, new and
