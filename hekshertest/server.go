@@ -76,7 +76,10 @@ type Fixes = server.Fixes
 func WithFixes(f Fixes) Option { return func(c *config) { c.engine.Fix = f } }
 
 // NewServer starts a server on 127.0.0.1 with an ephemeral port and
-// registers its Close with t.Cleanup. Bad options (an invalid context
+// registers its Close with t.Cleanup. Like heksher-devserver, it answers
+// only requests naming a loopback host (421 otherwise) and refuses
+// cross-origin writes (403) and form-typed bodies on writes (415); see
+// docs/DEVSERVER.md. Bad options (an invalid context
 // feature, a seed the server refuses) fail the test with t.Fatal, so
 // NewServer must be called from the test's goroutine.
 func NewServer(t testing.TB, opts ...Option) *Server {
