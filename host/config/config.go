@@ -2,6 +2,8 @@ package config
 
 import (
 	"time"
+
+	"github.com/heksher-go/heksher/internal/outbudget"
 )
 
 // Defaults applied by [Config.WithDefaults].
@@ -15,6 +17,9 @@ const (
 	DefaultPluginDeadline  = 2 * time.Second
 	DefaultPluginQueueSize = 64
 	DefaultWasmMemoryLimit = ByteSize(32 << 20)
+	DefaultOutputRate      = ByteSize(outbudget.DefaultRate)
+	DefaultOutputBurst     = ByteSize(outbudget.DefaultBurst)
+	DefaultOutputMaxLine   = ByteSize(outbudget.DefaultMaxLine)
 	DefaultEventsShown     = 50
 
 	// DefaultPluginStartTimeout bounds a plugin's start (see Plugin.StartTimeout).
@@ -142,6 +147,22 @@ type Plugin struct {
 	QueueSize int `yaml:"queue_size"`
 	// Grants are the capabilities the plugin is given beyond the sandbox.
 	Grants Grants `yaml:"grants"`
+	// Output bounds what the plugin writes to the host's log.
+	Output Output `yaml:"output"`
+}
+
+// Output is a plugin's output budget: how much of what it logs and writes
+// to stdout and stderr reaches the host's log. Lines over it are dropped
+// and counted.
+type Output struct {
+	// Rate is the bytes per second the budget refills (each line costs
+	// its length plus 128 bytes); default 1MiB.
+	Rate ByteSize `yaml:"rate"`
+	// Burst is the most that may be written at once after a quiet
+	// period; default 256KiB, and never less than one line.
+	Burst ByteSize `yaml:"burst"`
+	// MaxLine is the length past which a line is cut; default 16KiB.
+	MaxLine ByteSize `yaml:"max_line"`
 }
 
 // Grants are capabilities a plugin receives beyond the default sandbox. A
@@ -261,6 +282,15 @@ func (p Plugin) WithDefaults() Plugin {
 	}
 	if p.MemoryLimit == 0 && p.Kind == "wasm" {
 		p.MemoryLimit = DefaultWasmMemoryLimit
+	}
+	if p.Output.Rate == 0 {
+		p.Output.Rate = DefaultOutputRate
+	}
+	if p.Output.Burst == 0 {
+		p.Output.Burst = DefaultOutputBurst
+	}
+	if p.Output.MaxLine == 0 {
+		p.Output.MaxLine = DefaultOutputMaxLine
 	}
 	return p
 }

@@ -30,6 +30,7 @@ func TestLoadFull(t *testing.T) {
 		{"setting default", c.Settings[0].Default, "welcome"},
 		{"plugin path", c.Plugins[0].Path, filepath.Join(dir, "plugins/audit.wasm")},
 		{"memory", c.Plugins[0].MemoryLimit, ByteSize(16 << 20)},
+		{"output", c.Plugins[0].Output, Output{Rate: 512 << 10, Burst: 64 << 10, MaxLine: 8 << 10}},
 		{"deadline", c.Plugins[0].Deadline.D(), 500 * time.Millisecond},
 		{"grant host", c.Plugins[0].Grants.Dir.Host, filepath.Join(dir, "audit")},
 		{"grant guest", c.Plugins[0].Grants.Dir.Guest, "/audit"},
@@ -52,7 +53,8 @@ func TestDefaults(t *testing.T) {
 	c := Config{Plugins: []Plugin{{Name: "p", Kind: "wasm", Path: "x"}}}.WithDefaults()
 	if c.UpdateInterval.D() != DefaultUpdateInterval || c.Admin.Listen != DefaultAdminListen ||
 		c.Embedded.Listen != DefaultEmbeddedListen || c.Plugins[0].QueueSize != DefaultPluginQueueSize ||
-		c.Plugins[0].MemoryLimit != DefaultWasmMemoryLimit || c.Plugins[0].Deadline.D() != DefaultPluginDeadline {
+		c.Plugins[0].MemoryLimit != DefaultWasmMemoryLimit || c.Plugins[0].Deadline.D() != DefaultPluginDeadline ||
+		c.Plugins[0].Output != (Output{Rate: DefaultOutputRate, Burst: DefaultOutputBurst, MaxLine: DefaultOutputMaxLine}) {
 		t.Fatalf("defaults not applied: %+v", c)
 	}
 	if err := c.Validate(); err != nil {
@@ -94,6 +96,9 @@ func TestBadFiles(t *testing.T) {
 		{"bad size", "plugins:\n  - {name: a, kind: wasm, path: a, memory_limit: 12 parsecs}\n", 2, "plugins[0].memory_limit", "want a size"},
 		{"memory not in pages", "plugins:\n  - {name: a, kind: wasm, path: a, memory_limit: 100000}\n", 2, "plugins[0].memory_limit", "64KiB wasm pages"},
 		{"memory too small", "plugins:\n  - {name: a, kind: wasm, path: a, memory_limit: 64KiB}\n", 2, "plugins[0].memory_limit", "between 128KiB"},
+		{"output rate too low", "plugins:\n  - {name: a, kind: wasm, path: a, output: {rate: 100}}\n", 2, "plugins[0].output.rate", "at least 1KiB"},
+		{"output line too long", "plugins:\n  - {name: a, kind: wasm, path: a, output: {max_line: 2MiB}}\n", 2, "plugins[0].output.max_line", "between 1KiB and 1MiB"},
+		{"output not a size", "plugins:\n  - {name: a, kind: wasm, path: a, output: {burst: lots}}\n", 2, "plugins[0].output.burst", "want a size"},
 		{"duplicate key", "admin:\n  listen: 127.0.0.1:1\n  listen: 127.0.0.1:2\n", 3, "admin.listen", "twice"},
 		{"syntax error", "plugins: [\n", 1, "", "did not find"},
 		{"bad kind", "plugins:\n  - name: a\n    kind: lua\n    path: a\n", 3, "plugins[0].kind", "want wasm or process"},

@@ -160,6 +160,12 @@ func (v *validator) plugin(p string, pl Plugin, seen map[string]bool) {
 	if pl.QueueSize < 0 {
 		v.fail(p+".queue_size", "must not be negative")
 	}
+	if r := pl.Output.Rate; r != 0 && r < 1<<10 {
+		v.fail(p+".output.rate", "want at least 1KiB (bytes per second), got %s", r)
+	}
+	if m := pl.Output.MaxLine; m != 0 && (m < 1<<10 || m > 1<<20) {
+		v.fail(p+".output.max_line", "want between 1KiB and 1MiB, got %s", m)
+	}
 	if pl.StartTimeout < 0 {
 		v.fail(p+".start_timeout", "must not be negative")
 	}
