@@ -61,6 +61,7 @@ PROCESS_TESTDATA := host/process/testdata
 PROCESS_PLUGINS  := $(PROCESS_TESTDATA)/bin/testplugin $(PROCESS_TESTDATA)/bin/garbage \
                     $(PROCESS_TESTDATA)/bin/wrongversion $(PROCESS_TESTDATA)/bin/minihost \
                     $(PROCESS_TESTDATA)/bin/nowatch $(PROCESS_TESTDATA)/bin/forker \
+                    $(PROCESS_TESTDATA)/bin/flood \
                     examples/process-alerter/bin/process-alerter examples/process-changes/bin/process-changes
 
 $(PROCESS_TESTDATA)/bin/%: FORCE

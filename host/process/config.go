@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/heksher-go/heksher/host/hostapi"
 )
 
 // Config describes one process plugin. The zero value of every field but
@@ -48,6 +50,12 @@ type Config struct {
 	// Logger receives the host's messages about the plugin and the plugin's
 	// own log lines, with a "plugin" attribute. Default: discard.
 	Logger *slog.Logger
+	// Output bounds what the plugin writes to Logger: its log records and
+	// every line of its stdout and stderr, forwarded or not, together. Lines
+	// over it are dropped and counted (Status's OutputDroppedLines and
+	// OutputDroppedBytes), and a summary is logged once per interval. The
+	// zero value means 1 MiB/s with a 256 KiB burst and 16 KiB lines.
+	Output hostapi.OutputBudget
 	// SocketDir is where the plugin's private socket directory (mode 0700)
 	// is created. Default: the system's temporary directory. Its path must
 	// be short enough for the sockets inside (at most about 50 bytes; unix

@@ -74,12 +74,14 @@ func (p *Plugin) spawn(ctx context.Context) (*instance, error) {
 	client := goplugin.NewClient(&goplugin.ClientConfig{
 		HandshakeConfig:  goplugin.HandshakeConfig{ProtocolVersion: pluginv1.ProtocolVersion, MagicCookieKey: pluginv1.MagicCookieKey, MagicCookieValue: pluginv1.MagicCookieValue},
 		Plugins:          goplugin.PluginSet{pluginv1.PluginName: hostSide{}},
-		RunnerFunc:       runnerFunc(cfg, exe, p.starter, &inst.runner),
+		RunnerFunc:       p.out.runnerFunc(runnerFunc(cfg, exe, p.starter, &inst.runner)),
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
 		AutoMTLS:         true,
 		SkipHostEnv:      true,
 		StartTimeout:     cfg.StartTimeout,
 		Logger:           p.hclog,
+		SyncStdout:       p.out.syncStdout(),
+		SyncStderr:       p.out.syncStderr(),
 		UnixSocketConfig: &goplugin.UnixSocketConfig{TempDir: p.socketDir},
 	})
 	inst.client = client

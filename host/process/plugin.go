@@ -29,6 +29,7 @@ type Plugin struct {
 	settings  hostapi.Settings
 	log       *slog.Logger
 	hclog     hclog.Logger
+	out       *output // the output budget of every process of the plugin
 	socketDir string
 	starter   *starter
 
@@ -103,13 +104,14 @@ func Start(ctx context.Context, cfg Config, settings hostapi.Settings) (*Plugin,
 			ErrConfig, cfg.Name, cfg.SocketDir, maxSocketPath)
 	}
 	p := &Plugin{
-		cfg: cfg, settings: settings, log: cfg.Logger, hclog: newHCLogAdapter(cfg.Logger),
+		cfg: cfg, settings: settings, log: cfg.Logger, hclog: newHCLogAdapter(cfg.Logger), out: newOutput(&cfg),
 		socketDir: dir, starter: newStarter(),
 		failures: make(chan failure, 1), closing: make(chan struct{}), done: make(chan struct{}),
 		state: hostapi.StateStarting, ready: make(chan struct{}),
 	}
 	inst, err := p.spawn(ctx)
 	if err != nil {
+		p.out.close()
 		p.starter.stop()
 		_ = os.RemoveAll(dir)
 		return nil, err
@@ -299,6 +301,8 @@ func (p *Plugin) Status() hostapi.Status {
 		Calls: p.calls.Load(), Errors: p.errs.Load(), Timeouts: p.timeouts.Load(), Lookups: p.lookups.Load(),
 		Detail: map[string]string{"path": p.cfg.Path, "pid": "0"},
 	}
+	out := p.out.b.Stats()
+	s.OutputDroppedLines, s.OutputDroppedBytes = out.DroppedLines, out.DroppedBytes
 	if p.inst != nil {
 		s.Detail["pid"] = strconv.Itoa(p.inst.pid())
 		s.Detail["broker_id"] = strconv.FormatUint(uint64(p.inst.brokerID), 10)
@@ -312,6 +316,7 @@ func (p *Plugin) Status() hostapi.Status {
 // and is idempotent.
 func (p *Plugin) Close(ctx context.Context) error {
 	p.close.Do(func() { close(p.closing) })
+	defer p.out.close()
 	p.mu.Lock()
 	inst := p.inst
 	p.mu.Unlock()
