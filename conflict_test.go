@@ -63,6 +63,11 @@ func TestDeclarationConflict_Surfaced(t *testing.T) {
 			}
 			jr, err := s.LookupJSON(context.Background(), map[string]string{"b": "x"})
 			mustNil(t, err)
+			if !strings.Contains(jr.Conflict, "conflicts with") {
+				t.Fatalf("LookupJSON conflict = %q", jr.Conflict)
+			}
+			jr, err = s.LookupFeaturesJSON(context.Background(), NewFeatures(context.Background(), map[string]string{"b": "x"}))
+			mustNil(t, err)
 			if !strings.Contains(jr.Conflict, "conflicts with the service's declaration") {
 				t.Fatalf("LookupJSON conflict = %q", jr.Conflict)
 			}

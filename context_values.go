@@ -95,7 +95,7 @@ func (f Features) Map() map[string]string {
 // A *[MissingFeatureError] (matches [ErrMissingContextFeature]) when
 // resolution reaches a feature with neither a value in f nor a default.
 func (s *Setting[T]) GetFor(ctx context.Context, f Features) (T, error) {
-	sn := s.state.Load()
+	sn := s.current(ctx)
 	if sn == nil || !sn.retrieved {
 		s.logNeverRetrieved(ctx)
 		return s.fallback(sn).Value, nil
@@ -110,9 +110,16 @@ func (s *Setting[T]) GetFor(ctx context.Context, f Features) (T, error) {
 	return sn.values[rule], nil
 }
 
-// LookupFor is [Setting.GetFor] that also says where the value came from.
+// LookupFor is [Setting.GetFor] that also says where the value came from,
+// and any declaration conflict, as [Setting.Lookup] does.
 func (s *Setting[T]) LookupFor(ctx context.Context, f Features) (Resolution[T], error) {
-	sn := s.state.Load()
+	r, err := s.lookupFor(ctx, f)
+	s.addConflict(&r)
+	return r, err
+}
+
+func (s *Setting[T]) lookupFor(ctx context.Context, f Features) (Resolution[T], error) {
+	sn := s.current(ctx)
 	if sn == nil || !sn.retrieved {
 		s.logNeverRetrieved(ctx)
 		return s.fallback(sn), nil

@@ -49,6 +49,9 @@ type Setting[T any] struct {
 	// warnedNoClient is set once a read before any client was main was
 	// logged (to slog.Default, once per setting).
 	warnedNoClient atomic.Bool
+	// scopedN counts the scoped stubs holding a value for the setting;
+	// while it is 0, reads never look in their context for one.
+	scopedN atomic.Int32
 }
 
 // Validator checks or transforms a server value of a setting (spec §2.4). It

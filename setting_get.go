@@ -77,7 +77,7 @@ func (s *Setting[T]) lookupMap(ctx context.Context, explicit map[string]string) 
 	if found != len(explicit) {
 		return Resolution[T]{Value: s.def, Source: SourceLocalDefault}, s.notConfigurable(explicit)
 	}
-	sn := s.state.Load()
+	sn := s.current(ctx)
 	if sn == nil || !sn.retrieved {
 		s.logNeverRetrieved(ctx)
 		return s.fallback(sn), nil

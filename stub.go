@@ -29,6 +29,9 @@ type StubClient struct {
 	reloads  atomic.Int64
 	closes   atomic.Int64
 	pings    atomic.Int64
+	// isScoped: values are kept in scoped, seen only through Context.
+	isScoped bool
+	scoped   scopedState
 }
 
 // StubCalls counts the calls a [StubClient] received.
@@ -55,7 +58,13 @@ func NewStubClient(opts ...Option) *StubClient {
 // waiting for a first client are dropped). It always succeeds; the previous
 // main is not restored by Close. Tests that make a stub main should also
 // call t.Cleanup(heksher.ResetMainForTesting).
+//
+// A scoped stub (see [NewScopedStub]) is never main: SetAsMain returns an
+// error and changes nothing.
 func (c *StubClient) SetAsMain(context.Context) error {
+	if c.isScoped {
+		return errScopedMain
+	}
 	installMain(c)
 	return nil
 }
@@ -114,7 +123,10 @@ type StubRule[T any] struct {
 }
 
 // SetValue gives s the single value v (one rule with no conditions), as
-// supplied by c: reads of s then use c's defaults. The value bypasses
+// supplied by c: reads of s then use c's defaults. With a stub made main
+// (or never made main) the value is the setting's, for every read in the
+// process; with a scoped stub ([NewScopedStub]) only reads with a context
+// from c.Context see it. The value bypasses
 // conversion, the on-coerce hook and validators, and the server default is
 // untouched. SetValue applies at once; calling the returned restore puts
 // back the rule set s had before (restores nest, in LIFO order):
@@ -168,6 +180,9 @@ func SetRules[T any](c *StubClient, s *Setting[T], rules ...StubRule[T]) (restor
 		return func() {}, err
 	}
 	s.logConflicts(c.log, conflicts, evRules)
+	if c.isScoped {
+		return setScoped(c, s, &snapshot[T]{retrieved: true, from: c, table: table, values: values, rules: evRules}), nil
+	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	prev := s.state.Load()
