@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"html/template"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"time"
@@ -42,7 +43,16 @@ type pageData struct {
 	Pick     map[string]string
 	PickList []string // "feature=value", in feature order
 	PickNote string
+	// Paused is set by the query parameter auto-refresh=off (a dash, so
+	// never a context feature's name): the page does not refresh itself,
+	// so that the viewer can type in the form. PauseURL and ResumeURL are
+	// this page with and without it.
+	Paused              bool
+	PauseURL, ResumeURL string
 }
+
+// pauseParam turns the page's self-refresh off when it is "off".
+const pauseParam = "auto-refresh"
 
 func (s *Server) statusPage(w http.ResponseWriter, r *http.Request) {
 	var buf bytes.Buffer
@@ -54,6 +64,14 @@ func (s *Server) statusPage(w http.ResponseWriter, r *http.Request) {
 		data.History = s.metrics.History().Snapshot(data.Time)
 	}
 	s.pickContext(r, &data)
+	data.Paused = r.URL.Query().Get(pauseParam) == "off"
+	keep := url.Values{}
+	for f, v := range data.Pick {
+		keep.Set(f, v)
+	}
+	data.ResumeURL = "?" + keep.Encode()
+	keep.Set(pauseParam, "off")
+	data.PauseURL = "?" + keep.Encode()
 	if err := statusTmpl.Execute(&buf, data); err != nil {
 		s.opts.Logger.Error("status page", "err", err)
 		http.Error(w, "admin: status page: "+err.Error(), http.StatusInternalServerError)
@@ -82,7 +100,7 @@ func (s *Server) pickContext(r *http.Request, data *pageData) {
 	}
 	var unknown []string
 	for k := range q {
-		if !known[k] {
+		if !known[k] && k != pauseParam {
 			unknown = append(unknown, k)
 		}
 	}
@@ -158,7 +176,7 @@ const statusHTML = `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<meta http-equiv="refresh" content="{{.Refresh}}">
+{{if not .Paused}}<meta http-equiv="refresh" content="{{.Refresh}}">{{end}}
 <title>heksher-host: {{.Service.State}}</title>
 <style>
 body{font-family:system-ui,sans-serif;margin:1.5em;color:#222;max-width:80em}
@@ -196,7 +214,7 @@ form.context input{width:9em}
 {{- else}}<strong>Starting</strong>Waiting for the first update (at most the start-up timeout).{{end}}
 {{- if .LastError}}<br>Last error: <code id="banner-error">{{.LastError}}</code>{{end}}
 </div>{{end}}
-<p>As of {{when .Time}}. This page refreshes every {{.Refresh}}s.</p>
+<p id="refresh">As of {{when .Time}}. {{if .Paused}}Not refreshing: <a href="{{.ResumeURL}}">refresh every {{.Refresh}}s</a>.{{else}}This page refreshes every {{.Refresh}}s (<a href="{{.PauseURL}}">pause</a>).{{end}}</p>
 
 <h2 id="service">Service</h2>
 <table>
@@ -224,7 +242,8 @@ form.context input{width:9em}
 <form class="context" id="context" method="get" action="">
 <p>Show the values for a context:
 {{range .ContextFeatures}}<label>{{.}} <input name="{{.}}" value="{{index $.Pick .}}"{{with index $.Context .}} placeholder="default: {{.}}"{{end}}></label>{{end}}
-<button type="submit">Show</button>{{if .PickList}} <a href="?">clear</a>{{end}}</p>
+{{if .Paused}}<input type="hidden" name="auto-refresh" value="off">{{end}}<button type="submit">Show</button>{{if .PickList}} <a href="?{{if .Paused}}auto-refresh=off{{end}}">clear</a>{{end}}
+{{if not .Paused}}<br><small>The page refreshes every {{.Refresh}}s, which clears what you type: <a href="{{.PauseURL}}">pause it</a> first.</small>{{end}}</p>
 {{if .PickNote}}<p class="warn">{{.PickNote}}</p>{{end}}
 </form>
 <p id="context-shown">{{if .PickList}}Current values are for <code>{{join .PickList ", "}}</code>{{if .Context}}, with the context defaults for the rest{{end}}.{{else}}Current values are for the context defaults{{if .Context}}: {{range $k, $v := .Context}}<code>{{$k}}={{$v}}</code> {{end}}{{end}}; pick a context above for the values that depend on others.{{end}}</p>
@@ -270,7 +289,7 @@ form.context input{width:9em}
 <tr><th>#</th><th>Time</th><th>Kind</th><th>Detail</th></tr>
 {{range .Events}}<tr class="event"{{if gt .Count 1}} data-count="{{.Count}}"{{end}}><td>{{.Seq}}{{if gt .Count 1}}–{{.LastSeq}}{{end}}</td><td>{{when .Time}}</td><td>{{.Kind}}</td><td>{{.Summary}}{{if gt .Count 1}} <span class="count">×{{.Count}}</span>, last at {{when .LastTime}}{{end}}</td></tr>
 {{end}}</table>
-<p><small>JSON: <a href="api/v1/status">/api/v1/status</a> · <a href="metrics">/metrics</a> · lookups: <code>/api/v1/lookup/{setting}?feature=value</code></small></p>
+<p>{{if .Version}}<small id="version">heksher-host {{.Version}}</small> · {{end}}<small>JSON: <a href="api/v1/status">/api/v1/status</a> · <a href="metrics">/metrics</a> · lookups: <code>/api/v1/lookup/{setting}?feature=value</code></small></p>
 </body>
 </html>
 `

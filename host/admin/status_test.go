@@ -160,7 +160,7 @@ func TestStatusPage_Charts(t *testing.T) {
 	h.ObserveUpdate(now, time.Second, true, false)
 	h.ObserveDelivery("greeter", now, 50*time.Microsecond, false)
 	h.ObserveDelivery("greeter", now, 150*time.Microsecond, true)
-	b := &pageBackend{shape: func(s *Snapshot) { s.History = h.Snapshot(now) }}
+	b := &pageBackend{shape: func(s *Snapshot) { s.History, s.Version = h.Snapshot(now), "v1.2.3" }}
 	srv := start(t, b, Options{})
 	page := getPage(t, srv.URL())
 	for _, w := range []string{
@@ -176,6 +176,9 @@ func TestStatusPage_Charts(t *testing.T) {
 		if !strings.Contains(page, w) {
 			t.Errorf("page lacks %q", w)
 		}
+	}
+	if want := `id="version">heksher-host v1.2.3<`; !strings.Contains(page, want) {
+		t.Errorf("page lacks the version footer %q", want)
 	}
 	if strings.Contains(strings.ToLower(page), "<script") {
 		t.Error("the page has a script")
@@ -224,5 +227,34 @@ func TestHistory_Concurrent(t *testing.T) {
 	}
 	for range 4 {
 		<-done
+	}
+}
+
+// The page refreshes itself unless paused with auto-refresh=off, which the
+// form then keeps, so that the viewer can type a context; the pause is not
+// taken for a context feature.
+func TestStatusPage_Pause(t *testing.T) {
+	b := &pageBackend{shape: func(s *Snapshot) {
+		s.ContextFeatures = []string{"user"}
+		s.Settings[0].ConfigurableFeatures = []string{"user"}
+	}}
+	srv := start(t, b, Options{})
+	page := getPage(t, srv.URL())
+	for _, w := range []string{`<meta http-equiv="refresh" content="2">`, `(<a href="?auto-refresh=off">pause</a>)`} {
+		if !strings.Contains(page, w) {
+			t.Errorf("refreshing page lacks %q", w)
+		}
+	}
+	page = getPage(t, srv.URL()+"?user=alice&auto-refresh=off")
+	for _, w := range []string{`Not refreshing: <a href="?user=alice">`, `<input type="hidden" name="auto-refresh" value="off">`,
+		`<input name="user" value="alice">`} {
+		if !strings.Contains(page, w) {
+			t.Errorf("paused page lacks %q", w)
+		}
+	}
+	for _, w := range []string{`http-equiv="refresh"`, "not context features"} {
+		if strings.Contains(page, w) {
+			t.Errorf("paused page has %q", w)
+		}
 	}
 }
