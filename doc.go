@@ -82,7 +82,14 @@
 //
 // For several reads per request, prepare the values once with [NewFeatures]
 // and read with [Setting.GetFor]: the values are hashed once, the client's
-// warnings are logged once, and each read costs a few tens of nanoseconds.
+// warnings are checked once, and each read costs a few tens of nanoseconds.
+//
+// A context value the client does not track (see [Client.TrackContexts]),
+// explicit or from a default, means its rules are never downloaded: the
+// client warns once per such value (up to 256 of them), so that a forgotten
+// TrackContexts is seen. Values chosen outside the program (a lookup API,
+// OFREP, a relay) are logged at DEBUG instead: mark their reads with
+// [ExternalContext].
 //
 // # Updates and hooks
 //
@@ -112,6 +119,18 @@
 // making another main fails with a [MainSwitchError] naming them, rather
 // than leaving them with no client to declare them.
 //
+// # Logging
+//
+// The client logs to its [WithLogger] logger, by default [slog.Default], with
+// the reference client's messages and levels. One failure gives one line:
+// while the service cannot be reached, the first failed request is logged
+// at its level and the following ones at DEBUG, until the service answers
+// again (logged once at INFO); [Client.Status] and the hooks still count
+// every failure. Mistakes that would otherwise pass unseen are logged too:
+// a read before any client is main (once per setting, on slog.Default), two
+// settings of one name that differ, a declaration the service answers with
+// a conflict.
+//
 // # Concurrency
 //
 // [Client], [Setting], [StubClient] and [Features] are safe for concurrent
@@ -137,7 +156,16 @@
 // [ErrMainSwitch] (*[MainSwitchError]), [ErrDuplicateDefault] and
 // [ErrInvalidTracking]. Talking to the service: *[HTTPError] (a non-2xx
 // answer, with its status and body), *[RequestError] (transport failures,
-// cut bodies) and *[DecodeError] (an answer that cannot be read).
+// cut bodies) and *[DecodeError] (an answer that cannot be read). Each error
+// says what failed once (a failed SetAsMain also says what to do next), and
+// the causes stay reachable with errors.As.
+//
+// A declaration the service refuses as it stands (409) is a
+// *[ConflictError] ([ErrDeclarationConflict]): the setting is still kept up
+// to date, with the service's declaration, so its reads may fall back to
+// the local default. [Client.Status] lists the conflicts, and
+// [Setting.DeclarationConflict] and [Setting.Lookup] report a setting's
+// own; with [WithStrictDeclarations], SetAsMain fails on one.
 //
 // # Testing
 //
@@ -153,6 +181,20 @@
 //	heksher.PatchRules(t, stub, theme,
 //		heksher.StubRule[string]{Value: "light"},
 //		heksher.StubRule[string]{Conditions: map[string]string{"user": "admin"}, Value: "dark"})
+//
+// A stub made main patches settings for the whole process, so tests that
+// patch the same setting must not run in parallel. For parallel tests, use
+// a scoped stub: its values are seen only by reads made with the context it
+// returns, package-level settings included, and each test has its own:
+//
+//	t.Parallel()
+//	stub := heksher.NewScopedStub()
+//	ctx := stub.Context(t.Context())
+//	heksher.PatchValue(t, stub, cacheSize, 10)
+//	v, _ := cacheSize.Get(ctx, nil) // 10 here, whatever other tests patch
+//
+// The code under test must pass the context down to its reads. Reads of a
+// setting that no scoped stub patches cost nothing more.
 //
 // Stub values bypass conversion and validators; the stub's defaults behave
 // like a client's. To test against the HTTP API itself, the hekshertest
