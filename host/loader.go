@@ -52,4 +52,12 @@ type PluginSpec struct {
 	Grants config.Grants
 	// Settings is the host's lookup service for this plugin.
 	Settings hostapi.Settings
+	// Output is the plugin's output budget: how much of its log records,
+	// stdout and stderr reaches the host's log.
+	Output hostapi.OutputBudget
+}
+
+// outputBudget is the runtimes' form of a plugin's configured output budget.
+func outputBudget(o config.Output) hostapi.OutputBudget {
+	return hostapi.OutputBudget{Rate: int64(o.Rate), Burst: int64(o.Burst), MaxLine: int(o.MaxLine)}
 }

@@ -603,7 +603,7 @@ func (m *manager) load(ctx context.Context, spec config.Plugin, content []byte, 
 	p, err := m.loadOrAbandon(ctx, ld, PluginSpec{
 		Name: spec.Name, Path: spec.Path, Content: content, SHA256: sha, Config: cfgJSON,
 		Deadline: spec.Deadline.D(), StartTimeout: spec.StartTimeout.D(), MemoryLimit: int64(spec.MemoryLimit),
-		Grants: spec.Grants, Settings: m.settings(spec.Name, spec.Grants),
+		Grants: spec.Grants, Settings: m.settings(spec.Name, spec.Grants), Output: outputBudget(spec.Output),
 	})
 	if err != nil {
 		return nil, err

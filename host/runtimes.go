@@ -24,6 +24,7 @@ func ProcessLoader(log *slog.Logger) Loader {
 			StartTimeout: spec.StartTimeout,
 			Env:          grantedEnv(spec.Grants),
 			Logger:       log,
+			Output:       spec.Output,
 		}, spec.Settings)
 	})
 }

@@ -51,6 +51,7 @@ func (l *wasmLoader) Load(ctx context.Context, spec PluginSpec) (hostapi.Plugin,
 		Deadline:         spec.Deadline,
 		InitTimeout:      spec.StartTimeout,
 		MemoryLimitPages: uint32(spec.MemoryLimit >> 16),
+		Output:           spec.Output,
 		Grants: wasm.Grants{
 			Dir: g.Dir.Host, GuestDir: g.Dir.Guest, DirReadOnly: g.Dir.ReadOnly,
 			Env: env, Clock: g.Clock, Random: g.Random,

@@ -37,7 +37,7 @@ func (f *fakeBackend) Snapshot() Snapshot {
 			RuleSet: event.RuleSet{Retrieved: true, Rules: []event.Rule{{ID: 7, Conditions: []event.Condition{{Feature: "user", Value: "alice"}}, Value: json.RawMessage(`"winter sale"`)}}, Default: json.RawMessage(`"hello"`)},
 			Value:   json.RawMessage(`"hello"`), Source: "server_default", LocalDefault: json.RawMessage(`"hi"`),
 		}},
-		Plugins: []PluginStatus{{Name: "greeter", Kind: "wasm", State: "running", Calls: 3, QueueSize: 64, Dropped: 2, SHA256: "0123456789abcdef", Detail: map[string]string{"pid": "4242"}}},
+		Plugins: []PluginStatus{{Name: "greeter", Kind: "wasm", State: "running", Calls: 3, QueueSize: 64, Dropped: 2, SHA256: "0123456789abcdef", Detail: map[string]string{"pid": "4242"}, OutputDroppedLines: 7, OutputDroppedBytes: 9000}},
 		Events:  []EventRecord{{Seq: 1, Time: now, Kind: "update_ok", Summary: "200, 1 changed"}},
 	}
 }
@@ -123,7 +123,8 @@ func TestEndpoints(t *testing.T) {
 		{"lookup repeated feature", "GET", "/api/v1/lookup/banner?user=a&user=b", 400, []string{"more than once"}, nil},
 		{"healthz", "GET", "/healthz", 200, []string{"ok"}, nil},
 		{"readyz not ready", "GET", "/readyz", 503, []string{"not ready"}, nil},
-		{"metrics", "GET", "/metrics", 200, []string{"heksher_host_settings 1", `heksher_host_plugin_calls_total{plugin="greeter"} 3`, `heksher_host_plugin_dropped_events_total{plugin="greeter"} 2`, "heksher_host_update_attempts_total"}, nil},
+		{"metrics", "GET", "/metrics", 200, []string{"heksher_host_settings 1", `heksher_host_plugin_calls_total{plugin="greeter"} 3`, `heksher_host_plugin_dropped_events_total{plugin="greeter"} 2`,
+			`heksher_host_plugin_output_dropped_lines_total{plugin="greeter"} 7`, `heksher_host_plugin_output_dropped_bytes_total{plugin="greeter"} 9000`, "heksher_host_update_attempts_total"}, nil},
 		{"reload", "POST", "/api/v1/reload", 200, []string{"reloaded"}, nil},
 		{"reload wrong method", "GET", "/api/v1/reload", 405, nil, nil},
 		{"unknown path", "GET", "/nope", 404, nil, nil},

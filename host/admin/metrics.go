@@ -113,6 +113,13 @@ var (
 	descUp       = prometheus.NewDesc("heksher_host_plugin_up", "1 when the plugin is running, else 0.", []string{"plugin", "state"}, nil)
 )
 
+// The plugin's output (log records, stdout, stderr) lost to its output
+// budget.
+var (
+	descOutputLines = prometheus.NewDesc("heksher_host_plugin_output_dropped_lines_total", "Lines of the plugin's output dropped by its output budget.", []string{"plugin"}, nil)
+	descOutputBytes = prometheus.NewDesc("heksher_host_plugin_output_dropped_bytes_total", "Bytes of the plugin's output dropped by its output budget (dropped lines, and the tails cut off long lines).", []string{"plugin"}, nil)
+)
+
 // pluginCollector turns the plugins' own counters into metrics at scrape
 // time, so the runtimes need no Prometheus dependency.
 type pluginCollector struct {
@@ -120,7 +127,7 @@ type pluginCollector struct {
 }
 
 func (c *pluginCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descCalls, descErrors, descTimeouts, descRestarts, descLookups, descDropped, descQueued, descUp} {
+	for _, d := range []*prometheus.Desc{descCalls, descErrors, descTimeouts, descRestarts, descLookups, descDropped, descQueued, descUp, descOutputLines, descOutputBytes} {
 		ch <- d
 	}
 }
@@ -134,6 +141,8 @@ func (c *pluginCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descLookups, prometheus.CounterValue, float64(p.Lookups), p.Name)
 		ch <- prometheus.MustNewConstMetric(descDropped, prometheus.CounterValue, float64(p.Dropped), p.Name)
 		ch <- prometheus.MustNewConstMetric(descQueued, prometheus.GaugeValue, float64(p.Queued), p.Name)
+		ch <- prometheus.MustNewConstMetric(descOutputLines, prometheus.CounterValue, float64(p.OutputDroppedLines), p.Name)
+		ch <- prometheus.MustNewConstMetric(descOutputBytes, prometheus.CounterValue, float64(p.OutputDroppedBytes), p.Name)
 		up := 0.0
 		if p.State == "running" {
 			up = 1

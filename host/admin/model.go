@@ -148,6 +148,12 @@ type PluginStatus struct {
 	Delivered   uint64            `json:"delivered"`
 	Dropped     uint64            `json:"dropped"`
 	Detail      map[string]string `json:"detail,omitempty"`
+
+	// OutputDroppedLines and OutputDroppedBytes count the plugin's output
+	// lost to its output budget (lines dropped whole; their bytes and the
+	// tails cut off long lines).
+	OutputDroppedLines uint64 `json:"output_dropped_lines"`
+	OutputDroppedBytes uint64 `json:"output_dropped_bytes"`
 }
 
 // FromStatus fills the runtime's part of a PluginStatus from s.
@@ -156,6 +162,7 @@ func FromStatus(s hostapi.Status) PluginStatus {
 		Name: s.Name, Kind: s.Kind, State: s.State.String(),
 		LastError: s.LastError, LastErrorAt: s.LastErrorAt, Restarts: s.Restarts,
 		Calls: s.Calls, Errors: s.Errors, Timeouts: s.Timeouts, Lookups: s.Lookups,
+		OutputDroppedLines: s.OutputDroppedLines, OutputDroppedBytes: s.OutputDroppedBytes,
 		Detail: s.Detail,
 	}
 }

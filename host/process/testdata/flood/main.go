@@ -42,7 +42,10 @@ func (flood) Init(_ context.Context, req plugin.InitRequest) (hostapi.Manifest, 
 		fd1, fd2 := os.NewFile(1, "stdout"), os.NewFile(2, "stderr")
 		long := strings.Repeat("y", 20<<10)
 		go forever(func() { _, _ = fmt.Fprintln(fd1, "raw stdout", line) })
-		go forever(func() { _, _ = fmt.Fprintln(fd2, "raw stderr", line); _, _ = fmt.Fprintln(fd2, "raw stderr long", long) })
+		go forever(func() {
+			_, _ = fmt.Fprintln(fd2, "raw stderr", line)
+			_, _ = fmt.Fprintln(fd2, "raw stderr long", long)
+		})
 		go forever(func() { fmt.Println("forwarded stdout", line) })
 		go forever(func() { fmt.Fprintln(os.Stderr, "forwarded stderr", line) })
 	case "hclog":
