@@ -41,9 +41,12 @@
 // (in Go guests, whose jumps all go through one loop per function, at every
 // taken branch: tens of nanoseconds each) and starts a goroutine per call. A delivery's deadline is enforced by a per-instance watchdog (one
 // reusable timer, plus context.AfterFunc when the caller's context can be
-// cancelled) that closes the module from another goroutine, rather than by a
-// deadline in the call's context, which would add a timer context per call
-// and make wazero's goroutine park and be woken. Since close-on-context-done
+// cancelled) that closes the done channel of the instance's reusable call
+// context, rather than by a deadline in the call's context, which would add
+// a timer context per call; wazero then sets the module's exit code and the
+// calling goroutine releases the module (never another goroutine, under
+// running guest code). [Plugin.Close] stops a call in flight the same way,
+// so closing never waits for a call's deadline. Since close-on-context-done
 // is a runtime-wide switch, a [Runtime] keeps one
 // wazero runtime per policy (and per memory limit, also runtime-wide) and
 // puts each plugin in the one its config asks for. Preemption is on unless
@@ -66,9 +69,14 @@
 // pre-opened), no files, no environment,
 // a fake clock and a deterministic random source, unless [Grants] in its
 // config give it a directory (read-only or not), named variables, the real
-// clock or crypto/rand. Its memory is capped by MemoryLimitPages: memory.grow
-// past it fails, and a guest that then touches memory it lacks traps (a Go
-// guest aborts with "out of memory"). Its stdout
+// clock or crypto/rand. A granted directory is an [os.Root]: every path the
+// guest names resolves beneath it, a symbolic link in it is followed only
+// while it stays beneath it, and the guest cannot make symbolic or hard
+// links (docs/ABI.md §8). Its memory is capped by MemoryLimitPages:
+// memory.grow past it fails, and a guest that then touches memory it lacks
+// traps (a Go guest aborts with "out of memory"). On Linux the memory is
+// reserved at the limit outside the Go heap and grows in place, so growing
+// costs other plugins nothing. Its stdout
 // and stderr are logged line by line through [RuntimeConfig.Logger] with a
 // "plugin" attribute, as are its log calls.
 //

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 
 	"github.com/heksher-go/heksher/event"
 	"github.com/heksher-go/heksher/host/hostapi"
@@ -51,7 +52,12 @@ type instance struct {
 
 	stdout, stderr *lineLogger
 
-	wd *watchdog // stops a call past its deadline; nil without preemption
+	// mem made the instance's linear memory; close releases it.
+	mem *memoryAllocator
+
+	wd   *watchdog    // stops a call past its deadline; nil without preemption
+	ctx  *callContext // the context of every call; with wd only
+	stop func()       // stops the call in flight (Plugin.interrupt); with wd only
 }
 
 // newInstance instantiates the plugin's module (running _initialize), makes
@@ -62,21 +68,30 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 		p:      p,
 		enc:    make([]byte, 0, minScratch),
 		stack:  make([]uint64, 2),
+		mem:    &memoryAllocator{},
 		stdout: newLineLogger(p, slog.LevelInfo, "stdout"),
 		stderr: newLineLogger(p, slog.LevelWarn, "stderr"),
 	}
 	ctx, cancel := p.callContext(ctx, inst, p.cfg.InitTimeout)
 	defer cancel()
+	if !p.cfg.DisablePreemption {
+		stop := func() { cancel() } // Close ends the instantiation or init
+		p.setInterrupt(&stop)
+		defer p.interrupt.Store(nil)
+	}
 	mc := p.modCfg.WithStdout(inst.stdout).WithStderr(inst.stderr)
-	mod, err := p.g.rt.InstantiateModule(ctx, p.c.mod, mc)
+	mod, err := p.g.rt.InstantiateModule(experimental.WithMemoryAllocator(ctx, inst.mem), p.c.mod, mc)
 	if err != nil {
+		inst.mem.release()
 		inst.stdout.flush()
 		inst.stderr.flush()
 		return nil, p.callError(abi.ExportInitialize, 0, err)
 	}
 	inst.mod = mod
 	if !p.cfg.DisablePreemption {
-		inst.wd = newWatchdog(mod)
+		inst.wd = newWatchdog()
+		inst.ctx = &callContext{parent: context.Background(), inst: inst, w: inst.wd}
+		inst.stop = func() { inst.wd.fire(context.Canceled) }
 	}
 	inst.alloc = mod.ExportedFunction(abi.ExportAlloc)
 	inst.free = mod.ExportedFunction(abi.ExportFree)
@@ -175,6 +190,7 @@ func (inst *instance) close() {
 		inst.wd.close()
 	}
 	_ = inst.mod.Close(context.Background())
+	inst.mem.release() // the guest can no longer run: its call has returned
 	inst.stdout.flush()
 	inst.stderr.flush()
 }

@@ -70,6 +70,10 @@ type Plugin struct {
 	// and restartDue, for Status.
 	restartAt atomic.Int64
 
+	// interrupt, while a call into the guest can be stopped, is what stops
+	// it: Close runs it so that it never waits for a call's own deadline.
+	interrupt atomic.Pointer[func()]
+
 	mu       sync.Mutex // guards st and recycles
 	st       hostapi.Status
 	recycles int
@@ -214,6 +218,10 @@ func (p *Plugin) Deliver(ctx context.Context, d event.Delivery) error {
 	inst.enc = payload
 	export := hookExports[kind]
 	status, err := p.call(ctx, inst, inst.hooks[kind], payload)
+	if err != nil && p.closed.Load() {
+		// Close stopped the call; leave discards the instance.
+		return fmt.Errorf("wasm: plugin %q: %s stopped: %w", p.cfg.Name, export, ErrClosed)
+	}
 	if err != nil {
 		// The memory the faulty instance reached, e.g. its limit after a
 		// runaway growth; readable though the module may be closed.
@@ -376,25 +384,26 @@ func (p *Plugin) setState(s hostapi.State, err error) {
 	p.mu.Unlock()
 }
 
-// call calls fn(payload) in inst within the plugin's Deadline and ctx. With
-// preemption, the call's own context has no Done channel and inst's
-// watchdog enforces both bounds (see watchdog for why); without it, no
+// call calls fn(payload) in inst within the plugin's Deadline and ctx, and
+// lets Close stop it. With preemption, the call's context is inst's
+// callContext, whose Done channel is closed by inst's watchdog when either
+// bound passes or Close interrupts (see watchdog for why); without it, no
 // deadline could stop the guest, so none is armed.
 func (p *Plugin) call(ctx context.Context, inst *instance, fn api.Function, payload []byte) (int32, error) {
 	if inst.wd == nil {
 		return inst.callWithPayload(context.WithValue(ctx, instKey{}, inst), fn, payload)
 	}
-	callCtx := ctx
-	if ctx.Done() != nil {
-		callCtx = context.WithoutCancel(ctx)
-	}
-	callCtx = context.WithValue(callCtx, instKey{}, inst)
+	inst.ctx.parent = ctx
 	stop := inst.wd.arm(ctx, p.cfg.Deadline)
-	status, err := inst.callWithPayload(callCtx, fn, payload)
+	p.setInterrupt(&inst.stop)
+	status, err := inst.callWithPayload(inst.ctx, fn, payload)
+	p.interrupt.Store(nil)
 	if fired, cause := inst.wd.disarm(stop); fired && err == nil {
-		// The deadline passed as the call returned: the module is closed.
+		// The deadline passed as the call returned: the instance cannot
+		// be trusted to stop at the next one.
 		err = fmt.Errorf("deadline passed as the call returned: %w", cause)
 	}
+	inst.ctx.parent = context.Background() // keep nothing of the caller's
 	return status, err
 }
 
@@ -404,12 +413,20 @@ func (p *Plugin) call(ctx context.Context, inst *instance, fn api.Function, payl
 func (p *Plugin) callContext(ctx context.Context, inst *instance, timeout time.Duration) (context.Context, context.CancelFunc) {
 	cancel := context.CancelFunc(func() {})
 	if !p.cfg.DisablePreemption {
-		limit := time.Now().Add(timeout)
-		if d, ok := ctx.Deadline(); !ok || d.After(limit) {
-			ctx, cancel = context.WithDeadline(ctx, limit)
-		}
+		ctx, cancel = context.WithDeadline(ctx, time.Now().Add(timeout))
 	}
 	return context.WithValue(ctx, instKey{}, inst), cancel
+}
+
+// setInterrupt publishes f as the way to stop the call about to start, and
+// runs it at once if Close came first (Close sets closed before it reads
+// interrupt, and the caller stores interrupt before it reads closed, so one
+// of them always sees the other).
+func (p *Plugin) setInterrupt(f *func()) {
+	p.interrupt.Store(f)
+	if p.closed.Load() {
+		(*f)()
+	}
 }
 
 // callError classifies an error from wazero.
@@ -477,14 +494,19 @@ func (p *Plugin) Status() hostapi.Status {
 	return s
 }
 
-// Close discards the plugin's instance and releases its compiled module. If a
-// call is in flight, Close waits for it until ctx ends; the call then cleans
-// up when it returns. Idempotent.
+// Close discards the plugin's instance and releases its compiled module. A
+// call in flight is stopped, unless preemption is disabled (it then ends at
+// its next loop back-edge or function entry, returning an error matching
+// [ErrClosed]), and waited for until ctx ends; a call that outlives ctx
+// cleans up when it returns. Idempotent.
 func (p *Plugin) Close(ctx context.Context) error {
 	if p.closed.Swap(true) {
 		return nil
 	}
 	p.setState(hostapi.StateStopped, nil)
+	if stop := p.interrupt.Load(); stop != nil {
+		(*stop)() // a guest call in flight ends at its next loop or call
+	}
 	select {
 	case p.slot <- struct{}{}:
 		p.shutdown()

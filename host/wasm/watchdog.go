@@ -5,49 +5,50 @@ import (
 	"errors"
 	"sync"
 	"time"
-
-	"github.com/tetratelabs/wazero/api"
-	"github.com/tetratelabs/wazero/sys"
 )
 
-// watchdog enforces the deadline of a call into one instance by closing its
-// module from another goroutine when the deadline passes or the caller's
-// context ends.
+// watchdog enforces the deadline of a call into one instance, and stops
+// the call when the caller's context ends or the plugin is closed, by
+// closing the done channel of the instance's [callContext]. wazero's
+// close-on-context-done watches that channel during each call and, when it
+// closes, sets the module's exit code without closing anything; the code
+// wazero compiles with close-on-context-done checks the exit code on every
+// loop back-edge and function entry (an exit to Go that panics with the exit
+// code), so a pure-wasm `loop br 0` and a Go `for {}` both stop, and the
+// call's own goroutine then releases the module's resources (wazero v1.12.0:
+// frontend/lower.go emits the check; call_engine.go handles
+// ExitCodeCheckModuleExitCode and calls FailIfClosed;
+// module_instance.go closeModuleOnCanceledOrTimeout).
 //
-// Why not a context deadline: wazero's close-on-context-done starts a
-// goroutine per call that watches the call's context. Given a context with
-// a Done channel, that goroutine parks on it and must be woken when the call
-// ends, and context.WithDeadline adds a timer context per call; together
-// they cost several microseconds per call on a loaded two-core machine.
-// Given a context without a Done channel (context.WithoutCancel), the
-// goroutine exits as soon as it runs. The guest is stopped the same way in
-// both cases: closing the module sets its exit code, which the code wazero
-// compiles with close-on-context-done checks on every loop back-edge (an exit
-// to Go that panics with the exit code once the module is closed), so a
-// pure-wasm `loop br 0` and a Go `for {}` both stop, and the call returns
-// the exit code when it ends (wazero v1.12.0: frontend/lower.go emits the
-// check; call_engine.go handles ExitCodeCheckModuleExitCode and calls
-// FailIfClosed after the call).
+// Why not module.CloseWithExitCode from the watchdog's goroutine: it also
+// closes the module's resources there, while the guest still runs: its file
+// system under a WASI call in progress, and its linear memory under a
+// memory.grow in progress (a data race in wazero, and, with memory outside
+// the Go heap, memory unmapped under running code).
 //
-// One timer serves every call of the instance: armed before the call and
-// stopped after it, with no allocation. The caller's context is watched
-// only when it can end (Done is not nil), through context.AfterFunc, which
-// registers a callback with the context rather than starting a goroutine.
+// Why not a context deadline: context.WithDeadline adds a timer context per
+// call, and a caller's context that can end would be watched through another
+// one. The done channel is made once per instance; one timer serves every
+// call of the instance: armed before the call and stopped after it, with no
+// allocation. The caller's context is watched only when it can end (Done is
+// not nil), through context.AfterFunc, which registers a callback with the
+// context rather than starting a goroutine. Once fired, the watchdog stays
+// fired: the instance is discarded after that call.
 //
 // A watchdog belongs to the goroutine calling into its instance; fire runs
-// on the timer's or the context's goroutine, hence the mutex.
+// on the timer's, the context's or Close's goroutine, hence the mutex.
 type watchdog struct {
-	mod   api.Module
 	timer *time.Timer
+	done  chan struct{} // closed by fire
 
 	mu    sync.Mutex
 	armed bool
 	fired bool
-	cause error // why fire closed the module
+	cause error // why fire stopped the call
 }
 
-func newWatchdog(mod api.Module) *watchdog {
-	w := &watchdog{mod: mod}
+func newWatchdog() *watchdog {
+	w := &watchdog{done: make(chan struct{})}
 	w.timer = time.AfterFunc(time.Hour, func() { w.fire(context.DeadlineExceeded) })
 	w.timer.Stop()
 	return w
@@ -70,8 +71,9 @@ func (w *watchdog) arm(ctx context.Context, timeout time.Duration) (stop func() 
 	return stop
 }
 
-// disarm stops watching. After it returns the module is closed only if the
-// watchdog fired, which it reports with the cause.
+// disarm stops watching. It reports whether the watchdog fired, and why;
+// if it did, the call was stopped or is about to be, and the instance must
+// be discarded.
 func (w *watchdog) disarm(stop func() bool) (fired bool, cause error) {
 	w.timer.Stop()
 	if stop != nil {
@@ -84,9 +86,7 @@ func (w *watchdog) disarm(stop func() bool) (fired bool, cause error) {
 	return fired, cause
 }
 
-// fire closes the module if a call is being watched. The exit code makes
-// the call's error match context.DeadlineExceeded or context.Canceled, as a
-// context-driven close would.
+// fire stops the call being watched, if any, by closing done.
 func (w *watchdog) fire(cause error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -94,11 +94,22 @@ func (w *watchdog) fire(cause error) {
 		return
 	}
 	w.fired, w.cause = true, cause
-	code := uint32(sys.ExitCodeDeadlineExceeded)
-	if errors.Is(cause, context.Canceled) {
-		code = sys.ExitCodeContextCanceled
+	close(w.done)
+}
+
+// err is the error of a fired watchdog as wazero expects a context's:
+// context.Canceled or context.DeadlineExceeded, which become the exit code
+// ExitCodeContextCanceled or ExitCodeDeadlineExceeded; nil before it fired.
+func (w *watchdog) err() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch {
+	case !w.fired:
+		return nil
+	case errors.Is(w.cause, context.Canceled):
+		return context.Canceled
 	}
-	_ = w.mod.CloseWithExitCode(context.Background(), code)
+	return context.DeadlineExceeded
 }
 
 // close releases the timer; the instance is being discarded.
@@ -107,4 +118,29 @@ func (w *watchdog) close() {
 	w.mu.Lock()
 	w.armed = false
 	w.mu.Unlock()
+}
+
+// callContext is the context of every call into one instance with
+// preemption: done is its watchdog's channel, Err its watchdog's verdict,
+// and values come from the current call's caller, except the instance
+// itself (instKey), which the host functions look up. One is made per
+// instance and reused: parent is set by the goroutine making each call,
+// the only one that reads values; wazero's goroutine reads only Done and Err.
+type callContext struct {
+	parent context.Context
+	inst   *instance
+	w      *watchdog
+}
+
+var _ context.Context = (*callContext)(nil)
+
+func (c *callContext) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (c *callContext) Done() <-chan struct{}       { return c.w.done }
+func (c *callContext) Err() error                  { return c.w.err() }
+
+func (c *callContext) Value(key any) any {
+	if key == (instKey{}) {
+		return c.inst
+	}
+	return c.parent.Value(key)
 }
