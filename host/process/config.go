@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/heksher-go/heksher/backoff"
 	"github.com/heksher-go/heksher/host/hostapi"
 )
 
@@ -38,11 +39,15 @@ type Config struct {
 	// HealthInterval is the time between health checks of an idle plugin;
 	// a failed check restarts it. Default 5s.
 	HealthInterval time.Duration
-	// Backoff is the wait before each restart.
+	// Backoff is the wait before each restart in a row: Initial, doubling
+	// up to Max, each wait shortened by up to Jitter of itself (the host's
+	// one retry schedule, [backoff.Policy]). Default 100 ms, 30 s, 0.2.
 	Backoff Backoff
-	// MaxRestarts is how many restarts in a row (without a successful
-	// delivery in between) are tried before the plugin is given up
-	// ([ErrFailed]). Default 5.
+	// MaxRestarts is how many restarts in a row are tried before the
+	// plugin is given up: its state becomes failed, deliveries return
+	// [ErrFailed], and no process is started until [Plugin.Restart].
+	// Restarts are in a row while no process of the plugin has run for
+	// [StableRun]. Default 5.
 	MaxRestarts int
 	// TimeoutStrikes is how many deliveries in a row may hit their deadline
 	// before the process is killed and restarted. Default 2.
@@ -68,22 +73,14 @@ type Config struct {
 	isolation isolation
 }
 
-// Backoff is an exponential backoff: Initial, then doubling up to Max.
-type Backoff struct {
-	// Initial is the first wait. Default 100ms.
-	Initial time.Duration
-	// Max caps the wait. Default 10s.
-	Max time.Duration
-}
+// Backoff is the restart schedule, the host's one retry schedule (package
+// backoff): its zero value means the defaults.
+type Backoff = backoff.Policy
 
-// delay returns the wait before the n-th restart in a row (n >= 1).
-func (b Backoff) delay(n int) time.Duration {
-	d := b.Initial
-	for i := 1; i < n && d < b.Max; i++ {
-		d *= 2
-	}
-	return min(d, b.Max)
-}
+// StableRun is how long a plugin process must have run for its failure to
+// count as a first failure again: failures of processes that ran less are
+// restarts in a row, whatever deliveries they handled in between.
+const StableRun = time.Minute
 
 // withDefaults validates c and returns a copy with defaults applied.
 func (c Config) withDefaults() (Config, error) {
@@ -109,8 +106,8 @@ func (c Config) withDefaults() (Config, error) {
 		{&c.Deadline, 5 * time.Second},
 		{&c.StartTimeout, 10 * time.Second},
 		{&c.HealthInterval, 5 * time.Second},
-		{&c.Backoff.Initial, 100 * time.Millisecond},
-		{&c.Backoff.Max, 10 * time.Second},
+		{&c.Backoff.Initial, 0},
+		{&c.Backoff.Max, 0},
 	} {
 		if *d.v < 0 {
 			return c, fmt.Errorf("%w: plugin %q: negative duration %v", ErrConfig, c.Name, *d.v)
@@ -119,7 +116,7 @@ func (c Config) withDefaults() (Config, error) {
 			*d.v = d.def
 		}
 	}
-	c.Backoff.Max = max(c.Backoff.Max, c.Backoff.Initial)
+	c.Backoff = c.Backoff.Normalize()
 	if c.MaxRestarts <= 0 {
 		c.MaxRestarts = 5
 	}

@@ -109,8 +109,8 @@ func TestBackoffDelay(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := b.delay(tc.n); got != tc.want {
-				t.Errorf("delay(%d) = %v, want %v", tc.n, got, tc.want)
+			if got := b.Ceiling(tc.n); got != tc.want {
+				t.Errorf("Ceiling(%d) = %v, want %v", tc.n, got, tc.want)
 			}
 		})
 	}

@@ -38,9 +38,15 @@ type Plugin struct {
 	// failures reports a broken instance to the supervisor (buffered 1; a
 	// report about an instance already replaced is ignored).
 	failures chan failure
-	closing  chan struct{}
-	done     chan struct{} // closed when the supervisor has stopped
-	close    sync.Once
+	// restartReqs carries Restart's requests to the supervisor.
+	restartReqs chan *restartRequest
+	// calling is held (buffered 1) by a delivery's call into the process,
+	// and by Restart, which waits for that call before it replaces the
+	// process.
+	calling chan struct{}
+	closing chan struct{}
+	done    chan struct{} // closed when the supervisor has stopped
+	close   sync.Once
 
 	mu          sync.Mutex
 	state       hostapi.State
@@ -50,7 +56,7 @@ type Plugin struct {
 	lastErr     string
 	lastErrAt   time.Time
 	restarts    int
-	inARow      int // restarts since the last successful delivery
+	inARow      int // restarts in a row (see Config.MaxRestarts)
 	strikes     int // deliveries in a row that hit their deadline
 	lastStarted time.Time
 }
@@ -107,6 +113,7 @@ func Start(ctx context.Context, cfg Config, settings hostapi.Settings) (*Plugin,
 		cfg: cfg, settings: settings, log: cfg.Logger, hclog: newHCLogAdapter(cfg.Logger), out: newOutput(&cfg),
 		socketDir: dir, starter: newStarter(),
 		failures: make(chan failure, 1), closing: make(chan struct{}), done: make(chan struct{}),
+		restartReqs: make(chan *restartRequest), calling: make(chan struct{}, 1),
 		state: hostapi.StateStarting, ready: make(chan struct{}),
 	}
 	inst, err := p.spawn(ctx)
@@ -154,20 +161,24 @@ func (p *Plugin) Manifest() hostapi.Manifest {
 // an error.
 func (p *Plugin) Deliver(ctx context.Context, d event.Delivery) error {
 	p.calls.Add(1)
-	inst, err := p.serving(ctx)
-	if err != nil {
-		return p.countErr(err)
-	}
 	msg, err := pluginv1.FromDelivery(d)
 	if err != nil {
 		return p.countErr(fmt.Errorf("process: plugin %q: %w", p.cfg.Name, err))
 	}
+	inst, err := p.acquire(ctx)
+	if err != nil {
+		return p.countErr(err)
+	}
+	defer func() { <-p.calling }()
 	cctx, cancel := context.WithTimeout(ctx, p.cfg.Deadline)
 	defer cancel()
 	_, err = inst.rpc.Deliver(cctx, msg)
 	if err == nil {
+		// A success does not reset the restarts in a row: a plugin that
+		// handles an event or two after each start and then crashes must
+		// still be given up (see StableRun).
 		p.mu.Lock()
-		p.strikes, p.inARow = 0, 0
+		p.strikes = 0
 		p.mu.Unlock()
 		return nil
 	}
@@ -183,6 +194,29 @@ func (p *Plugin) countErr(err error) error {
 	p.setErrLocked(err)
 	p.mu.Unlock()
 	return err
+}
+
+// acquire returns the instance to call, holding p.calling: it waits out a
+// restart, and for a Restart in progress.
+func (p *Plugin) acquire(ctx context.Context) (*instance, error) {
+	for {
+		inst, err := p.serving(ctx)
+		if err != nil {
+			return nil, err
+		}
+		select {
+		case p.calling <- struct{}{}:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w: plugin %q: %w", ErrRestarting, p.cfg.Name, ctx.Err())
+		}
+		p.mu.Lock()
+		current := p.inst == inst && p.state == hostapi.StateRunning
+		p.mu.Unlock()
+		if current {
+			return inst, nil
+		}
+		<-p.calling // replaced meanwhile (by Restart): wait for the new one
+	}
 }
 
 // serving returns the instance to call, waiting out a restart.
@@ -288,10 +322,12 @@ func (p *Plugin) setRunning(inst *instance) {
 }
 
 // Status returns a snapshot of the plugin's state and counters. Detail has
-// "pid" (0 while restarting), "path", and for the serving process
-// "broker_id" and "settings_connections" (connections it opened to the
-// host's Settings service: 1 for a plugin on the SDK, which opens it once in
-// Init).
+// "pid" (0 while restarting), "path", "consecutive_failures" (restarts in
+// a row, see Config.MaxRestarts), and for the serving process "isolation"
+// (how its process tree is tied to the plugin: pid-namespace,
+// user-and-pid-namespace or process-group), "broker_id" and
+// "settings_connections" (connections it opened to the host's Settings
+// service: 1 for a plugin on the SDK, which opens it once in Init).
 func (p *Plugin) Status() hostapi.Status {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -299,11 +335,14 @@ func (p *Plugin) Status() hostapi.Status {
 		Name: p.cfg.Name, Kind: "process", State: p.state,
 		LastError: p.lastErr, LastErrorAt: p.lastErrAt, Restarts: p.restarts,
 		Calls: p.calls.Load(), Errors: p.errs.Load(), Timeouts: p.timeouts.Load(), Lookups: p.lookups.Load(),
-		Detail: map[string]string{"path": p.cfg.Path, "pid": "0"},
+		Detail: map[string]string{"path": p.cfg.Path, "pid": "0", "consecutive_failures": strconv.Itoa(p.inARow)},
 	}
 	out := p.out.b.Stats()
 	s.OutputDroppedLines, s.OutputDroppedBytes = out.DroppedLines, out.DroppedBytes
 	if p.inst != nil {
+		if mode := p.inst.runner.isolation(); mode != isolateAuto {
+			s.Detail["isolation"] = mode.String()
+		}
 		s.Detail["pid"] = strconv.Itoa(p.inst.pid())
 		s.Detail["broker_id"] = strconv.FormatUint(uint64(p.inst.brokerID), 10)
 		s.Detail["settings_connections"] = strconv.FormatInt(p.inst.settingsConns.Load(), 10)

@@ -75,6 +75,17 @@ func (s *runnerSlot) get() *procRunner {
 	return s.r
 }
 
+// isolation returns how the started process is isolated (isolateAuto before
+// the start).
+func (s *runnerSlot) isolation() isolation {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.r == nil {
+		return isolateAuto
+	}
+	return s.r.mode
+}
+
 // kill kills the process tree if it was started, and stops it from being
 // started otherwise.
 func (s *runnerSlot) kill() {

@@ -48,6 +48,10 @@ type config struct {
 	// HangInit makes Init record its pid and then block forever, ignoring
 	// its deadline.
 	HangInit bool `json:"hang_init"`
+	// CrashIf makes the process exit 50 ms after a successful Init while
+	// the file it names exists: a plugin that crashes right after every
+	// start.
+	CrashIf string `json:"crash_if"`
 }
 
 type testPlugin struct {
@@ -143,6 +147,11 @@ func (p *testPlugin) Init(ctx context.Context, req plugin.InitRequest) (hostapi.
 		m.Declarations = append(m.Declarations, hostapi.Declaration{
 			Name: "test.pid", Type: "int", Default: json.RawMessage(strconv.Itoa(hostPID())),
 		})
+	}
+	if p.cfg.CrashIf != "" {
+		if _, err := os.Stat(p.cfg.CrashIf); err == nil {
+			time.AfterFunc(50*time.Millisecond, func() { os.Exit(4) })
+		}
 	}
 	return m, p.write(record{What: "init", Config: req.Config, Name: req.Name, Args: os.Args[1:], Env: os.Environ(),
 		InitLookup: initLookup})
