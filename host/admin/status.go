@@ -239,13 +239,13 @@ form.context input{width:9em}
 </div>{{end}}
 
 <h2 id="settings">Settings ({{len .Settings}})</h2>
-<form class="context" id="context" method="get" action="">
+{{if .ContextFeatures}}<form class="context" id="context" method="get" action="">
 <p>Show the values for a context:
 {{range .ContextFeatures}}<label>{{.}} <input name="{{.}}" value="{{index $.Pick .}}"{{with index $.Context .}} placeholder="default: {{.}}"{{end}}></label>{{end}}
 {{if .Paused}}<input type="hidden" name="auto-refresh" value="off">{{end}}<button type="submit">Show</button>{{if .PickList}} <a href="?{{if .Paused}}auto-refresh=off{{end}}">clear</a>{{end}}
 {{if not .Paused}}<br><small>The page refreshes every {{.Refresh}}s, which clears what you type: <a href="{{.PauseURL}}">pause it</a> first.</small>{{end}}</p>
 {{if .PickNote}}<p class="warn">{{.PickNote}}</p>{{end}}
-</form>
+</form>{{end}}
 <p id="context-shown">{{if .PickList}}Current values are for <code>{{join .PickList ", "}}</code>{{if .Context}}, with the context defaults for the rest{{end}}.{{else}}Current values are for the context defaults{{if .Context}}: {{range $k, $v := .Context}}<code>{{$k}}={{$v}}</code> {{end}}{{end}}; pick a context above for the values that depend on others.{{end}}</p>
 <table>
 <tr><th>Setting</th><th>Type</th><th>Declared by</th><th>Current value</th><th>Source</th><th>Rules</th><th>Server default</th><th>Local default</th></tr>
