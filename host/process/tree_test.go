@@ -117,8 +117,8 @@ var namespaceModes = []isolation{isolatePIDNS, isolateUserPIDNS}
 
 // TestTree_Ends starts the forker plugin (no SDK, SIGTERM ignored by it and
 // by its descendants, one of them in a session of its own) and checks that
-// every process of its tree is gone within 5 s after Close, after it exits
-// on its own (and is restarted), and after it crashes.
+// every process of its tree is gone within 5 s after Close, after Restart,
+// after it exits on its own (and is restarted), and after it crashes.
 func TestTree_Ends(t *testing.T) {
 	for _, mode := range namespaceModes {
 		t.Run(mode.String(), func(t *testing.T) {
@@ -135,6 +135,16 @@ func TestTree_Ends(t *testing.T) {
 					t.Fatal(err)
 				}
 				expectTreeGone(t, "after Close", pids, start)
+			})
+			t.Run("restart", func(t *testing.T) {
+				mark := newMark(t)
+				p := startPlugin(t, forkerConfig(t, mark, mode), newMemSettings())
+				pids := append(waitTree(t, mark, 3), pidOf(t, p))
+				start := time.Now()
+				if err := p.Restart(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+				expectTreeGone(t, "after Restart", pids, start)
 			})
 			for _, cmd := range []string{"cmd.exit", "cmd.crash"} {
 				t.Run(cmd, func(t *testing.T) {
