@@ -19,14 +19,18 @@
 // # Starting
 //
 // Start checks that Path is an executable file and, when SHA256 is set, that
-// the file hashes to it (before every start, restarts included). It starts
-// the binary directly (no shell) with Args and only Env (not the host's
-// environment), with mutual TLS negotiated afresh for every process
+// the file hashes to it (before every start, restarts included); the file is
+// read once into a private copy while it is hashed, and the copy is what
+// runs, so a file replaced between the check and the exec cannot run. It
+// starts the binary directly (no shell) with Args and only Env (not the
+// host's environment), with mutual TLS negotiated afresh for every process
 // (go-plugin's AutoMTLS, always on), and its unix sockets in a private
 // directory of mode 0700. It then serves the host's Settings service on a
 // new go-plugin broker id, calls the plugin's Init with that id and Config,
 // and reads the plugin's manifest. The plugin dials the broker once and
-// keeps the connection for all its lookups.
+// keeps the connection for all its lookups. The whole start is bounded by
+// Config.StartTimeout, whatever the plugin does (a plugin that never
+// completes the handshake, and leaves a child holding its output, included).
 //
 // # Supervision
 //
@@ -38,10 +42,11 @@
 //     (a hung plugin), or
 //   - a health check fails.
 //
-// Restarts wait Config.Backoff (doubling up to its Max); after
-// Config.MaxRestarts restarts without a successful delivery in between the
-// plugin is given up ([ErrFailed], state failed) until it is started anew. A
-// restarted plugin is initialised completely again (new process, new broker
+// Restarts wait Config.Backoff (doubling up to its Max, with jitter); after
+// Config.MaxRestarts restarts in a row (until a process has run for
+// [StableRun]; successful deliveries do not reset the count) the plugin is
+// given up ([ErrFailed], state failed) and no process is started until
+// [Plugin.Restart], which also restarts a running plugin. A restarted plugin is initialised completely again (new process, new broker
 // and Settings connection, Init with its config, manifest read again) before
 // it gets an event.
 // [Plugin.Status] shows the state (running, restarting, failed, stopped), the
@@ -54,11 +59,19 @@
 //
 // # Orphans
 //
-// Plugins never outlive the host. Close stops them (gracefully, then by
-// force). If the host dies without closing, even by SIGKILL, the kernel
-// sends each plugin SIGTERM (Linux's parent-death signal; the process is
-// forked from a thread locked for the plugin's lifetime, since the signal
-// follows the forking thread), and the SDK's parent watch covers the rest.
+// A plugin's process tree never outlives the plugin or the host. On Linux
+// each plugin process is PID 1 of a PID namespace of its own (with a user
+// namespace mapping only the host's uid and gid when the host is not root);
+// when it ends, for any reason, the kernel kills every process left in the
+// namespace, setsid descendants included. Close asks the plugin to exit and
+// kills it after a grace period; if the host dies without closing, even by
+// SIGKILL, the kernel SIGKILLs each plugin process (the parent-death signal;
+// the process is forked from a thread locked for the plugin's lifetime,
+// since the signal follows the forking thread), which ends its namespace.
+// Where namespaces are not permitted, the plugin runs in a process group of
+// its own, which is killed with it (a descendant that starts its own
+// session escapes), and the SDK's parent watch covers the rest; a warning
+// says so once. Status's Detail["isolation"] shows which.
 //
 // Only the host decides when a plugin stops: each plugin runs in a process
 // group of its own, so a signal sent to the host's group (Ctrl-C in a

@@ -10,7 +10,7 @@ var (
 	// ErrClosed: the plugin was closed.
 	ErrClosed = errors.New("process: plugin closed")
 	// ErrFailed: the plugin failed more often in a row than its
-	// Config.MaxRestarts allows; it stays down until it is started again.
+	// Config.MaxRestarts allows; it stays down until [Plugin.Restart].
 	ErrFailed = errors.New("process: plugin failed and was given up")
 	// ErrRestarting: a delivery's ctx ended while the plugin was being
 	// restarted.
