@@ -169,7 +169,7 @@ func (f *stderrFilter) line(line []byte, cut int) {
 		}
 	}
 	lvl := f.rawLevel(line)
-	if !f.o.log.Enabled(ctx, lvl) || !f.o.b.Admit(len(line), cut) {
+	if !f.o.log.Enabled(ctx, lvl) || !f.o.b.AdmitLine(line, cut) {
 		return
 	}
 	if cut > 0 {

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 )
 
 // Defaults applied to the zero fields of a [Config].
@@ -23,6 +24,11 @@ const (
 // LineOverhead is what each accepted line costs on top of its length: about
 // what the host's handler adds to it (time, level, plugin and stream
 // attributes). It bounds a flood of empty lines as it bounds long ones.
+//
+// A line whose bytes a handler must escape costs what the escapes add: 5
+// bytes for each control byte or byte of invalid UTF-8 (a JSON handler
+// writes \u0000 or \ufffd), 1 for each quote or backslash; so a flood of
+// NUL bytes gets no more through than a flood of letters.
 const LineOverhead = 128
 
 // TruncatedKey is the attribute that marks a line cut to MaxLine; its value
@@ -134,18 +140,42 @@ func (b *Budget) Line(line []byte) (kept []byte, cut int, ok bool) {
 	if len(kept) > b.cfg.MaxLine {
 		kept, cut = kept[:b.cfg.MaxLine], len(kept)-b.cfg.MaxLine
 	}
-	if !b.Admit(len(kept), cut) {
+	if !b.AdmitLine(kept, cut) {
 		return nil, 0, false
 	}
 	return kept, cut, true
+}
+
+// AdmitLine is [Budget.Admit] for the line itself: it also charges what a
+// handler adds escaping its bytes (see [LineOverhead]). Those are counted
+// only when the bucket could pay for the bare line, so that a refused line
+// costs no scan.
+func (b *Budget) AdmitLine(line []byte, cut int) bool {
+	extra := 0
+	if b.affords(len(line)) {
+		extra = escapeCost(line)
+	}
+	return b.admit(len(line)+extra, len(line), cut)
 }
 
 // Admit decides on a line of n bytes (already cut to MaxLine) from which
 // cut bytes were cut off: it takes the line's cost from the bucket and
 // counts the cut bytes when the bucket holds it, and counts the whole line
 // as dropped otherwise.
-func (b *Budget) Admit(n, cut int) bool {
-	cost := float64(n + LineOverhead)
+func (b *Budget) Admit(n, cut int) bool { return b.admit(n, n, cut) }
+
+// affords reports whether the bucket holds a line of n bytes now.
+func (b *Budget) affords(n int) bool {
+	now := time.Now()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.tokens+now.Sub(b.last).Seconds()*float64(b.cfg.Rate) >= float64(n+LineOverhead)
+}
+
+// admit charges a line of n bytes (cut to MaxLine, cut more cut off) that
+// costs size bytes, or counts it as dropped.
+func (b *Budget) admit(size, n, cut int) bool {
+	cost := float64(size + LineOverhead)
 	now := time.Now()
 	b.mu.Lock()
 	t := b.tokens + now.Sub(b.last).Seconds()*float64(b.cfg.Rate)
@@ -169,6 +199,29 @@ func (b *Budget) Admit(n, cut int) bool {
 		b.lost()
 	}
 	return true
+}
+
+// escapeCost is what a handler adds to line escaping it.
+func escapeCost(line []byte) int {
+	extra, ascii := 0, true
+	for _, c := range line {
+		switch {
+		case c < 0x20 || c == 0x7f:
+			extra += 5
+		case c == '"' || c == '\\':
+			extra++
+		case c >= 0x80:
+			ascii = false
+		}
+	}
+	if !ascii && !utf8.Valid(line) {
+		for _, c := range line {
+			if c >= 0x80 {
+				extra += 5
+			}
+		}
+	}
+	return extra
 }
 
 // Drop counts a line of n bytes dropped by the caller's own decision (it

@@ -91,7 +91,7 @@ func TestBucket(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := New(nil, Config{Rate: 1000, Burst: 1000, MaxLine: 100})
 		defer b.Close()
-		line := make([]byte, 200-LineOverhead) // costs 200 bytes
+		line := bytes.Repeat([]byte("x"), 200-LineOverhead) // costs 200 bytes
 		accepted := 0
 		for range 10 {
 			if _, _, ok := b.Line(line); ok {

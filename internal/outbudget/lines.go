@@ -100,7 +100,7 @@ func (w *LineWriter) line() {
 	if !w.log.Enabled(ctx, w.level) {
 		return
 	}
-	if !w.b.Admit(len(line), cut) {
+	if !w.b.AdmitLine(line, cut) {
 		return
 	}
 	if cut > 0 {

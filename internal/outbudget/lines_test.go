@@ -86,6 +86,44 @@ func TestLineWriterFlood(t *testing.T) {
 	}
 }
 
+// Lines a handler must escape cost what the escapes add: a flood of NUL
+// bytes, invalid UTF-8 or quotes through a JSON handler writes no more than
+// the budget either.
+func TestEscapedFloodStaysInBudget(t *testing.T) {
+	cases := []struct {
+		name string
+		line []byte
+	}{
+		{"letters", bytes.Repeat([]byte("x"), 1000)},
+		{"nul bytes", make([]byte, 1000)},
+		{"invalid utf-8", bytes.Repeat([]byte{0xff}, 1000)},
+		{"quotes", bytes.Repeat([]byte(`"\\`), 333)},
+		{"valid utf-8", bytes.Repeat([]byte("é"), 500)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			const burst = 64 << 10
+			var out countWriter
+			b := New(nil, Config{Rate: 1, Burst: burst, MaxLine: 16 << 10})
+			defer b.Close()
+			w := NewLineWriter(b, slog.New(slog.NewJSONHandler(&out, nil)), slog.LevelInfo, "stdout")
+			for range 1000 {
+				_, _ = w.Write(append(tc.line, '\n'))
+			}
+			if out.n > burst {
+				t.Fatalf("the handler wrote %d bytes, over the %d-byte burst", out.n, burst)
+			}
+			if out.n < burst/2 {
+				t.Fatalf("the handler wrote %d bytes, under half the burst: lines overcharged", out.n)
+			}
+		})
+	}
+}
+
+type countWriter struct{ n int }
+
+func (w *countWriter) Write(p []byte) (int, error) { w.n += len(p); return len(p), nil }
+
 func TestLineFunc(t *testing.T) {
 	b := New(nil, Config{MaxLine: 4})
 	defer b.Close()
