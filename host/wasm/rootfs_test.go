@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	experimentalsys "github.com/tetratelabs/wazero/experimental/sys"
 )
 
 const escapeWasm = "testdata/escape.wasm"
@@ -187,4 +189,75 @@ func diffSnapshots(before, after map[string]string) string {
 		}
 	}
 	return b.String()
+}
+
+// TestRootFileActsOnItsDescriptor checks what a Go guest cannot reach
+// through package os: the append flag and the times are changed on the open
+// descriptor, so a file swapped for a link out of the grant after it was
+// opened is never touched; O_NOFOLLOW refuses a link; a read-only grant
+// refuses an open that would create, truncate or append.
+func TestRootFileActsOnItsDescriptor(t *testing.T) {
+	base := t.TempDir()
+	grant := filepath.Join(base, "grant")
+	mustMkdir(t, grant)
+	mustWrite(t, filepath.Join(base, "canary.txt"), "canary")
+	mustWrite(t, filepath.Join(grant, "f.txt"), "a")
+	mustSymlink(t, "f.txt", filepath.Join(grant, "link"))
+	canary, err := os.Stat(filepath.Join(base, "canary.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	fsys, err := openRootFS(grant, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fsys.close()
+	f, errno := fsys.OpenFile("f.txt", experimentalsys.O_WRONLY, 0)
+	if errno != 0 {
+		t.Fatal(errno)
+	}
+	defer f.Close()
+	// Swap the file's name for a link out of the grant, as another holder
+	// of the directory could.
+	if err := os.Rename(filepath.Join(grant, "f.txt"), filepath.Join(grant, "moved.txt")); err != nil {
+		t.Fatal(err)
+	}
+	mustSymlink(t, "../canary.txt", filepath.Join(grant, "f.txt"))
+	if errno := f.SetAppend(true); errno != 0 {
+		t.Fatalf("SetAppend: %v", errno)
+	}
+	if _, errno := f.Write([]byte("b")); errno != 0 {
+		t.Fatalf("Write: %v", errno)
+	}
+	if errno := f.Utimens(experimentalsys.UTIME_OMIT, 1e9); errno != 0 {
+		t.Fatalf("Utimens: %v", errno)
+	}
+	if b, _ := os.ReadFile(filepath.Join(grant, "moved.txt")); string(b) != "ab" {
+		t.Errorf("the open file holds %q, want %q (appended through its descriptor)", b, "ab")
+	}
+	if fi, _ := os.Stat(filepath.Join(grant, "moved.txt")); fi == nil || fi.ModTime().Unix() != 1 {
+		t.Errorf("the open file's mtime was not set through its descriptor: %v", fi)
+	}
+	if after, _ := os.Stat(filepath.Join(base, "canary.txt")); after == nil || !after.ModTime().Equal(canary.ModTime()) || after.Size() != canary.Size() {
+		t.Errorf("the canary outside the grant changed: %v", after)
+	}
+	if _, errno := fsys.OpenFile("link", experimentalsys.O_RDONLY|experimentalsys.O_NOFOLLOW, 0); errno != experimentalsys.ELOOP {
+		t.Errorf("O_NOFOLLOW on a link: errno %v, want ELOOP", errno)
+	}
+
+	ro, err := openRootFS(grant, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.close()
+	for _, flag := range []experimentalsys.Oflag{experimentalsys.O_RDONLY | experimentalsys.O_TRUNC,
+		experimentalsys.O_RDONLY | experimentalsys.O_CREAT, experimentalsys.O_RDONLY | experimentalsys.O_APPEND, experimentalsys.O_RDWR} {
+		if _, errno := ro.OpenFile("moved.txt", flag, 0o666); errno != experimentalsys.EROFS {
+			t.Errorf("read-only grant, open flags %v: errno %v, want EROFS", flag, errno)
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(grant, "moved.txt")); string(b) != "ab" {
+		t.Errorf("a read-only open changed the file: %q", b)
+	}
 }
