@@ -55,7 +55,7 @@ func (d *contextDefaults) set(log *slog.Logger, known []string, warn bool, m map
 		}
 	}
 	if len(dup) > 0 {
-		return fmt.Errorf("heksher: context features %v: %w", dup, ErrDuplicateDefault)
+		return fmt.Errorf("%w: %s", ErrDuplicateDefault, quoteNames(dup))
 	}
 	if warn && len(unknown) > 0 {
 		log.Warn("context features are not specified in the client", "features", unknown)

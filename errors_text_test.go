@@ -81,6 +81,18 @@ func TestErrorTexts_GoSpelling(t *testing.T) {
 	if !errors.Is(err, ErrInvalidTracking) || strings.Contains(err.Error(), "TRACK_ALL") || !strings.Contains(err.Error(), "TrackAll") {
 		t.Fatalf("TrackContexts = %v, want ErrInvalidTracking spelled TrackAll", err)
 	}
+	// Every error of these calls says "heksher:" once.
+	_, e1 := NewSetting("a", Type[int64]{err: invalid("x")}, nil, int64(1))
+	_, e2 := NewSetting("b", Enum(EnumMember[string]{Value: "x", Wire: "x"}), nil, "y")
+	_, e3 := NewSetting("c", Int(), nil, int64(1), WithVersion("3"))
+	mustNil(t, c.SetDefaults(map[string]Default{"a": Static("x")}))
+	e4 := c.SetDefaults(map[string]Default{"a": Static("y")})
+	e5 := c.TrackContexts(map[string][]string{"b": {}})
+	for i, e := range []error{err, e1, e2, e3, e4, e5} {
+		if e == nil || strings.Count(e.Error(), "heksher:") != 1 {
+			t.Errorf("error %d = %v, want one that says heksher: once", i, e)
+		}
+	}
 	de := &DeclarationError{Setting: "s", Err: &HTTPError{Method: "POST", URL: "http://h/api/v1/settings/declare", StatusCode: 404, Body: []byte("no")}}
 	if got, want := de.Error(), "heksher: declaring s: POST http://h/api/v1/settings/declare: status 404: no"; got != want {
 		t.Fatalf("DeclarationError = %q, want %q", got, want)

@@ -2,7 +2,6 @@ package heksher
 
 import (
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"maps"
 	"regexp"
@@ -184,7 +183,7 @@ func NewSetting[T any](name string, typ Type[T], features []string, def T, opts 
 
 func newSetting[T any](name string, typ Type[T], features []string, def T, cfg settingConfig) (*Setting[T], error) {
 	if err := typ.Err(); err != nil {
-		return nil, fmt.Errorf("heksher: setting %s: %w", name, err)
+		return nil, wrapOp("setting "+name, err, "")
 	}
 	s := &Setting[T]{name: name, typ: typ, def: def, alias: cfg.alias, version: cfg.version, rejectCo: cfg.rejectCoercions, log: cfg.logger}
 	seen := make(map[string]struct{}, len(features))
@@ -212,7 +211,7 @@ func newSetting[T any](name string, typ Type[T], features []string, def T, cfg s
 	}
 	s.major = major
 	if s.defWire, err = typ.ToWire(def); err != nil {
-		return nil, fmt.Errorf("heksher: setting %s: default: %w", name, err)
+		return nil, wrapOp("setting "+name+": default", err, "")
 	}
 	s.metadata = cfg.metadata
 	if s.metadata == nil {

@@ -3,7 +3,6 @@ package heksher
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"slices"
 
 	"github.com/heksher-go/heksher/event"
@@ -77,7 +76,7 @@ func (s *Setting[T]) toJSON(r Resolution[T]) (JSONResolution, error) {
 	} else {
 		var err error
 		if v, err = s.typ.ToWire(r.Value); err != nil {
-			return JSONResolution{}, fmt.Errorf("heksher: setting %s: resolved value: %w", s.name, err)
+			return JSONResolution{}, wrapOp("setting "+s.name+": resolved value", err, "")
 		}
 	}
 	jr := JSONResolution{Value: v, Source: r.Source, RuleID: r.RuleID,

@@ -147,7 +147,7 @@ func (s *Setting[T]) prepareUpdate(from supplier, rules []wire.QueryRule, def js
 	}
 	table, conflicts, berr := resolve.Build(s.features, conds)
 	if berr != nil { // unreachable: conditions were checked above
-		return nil, fmt.Errorf("heksher: setting %s: %w", s.name, berr)
+		return nil, wrapOp("setting "+s.name, berr, "")
 	}
 	s.logConflicts(log, conflicts, u.rules)
 	u.table = table

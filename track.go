@@ -65,27 +65,6 @@ func (t *trackConfig) explicitOK(feature, value string) bool {
 	return false
 }
 
-func (t *trackConfig) get(feature string) (trackEntry, bool) {
-	if t == nil {
-		return trackEntry{}, false
-	}
-	e, ok := t.feats[feature]
-	return e, ok
-}
-
-// tracks reports whether value of feature is tracked.
-func (t *trackConfig) tracks(feature, value string) bool {
-	e, ok := t.get(feature)
-	if !ok {
-		return false
-	}
-	if e.all {
-		return true
-	}
-	_, found := slices.BinarySearch(e.values, value)
-	return found
-}
-
 // filters renders the context_filters parameter (spec §4.5): features sorted
 // by name, `name:*` or `name:(v1,v2)` with sorted values, joined by ",", no
 // escaping; "" when nothing is tracked.
@@ -145,17 +124,17 @@ func (c *Client) TrackContexts(tracks map[string][]string) error {
 		old, had := next.feats[f]
 		switch {
 		case len(vals) == 0:
-			return fmt.Errorf("heksher: track %q: empty value list: %w", f, ErrInvalidTracking)
+			return fmt.Errorf("%w: track %q: empty value list", ErrInvalidTracking, f)
 		case slices.Contains(vals, TrackAll) && len(slices.Compact(slices.Sorted(slices.Values(vals)))) > 1:
-			return fmt.Errorf("heksher: track %q: TrackAll mixed with values: %w", f, ErrInvalidTracking)
+			return fmt.Errorf("%w: track %q: TrackAll mixed with values", ErrInvalidTracking, f)
 		case slices.Contains(vals, TrackAll):
 			if had {
-				return fmt.Errorf("heksher: track %q: TrackAll for a feature that already tracks values or all: %w", f, ErrInvalidTracking)
+				return fmt.Errorf("%w: track %q: TrackAll for a feature that already tracks values or all", ErrInvalidTracking, f)
 			}
 			next.feats[f] = trackEntry{all: true}
 		default:
 			if had && old.all {
-				return fmt.Errorf("heksher: track %q: values for a feature tracked with TrackAll: %w", f, ErrInvalidTracking)
+				return fmt.Errorf("%w: track %q: values for a feature tracked with TrackAll", ErrInvalidTracking, f)
 			}
 			merged := slices.Concat(old.values, vals)
 			slices.Sort(merged)
