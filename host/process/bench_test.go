@@ -2,8 +2,11 @@ package process
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -87,6 +90,57 @@ func BenchmarkStart(b *testing.B) {
 		}
 		b.StartTimer()
 	}
+}
+
+// BenchmarkStartIsolation times Start as BenchmarkStart does, per way of
+// isolating the plugin's process tree, and with a checksum (the binary is
+// then copied into a sealed memfd while it is hashed, and run from it).
+func BenchmarkStartIsolation(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		mode isolation
+		sum  bool
+	}{
+		{name: "pid-namespace", mode: isolatePIDNS},
+		{name: "user-and-pid-namespace", mode: isolateUserPIDNS},
+		{name: "process-group", mode: isolateGroup},
+		{name: "pid-namespace+sha256", mode: isolatePIDNS, sum: true},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			cfg, _ := testPluginConfig(b, "bench-start")
+			cfg.Logger = nil
+			cfg.isolation = tc.mode
+			if tc.sum {
+				sum, err := fileSHA256(cfg.Path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				cfg.SHA256 = sum
+			}
+			s := newMemSettings()
+			for b.Loop() {
+				p, err := Start(context.Background(), cfg, s)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				if err := p.Close(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+			}
+		})
+	}
+}
+
+// fileSHA256 returns the hex SHA-256 of the file at path.
+func fileSHA256(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
 }
 
 // BenchmarkCrashRestart times a crash in the middle of a delivery until the
