@@ -63,7 +63,10 @@
 //
 // Log through [InitRequest.Logger]: its records appear in the host's log
 // under the plugin's name with their level and attributes. Plain writes to
-// stdout and stderr are discarded.
+// stdout and stderr appear there too, line by line, with a "stream"
+// attribute (info level for stdout, warning for stderr). Both count against
+// the plugin's output budget in the host (1 MiB/s by default): lines over it
+// are dropped, and lines over 16 KiB cut.
 //
 // # Other languages
 //

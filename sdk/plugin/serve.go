@@ -42,8 +42,8 @@ func WithLogLevel(l slog.Leveler) Option {
 // [pluginv1.ProtocolVersion], the HEKSHER_PLUGIN magic cookie, gRPC only,
 // mutual TLS when the host asks for it), serves the plugin's gRPC service,
 // and sends the plugin's log lines to the host. Anything the plugin writes
-// to os.Stdout or os.Stderr after Serve starts is discarded by the host; log
-// through [InitRequest.Logger] instead.
+// to os.Stdout or os.Stderr after Serve starts reaches the host's log as
+// plain lines; log through [InitRequest.Logger] for levels and attributes.
 //
 // Serve also watches its parent process: if the host dies without stopping
 // the plugin (killed with SIGKILL, for example), the plugin exits within
@@ -63,8 +63,8 @@ func Serve(p Plugin, opts ...Option) error {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	// go-plugin swaps os.Stderr for a pipe the host discards; the process's
-	// real stderr is what the host reads log lines from.
+	// go-plugin swaps os.Stderr for a pipe it forwards to the host as plain
+	// lines; the process's real stderr is what the host reads records from.
 	stderr := os.Stderr
 	logger := slog.New(newHostLogHandler(stderr, cfg.level))
 	if cfg.watchParent {
