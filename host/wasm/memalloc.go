@@ -12,8 +12,10 @@ import (
 // of MiB makes the Go heap allocate, zero and copy ever larger slices
 // (about five times the final size in all) and the garbage collector run
 // again and again over them. Every goroutine of the host pays for that:
-// with a 512 MiB limit, other plugins' calls stalled for more than a second
-// (TestMemoryGrowthDoesNotStallOthers). On Linux the memory is instead
+// with a 512 MiB limit, other plugins' calls stalled for seconds and the
+// host's lookups for up to 10 s (TestMemoryGrowthDoesNotStallOthers), and
+// growing to 64 MiB allocated 383 MB of Go heap (BenchmarkGrowToLimit; 52 KB
+// now, see BENCHMARKS.md). On Linux the memory is instead
 // reserved once, at the limit, as address space without access, and each
 // growth makes the new pages readable and writable (mprotect): nothing moves,
 // nothing is copied, the kernel zeroes the pages when they are first written,
