@@ -20,8 +20,9 @@ import (
 	"github.com/heksher-go/heksher/sdk/proto/pluginv1"
 )
 
-// Plugin is a supervised plugin process. It implements [hostapi.Plugin].
-// Status may be called from any goroutine; Deliver must not be called
+// Plugin is a supervised plugin process. It implements [hostapi.Plugin] and
+// [hostapi.Restarter]. Status, Manifest, Restart and Close may be called
+// from any goroutine; Deliver must not be called
 // concurrently with itself (the host delivers from one goroutine per
 // plugin). A Plugin must not be copied.
 type Plugin struct {
@@ -146,10 +147,10 @@ func (p *Plugin) Manifest() hostapi.Manifest {
 // Deliver sends d to the plugin and waits for its handler, at most until ctx
 // ends or Config.Deadline passes.
 //
-// While the plugin is being restarted, Deliver waits for it to be serving
-// again (initialised anew) as long as ctx allows, so that the event after a
-// crash is delivered to the fresh process; if ctx ends first it returns
-// [ErrRestarting]. A crash during the call returns [ErrCrashed] at once and
+// While the plugin is being restarted (after a failure or by
+// [Plugin.Restart]), Deliver waits for it to be serving again (initialised
+// anew) as long as ctx allows, so that the event after a crash is delivered
+// to the fresh process; if ctx ends first it returns [ErrRestarting]. A crash during the call returns [ErrCrashed] at once and
 // starts a restart; a call that hits its deadline counts a strike, and
 // Config.TimeoutStrikes strikes in a row kill and restart the process.
 //
