@@ -150,9 +150,10 @@ func (p *Plugin) Manifest() hostapi.Manifest {
 // While the plugin is being restarted (after a failure or by
 // [Plugin.Restart]), Deliver waits for it to be serving again (initialised
 // anew) as long as ctx allows, so that the event after a crash is delivered
-// to the fresh process; if ctx ends first it returns [ErrRestarting]. A crash during the call returns [ErrCrashed] at once and
-// starts a restart; a call that hits its deadline counts a strike, and
-// Config.TimeoutStrikes strikes in a row kill and restart the process.
+// to the fresh process; if ctx ends first it returns [ErrRestarting]. A
+// crash during the call returns [ErrCrashed] at once and starts a restart;
+// a call that hits its deadline counts a strike, and Config.TimeoutStrikes
+// strikes in a row kill and restart the process.
 //
 // # Errors
 //
