@@ -17,7 +17,7 @@ import (
 // a process group of its own, as a shell runs a foreground job, and returns
 // it, its stdout and the plugin's pid. The plugin is SIGKILLed at cleanup if
 // a failed test left it behind.
-func minihost(t *testing.T, plugin, config string) (*exec.Cmd, *bufio.Reader, int) {
+func minihost(t *testing.T, plugin, config string, opts ...func(*exec.Cmd)) (*exec.Cmd, *bufio.Reader, int) {
 	t.Helper()
 	args := []string{bin(t, plugin)}
 	if config != "" {
@@ -32,8 +32,14 @@ func minihost(t *testing.T, plugin, config string) (*exec.Cmd, *bufio.Reader, in
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(tmp) })
+	if err := os.Chmod(tmp, 0o777); err != nil { // for a host under another uid
+		t.Fatal(err)
+	}
 	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	for _, o := range opts {
+		o(cmd)
+	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -202,6 +203,34 @@ func TestTree_HostKilled(t *testing.T) {
 	cfgJSON, _ := json.Marshal(map[string]string{"mark": mark})
 	cmd, _, pid := minihost(t, "forker", string(cfgJSON))
 	expectOwnNamespace(t, pid)
+	pids := append(waitTree(t, mark, 3), pid)
+	start := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	expectTreeGone(t, "after the host's SIGKILL", pids, start)
+}
+
+// TestTree_HostKilled_NotRoot is TestTree_HostKilled for a host that does
+// not run as root: the plugin is the init of a PID namespace inside a user
+// namespace that maps only the host's uid.
+func TestTree_HostKilled_NotRoot(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run the host under another uid")
+	}
+	const nobody = 65534
+	mark := newMark(t)
+	killMarkedAtCleanup(t, mark)
+	cfgJSON, _ := json.Marshal(map[string]string{"mark": mark})
+	cmd, _, pid := minihost(t, "forker", string(cfgJSON), func(c *exec.Cmd) {
+		c.SysProcAttr.Credential = &syscall.Credential{Uid: nobody, Gid: nobody, NoSetGroups: true}
+	})
+	expectOwnNamespace(t, pid)
+	if b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/uid_map"); err != nil || len(strings.Fields(string(b))) != 3 ||
+		strings.Fields(string(b))[0] != strconv.Itoa(nobody) {
+		t.Errorf("plugin %d uid_map %q (%v), want only the host's uid %d mapped", pid, b, err, nobody)
+	}
 	pids := append(waitTree(t, mark, 3), pid)
 	start := time.Now()
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
