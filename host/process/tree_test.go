@@ -175,6 +175,52 @@ func TestTree_Ends(t *testing.T) {
 	}
 }
 
+// TestTree_ProcessGroupOnly covers the fallback where namespaces are not
+// permitted: Close, and the plugin's exit, end the plugin and the
+// descendants in its process group within 5 s; only a descendant that
+// started a session of its own escapes (and is killed by the test).
+func TestTree_ProcessGroupOnly(t *testing.T) {
+	for _, how := range []string{"close", "cmd.exit"} {
+		t.Run(how, func(t *testing.T) {
+			mark := newMark(t)
+			p := startPlugin(t, forkerConfig(t, mark, isolateGroup), newMemSettings())
+			if st := p.Status(); st.Detail["isolation"] != "process-group" {
+				t.Errorf("isolation %q, want process-group", st.Detail["isolation"])
+			}
+			var inGroup []int
+			for _, pid := range waitTree(t, mark, 3) {
+				if sessionOf(pid) != pid {
+					inGroup = append(inGroup, pid)
+				}
+			}
+			inGroup = append(inGroup, pidOf(t, p))
+			start := time.Now()
+			if how == "close" {
+				if err := p.Close(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+			} else if err := command(context.Background(), p, 1, how, nil); !errors.Is(err, ErrCrashed) {
+				t.Fatalf("err = %v, want ErrCrashed", err)
+			}
+			expectTreeGone(t, "the plugin's group after "+how, inGroup, start)
+		})
+	}
+}
+
+// sessionOf returns pid's session id, or 0.
+func sessionOf(pid int) int {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	if len(f) < 4 {
+		return 0
+	}
+	sid, _ := strconv.Atoi(f[3])
+	return sid
+}
+
 // expectOwnNamespace checks that pid is the init of a PID namespace of its
 // own (its NSpid line has two entries, the last 1).
 func expectOwnNamespace(t *testing.T, pid int) {
