@@ -56,7 +56,7 @@ type Engine struct {
 	gen   uint64 // bumped by every change
 	cache queryCache
 
-	answerSize atomic.Int64 // largest query answer rendered, a buffer size hint
+	bytesPerSetting atomic.Int64 // of the last query answer rendered, a buffer size hint
 
 	dbDown atomic.Bool // SetDatabaseDown: answer as the reference without its database
 
@@ -282,7 +282,6 @@ func (e *Engine) handle(r *http.Request) *response {
 	return e.safeRoute(&request{
 		method:      r.Method,
 		path:        r.URL.Path,
-		query:       parseQuery(r.URL.RawQuery),
 		body:        body,
 		hasBody:     present,
 		contentType: r.Header.Get("Content-Type"),
@@ -310,7 +309,8 @@ func (e *Engine) safeRoute(rq *request) (resp *response) {
 type request struct {
 	method, path string
 	params       map[string]string
-	query        url.Values
+	query        url.Values // rawQuery parsed, on first use (queryParam)
+	parsed       bool
 	body         []byte
 	hasBody      bool
 	contentType  string
@@ -323,6 +323,9 @@ type request struct {
 // queryParam returns the last value of a query parameter (the reference
 // lets the last occurrence win).
 func (rq *request) queryParam(name string) (string, bool) {
+	if !rq.parsed {
+		rq.query, rq.parsed = parseQuery(rq.rawQuery), true
+	}
 	vs, ok := rq.query[name]
 	if !ok || len(vs) == 0 {
 		return "", false
@@ -347,7 +350,7 @@ func (e *Engine) Do(ctx context.Context, method, target string, body []byte) (st
 	if body != nil {
 		ct = ctypeJSON
 	}
-	resp := e.safeRoute(&request{method: method, path: u.Path, query: parseQuery(u.RawQuery), body: body, hasBody: len(body) > 0,
+	resp := e.safeRoute(&request{method: method, path: u.Path, body: body, hasBody: len(body) > 0,
 		contentType: ct, host: "localhost", rawQuery: u.RawQuery})
 	return resp.status, resp.body, nil
 }

@@ -16,9 +16,17 @@ import (
 // state changes. Benchmarks (BENCHMARKS.md) show rendering
 // 1,000 settings costs milliseconds while a cached answer costs
 // microseconds, and clients poll the same query over and over.
+//
+// Answers are also found by the raw query string as sent: a client polls
+// with the very same URL, and finding it there skips parsing and
+// validating its parameters, so that a matching poll (304) costs the same
+// whether it names 100 settings or 100,000 (one hash and one comparison of
+// the query string).
 type queryCache struct {
 	mu      sync.Mutex
-	entries map[string]*cachedAnswer
+	entries map[string]*cachedAnswer // by queryParams.key
+	raw     map[string]*cachedAnswer // by the raw query string
+	bytes   int                      // keys and bodies held
 }
 
 type cachedAnswer struct {
@@ -26,8 +34,13 @@ type cachedAnswer struct {
 	etag string
 }
 
-// maxCacheEntries bounds the cache against clients that vary their query.
-const maxCacheEntries = 256
+// maxCacheEntries bounds the cache against clients that vary their query,
+// and maxCacheBytes bounds the memory its keys and bodies hold (a query
+// string may be a megabyte long).
+const (
+	maxCacheEntries = 256
+	maxCacheBytes   = 256 << 20
+)
 
 func (c *queryCache) get(key string) *cachedAnswer {
 	c.mu.Lock()
@@ -35,19 +48,34 @@ func (c *queryCache) get(key string) *cachedAnswer {
 	return c.entries[key]
 }
 
-func (c *queryCache) put(key string, a *cachedAnswer) {
+func (c *queryCache) getRaw(rawQuery string) *cachedAnswer {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.entries == nil || len(c.entries) >= maxCacheEntries {
-		c.entries = make(map[string]*cachedAnswer)
+	return c.raw[rawQuery]
+}
+
+// put stores an answer under its normalised key and its raw query string.
+func (c *queryCache) put(key, rawQuery string, a *cachedAnswer) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	size := len(key) + len(rawQuery) + len(a.body)
+	if c.entries == nil || len(c.entries) >= maxCacheEntries || len(c.raw) >= maxCacheEntries || c.bytes+size > maxCacheBytes {
+		c.entries, c.raw, c.bytes = make(map[string]*cachedAnswer), make(map[string]*cachedAnswer), 0
 	}
-	c.entries[key] = a
+	if _, ok := c.entries[key]; !ok {
+		c.entries[key] = a
+		c.bytes += len(key) + len(a.body)
+	}
+	if _, ok := c.raw[rawQuery]; !ok {
+		c.raw[rawQuery] = c.entries[key]
+		c.bytes += len(rawQuery)
+	}
 }
 
 func (c *queryCache) clear() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.entries = nil
+	c.entries, c.raw, c.bytes = nil, nil, 0
 }
 
 // filter is a parsed context_filters: nil means everything (`*`);
@@ -68,7 +96,7 @@ func parseQueryParams(rq *request) (queryParams, []valErr) {
 	var hasFilters bool
 	var errs []valErr
 	q.settings, q.hasSettings = rq.queryParam("settings")
-	if q.hasSettings && !patSettingList.match(q.settings) {
+	if q.hasSettings && !validSettingList(q.settings) {
 		errs = append(errs, errRegex([]any{"query", "settings"}, patSettingList))
 	}
 	q.filters, hasFilters = rq.queryParam("context_filters")
@@ -99,21 +127,40 @@ func (q queryParams) key() string {
 
 // query implements GET /query (API §7).
 func (e *Engine) query(rq *request) *response {
+	// A query string seen before is valid and answered from the cache
+	// while the state is unchanged (the cache is emptied by every change).
+	if !e.dbDown.Load() {
+		if resp := e.cachedByRaw(rq); resp != nil {
+			return resp
+		}
+	}
 	q, errs := parseQueryParams(rq)
 	if errs != nil {
 		return validationResp(errs)
 	}
-	return e.withState(reading, func() *response { return e.answerQuery(q, rq.ifNoneMatch) })
+	return e.withState(reading, func() *response { return e.answerQuery(q, rq.rawQuery, rq.ifNoneMatch) })
+}
+
+// cachedByRaw answers from the cache by the raw query string, or returns
+// nil.
+func (e *Engine) cachedByRaw(rq *request) *response {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if ans := e.cache.getRaw(rq.rawQuery); ans != nil {
+		return e.answer(ans, rq.ifNoneMatch)
+	}
+	return nil
 }
 
 // answerQuery answers a valid query, from the cache when it can. e.mu must
 // be held.
-func (e *Engine) answerQuery(q queryParams, ifNoneMatch []string) *response {
+func (e *Engine) answerQuery(q queryParams, rawQuery string, ifNoneMatch []string) *response {
 	// The answer depends only on the state and these parameters, so a
 	// repeated request is answered from the cache without resolving
 	// anything.
 	key := q.key()
 	if ans := e.cache.get(key); ans != nil {
+		e.cache.put(key, rawQuery, ans)
 		return e.answer(ans, ifNoneMatch)
 	}
 
@@ -125,24 +172,26 @@ func (e *Engine) answerQuery(q queryParams, ifNoneMatch []string) *response {
 	case q.settings == "":
 	default:
 		var missing []string
-		seen := map[*setting]bool{}
-		for _, n := range strings.Split(q.settings, ",") {
-			s := e.st.resolve(n)
-			if s == nil {
-				if !slices.Contains(missing, n) {
-					missing = append(missing, n)
-				}
-				continue
-			}
-			if !seen[s] {
-				seen[s] = true
+		settings = make([]*setting, 0, strings.Count(q.settings, ",")+1)
+		for rest := q.settings; ; {
+			n, tail, more := strings.Cut(rest, ",")
+			if s := e.st.resolve(n); s != nil {
 				settings = append(settings, s)
+			} else if !slices.Contains(missing, n) {
+				missing = append(missing, n)
 			}
+			if !more {
+				break
+			}
+			rest = tail
 		}
 		if len(missing) > 0 {
 			return textResp(http.StatusNotFound, "the following are not setting names: "+pyStrList(missing))
 		}
+		// An alias and its canonical name (or a repeated name) are one
+		// setting: sorted by canonical name, repeats are neighbours.
 		slices.SortFunc(settings, func(a, b *setting) int { return strings.Compare(a.name, b.name) })
+		settings = slices.Compact(settings)
 	}
 
 	// Which rules.
@@ -177,7 +226,7 @@ func (e *Engine) answerQuery(q queryParams, ifNoneMatch []string) *response {
 	body := e.renderQuery(settings, flt, q.withMeta)
 	sum := md5.Sum(body)
 	ans := &cachedAnswer{body: body, etag: `"` + hex.EncodeToString(sum[:]) + `"`}
-	e.cache.put(key, ans)
+	e.cache.put(key, rawQuery, ans)
 	return e.answer(ans, ifNoneMatch)
 }
 
@@ -235,9 +284,9 @@ func (f filter) allows(r *rule) bool {
 // renderQuery writes the answer body directly, in the reference's key
 // order: settings by canonical name, rules by id.
 func (e *Engine) renderQuery(settings []*setting, flt filter, withMeta bool) []byte {
-	// Size the buffer from the largest answer so far, so a big answer is
-	// not copied over and over while it grows.
-	buf := make([]byte, 0, max(64+len(settings)*128, int(e.answerSize.Load())))
+	// Size the buffer from the size per setting of the last answer, so a
+	// big answer is not copied over and over while it grows.
+	buf := make([]byte, 0, 64+len(settings)*int(min(max(e.bytesPerSetting.Load(), 128), 4096)))
 	buf = append(buf, `{"settings":{`...)
 	for i, s := range settings {
 		if i > 0 {
@@ -287,8 +336,8 @@ func (e *Engine) renderQuery(settings []*setting, flt filter, withMeta bool) []b
 		buf = append(buf, "]}"...)
 	}
 	buf = append(buf, "}}"...)
-	if n := int64(len(buf)); n > e.answerSize.Load() {
-		e.answerSize.Store(n)
+	if len(settings) > 0 {
+		e.bytesPerSetting.Store(int64(len(buf)/len(settings)) + 8)
 	}
 	return buf
 }
