@@ -29,11 +29,14 @@ type RuntimeConfig struct {
 // (wazero's deterministic one), and a deterministic random source. There is
 // never network access: wasip1 cannot open sockets, and none are pre-opened.
 type Grants struct {
-	// Dir is a host directory mounted in the guest at GuestDir.
+	// Dir is a host directory mounted in the guest at GuestDir. Every path
+	// the guest names resolves beneath it: ".." stops at it, a symbolic
+	// link in it is followed only while it stays beneath it, and the guest
+	// cannot make symbolic or hard links. It must exist at Load.
 	Dir string
 	// GuestDir is where Dir appears in the guest; "" means "/data".
 	GuestDir string
-	// DirReadOnly mounts Dir read-only.
+	// DirReadOnly mounts Dir read-only: every change answers EROFS.
 	DirReadOnly bool
 	// Env are the environment variables the guest sees.
 	Env map[string]string
