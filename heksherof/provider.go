@@ -1,0 +1,249 @@
+package heksherof
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/heksher-go/heksher"
+	"github.com/heksher-go/heksher/event"
+	"github.com/heksher-go/heksher/internal/evaluate"
+	"github.com/open-feature/go-sdk/openfeature"
+)
+
+// ErrNoValues is the error of Init when the client has never retrieved
+// values (from the service or a snapshot).
+var ErrNoValues = errors.New("heksherof: the client has not retrieved any values yet")
+
+// Option configures a [Provider].
+type Option func(*Provider)
+
+// WithClient makes the provider answer from c's settings and state;
+// without it, the provider uses whichever client is main (see
+// heksher.MainClient).
+func WithClient(c *heksher.Client) Option { return func(p *Provider) { p.client = c } }
+
+// WithSettings names settings the provider answers beside its client's
+// (for example settings declared in Go and not yet declared by the
+// client, or read through a scoped stub in tests). A setting of a name
+// the client also has wins over the client's.
+func WithSettings(settings ...heksher.AnySetting) Option {
+	return func(p *Provider) { p.named = append(p.named, settings...) }
+}
+
+// WithTargetingFeature makes the evaluation context's targeting key the
+// value of the context feature name; without it the targeting key is
+// ignored.
+func WithTargetingFeature(name string) Option {
+	return func(p *Provider) { p.ctxOpts.TargetingFeature = name }
+}
+
+// WithStrictContext refuses (INVALID_CONTEXT) evaluation-context
+// attributes that the evaluated setting is not configurable by; by
+// default they are ignored.
+func WithStrictContext() Option { return func(p *Provider) { p.ctxOpts.RefuseUnknown = true } }
+
+// WithLogger sets the logger of the provider's own rare messages
+// (default: slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(p *Provider) { p.log = l } }
+
+// Provider is an OpenFeature provider (openfeature.FeatureProvider,
+// StateHandler and EventHandler) backed by Heksher settings; it is also a
+// heksher.Hook, to give to heksher.WithHooks. Safe for concurrent use.
+type Provider struct {
+	client  *heksher.Client
+	named   []heksher.AnySetting
+	ctxOpts evaluate.ContextOptions
+	log     *slog.Logger
+
+	flags   atomic.Pointer[map[string]*flag]
+	rebuild sync.Mutex
+
+	events chan openfeature.Event
+	done   chan struct{}
+	close  sync.Once
+	state  atomic.Int32 // one of the state* constants
+}
+
+const (
+	stateNone int32 = iota
+	stateReady
+	stateStale
+	stateError
+)
+
+// flag is one setting as the provider evaluates it; its typed field
+// matching the setting's Go type is set, for evaluation without JSON.
+type flag struct {
+	s        heksher.AnySetting
+	class    evaluate.Class
+	features []string
+	details  evaluate.Details
+	b        *heksher.Setting[bool]
+	i        *heksher.Setting[int64]
+	f        *heksher.Setting[float64]
+	str      *heksher.Setting[string]
+}
+
+// New returns a provider; see the package documentation.
+func New(opts ...Option) *Provider {
+	p := &Provider{events: make(chan openfeature.Event, 16), done: make(chan struct{})}
+	for _, o := range opts {
+		o(p)
+	}
+	if p.log == nil {
+		p.log = slog.Default()
+	}
+	p.refresh()
+	return p
+}
+
+// Metadata names the provider "heksher".
+func (p *Provider) Metadata() openfeature.Metadata { return openfeature.Metadata{Name: "heksher"} }
+
+// Hooks returns no provider hooks.
+func (p *Provider) Hooks() []openfeature.Hook { return nil }
+
+// EventChannel returns the channel of the provider's events.
+func (p *Provider) EventChannel() <-chan openfeature.Event { return p.events }
+
+func (p *Provider) currentClient() *heksher.Client {
+	if p.client != nil {
+		return p.client
+	}
+	return heksher.MainClient()
+}
+
+// Init reports whether values are served: nil once the client serves
+// values from the service or a snapshot (or when there is no client);
+// an error matching [ErrNoValues] when the client never retrieved any.
+func (p *Provider) Init(openfeature.EvaluationContext) error {
+	p.refresh()
+	c := p.currentClient()
+	if c == nil {
+		p.state.Store(stateReady)
+		return nil
+	}
+	st := c.Status()
+	if st.Origin == heksher.OriginDefaults {
+		p.state.Store(stateError)
+		return ErrNoValues
+	}
+	if st.ConsecutiveFailures > 0 {
+		p.state.Store(stateStale)
+		p.emit(context.Background(), openfeature.ProviderStale, "heksher: updates fail; serving the values held", nil)
+		return nil
+	}
+	p.state.Store(stateReady)
+	return nil
+}
+
+// Shutdown stops the provider's events; evaluations keep working.
+func (p *Provider) Shutdown() { p.close.Do(func() { close(p.done) }) }
+
+// emit sends an event, giving up when ctx ends or the provider shuts down.
+func (p *Provider) emit(ctx context.Context, t openfeature.EventType, msg string, changed []string) {
+	e := openfeature.Event{ProviderName: "heksher", EventType: t,
+		ProviderEventDetails: openfeature.ProviderEventDetails{Message: msg, FlagChanges: changed}}
+	select {
+	case p.events <- e:
+	case <-ctx.Done():
+		p.log.Warn("heksherof: an OpenFeature event was dropped: nobody reads the provider's events", "event", t)
+	case <-p.done:
+	}
+}
+
+// OnUpdateOK implements heksher.Hook: PROVIDER_CONFIGURATION_CHANGED for
+// changed settings, PROVIDER_READY after stale or error.
+func (p *Provider) OnUpdateOK(ctx context.Context, e *event.UpdateOK) {
+	if len(e.Changed) > 0 {
+		if m := p.flags.Load(); m != nil {
+			for _, name := range e.Changed {
+				if f := (*m)[name]; f != nil {
+					f.details.Reset()
+				}
+			}
+		}
+		p.emit(ctx, openfeature.ProviderConfigChange, "heksher: settings changed", e.Changed)
+	}
+	if old := p.state.Swap(stateReady); old == stateStale || old == stateError {
+		p.emit(ctx, openfeature.ProviderReady, "heksher: update succeeded", nil)
+	}
+}
+
+// OnUpdateError implements heksher.Hook: PROVIDER_STALE while values
+// retrieved before are held, PROVIDER_ERROR when none ever were.
+func (p *Provider) OnUpdateError(ctx context.Context, e *event.UpdateError) {
+	next, t, msg := stateStale, openfeature.ProviderStale, "heksher: update failed; serving the values held: "+e.Err.Error()
+	if c := p.currentClient(); c != nil && c.Status().Origin == heksher.OriginDefaults {
+		next, t, msg = stateError, openfeature.ProviderError, "heksher: update failed and no values were ever retrieved: "+e.Err.Error()
+	}
+	if p.state.Swap(next) != next {
+		p.emit(ctx, t, msg, nil)
+	}
+}
+
+// OnDeclared implements heksher.Hook: a newly tracked setting becomes a
+// flag.
+func (p *Provider) OnDeclared(context.Context, *event.Declared) { p.refresh() }
+
+// OnSettingChanged implements heksher.Hook (the changes are reported with
+// the update, by OnUpdateOK).
+func (p *Provider) OnSettingChanged(context.Context, *event.SettingChanged) {}
+
+// OnClosing implements heksher.Hook.
+func (p *Provider) OnClosing(context.Context, *event.Closing) {}
+
+// refresh rebuilds the flag table from the client's settings and the
+// named ones, keeping the entries of settings already known.
+func (p *Provider) refresh() {
+	p.rebuild.Lock()
+	defer p.rebuild.Unlock()
+	old := p.flags.Load()
+	next := make(map[string]*flag)
+	add := func(s heksher.AnySetting) {
+		if old != nil {
+			if f := (*old)[s.Name()]; f != nil && f.s == s {
+				next[s.Name()] = f
+				return
+			}
+		}
+		f := &flag{s: s, class: evaluate.ClassOf(s.TypeString()), features: s.Features()}
+		switch t := s.(type) {
+		case *heksher.Setting[bool]:
+			f.b = t
+		case *heksher.Setting[int64]:
+			f.i = t
+		case *heksher.Setting[float64]:
+			f.f = t
+		case *heksher.Setting[string]:
+			f.str = t
+		}
+		next[s.Name()] = f
+	}
+	if c := p.currentClient(); c != nil {
+		for _, s := range c.Settings() {
+			add(s)
+		}
+	}
+	for _, s := range p.named {
+		add(s)
+	}
+	p.flags.Store(&next)
+}
+
+// lookup returns the flag of key, refreshing the table once on a miss.
+func (p *Provider) lookup(key string) (*flag, *evaluate.Error) {
+	if m := p.flags.Load(); m != nil {
+		if f := (*m)[key]; f != nil {
+			return f, nil
+		}
+	}
+	p.refresh()
+	if f := (*p.flags.Load())[key]; f != nil {
+		return f, nil
+	}
+	return nil, evaluate.Errorf(evaluate.FlagNotFound, "no setting named %q: declare it, or name it with heksherof.WithSettings", key)
+}
