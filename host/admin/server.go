@@ -25,6 +25,14 @@ type Options struct {
 	Refresh time.Duration
 	// Logger receives request failures; default discards.
 	Logger *slog.Logger
+	// OFREPTargetingFeature is the context feature that an OFREP
+	// evaluation context's targetingKey gives; "" ignores the targeting
+	// key (see docs/OPENFEATURE.md).
+	OFREPTargetingFeature string
+	// OFREPStrictContext refuses (INVALID_CONTEXT) OFREP context attributes
+	// that the evaluated setting is not configurable by; by default they
+	// are ignored.
+	OFREPStrictContext bool
 }
 
 // Server is the admin HTTP server. Safe for concurrent use.
@@ -36,6 +44,7 @@ type Server struct {
 	srv     *http.Server
 	ln      net.Listener
 	done    chan struct{}
+	ofrep   ofrepState
 }
 
 // New checks opts and returns a server for backend and metrics (which may
@@ -81,6 +90,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/lookup/{setting}", s.lookup)
 	mux.HandleFunc("POST /api/v1/reload", s.reload)
 	mux.HandleFunc("POST /api/v1/plugins/{name}/restart", s.restartPlugin)
+	s.ofrepRoutes(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))

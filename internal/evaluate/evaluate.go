@@ -351,7 +351,7 @@ func Lookup[T any](ctx context.Context, s *heksher.Setting[T], features []string
 }
 
 // Result is an evaluation whose value is decoded JSON (bool, string,
-// float64 or json.Number, []any, map[string]any).
+// int64, float64, json.Number, []any, map[string]any).
 type Result struct {
 	// Value is the decoded value; Raw its wire JSON.
 	Value any
@@ -361,8 +361,8 @@ type Result struct {
 
 // Evaluate resolves any setting for attrs and decodes its value as kind:
 // the path of settings whose Go type is known only at run time, and of
-// OFREP (KindAny). Integers decode as int64 for KindInt and float64 for
-// KindFloat.
+// OFREP (KindAny: Value is nil, Raw is the value). Integers decode as
+// int64 for KindInt and float64 for KindFloat.
 func Evaluate(ctx context.Context, s heksher.AnySetting, class Class, features []string, attrs map[string]any, kind Kind, o ContextOptions, d *Details) (Result, *Error) {
 	if !Accepts(class, kind) {
 		return Result{}, Mismatch(s.Name(), s.TypeString(), kind)
@@ -377,11 +377,16 @@ func Evaluate(ctx context.Context, s heksher.AnySetting, class Class, features [
 	if err != nil {
 		return Result{}, FromLookupError(err, o)
 	}
+	res := Result{Raw: r.Value, Detail: d.Of(r.Source, r.RuleID, r.Conditions)}
+	if kind == KindAny {
+		return res, nil // the caller sends Raw as it is
+	}
 	v, e := Decode(s.Name(), r.Value, kind)
 	if e != nil {
 		return Result{}, e
 	}
-	return Result{Value: v, Raw: r.Value, Detail: d.Of(r.Source, r.RuleID, r.Conditions)}, nil
+	res.Value = v
+	return res, nil
 }
 
 // Decode decodes a setting's wire JSON as kind.
