@@ -125,7 +125,7 @@ func (s *Setting[T]) prepareUpdate(from supplier, rules []wire.QueryRule, def js
 		if reason != "" {
 			u.rejects = append(u.rejects, event.RejectedValue{Setting: s.name, RuleID: r.RuleID, Conditions: qr.Conditions,
 				Value: compactJSON(r.Value), Reason: reason})
-			rejectedLog = append(rejectedLog, fmt.Sprintf("(%d, %s)", r.RuleID, reason))
+			rejectedLog = append(rejectedLog, fmt.Sprintf("rule %d: %s", r.RuleID, reason))
 			continue
 		}
 		for _, c := range coercions {
