@@ -12,7 +12,9 @@ import (
 // hclogAdapter lets go-plugin, which logs through hclog, write to the host's
 // *slog.Logger. go-plugin re-emits each of the plugin's log lines through
 // Named(<plugin name>), so those records carry a "logger" attribute; the
-// plugin's own attributes follow as ordinary attributes.
+// plugin's own attributes follow as ordinary attributes. Those lines have
+// passed the plugin's output budget on their way in (see output): only the
+// records it accepted reach go-plugin, so the adapter needs no budget.
 type hclogAdapter struct {
 	l    *slog.Logger
 	name string

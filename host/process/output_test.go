@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/heksher-go/heksher/host/hostapi"
@@ -152,5 +154,73 @@ func TestOutputFloodStaysInBudget(t *testing.T) {
 				t.Errorf("%d summary lines in %v, more than one per %v", n, elapsed, interval)
 			}
 		})
+	}
+}
+
+// The stderr filter passes on to go-plugin exactly the hclog records the
+// host logs, and logs every other line itself at the level go-plugin would
+// have chosen.
+func TestStderrFilter(t *testing.T) {
+	var buf syncBuffer
+	log := slog.New(slog.NewTextHandler(&buf, nil)) // info and above
+	o := &output{log: log, b: outbudget.New(log, outbudget.Config{MaxLine: 64})}
+	defer o.close()
+	in := strings.Join([]string{
+		`{"@level":"info","@message":"record","k":1}`,
+		`{"@level":"debug","@message":"hidden record"}`,
+		`{"not":"a record"}`,
+		`plain line`,
+		`[DEBUG] hidden debug`,
+		`[ERROR] prefixed error`,
+		`{"@level":"info","@message":"` + strings.Repeat("x", 100) + `"}`,
+		`panic: boom`,
+		`goroutine 1 [running]:`,
+	}, "\n") + "\n"
+	f := &stderrFilter{ReadCloser: io.NopCloser(strings.NewReader(in)), o: o}
+	f.lines = outbudget.NewLineFunc(o.b, f.line)
+	passed, err := io.ReadAll(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"@level":"info","@message":"record","k":1}` + "\n"; string(passed) != want {
+		t.Errorf("passed on %q, want only the info record", passed)
+	}
+	logged := buf.String()
+	for _, want := range []string{
+		`level=WARN msg="{\"not\":\"a record\"}" stream=stderr`,
+		`level=WARN msg="plain line" stream=stderr`,
+		`level=ERROR msg="[ERROR] prefixed error" stream=stderr`,
+		`level=WARN msg="{\"@level\":\"info\",\"@message\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" stream=stderr truncated_bytes=`,
+		`level=ERROR msg="panic: boom" stream=stderr`,
+		`level=ERROR msg="goroutine 1 [running]:" stream=stderr`,
+	} {
+		if !strings.Contains(logged, want) {
+			t.Errorf("log lacks %s:\n%s", want, logged)
+		}
+	}
+	if strings.Contains(logged, "hidden") {
+		t.Errorf("a line below the host's level was logged:\n%s", logged)
+	}
+}
+
+// The stdout tap hands go-plugin the handshake line alone and logs the rest.
+func TestStdoutTap(t *testing.T) {
+	var buf syncBuffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	b := outbudget.New(log, outbudget.Config{})
+	defer b.Close()
+	in := "1|1|unix|/sock|grpc|cert\nafter the handshake\nand more"
+	tap := &stdoutTap{ReadCloser: io.NopCloser(iotest.OneByteReader(strings.NewReader(in))), w: outbudget.NewLineWriter(b, log, slog.LevelInfo, "stdout")}
+	passed, err := io.ReadAll(tap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(passed) != "1|1|unix|/sock|grpc|cert\n" {
+		t.Errorf("passed on %q, want the handshake line", passed)
+	}
+	for _, want := range []string{`msg="after the handshake" stream=stdout`, `msg="and more" stream=stdout`} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("log lacks %s:\n%s", want, buf.String())
+		}
 	}
 }
