@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -75,21 +76,27 @@ func (g *startGate) Deliver(ctx context.Context, d event.Delivery) error {
 	return nil
 }
 
-// dropOldestLocked drops the oldest kept event that is not the closing
-// event; the event after it (incoming when there is none) counts it and
-// what the dispatcher had dropped before it.
+// dropOldestLocked drops the oldest kept update result (a later one tells
+// the same story), or, when none is kept, the oldest event that is not the
+// closing event: a slow load under frequent updates keeps the first
+// update's setting changes. The event after the dropped one (incoming when
+// there is none) counts it and what the dispatcher had dropped before it.
 func (g *startGate) dropOldestLocked(incoming *event.Delivery) {
-	for i, k := range g.kept {
-		if k.Event.Kind() == event.KindClosing {
-			continue
-		}
+	i := slices.IndexFunc(g.kept, func(k event.Delivery) bool {
+		kind := k.Event.Kind()
+		return kind == event.KindUpdateOK || kind == event.KindUpdateError
+	})
+	if i < 0 {
+		i = slices.IndexFunc(g.kept, func(k event.Delivery) bool { return k.Event.Kind() != event.KindClosing })
+	}
+	if i >= 0 {
+		k := g.kept[i]
 		if i+1 < len(g.kept) {
 			g.kept[i+1].Dropped += k.Dropped + 1
 		} else {
 			incoming.Dropped += k.Dropped + 1
 		}
 		g.kept = append(g.kept[:i], g.kept[i+1:]...)
-		return
 	}
 }
 

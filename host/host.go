@@ -91,6 +91,7 @@ func New(cfg config.Config, opts ...Option) (*Host, error) {
 		log: o.logger, loaders: o.loaders, disp: h.disp, reg: h.reg, metrics: h.metrics,
 		settings: h.pluginSettings, declare: h.declare, running: map[string]*loadedPlugin{},
 		reserved: map[string]bool{recorderName: true}, onFail: h.recordFailed,
+		declCachePath: filepath.Join(cfg.StateDir, declCacheFile),
 	}
 	for _, hk := range o.hooks {
 		h.mgr.reserved[hk.Name] = true

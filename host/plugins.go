@@ -50,6 +50,9 @@ type manager struct {
 	// onFail records a plugin that failed to load at start-up; nil means
 	// only log it.
 	onFail func(spec config.Plugin, err error)
+	// declCachePath is the declaration cache (see declcache.go); "" keeps
+	// none.
+	declCachePath string
 
 	mu      sync.Mutex // serialises apply, the start-up commits and close
 	running map[string]*loadedPlugin
@@ -63,6 +66,11 @@ type manager struct {
 	starting  []config.Plugin
 	gates     map[string]*startGate
 	startDone chan struct{} // closed when the start-up loads are over; nil before
+	// predeclared are the settings declared at start from the cache, by
+	// plugin, until the plugin joins or fails; cached is the cache as read
+	// then, kept for the plugins still starting when it is saved.
+	predeclared map[string][]hostapi.Declaration
+	cached      map[string]declCacheEntry
 
 	bgOnce   sync.Once
 	bgCtx    context.Context // ends when the manager closes
@@ -135,6 +143,13 @@ func (m *manager) prepareStart(want []config.Plugin) {
 		names = append(names, spec.Name)
 	}
 	m.reg.setOwnerOrder(names)
+	var keyed []keyedSpec
+	for _, spec := range want {
+		if _, _, key, err := m.identify(spec.WithDefaults()); err == nil {
+			keyed = append(keyed, keyedSpec{spec.Name, key})
+		}
+	}
+	m.predeclareLocked(keyed)
 	for _, spec := range want {
 		spec = spec.WithDefaults()
 		m.specs = append(m.specs, spec)
@@ -228,9 +243,22 @@ func (m *manager) commitStarted(spec config.Plugin, lp *loadedPlugin, err error)
 	if err == nil && m.closed {
 		err = ErrClosed
 	}
+	var redeclare []hostapi.Declaration
+	if pd, ok := m.predeclared[spec.Name]; ok {
+		delete(m.predeclared, spec.Name)
+		if err != nil || !sameDecls(pd, lp.decls) {
+			// It declares otherwise than last time (or failed): what was
+			// declared for it is nobody's now, and its own declarations
+			// replace it.
+			m.reg.removeOwner(spec.Name)
+			if err == nil {
+				redeclare = m.reg.replaceOrphans(lp.decls)
+			}
+		}
+	}
 	if err == nil {
 		if err = m.reg.check(spec.Name, lp.decls); err == nil {
-			if newDecls := m.reg.add(spec.Name, lp.decls); len(newDecls) > 0 && m.declare != nil {
+			if newDecls := append(redeclare, m.reg.add(spec.Name, lp.decls)...); len(newDecls) > 0 && m.declare != nil {
 				if err = m.declare(m.background(), newDecls); err != nil {
 					m.reg.removeOwner(spec.Name)
 					err = fmt.Errorf("declaring its settings: %w", err)
@@ -265,6 +293,7 @@ func (m *manager) commitStarted(spec config.Plugin, lp *loadedPlugin, err error)
 	m.running[spec.Name] = lp
 	m.orderLocked()
 	m.publishView()
+	m.saveDeclsLocked()
 	m.log.Info("plugin loaded", "plugin", spec.Name, "kind", spec.Kind, "sha256", lp.sha[:12],
 		"subscriptions", kindNames(lp.manifest.Subscriptions), "declares", len(lp.decls))
 	if g != nil {
@@ -483,6 +512,7 @@ func (m *manager) applyRestart(ctx context.Context, want []config.Plugin, restar
 		}
 	}
 	m.publishView()
+	m.saveDeclsLocked()
 	for _, lp := range retired {
 		m.log.Info("plugin stopped", "plugin", lp.spec.Name, "sha256", lp.sha[:12])
 		m.closePlugin(lp)

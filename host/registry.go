@@ -170,6 +170,21 @@ func (r *registry) rankOf(owner string) int {
 	return len(r.rank) + 1
 }
 
+// replaceOrphans replaces the declarations that nobody owns any more by
+// those of decls that differ from them, and returns those.
+func (r *registry) replaceOrphans(decls []hostapi.Declaration) []hostapi.Declaration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []hostapi.Declaration
+	for _, d := range decls {
+		if e, ok := r.byName[d.Name]; ok && len(e.owners) == 0 && compare(d.Name, "", e.decl, d) != nil {
+			e.decl = d
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
 // removeOwner forgets that owner declared anything.
 func (r *registry) removeOwner(owner string) {
 	r.mu.Lock()

@@ -79,20 +79,14 @@ type hostProc struct {
 }
 
 // startHost writes cfg (YAML, with {{admin}} replaced by a free address) to
-// a fresh directory and runs the built host on it, waiting until it is ready
-// and no plugin is still starting (the host is ready before its plugins
-// have loaded).
+// a fresh directory and runs the built host on it, waiting until its
+// start-up has ended: it is ready, and every plugin has loaded or failed
+// (the host is ready before its plugins have loaded; it prints its status
+// page's address once they have).
 func startHost(t *testing.T, dir, cfg string) *hostProc {
 	t.Helper()
 	h := startHostReady(t, dir, cfg)
-	h.waitFor("the plugins' start-up", 60*time.Second, func() bool {
-		for _, p := range h.status().Plugins {
-			if p.State == "starting" {
-				return false
-			}
-		}
-		return true
-	})
+	h.waitLog("heksher-host: status page ", 60*time.Second)
 	return h
 }
 

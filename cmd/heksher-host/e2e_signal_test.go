@@ -80,8 +80,9 @@ plugins:
 }
 
 // SIGTERM while start-up still waits for a service that accepts
-// connections and never answers: the host exits 0 within 5 s all the same,
-// and its process plugin is gone.
+// connections and never answers: the host exits 0 within 5 s all the same.
+// Its process plugin loads only after the first update attempt, so it was
+// never started.
 func TestE2E_SigtermDuringStartUp(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -139,15 +140,11 @@ state_dir: state
 			t.Logf("host output:\n%s", out.String())
 		}
 	})
-	// The plugin is up and the admin server says "not ready": start-up is
-	// waiting for the service.
-	var pid int
+	// The admin server says "not ready": start-up is waiting for the
+	// service.
 	for limit := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(limit) {
-			t.Fatal("timed out waiting for the plugin to start and the host to wait for the service")
-		}
-		if _, err := fmt.Sscanf(afterLast(out.String(), `msg="plugin started" plugin=banner pid=`), "%d", &pid); err != nil {
-			continue
+			t.Fatal("timed out waiting for the host to wait for the service")
 		}
 		resp, err := http.Get("http://" + adminAddr + "/readyz")
 		if err != nil {
@@ -173,11 +170,8 @@ state_dir: state
 	if took := time.Since(start); took > 5*time.Second {
 		t.Errorf("shutdown during start-up took %v", took)
 	}
-	for limit := time.Now().Add(10 * time.Second); alive(pid); time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(limit) {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-			t.Fatalf("plugin process %d outlived the host", pid)
-		}
+	if strings.Contains(out.String(), `msg="plugin started"`) {
+		t.Errorf("a plugin was started before the first update attempt ended")
 	}
 }
 
