@@ -263,11 +263,13 @@ func (c *Client) logger() *slog.Logger { return c.log }
 //   - a [*MainSwitchError] (matching [ErrMainSwitch]) if the slot cannot be
 //     taken; nothing else happens then;
 //   - with [WithStrictDeclarations], the [*DeclarationError]s of the pending
-//     settings that could not be declared;
+//     settings that could not be declared or that the service answered
+//     with a conflict ([*ConflictError]);
 //   - the first update's error ([*HTTPError], [*RequestError],
 //     [*DecodeError]), or ctx's error wrapped, if ctx ends first. In these
 //     cases c is closed before SetAsMain returns (nothing keeps running), but
-//     stays in the main slot.
+//     stays in the main slot. The error says what failed once and what to
+//     do next; the first update's failure is not logged as well.
 //
 // With [WithDegradedStart], neither a failed first update nor the end of ctx
 // is an error: SetAsMain returns nil once the first attempt failed or ctx
