@@ -130,6 +130,11 @@ func (c *Client) defaultValue(ctx context.Context, feature string) (string, bool
 // from outside the program.
 func (c *Client) reportUntracked(ctx context.Context, feature, value, from string) {
 	_, known := c.featureSet[feature]
+	if from == fromDefault {
+		// SetDefaults warned about the unknown feature already; what
+		// matters at a read is that the value's rules are not downloaded.
+		known = true
+	}
 	if isExternal(ctx) {
 		if c.log.Enabled(ctx, slog.LevelDebug) {
 			c.logUntracked(ctx, slog.LevelDebug, known, feature, value, from)
