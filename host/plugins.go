@@ -394,12 +394,11 @@ func (m *manager) applyRestart(ctx context.Context, want []config.Plugin, restar
 	// Stage 1: load what is new or changed, without touching the running
 	// set; all loads run at once, then are checked in configuration order.
 	type job struct {
-		spec         config.Plugin
-		content      []byte
-		sha, key     string
-		lp           *loadedPlugin
-		err          error
-		alreadyFresh bool
+		spec     config.Plugin
+		content  []byte
+		sha, key string
+		lp       *loadedPlugin
+		err      error
 	}
 	var jobs []*job
 	wantNames := make([]string, 0, len(want))

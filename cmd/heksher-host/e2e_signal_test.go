@@ -174,12 +174,3 @@ state_dir: state
 		t.Errorf("a plugin was started before the first update attempt ended")
 	}
 }
-
-// afterLast returns what follows the last occurrence of marker in s, or "".
-func afterLast(s, marker string) string {
-	i := strings.LastIndex(s, marker)
-	if i < 0 {
-		return ""
-	}
-	return s[i+len(marker):]
-}
