@@ -347,6 +347,28 @@ func BenchmarkOFREP(b *testing.B) {
 	}
 	b.Run("constant-json", func(b *testing.B) { run(b, "http://"+ln.Addr().String()+"/") })
 	b.Run("ofrep-single", func(b *testing.B) { run(b, s.URL()+"ofrep/v1/evaluate/flags/flag_001") })
+	// paired alternates one request to each server, so that both see the
+	// same load: the machine's drift cancels out of the ratio.
+	b.Run("paired", func(b *testing.B) {
+		one := func(url string) time.Duration {
+			t0 := time.Now()
+			resp, err := hc.Post(url, "application/json", bytes.NewReader(body))
+			if err != nil {
+				b.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			return time.Since(t0)
+		}
+		var plainT, ofrepT time.Duration
+		for b.Loop() {
+			plainT += one("http://" + ln.Addr().String() + "/")
+			ofrepT += one(s.URL() + "ofrep/v1/evaluate/flags/flag_001")
+		}
+		b.ReportMetric(float64(b.N)/plainT.Seconds(), "constant-req/s")
+		b.ReportMetric(float64(b.N)/ofrepT.Seconds(), "ofrep-req/s")
+		b.ReportMetric(100*plainT.Seconds()/ofrepT.Seconds(), "ofrep-%-of-constant")
+	})
 	b.Run("ofrep-bulk-100", func(b *testing.B) {
 		lat := make([]time.Duration, 0, 1024)
 		for b.Loop() {
