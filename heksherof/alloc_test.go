@@ -93,6 +93,34 @@ func BenchmarkThroughSDK(b *testing.B) {
 				Variants: map[string]any{"seven": int64(7)}},
 		}))
 	})
+	// paired alternates one evaluation by each provider, so that both see
+	// the same load: the machine's drift cancels out of the ratio.
+	b.Run("paired", func(b *testing.B) {
+		ours := isolatedAPI(b, p).NewClient()
+		mem := isolatedAPI(b, memprovider.NewInMemoryProvider(map[string]memprovider.InMemoryFlag{
+			"bench_size": {Key: "bench_size", State: memprovider.Enabled, DefaultVariant: "seven",
+				Variants: map[string]any{"seven": int64(7)}},
+		})).NewClient()
+		ctx := context.Background()
+		const batch = 64
+		var oursT, memT time.Duration
+		for b.Loop() {
+			t0 := time.Now()
+			for range batch {
+				_, _ = ours.IntValue(ctx, "bench_size", 0, ec)
+			}
+			t1 := time.Now()
+			for range batch {
+				_, _ = mem.IntValue(ctx, "bench_size", 0, ec)
+			}
+			oursT += t1.Sub(t0)
+			memT += time.Since(t1)
+		}
+		n := float64(b.N * batch)
+		b.ReportMetric(float64(oursT.Nanoseconds())/n, "heksherof-ns/eval")
+		b.ReportMetric(float64(memT.Nanoseconds())/n, "memprovider-ns/eval")
+		b.ReportMetric(oursT.Seconds()/memT.Seconds(), "ratio")
+	})
 	b.Run("provider-alone", func(b *testing.B) {
 		fc := openfeature.FlattenedContext{"targetingKey": "x", "user": "alice", "theme": "dark"}
 		ctx := context.Background()
