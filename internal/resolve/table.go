@@ -7,6 +7,7 @@ import (
 	"math/bits"
 	"slices"
 	"strings"
+	"sync/atomic"
 )
 
 // MaxFeatures is the largest number of configurable features a [Table]
@@ -63,6 +64,16 @@ type Table struct {
 	masks   []uint64 // distinct masks present, best first
 	entries []entry
 	slots   []slot // len is a power of two, at least 2×len(entries)
+	// valueSet holds combine(1<<d, hashes) of every condition (feature d,
+	// value) of a large table, 0 for an empty cell: a lookup skips the
+	// masks on features whose value no rule names. nil for small tables.
+	valueSet []uint64
+	// maskBits[d] is, for a large table, the bitmap of the indexes in
+	// masks of the masks with feature d.
+	maskBits [][]uint64
+	// prefixes answers the missing-feature question; built on the first
+	// lookup that needs it.
+	prefixes atomic.Pointer[prefixIndex]
 }
 
 // Build collates rules for the configurable features (declared order). Each
@@ -128,7 +139,77 @@ func Build(features []string, rules [][]Condition) (*Table, []Conflict, error) {
 		}
 	}
 	slices.SortFunc(t.masks, func(a, b uint64) int { return compareMasks(b, a) })
+	if len(t.entries) >= valueSetMin {
+		distinct := map[uint64]struct{}{} // rules share values: size the set by the distinct ones
+		for i := range t.entries {
+			e := &t.entries[i]
+			for m := e.mask; m != 0; m &= m - 1 {
+				d := bits.TrailingZeros64(m)
+				hashes[d] = Hash(e.values[d])
+				distinct[combine(1<<d, hashes[:n])|1] = struct{}{}
+			}
+		}
+		t.valueSet = make([]uint64, tableSize(max(len(distinct), 1)))
+		for h := range distinct {
+			t.addValue(h)
+		}
+		words := (len(t.masks) + 63) / 64
+		t.maskBits = make([][]uint64, max(n, 1))
+		for d := range t.maskBits {
+			t.maskBits[d] = make([]uint64, words)
+		}
+		for i, mask := range t.masks {
+			for m := mask; m != 0; m &= m - 1 {
+				t.maskBits[bits.TrailingZeros64(m)][i/64] |= 1 << (i % 64)
+			}
+		}
+	}
 	return t, conflicts, nil
+}
+
+// valueSetMin is the number of rules from which a table keeps a value set:
+// below it, probing every mask costs less than the set's memory.
+const valueSetMin = 64
+
+func (t *Table) addValue(h uint64) {
+	h |= 1 // 0 marks an empty cell
+	m := uint64(len(t.valueSet) - 1)
+	for i := h & m; ; i = (i + 1) & m {
+		switch t.valueSet[i] {
+		case h:
+			return
+		case 0:
+			t.valueSet[i] = h
+			return
+		}
+	}
+}
+
+// usable returns the features of present whose value some rule names
+// (all of present for a table without a value set). A mask with another
+// feature cannot match. The set keeps hashes only: a collision keeps a
+// feature usable, which costs a probe, never a wrong answer.
+func (t *Table) usable(present uint64, hashes []uint64) uint64 {
+	if t.valueSet == nil {
+		return present
+	}
+	sm := uint64(len(t.valueSet) - 1)
+	var out uint64
+	for p := present; p != 0; p &= p - 1 {
+		d := bits.TrailingZeros64(p)
+		h := combine(1<<d, hashes) | 1
+		for i := h & sm; ; i = (i + 1) & sm {
+			v := t.valueSet[i]
+			if v == h {
+				out |= 1 << d
+				break
+			}
+			if v == 0 {
+				break
+			}
+		}
+	}
+	return out
 }
 
 // tableSize is the smallest power of two at least twice n.
@@ -234,7 +315,7 @@ func (t *Table) Lookup(values []string, hashes []uint64, present uint64) (rule, 
 	full := t.full
 	if present&full != full {
 		m := bits.TrailingZeros64(^present & full)
-		if m == 0 || t.reaches(m, values) {
+		if m == 0 || t.reaches(m, values, hashes, t.usable(present&(1<<m-1), hashes)) {
 			return -1, m
 		}
 		return -1, -1
@@ -242,37 +323,176 @@ func (t *Table) Lookup(values []string, hashes []uint64, present uint64) (rule, 
 	if len(t.slots) == 0 {
 		return -1, -1
 	}
-	sm := uint64(len(t.slots) - 1)
-	for _, mask := range t.masks {
-		h := combine(mask, hashes)
-		for i := h & sm; ; i = (i + 1) & sm {
-			s := t.slots[i]
-			if s.idx == 0 {
-				break
+	usable := t.usable(full, hashes)
+	if t.maskBits == nil {
+		for _, mask := range t.masks {
+			if mask&^usable == 0 {
+				if rule, ok := t.probe(mask, values, hashes); ok {
+					return rule, -1
+				}
 			}
-			if s.hash != h {
-				continue
-			}
-			e := &t.entries[s.idx-1]
-			if e.mask == mask && sameValues(mask, e.values, values) {
-				return e.rule, -1
+		}
+		return -1, -1
+	}
+	// A large table: the masks within usable, found a word of masks at a
+	// time, in priority order.
+	unusable := full &^ usable
+	for w := range t.maskBits[0] {
+		cand := ^uint64(0)
+		if rest := len(t.masks) - 64*w; rest < 64 {
+			cand = uint64(1)<<rest - 1
+		}
+		for m := unusable; m != 0 && cand != 0; m &= m - 1 {
+			cand &^= t.maskBits[bits.TrailingZeros64(m)][w]
+		}
+		for ; cand != 0; cand &= cand - 1 {
+			if rule, ok := t.probe(t.masks[64*w+bits.TrailingZeros64(cand)], values, hashes); ok {
+				return rule, -1
 			}
 		}
 	}
 	return -1, -1
 }
 
+// probe looks up the rule with this mask and the namespace's values.
+func (t *Table) probe(mask uint64, values []string, hashes []uint64) (int, bool) {
+	sm := uint64(len(t.slots) - 1)
+	h := combine(mask, hashes)
+	for i := h & sm; ; i = (i + 1) & sm {
+		s := t.slots[i]
+		if s.idx == 0 {
+			return 0, false
+		}
+		if s.hash != h {
+			continue
+		}
+		e := &t.entries[s.idx-1]
+		if e.mask == mask && sameValues(mask, e.values, values) {
+			return e.rule, true
+		}
+	}
+}
+
 // reaches reports whether some rule's conditions on features 0 … m-1 all
-// match values, i.e. whether the reference traversal reaches depth m.
-func (t *Table) reaches(m int, values []string) bool {
+// match values, i.e. whether the reference traversal reaches depth m. It
+// probes one hash per distinct prefix mask (as the full lookup probes one
+// per mask), whatever the number of rules.
+func (t *Table) reaches(m int, values []string, hashes []uint64, usable uint64) bool {
 	low := uint64(1)<<m - 1
-	for i := range t.entries {
-		e := &t.entries[i]
-		if sameValues(e.mask&low, e.values, values) {
-			return true
+	if t.valueSet == nil {
+		// A small table: a scan costs less than a probe.
+		for i := range t.entries {
+			e := &t.entries[i]
+			if sameValues(e.mask&low, e.values, values) {
+				return true
+			}
+		}
+		return false
+	}
+	px := t.prefixIndex()
+	sm := uint64(len(px.slots) - 1)
+	for _, r := range px.masks[m] {
+		if r&^usable != 0 {
+			continue
+		}
+		h := combine(r, hashes)
+		for i := h & sm; ; i = (i + 1) & sm {
+			s := px.slots[i]
+			if s.idx == 0 {
+				break
+			}
+			if s.hash != h {
+				continue
+			}
+			k := &px.keys[s.idx-1]
+			if k.r == r && m <= k.upper && sameValues(r, t.entries[k.entry].values, values) {
+				return true
+			}
 		}
 	}
 	return false
+}
+
+// prefixIndex holds, for every rule and every depth m, the rule's
+// conditions on features 0 … m-1 (its prefix r = mask & (1<<m - 1)) with
+// their values, keyed like the main table by combine(r, hashes). One prefix
+// serves the range of depths m where the rule's mask restricted below m is
+// r: from just above r's last feature up to upper, the rule's next feature
+// after r (or n).
+type prefixIndex struct {
+	masks [][]uint64 // by depth m: the distinct prefixes of the masks present
+	keys  []prefixKey
+	slots []slot // open addressing over keys, like Table.slots
+}
+
+type prefixKey struct {
+	r     uint64 // the prefix mask
+	entry int    // an entry with these values on r
+	upper int    // the largest depth this prefix (of any such entry) serves
+}
+
+// prefixIndex returns the table's prefix index, building it on first use.
+// Concurrent first uses may each build one; they are equal and one is kept.
+func (t *Table) prefixIndex() *prefixIndex {
+	if px := t.prefixes.Load(); px != nil {
+		return px
+	}
+	byHash := make(map[uint64][]int, 2*len(t.entries)) // key indexes, while building
+	px := &prefixIndex{masks: make([][]uint64, t.n+1)}
+	var hashes [MaxFeatures]uint64
+	for i := range t.entries {
+		e := &t.entries[i]
+		for m := e.mask; m != 0; m &= m - 1 {
+			d := bits.TrailingZeros64(m)
+			hashes[d] = Hash(e.values[d])
+		}
+		var r uint64
+		for rest := e.mask; ; {
+			upper := t.n
+			if rest != 0 {
+				upper = bits.TrailingZeros64(rest)
+			}
+			px.add(t, byHash, r, combine(r, hashes[:]), i, upper)
+			if rest == 0 {
+				break
+			}
+			low := rest & -rest
+			r, rest = r|low, rest&^low
+		}
+	}
+	px.slots = make([]slot, tableSize(max(len(px.keys), 1)))
+	sm := uint64(len(px.slots) - 1)
+	for h, ks := range byHash {
+		for _, k := range ks {
+			i := h & sm
+			for px.slots[i].idx != 0 {
+				i = (i + 1) & sm
+			}
+			px.slots[i] = slot{hash: h, idx: uint32(k + 1)}
+		}
+	}
+	for m := 1; m <= t.n; m++ {
+		low := uint64(1)<<m - 1
+		for _, mask := range t.masks {
+			if r := mask & low; !slices.Contains(px.masks[m], r) {
+				px.masks[m] = append(px.masks[m], r)
+			}
+		}
+	}
+	t.prefixes.CompareAndSwap(nil, px)
+	return t.prefixes.Load()
+}
+
+func (px *prefixIndex) add(t *Table, byHash map[uint64][]int, r, h uint64, entry, upper int) {
+	for _, j := range byHash[h] {
+		k := &px.keys[j]
+		if k.r == r && sameValues(r, t.entries[k.entry].values, t.entries[entry].values) {
+			k.upper = max(k.upper, upper)
+			return
+		}
+	}
+	byHash[h] = append(byHash[h], len(px.keys))
+	px.keys = append(px.keys, prefixKey{r: r, entry: entry, upper: upper})
 }
 
 // Tree renders the collated rules as the reference's nested tree, for tests

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"testing"
 )
@@ -292,6 +293,77 @@ func TestLookup_MatchesReference(t *testing.T) {
 	}
 }
 
+// TestLookup_LargeTablesMatchReference is TestLookup_MatchesReference for
+// tables large enough to keep a value set, with namespace values that no
+// rule names, and missing features.
+func TestLookup_LargeTablesMatchReference(t *testing.T) {
+	// A prefix shared by rules of different masks: {f0} of the rule
+	// (f0=x, f2=y) serves depths 1 and 2 only, so a namespace lacking f3
+	// with f2 other than y is not reached through it.
+	features := []string{"f0", "f1", "f2", "f3"}
+	rules := [][]Condition{conds("f0", "x", "f2", "y"), conds("f0", "z"), conds("f0", "z", "f3", "w")}
+	for i := range valueSetMin {
+		rules = append(rules, conds("f0", "p"+idx(i), "f1", "a"))
+	}
+	tb, _, err := Build(features, rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ns := range []map[string]string{
+		{"f0": "x", "f1": "a", "f2": "q"}, {"f0": "x", "f1": "a", "f2": "y"}, {"f0": "z", "f1": "a", "f2": "q"},
+		{"f0": "p3", "f1": "b", "f2": "y"}, {"f0": "p3", "f1": "a", "f2": "y"}, {"f0": "x", "f2": "y"},
+	} {
+		wantRule, _, matched, wantMissing := refResolve(refBuild(features, rules), features, ns, 0, -1)
+		if !matched || wantMissing >= 0 {
+			wantRule = -1
+		}
+		if rule, missing := lookupMap(tb, features, ns); rule != wantRule || missing != wantMissing {
+			t.Fatalf("ns %v: Lookup = (%d,%d), reference = (%d,%d)", ns, rule, missing, wantRule, wantMissing)
+		}
+	}
+
+	rng := rand.New(rand.NewPCG(5, 6))
+	vals := []string{"", "x", "y", "z", "w", "v"}
+	ask := append(slices.Clone(vals), "q", "absent")
+	for range 80 {
+		n := 1 + rng.IntN(8)
+		features := []string{"f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7"}[:n]
+		nr := valueSetMin + rng.IntN(600)
+		var rules [][]Condition
+		for range nr {
+			var cs []Condition
+			for d := 0; d < n; d++ {
+				if rng.IntN(2) == 0 {
+					cs = append(cs, Condition{features[d], vals[rng.IntN(len(vals)-rng.IntN(3))]})
+				}
+			}
+			rules = append(rules, cs)
+		}
+		tb, _, err := Build(features, rules)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref := refBuild(features, rules)
+		for range 40 {
+			ns := map[string]string{}
+			for _, f := range features {
+				if rng.IntN(5) != 0 {
+					ns[f] = ask[rng.IntN(len(ask))]
+				}
+			}
+			wantRule, _, matched, wantMissing := refResolve(ref, features, ns, 0, -1)
+			if !matched || wantMissing >= 0 {
+				wantRule = -1
+			}
+			rule, missing := lookupMap(tb, features, ns)
+			if rule != wantRule || missing != wantMissing {
+				t.Fatalf("features %v, %d rules, ns %v: Lookup = (%d,%d), reference = (%d,%d)",
+					features, nr, ns, rule, missing, wantRule, wantMissing)
+			}
+		}
+	}
+}
+
 func TestLookup_ZeroAllocs(t *testing.T) {
 	tb, values, hashes := bench3x50(t)
 	allocs := testing.AllocsPerRun(100, func() {
@@ -435,4 +507,90 @@ func FuzzLookup(f *testing.F) {
 			t.Fatalf("features %v rules %v ns %v: Lookup = (%d,%d), reference = (%d,%d)", features, rules, ns, rule, missing, wantRule, wantMissing)
 		}
 	})
+}
+
+// BenchmarkTable_LookupScale compares lookups at 10 and 100,000 rules on
+// every path: a namespace whose rule is found, one that no rule matches,
+// and two that lack the last feature (the missing-feature check), one
+// reaching that feature and one not. "8features" has rules in all 255
+// combinations of 8 features.
+func BenchmarkTable_LookupScale(b *testing.B) {
+	for _, n := range []int{10, 100000} {
+		features, rules := randomRules(n)
+		// Every rule conditions on the first feature, so that a namespace
+		// lacking the last one reaches it only through a rule on its user.
+		for i, cs := range rules {
+			if !slices.ContainsFunc(cs, func(c Condition) bool { return c.Feature == features[0] }) {
+				rules[i] = append(slices.Clone(cs), Condition{features[0], "u" + idx(i%(n/4+1))})
+			}
+		}
+		t, _, err := Build(features, rules)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r0 := make([]string, 3)
+		for _, c := range rules[0] {
+			r0[slices.Index(features, c.Feature)] = c.Value
+		}
+		for d := range r0 {
+			if r0[d] == "" {
+				r0[d] = "none"
+			}
+		}
+		for _, p := range []struct {
+			name    string
+			values  []string
+			present uint64
+		}{
+			{"hit", r0, 7},
+			{"no-match", []string{"none", "none", "none"}, 7},
+			{"missing-feature-reached", []string{r0[0], r0[1], ""}, 3},
+			{"missing-feature-not-reached", []string{"none", "none", ""}, 3},
+		} {
+			hashes := []uint64{Hash(p.values[0]), Hash(p.values[1]), Hash(p.values[2])}
+			t.Lookup(p.values, hashes, p.present) // builds the missing-feature index
+			b.Run(idx(n)+"/"+p.name, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					t.Lookup(p.values, hashes, p.present)
+				}
+			})
+		}
+	}
+	for _, n := range []int{10, 100000} {
+		features := []string{"f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7"}
+		rules := make([][]Condition, 0, n)
+		for i := range n {
+			mask := i%255 + 1
+			var cs []Condition
+			for d := range 8 {
+				if mask&(1<<d) != 0 {
+					cs = append(cs, Condition{features[d], "v" + idx(i/255)})
+				}
+			}
+			rules = append(rules, cs)
+		}
+		t, _, err := Build(features, rules)
+		if err != nil {
+			b.Fatal(err)
+		}
+		values := []string{"x", "x", "x", "x", "x", "x", "x", "x"}
+		hashes := make([]uint64, 8)
+		for d := range hashes {
+			hashes[d] = Hash(values[d])
+		}
+		t.Lookup(values, hashes, 127) // builds the missing-feature index
+		b.Run("8features/"+idx(n)+"/no-match", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				t.Lookup(values, hashes, 255)
+			}
+		})
+		b.Run("8features/"+idx(n)+"/missing-feature", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				t.Lookup(values, hashes, 127)
+			}
+		})
+	}
 }
