@@ -11,7 +11,9 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/heksher-go/heksher"
+	"github.com/heksher-go/heksher/heksherof"
 	"github.com/heksher-go/heksher/hekshertest"
+	"github.com/open-feature/go-sdk/openfeature"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -121,4 +123,36 @@ func dedent(code string) string {
 		}
 	}
 	return strings.TrimSpace(strings.Join(lines, "\n"))
+}
+
+// TestOpenFeature runs the tour's OpenFeature snippet: the go-sdk reads a
+// setting through package heksherof.
+func TestOpenFeature(t *testing.T) {
+	t.Cleanup(heksher.ResetMainForTesting)
+	srv := hekshertest.NewServer(t, hekshertest.WithContextFeatures("user", "theme"),
+		hekshertest.WithSettings(hekshertest.Setting{Name: "cache_size", Type: "int", Default: 50,
+			ConfigurableFeatures: []string{"user", "theme"}, Rules: []hekshertest.Rule{{Conditions: map[string]string{"user": "admin"}, Value: 500}}}))
+	url, ctx := srv.URL, t.Context()
+	// tour:openfeature
+	p := heksherof.New(heksherof.WithTargetingFeature("user"))
+	client, err := heksher.NewClient(url, 30*time.Second, []string{"user", "theme"}, heksher.WithHooks(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	_, _ = heksher.NewSetting("cache_size", heksher.Int(), []string{"user", "theme"}, 50, heksher.WithClient(client))
+	_ = client.TrackContexts(map[string][]string{"user": {heksher.TrackAll}, "theme": {heksher.TrackAll}})
+	if err := client.SetAsMain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := openfeature.SetProviderAndWait(p); err != nil {
+		t.Fatal(err)
+	}
+	defer openfeature.Shutdown()
+	of := openfeature.NewDefaultClient()
+	size, err := of.IntValue(ctx, "cache_size", 50, openfeature.NewEvaluationContext("admin", map[string]any{"theme": "dark"}))
+	// tour:end
+	if err != nil || size != 500 {
+		t.Fatalf("cache_size for admin: %d, %v; want 500", size, err)
+	}
 }
