@@ -1,0 +1,32 @@
+// The heksher_v1 host functions (docs/ABI.md §3). Pointers and lengths are
+// i32 offsets into this module's memory; strings are passed as UTF-8 bytes.
+
+// @ts-ignore: decorator
+@external("heksher_v1", "get_setting")
+export declare function hostGetSetting(name: usize, nameLen: i32, ctx: usize, ctxLen: i32, buf: usize, bufCap: i32): i32;
+
+// @ts-ignore: decorator
+@external("heksher_v1", "set_error")
+export declare function hostSetError(ptr: usize, len: i32): void;
+
+// @ts-ignore: decorator
+@external("heksher_v1", "log")
+export declare function hostLog(level: i32, ptr: usize, len: i32): void;
+
+// @ts-ignore: decorator
+@external("heksher_v1", "log_enabled")
+export declare function hostLogEnabled(level: i32): i32;
+
+// @ts-ignore: decorator
+@external("heksher_v1", "declare")
+export declare function hostDeclare(ptr: usize, len: i32): i32;
+
+// @ts-ignore: decorator
+@external("heksher_v1", "subscribe")
+export declare function hostSubscribe(kinds: u32): i32;
+
+// WASI's random_get, imported only by a plugin that uses Math.random (through
+// the seed in abort.ts).
+// @ts-ignore: decorator
+@external("wasi_snapshot_preview1", "random_get")
+export declare function wasiRandomGet(buf: usize, len: usize): u16;
