@@ -130,3 +130,15 @@ func BenchmarkThroughSDK(b *testing.B) {
 		}
 	})
 }
+
+// A caller that asks for unknown flags again and again does not make the
+// provider rebuild its table of flags each time.
+func TestUnknownFlagsDoNotRebuildTheTable(t *testing.T) {
+	p, fc := benchWorld(t, "unknown_size")
+	ctx := context.Background()
+	p.IntEvaluation(ctx, "no_such_flag", 0, fc)
+	n := testing.AllocsPerRun(200, func() { p.IntEvaluation(ctx, "no_such_flag", 0, fc) })
+	if n > 4 {
+		t.Fatalf("%v allocations per unknown flag, want at most 4 (the error's message)", n)
+	}
+}

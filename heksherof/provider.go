@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/heksher-go/heksher"
 	"github.com/heksher-go/heksher/event"
@@ -65,7 +66,12 @@ type Provider struct {
 	done   chan struct{}
 	close  sync.Once
 	state  atomic.Int32 // one of the state* constants
+
+	lastMiss atomic.Int64 // when a miss last rebuilt the table (UnixNano)
 }
+
+// missRefresh bounds how often an unknown key rebuilds the flag table.
+const missRefresh = time.Second
 
 const (
 	stateNone int32 = iota
@@ -241,9 +247,15 @@ func (p *Provider) lookup(key string) (*flag, *evaluate.Error) {
 			return f, nil
 		}
 	}
-	p.refresh()
-	if f := (*p.flags.Load())[key]; f != nil {
-		return f, nil
+	// A miss rebuilds the table at most once per missRefresh: settings
+	// declared later arrive through OnDeclared, and a caller asking for
+	// unknown keys in a loop must not make every call rebuild it.
+	if now := time.Now().UnixNano(); now-p.lastMiss.Load() >= int64(missRefresh) {
+		p.lastMiss.Store(now)
+		p.refresh()
+		if f := (*p.flags.Load())[key]; f != nil {
+			return f, nil
+		}
 	}
 	return nil, evaluate.Errorf(evaluate.FlagNotFound, "no setting named %q: declare it, or name it with heksherof.WithSettings", key)
 }
