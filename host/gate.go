@@ -35,6 +35,7 @@ type startGate struct {
 	kinds   event.Set
 	seq     uint64 // of the last delivery handed over
 	dropped uint64 // dropped since the last delivery handed over
+	lost    uint64 // dropped by the gate itself, in all
 }
 
 type gateState uint8
@@ -90,6 +91,7 @@ func (g *startGate) dropOldestLocked(incoming *event.Delivery) {
 		i = slices.IndexFunc(g.kept, func(k event.Delivery) bool { return k.Event.Kind() != event.KindClosing })
 	}
 	if i >= 0 {
+		g.lost++
 		k := g.kept[i]
 		if i+1 < len(g.kept) {
 			g.kept[i+1].Dropped += k.Dropped + 1
@@ -127,6 +129,7 @@ func (g *startGate) open(ctx context.Context, target dispatch.Subscriber, kinds 
 		if len(g.kept) == 0 || ctx.Err() != nil {
 			for _, k := range g.kept {
 				g.dropped += k.Dropped + 1
+				g.lost++
 			}
 			g.kept = nil
 			g.state = gateOpen
@@ -146,6 +149,14 @@ func (g *startGate) open(ctx context.Context, target dispatch.Subscriber, kinds 
 		_ = target.Deliver(dctx, d) // the plugin's runtime counts and logs its failures
 		cancel()
 	}
+}
+
+// lostCount returns how many events the gate itself dropped (the
+// dispatcher counts its own drops).
+func (g *startGate) lostCount() uint64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.lost
 }
 
 // shut drops everything kept and everything that arrives later: the plugin

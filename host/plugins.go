@@ -29,6 +29,7 @@ type loadedPlugin struct {
 	manifest hostapi.Manifest
 	decls    []hostapi.Declaration // normalised
 	loadedAt time.Time
+	gate     *startGate // the gate it joined through at start-up; nil after a reload
 }
 
 // declareFunc makes settings new to the registry known to the client core.
@@ -290,6 +291,7 @@ func (m *manager) commitStarted(spec config.Plugin, lp *loadedPlugin, err error)
 			m.log.Error("subscribing plugin", "plugin", spec.Name, "err", err)
 		}
 	}
+	lp.gate = g
 	m.running[spec.Name] = lp
 	m.orderLocked()
 	m.publishView()

@@ -134,6 +134,9 @@ func (h *Host) pluginStatuses() []admin.PluginStatus {
 				ps.LastError = ds[i].LastError.Error()
 			}
 		}
+		if lp.gate != nil {
+			ps.Dropped += lp.gate.lostCount() // kept for it while it loaded, then dropped
+		}
 		out = append(out, ps)
 	}
 	for _, sp := range h.mgr.startingSnapshot() {
