@@ -68,6 +68,7 @@ type Provider struct {
 	state  atomic.Int32 // one of the state* constants
 
 	lastMiss atomic.Int64 // when a miss last rebuilt the table (UnixNano)
+	inited   atomic.Bool  // Init ran: the go-sdk reads the events
 }
 
 // missRefresh bounds how often an unknown key rebuilds the flag table.
@@ -126,6 +127,7 @@ func (p *Provider) currentClient() *heksher.Client {
 // values from the service or a snapshot (or when there is no client);
 // an error matching [ErrNoValues] when the client never retrieved any.
 func (p *Provider) Init(openfeature.EvaluationContext) error {
+	p.inited.Store(true)
 	p.refresh()
 	c := p.currentClient()
 	if c == nil {
@@ -150,7 +152,11 @@ func (p *Provider) Init(openfeature.EvaluationContext) error {
 func (p *Provider) Shutdown() { p.close.Do(func() { close(p.done) }) }
 
 // emit sends an event, giving up when ctx ends or the provider shuts down.
+// Before Init nobody reads the events: they are dropped.
 func (p *Provider) emit(ctx context.Context, t openfeature.EventType, msg string, changed []string) {
+	if !p.inited.Load() {
+		return
+	}
 	e := openfeature.Event{ProviderName: "heksher", EventType: t,
 		ProviderEventDetails: openfeature.ProviderEventDetails{Message: msg, FlagChanges: changed}}
 	select {

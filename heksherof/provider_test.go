@@ -359,3 +359,28 @@ func TestNoValuesEverRetrievedIsAnErrorUntilAnUpdateSucceeds(t *testing.T) {
 	}
 	waitState(t, of, openfeature.ReadyState)
 }
+
+// A provider that receives the client's events but was never given to
+// the go-sdk queues none of them: nobody would read them, and a full
+// channel would hold the hook's worker until its deadline each time.
+func TestEventsBeforeInitAreNotQueued(t *testing.T) {
+	t.Parallel()
+	n := uniq(t, "size")
+	w := newWorld(t, func(c *heksher.Client) {
+		decl(t, heksher.WithClient(c), n, heksher.Int(), []string{"user"}, 50)
+	})
+	for i := range 20 {
+		must(w.srv.AddRule(n, map[string]string{"user": fmt.Sprint("u", i)}, i))(t)
+		if err := w.client.Reload(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The hook ran for every update: its last event was delivered.
+	deadline := time.Now().Add(5 * time.Second)
+	for w.client.Status().Attempts < 21 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if q := len(w.p.EventChannel()); q != 0 {
+		t.Fatalf("%d events queued for nobody", q)
+	}
+}
