@@ -55,13 +55,15 @@ func TestWasmOutputFloodThroughHost(t *testing.T) {
 		config.Setting{Name: "answer", Type: "int", ConfigurableFeatures: []string{"env"}, Default: 42},
 		config.Setting{Name: "logflood", Type: "int", ConfigurableFeatures: []string{"env"}, Default: 0})
 	const rate, burst = 64 << 10, 64 << 10
+	// Compiling the guest into a fresh cache under the race detector on a
+	// loaded machine can take most of a minute.
 	cfg.Plugins = []config.Plugin{{Name: "flood", Kind: "wasm", Path: guest, Deadline: config.Duration(time.Minute),
-		Output: config.Output{Rate: rate, Burst: burst, MaxLine: 4 << 10}}}
+		StartTimeout: config.Duration(3 * time.Minute), Output: config.Output{Rate: rate, Burst: burst, MaxLine: 4 << 10}}}
 	h, err := New(cfg, WithLogger(log), WithLoader("wasm", WasmLoader(t.TempDir(), log)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	if err := h.Start(ctx); err != nil {
 		t.Fatal(err)
@@ -73,6 +75,11 @@ func TestWasmOutputFloodThroughHost(t *testing.T) {
 		}
 	})
 
+	for deadline := time.Now().Add(3 * time.Minute); pluginStates(h) != "flood:running"; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the plugin did not start within 3 minutes: %+v", h.pluginStatuses())
+		}
+	}
 	start := time.Now()
 	before := logged.Load() // the bucket holds at most its burst now
 	postJSON(t, h.ServiceURL()+"/api/v1/rules", map[string]any{
