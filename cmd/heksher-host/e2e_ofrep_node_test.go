@@ -271,4 +271,10 @@ state_dir: state
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	// Bad requests are the caller's business: nothing above DEBUG in the log.
+	for _, line := range strings.Split(h.out.String(), "\n") {
+		if strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR") {
+			t.Errorf("the host logged a request: %s", line)
+		}
+	}
 }
