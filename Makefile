@@ -27,9 +27,12 @@ ifneq ($(findstring -race,$(TEST_FLAGS)),)
 TEST_TOOLS      += cc,gcc:gcc
 endif
 
-# The version the commands print (internal/version): `git describe` when git
-# is there, else what Go records in the binary's build information.
-VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null)
+# The version the commands print (internal/version): `make VERSION=v1.2.3`,
+# else `git describe` when git is there, else what Go records in the binary's
+# build information. A VERSION from the environment is ignored.
+ifneq ($(origin VERSION),command line)
+VERSION    := $(shell git describe --tags --always --dirty 2>/dev/null)
+endif
 GO_LDFLAGS := $(if $(VERSION),-ldflags '-X github.com/heksher-go/heksher/internal/version.Version=$(VERSION)')
 
 .PHONY: all build test test-tools bench lint run ci-deps fmt tidy clean
