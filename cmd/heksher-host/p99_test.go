@@ -103,7 +103,7 @@ settings:
 plugins:
 %sadmin: {listen: "{{admin}}"}
 state_dir: state
-log: {level: warn}
+log: {level: info}
 `, embedded, plugins)
 			h := startHost(t, dir, cfg)
 			server := "http://" + embedded
