@@ -20,7 +20,9 @@ TEST_DEPS       :=
 CI_APT_PACKAGES :=
 # TEST_TOOLS holds COMMAND:PACKAGE pairs: a command the tests run (several
 # spellings separated by commas) and the Debian package that provides it.
+# LINT_TOOLS is the same for the checks of `make lint` (protoc, wat2wasm).
 TEST_TOOLS      :=
+LINT_TOOLS      :=
 # The race detector needs cgo, so a C compiler (without one, go test -race
 # stops with "-race requires cgo").
 ifneq ($(findstring -race,$(TEST_FLAGS)),)
@@ -35,7 +37,7 @@ VERSION    := $(shell git describe --tags --always --dirty 2>/dev/null)
 endif
 GO_LDFLAGS := $(if $(VERSION),-ldflags '-X github.com/heksher-go/heksher/internal/version.Version=$(VERSION)')
 
-.PHONY: all build test test-tools bench lint run ci-deps fmt tidy clean
+.PHONY: all build test test-tools lint-tools bench lint run ci-deps fmt tidy clean
 all: build
 
 include $(wildcard mk/*.mk)
@@ -46,12 +48,20 @@ build: $(TEST_DEPS)
 test: test-tools $(TEST_DEPS)
 	$(GO) test $(TEST_FLAGS) ./...
 
-# test-tools installs (as root, with apt-get) or names the missing TEST_TOOLS.
+# install-or-name installs (as root, with apt-get) or names in one line the
+# packages of the missing commands of a COMMAND:PACKAGE list.
+define install-or-name
+@missing=""; for t in $(1); do found=""; \
+  for c in $$(echo "$${t%%:*}" | tr , ' '); do command -v "$$c" >/dev/null 2>&1 && found=1; done; \
+  [ -n "$$found" ] || missing="$$missing $${t#*:}"; done; \
+  [ -z "$$missing" ] || sh mk/apt-install.sh $$missing
+endef
+
 test-tools:
-	@missing=""; for t in $(TEST_TOOLS); do found=""; \
-	  for c in $$(echo "$${t%%:*}" | tr , ' '); do command -v "$$c" >/dev/null 2>&1 && found=1; done; \
-	  [ -n "$$found" ] || missing="$$missing $${t#*:}"; done; \
-	  [ -z "$$missing" ] || sh mk/apt-install.sh $$missing
+	$(call install-or-name,$(TEST_TOOLS))
+
+lint-tools:
+	$(call install-or-name,$(LINT_TOOLS))
 
 bench: $(TEST_DEPS)
 	$(GO) test $(BENCH_FLAGS) -bench '$(BENCH)' ./...
