@@ -205,6 +205,12 @@ func TestOFREPErrors(t *testing.T) {
 	if a := post(t, u+"size", js, big); a.status != http.StatusRequestEntityTooLarge || a.body["errorDetails"] == nil {
 		t.Errorf("huge body: %d %.200s", a.status, a.raw)
 	}
+	// Nesting deeper than any decoder should follow, within the cap: a
+	// parse error, not a crash.
+	deep := `{"context":{"theme":` + strings.Repeat("[", 400_000) + strings.Repeat("]", 400_000) + `}}`
+	if a := post(t, u+"size", js, deep); a.status != 400 || a.body["errorCode"] != "PARSE_ERROR" {
+		t.Errorf("deep nesting: %d %.200s", a.status, a.raw)
+	}
 	// A form body is refused by the guard.
 	if a := post(t, u+"size", "application/x-www-form-urlencoded", "context=1"); a.status != http.StatusUnsupportedMediaType {
 		t.Errorf("form body: %d", a.status)
