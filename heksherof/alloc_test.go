@@ -23,7 +23,7 @@ func benchWorld(tb testing.TB, name string) (*heksherof.Provider, openfeature.Fl
 	}
 	tb.Cleanup(func() { _ = c.Close() })
 	_ = c.TrackContexts(map[string][]string{"user": {heksher.TrackAll}, "theme": {heksher.TrackAll}})
-	heksherof.WithClient(c)(p)
+	p.UseClient(c)
 	if _, err := heksher.NewSetting(name, heksher.Int(), []string{"user", "theme"}, 50, heksher.WithClient(c)); err != nil {
 		tb.Fatal(err)
 	}

@@ -6,7 +6,7 @@
 //	p := heksherof.New(heksherof.WithTargetingFeature("user"))
 //	c, err := heksher.NewClient(url, time.Minute, []string{"user", "theme"}, heksher.WithHooks(p))
 //	…
-//	_ = c.SetAsMain(ctx)
+//	_ = c.SetAsMain(ctx) // or p.UseClient(c) for a client that is not main
 //	_ = openfeature.SetProviderAndWait(p)
 //	of := openfeature.NewDefaultClient()
 //	size, _ := of.IntValue(ctx, "cache_size", 50, openfeature.NewEvaluationContext("alice", map[string]any{"theme": "dark"}))
@@ -17,7 +17,8 @@
 // # Flags
 //
 // A flag key is a setting name. The provider answers the settings of its
-// client (WithClient, or else whichever client is main; see
+// client (WithClient or Provider.UseClient, or else whichever client is
+// main; see
 // heksher.Client.Settings) and the settings named with WithSettings (for
 // example settings declared in Go that the client has not declared yet).
 // Any other key is FLAG_NOT_FOUND, never a silent default.

@@ -29,7 +29,7 @@ func Example() {
 	defer c.Close()
 	_ = c.TrackContexts(map[string][]string{"user": {heksher.TrackAll}, "theme": {heksher.TrackAll}})
 	cacheSize, _ := heksher.NewSetting("example_cache_size", heksher.Int(), []string{"user", "theme"}, 50, heksher.WithClient(c))
-	heksherof.WithClient(c)(p)
+	p.UseClient(c)
 	_ = c.Start(context.Background())
 	_, _ = srv.AddRule(cacheSize.Name(), map[string]string{"user": "alice"}, 200)
 	_ = c.Reload(context.Background())

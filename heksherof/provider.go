@@ -22,9 +22,9 @@ var ErrNoValues = errors.New("heksherof: the client has not retrieved any values
 type Option func(*Provider)
 
 // WithClient makes the provider answer from c's settings and state;
-// without it, the provider uses whichever client is main (see
-// heksher.MainClient).
-func WithClient(c *heksher.Client) Option { return func(p *Provider) { p.client = c } }
+// without it (and without [Provider.UseClient]), the provider uses
+// whichever client is main (see heksher.MainClient).
+func WithClient(c *heksher.Client) Option { return func(p *Provider) { p.client.Store(c) } }
 
 // WithSettings names settings the provider answers beside its client's
 // (for example settings declared in Go and not yet declared by the
@@ -54,7 +54,7 @@ func WithLogger(l *slog.Logger) Option { return func(p *Provider) { p.log = l } 
 // StateHandler and EventHandler) backed by Heksher settings; it is also a
 // heksher.Hook, to give to heksher.WithHooks. Safe for concurrent use.
 type Provider struct {
-	client  *heksher.Client
+	client  atomic.Pointer[heksher.Client]
 	named   []heksher.AnySetting
 	ctxOpts evaluate.ContextOptions
 	log     *slog.Logger
@@ -107,6 +107,19 @@ func New(opts ...Option) *Provider {
 	return p
 }
 
+// UseClient is [WithClient] after New: a client created with the provider
+// among its hooks (heksher.WithHooks) exists only after the provider. Call
+// it before giving the provider to the go-sdk.
+//
+//	p := heksherof.New()
+//	c, err := heksher.NewClient(url, time.Minute, features, heksher.WithHooks(p))
+//	…
+//	p.UseClient(c)
+func (p *Provider) UseClient(c *heksher.Client) {
+	p.client.Store(c)
+	p.refresh()
+}
+
 // Metadata names the provider "heksher".
 func (p *Provider) Metadata() openfeature.Metadata { return openfeature.Metadata{Name: "heksher"} }
 
@@ -117,8 +130,8 @@ func (p *Provider) Hooks() []openfeature.Hook { return nil }
 func (p *Provider) EventChannel() <-chan openfeature.Event { return p.events }
 
 func (p *Provider) currentClient() *heksher.Client {
-	if p.client != nil {
-		return p.client
+	if c := p.client.Load(); c != nil {
+		return c
 	}
 	return heksher.MainClient()
 }

@@ -80,7 +80,7 @@ func newWorld(t *testing.T, declare func(c *heksher.Client), opts ...heksherof.O
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Close() })
-	heksherof.WithClient(c)(w.p)
+	w.p.UseClient(c)
 	declare(c)
 	if err := c.Start(t.Context()); err != nil {
 		t.Fatal(err)
@@ -335,7 +335,7 @@ func TestNoValuesEverRetrievedIsAnErrorUntilAnUpdateSucceeds(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = c.Close() })
 	_ = c.TrackContexts(map[string][]string{"user": {heksher.TrackAll}})
-	heksherof.WithClient(c)(w.p)
+	w.p.UseClient(c)
 	s := decl(t, heksher.WithClient(c), n, heksher.Int(), []string{"user"}, 50)
 	heksherof.WithSettings(s)(w.p)
 	_ = c.Start(t.Context()) // degraded: serves defaults and retries
