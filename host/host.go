@@ -190,7 +190,8 @@ func (h *Host) startAdmin(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	srv, err := admin.New(h, h.metrics, admin.Options{Listen: h.cfg.Admin.Listen, Token: token, Logger: h.log})
+	srv, err := admin.New(h, h.metrics, admin.Options{Listen: h.cfg.Admin.Listen, Token: token, Logger: h.log,
+		OFREPTargetingFeature: h.cfg.Admin.OFREPTargetingFeature, OFREPStrictContext: h.cfg.Admin.OFREPStrictContext})
 	if err != nil {
 		return err
 	}

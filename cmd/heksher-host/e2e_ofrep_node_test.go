@@ -191,6 +191,7 @@ settings:
   - {name: of_limits, type: 'Mapping<int>', configurable_features: [user], default: {a: 1}}
 admin:
   listen: "{{admin}}"
+  ofrep_targeting_feature: user
 state_dir: state
 `, srv.URL)
 	h := startHostReady(t, t.TempDir(), cfg)
@@ -208,7 +209,7 @@ state_dir: state
 		t.Fatal(err)
 	}
 	c := startNodeClient(t, node, h.admin, "") // the token is tested in host/admin
-	alice := map[string]any{"user": "alice", "theme": "dark"}
+	alice := map[string]any{"targetingKey": "alice", "theme": "dark"}
 	// The host picks the rules up within a few update intervals.
 	deadline := time.Now().Add(5 * time.Second)
 	for c.eval("number", "of_size", 0, alice).Value != 7.0 {
@@ -237,7 +238,7 @@ state_dir: state
 	if d := c.eval("object", "of_limits", map[string]any{}, alice); fmt.Sprint(d.Value) != "map[a:2]" {
 		t.Errorf("object: %+v", d)
 	}
-	bob := map[string]any{"user": "bob", "theme": "dark"}
+	bob := map[string]any{"user": "bob", "theme": "dark"} // the feature itself, as an attribute
 	if d := c.eval("number", "of_size", 0, bob); d.Value != 50.0 || d.Reason != "DEFAULT" {
 		t.Errorf("server default: %+v", d)
 	}
@@ -250,11 +251,14 @@ state_dir: state
 		t.Errorf("unknown flag: %+v", d)
 	}
 	// A bad context: an object where a feature value goes; and a missing feature.
-	if d := c.eval("number", "of_size", 3, map[string]any{"user": "alice", "theme": map[string]any{"x": 1}}); str(d.ErrorCode) != "INVALID_CONTEXT" || d.Value != 3.0 || !strings.Contains(str(d.ErrorMessage), "theme") {
+	if d := c.eval("number", "of_size", 3, map[string]any{"targetingKey": "alice", "theme": map[string]any{"x": 1}}); str(d.ErrorCode) != "INVALID_CONTEXT" || d.Value != 3.0 || !strings.Contains(str(d.ErrorMessage), "theme") {
 		t.Errorf("bad context: %+v", d)
 	}
 	if d := c.eval("number", "of_size", 3, map[string]any{"user": "alice"}); str(d.ErrorCode) != "INVALID_CONTEXT" {
 		t.Errorf("missing feature: %+v", d)
+	}
+	if d := c.eval("number", "of_size", 3, map[string]any{"theme": "dark"}); str(d.ErrorCode) != "TARGETING_KEY_MISSING" {
+		t.Errorf("missing targeting key: %+v", d)
 	}
 	// A rule changes: the client sees the new value within 5 s.
 	if err := srv.SetRuleValue(sizeID, 8); err != nil {

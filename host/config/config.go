@@ -208,6 +208,13 @@ type Admin struct {
 	TokenFile string `yaml:"token_file"`
 	// EventsShown is how many recent events the status page lists; default 50.
 	EventsShown int `yaml:"events_shown"`
+	// OFREPTargetingFeature is the context feature that an OFREP evaluation
+	// context's targetingKey gives; "" ignores the targeting key.
+	OFREPTargetingFeature string `yaml:"ofrep_targeting_feature"`
+	// OFREPStrictContext refuses (INVALID_CONTEXT) OFREP context attributes
+	// that the evaluated setting is not configurable by, instead of
+	// ignoring them.
+	OFREPStrictContext bool `yaml:"ofrep_strict_context"`
 }
 
 // Log configures the host's log output (on stderr).

@@ -38,6 +38,9 @@ func (c Config) validate(file string, pos Positions) error {
 		}
 		seen[f] = true
 	}
+	if f := c.Admin.OFREPTargetingFeature; f != "" && len(c.ContextFeatures) > 0 && !seen[f] {
+		v.fail("admin.ofrep_targeting_feature", "%q is not one of context_features", f)
+	}
 	for f, vals := range c.TrackedContexts {
 		p := "tracked_contexts." + f
 		if len(vals) == 0 {
