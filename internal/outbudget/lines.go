@@ -39,7 +39,7 @@ func NewLineWriter(b *Budget, log *slog.Logger, level slog.Level, stream string)
 
 // NewLineFunc returns a LineWriter that passes every line, cut to MaxLine,
 // to emit with the number of bytes cut, instead of logging it: emit decides
-// on the line itself (with [Budget.Admit]). emit is called with the
+// on the line itself (with [Budget.AdmitLine] or [Budget.Admit]). emit is called with the
 // writer's lock held and must not keep line.
 func NewLineFunc(b *Budget, emit func(line []byte, cut int)) *LineWriter {
 	return &LineWriter{b: b, emit: emit}
