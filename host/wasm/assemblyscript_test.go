@@ -166,7 +166,7 @@ func TestAssemblyScriptSDK(t *testing.T) {
 		}
 	}
 	for _, want := range []string{
-		fmt.Sprintf(`INFO changed motd seq=%d dropped=4 old: retrieved default= #1[]=1 new: retrieved default=5 #2[env=prod]=2 #3[env=dev,user=ann]=3`, d.Seq),
+		fmt.Sprintf(`INFO changed motd seq=%d dropped=4 old: retrieved default= #1[]=1 new: retrieved default=5 #2[env=prod]=2 #3[env=dev,user=ann]=3 cursor: #2[env=prod]=2 #3[env=dev,user=ann]=3`, d.Seq),
 		`INFO typed: answer=43 ratio=43.0 enabled=true default_enabled=false greeting=hello, prod missing=-1 (missing: setting not found) answer_as_str=fallback (type error)`,
 		"INFO big: 1002",
 		`INFO update_ok: not_modified=false etag="e1" changed=a,b rejected a#7 "v": not an int`,

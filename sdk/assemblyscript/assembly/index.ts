@@ -488,7 +488,15 @@ export class RuleSet {
     return this.hasDefault && this.defaultLen > 0 ? String.UTF8.decodeUnsafe(this.defaultAt, this.defaultLen) : "";
   }
 
-  /** rules decodes the rules. */
+  /**
+   * cursor returns a cursor over the rules that decodes nothing until asked
+   * (no allocation but the cursor): the fast way to inspect every rule.
+   */
+  cursor(): RuleCursor {
+    return new RuleCursor(this.rulesAt, this.end, this.len);
+  }
+
+  /** rules decodes the rules into objects. */
   rules(): Rule[] {
     const r = new Reader(this.rulesAt, this.end);
     const out = new Array<Rule>(this.len);
@@ -501,6 +509,81 @@ export class RuleSet {
     }
     return out;
   }
+}
+
+/**
+ * RuleCursor walks a rule set's rules, and each rule's conditions, in the
+ * event buffer (valid only during the handler):
+ *
+ *   const c = e.new.cursor();
+ *   while (c.next()) while (c.nextCondition()) info(c.feature() + "=" + c.value());
+ */
+export class RuleCursor {
+  r: Reader;
+  left: u32;
+  condsLeft: u32 = 0;
+  /** id is the current rule's id. */
+  id: i64 = 0;
+  /** conditions is the current rule's number of conditions. */
+  conditions: u32 = 0;
+  valueAt: usize = 0;
+  /** valueLength is the byte length of the current rule's value (wire JSON). */
+  valueLength: usize = 0;
+  featureAt: usize = 0;
+  /** featureLength is the byte length of the current condition's feature. */
+  featureLength: usize = 0;
+  condValueAt: usize = 0;
+  /** condValueLength is the byte length of the current condition's value. */
+  condValueLength: usize = 0;
+
+  constructor(at: usize, end: usize, n: u32) {
+    this.r = new Reader(at, end);
+    this.left = n;
+  }
+
+  /** next moves to the next rule; false when there is none. */
+  next(): bool {
+    const r = this.r;
+    while (this.condsLeft > 0 && !r.bad) this.nextCondition(); // skip the rest
+    if (this.left == 0 || r.bad) return false;
+    this.left--;
+    this.id = r.i64();
+    this.conditions = this.condsLeft = r.count(8);
+    // The value follows the conditions: find it now, so that it can be read
+    // without walking the conditions.
+    const save = r.p;
+    for (let i: u32 = 0; i < this.conditions; i++) {
+      r.span();
+      r.span();
+    }
+    this.valueAt = r.span();
+    this.valueLength = r.bad ? 0 : r.last;
+    const after = r.p;
+    r.p = save;
+    this.afterRule = after;
+    if (this.conditions == 0) r.p = after;
+    return !r.bad;
+  }
+  afterRule: usize = 0;
+
+  /** nextCondition moves to the current rule's next condition; false when there is none. */
+  nextCondition(): bool {
+    if (this.condsLeft == 0) return false;
+    const r = this.r;
+    this.featureAt = r.span();
+    this.featureLength = r.last;
+    this.condValueAt = r.span();
+    this.condValueLength = r.last;
+    if (--this.condsLeft == 0) r.p = this.afterRule;
+    return !r.bad;
+  }
+
+  /** valueJSON decodes the current rule's value. */
+  valueJSON(): string { return String.UTF8.decodeUnsafe(this.valueAt, this.valueLength); }
+  /** feature decodes the current condition's feature. */
+  feature(): string { return String.UTF8.decodeUnsafe(this.featureAt, this.featureLength); }
+  /** value decodes the current condition's value. */
+  value(): string { return String.UTF8.decodeUnsafe(this.condValueAt, this.condValueLength); }
 }
 
 function readConditions(r: Reader): Condition[] {

@@ -175,7 +175,7 @@ test("init failures: the guest's message, and a malformed declaration", async ()
 test("a setting_changed event is decoded in full", async () => {
   const h = await load(guestPath, "");
   assert.equal(h.send("heksher_on_setting_changed", settingChanged("motd", 9)), 0, h.error);
-  assert.equal(h.logs.at(-1), "0 changed motd seq=9 dropped=0 old: retrieved default= #1[]=1 new: retrieved default=5 #2[env=prod]=2 #3[env=dev,user=ann]=3");
+  assert.equal(h.logs.at(-1), "0 changed motd seq=9 dropped=0 old: retrieved default= #1[]=1 new: retrieved default=5 #2[env=prod]=2 #3[env=dev,user=ann]=3 cursor: #2[env=prod]=2 #3[env=dev,user=ann]=3");
   assert.equal(h.x.json_string_ok(), 1);
 });
 

@@ -30,17 +30,16 @@ init((config: string): string | null => {
   return null;
 });
 
+// walk reads every field of the event, as a plugin that inspects the rules
+// would, without decoding strings (the Go guest's walk reads byte lengths).
 function walk(e: SettingChanged): void {
-  const sets = [e.old, e.new];
   for (let s = 0; s < 2; s++) {
-    const rs = sets[s];
-    walked += rs.defaultJSON().length;
-    const rules = rs.rules();
-    for (let i = 0; i < rules.length; i++) {
-      walked += rules[i].id + rules[i].valueJSON.length;
-      for (let j = 0; j < rules[i].conditions.length; j++) {
-        walked += rules[i].conditions[j].feature.length + rules[i].conditions[j].value.length;
-      }
+    const rs = s == 0 ? e.old : e.new;
+    walked += <i64>rs.defaultLen;
+    const c = rs.cursor();
+    while (c.next()) {
+      walked += c.id + <i64>c.valueLength;
+      while (c.nextCondition()) walked += <i64>(c.featureLength + c.condValueLength);
     }
   }
 }
@@ -54,6 +53,22 @@ function describe(rs: RuleSet): string {
       s += (j > 0 ? "," : "") + rules[i].conditions[j].feature + "=" + rules[i].conditions[j].value;
     }
     s += "]=" + rules[i].valueJSON;
+  }
+  return s;
+}
+
+// describeCursor is describe's rules through a RuleCursor.
+function describeCursor(rs: RuleSet): string {
+  let s = "";
+  const c = rs.cursor();
+  while (c.next()) {
+    s += " #" + c.id.toString() + "[";
+    let first = true;
+    while (c.nextCondition()) {
+      s += (first ? "" : ",") + c.feature() + "=" + c.value();
+      first = false;
+    }
+    s += "]=" + c.valueJSON();
   }
   return s;
 }
@@ -93,7 +108,7 @@ onSettingChanged((d: Delivery, e: SettingChanged): string | null => {
     return null;
   }
   info("changed " + e.setting + " seq=" + d.seq.toString() + " dropped=" + d.dropped.toString() +
-    " old: " + describe(e.old) + " new: " + describe(e.new));
+    " old: " + describe(e.old) + " new: " + describe(e.new) + " cursor:" + describeCursor(e.new));
   return null;
 });
 
