@@ -20,9 +20,7 @@ TEST_DEPS       :=
 CI_APT_PACKAGES :=
 # TEST_TOOLS holds COMMAND:PACKAGE pairs: a command the tests run (several
 # spellings separated by commas) and the Debian package that provides it.
-# LINT_TOOLS is the same for the checks of `make lint` (protoc, wat2wasm).
 TEST_TOOLS      :=
-LINT_TOOLS      :=
 # The race detector needs cgo, so a C compiler (without one, go test -race
 # stops with "-race requires cgo").
 ifneq ($(findstring -race,$(TEST_FLAGS)),)
@@ -37,7 +35,7 @@ VERSION    := $(shell git describe --tags --always --dirty 2>/dev/null)
 endif
 GO_LDFLAGS := $(if $(VERSION),-ldflags '-X github.com/heksher-go/heksher/internal/version.Version=$(VERSION)')
 
-.PHONY: all build test test-tools lint-tools bench lint run ci-deps fmt tidy clean
+.PHONY: all build test test-tools bench lint run ci-deps fmt tidy clean
 all: build
 
 include $(wildcard mk/*.mk)
@@ -49,7 +47,8 @@ test: test-tools $(TEST_DEPS)
 	$(GO) test $(TEST_FLAGS) ./...
 
 # install-or-name installs (as root, with apt-get) or names in one line the
-# packages of the missing commands of a COMMAND:PACKAGE list.
+# packages of the missing commands of a COMMAND:PACKAGE list. The checks of
+# `make lint` use it for their tools too (protoc, wat2wasm).
 define install-or-name
 @missing=""; for t in $(1); do found=""; \
   for c in $$(echo "$${t%%:*}" | tr , ' '); do command -v "$$c" >/dev/null 2>&1 && found=1; done; \
@@ -59,9 +58,6 @@ endef
 
 test-tools:
 	$(call install-or-name,$(TEST_TOOLS))
-
-lint-tools:
-	$(call install-or-name,$(LINT_TOOLS))
 
 bench: $(TEST_DEPS)
 	$(GO) test $(BENCH_FLAGS) -bench '$(BENCH)' ./...

@@ -12,7 +12,6 @@ PROTO_DIR                  := sdk/proto
 PROTO_FILES                := $(PROTO_DIR)/pluginv1/plugin.proto
 
 CI_APT_PACKAGES += protobuf-compiler
-LINT_TOOLS      += protoc:protobuf-compiler
 
 # The generators are installed under versioned names so that a version bump
 # here reinstalls them.
@@ -38,7 +37,8 @@ endef
 proto: protoc-version $(PROTOC_GEN_GO) $(PROTOC_GEN_GO_GRPC)
 	$(call protoc-gen,$(PROTO_DIR))
 
-protoc-version: lint-tools
+protoc-version:
+	$(call install-or-name,protoc:protobuf-compiler)
 	@v=$$(protoc --version) && [ "$$v" = "libprotoc $(PROTOC_VERSION)" ] || \
 	  { echo "proto: need protoc $(PROTOC_VERSION) (mk/process.mk), have: $$v"; exit 1; }
 

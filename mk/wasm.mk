@@ -47,7 +47,8 @@ WAT2WASM_VERSION := 1.0.32
 wat: wat2wasm-version
 	@for f in $(WASM_WAT_MODULES); do echo "wat2wasm -o $$f $${f%.wasm}.wat"; wat2wasm -o $$f $${f%.wasm}.wat || exit 1; done
 
-wat2wasm-version: lint-tools
+wat2wasm-version:
+	$(call install-or-name,wat2wasm:wabt)
 	@v=$$(wat2wasm --version 2>/dev/null); [ "$$v" = "$(WAT2WASM_VERSION)" ] || \
 	  { echo "wat: need wat2wasm $(WAT2WASM_VERSION) from wabt (mk/wasm.mk), have: $${v:-none}"; exit 1; }
 
@@ -65,4 +66,3 @@ lint: wat-check
 
 TEST_DEPS += $(WASM_GO_GUESTS) $(WASM_WAT_MODULES)
 CI_APT_PACKAGES += wabt
-LINT_TOOLS      += wat2wasm:wabt
