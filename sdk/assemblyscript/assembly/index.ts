@@ -596,8 +596,7 @@ function readConditions(r: Reader): Condition[] {
   return out;
 }
 
-function readRuleSet(r: Reader): RuleSet {
-  const rs = new RuleSet();
+function readRuleSet(r: Reader, rs: RuleSet): void {
   rs.retrieved = r.bool();
   rs.hasDefault = r.bool();
   rs.defaultAt = r.span();
@@ -610,10 +609,12 @@ function readRuleSet(r: Reader): RuleSet {
     r.span();
   }
   rs.end = r.p;
-  return rs;
 }
 
-/** SettingChanged: a setting's rules or default changed. */
+/**
+ * SettingChanged: a setting's rules or default changed. The SDK reuses the
+ * object (and its rule sets) for the next event: keep only what you copy.
+ */
 export class SettingChanged {
   setting: string = "";
   old: RuleSet = new RuleSet();
@@ -721,7 +722,11 @@ export function dispatchInit(ptr: usize, len: i32): i32 {
   return r == 0 ? StatusOK : status("subscribe: " + errText(<Err>r));
 }
 
+// The delivery and the setting-changed event are reused from call to call
+// (the most frequent event allocates only its setting's name): like the
+// payload they describe, they are valid only during the handler.
 const delivery = new Delivery();
+const changedEvent = new SettingChanged();
 
 /** Decodes the event of kind at [ptr, ptr+len) and calls its handler (heksher_on_*). */
 export function dispatchEvent(kind: u32, ptr: usize, len: i32): i32 {
@@ -789,10 +794,10 @@ export function dispatchEvent(kind: u32, ptr: usize, len: i32): i32 {
     case 4: {
       const fn = hSettingChanged;
       if (fn === null) return StatusUnsupported;
-      const e = new SettingChanged();
+      const e = changedEvent;
       e.setting = r.str();
-      e.old = readRuleSet(r);
-      e.new = readRuleSet(r);
+      readRuleSet(r, e.old);
+      readRuleSet(r, e.new);
       if (r.bad || r.p != r.end) return status("malformed event payload");
       msg = fn(delivery, e);
       break;
