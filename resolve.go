@@ -79,6 +79,10 @@ type snapshot[T any] struct {
 	hasDefault    bool
 	serverDefault T
 	defaultWire   json.RawMessage
+	// scoped is set while a scoped stub holds a value for the setting:
+	// only then does a read look in its context for one. Reading it costs
+	// nothing more than the snapshot a read loads anyway.
+	scoped bool
 }
 
 // ruleSet is the snapshot as an event.RuleSet (fresh slices).

@@ -49,7 +49,8 @@ type Setting[T any] struct {
 	// logged (to slog.Default, once per setting).
 	warnedNoClient atomic.Bool
 	// scopedN counts the scoped stubs holding a value for the setting;
-	// while it is 0, reads never look in their context for one.
+	// while it is not 0, the published snapshots carry the scoped flag
+	// (see storeLocked). Only writers read it.
 	scopedN atomic.Int32
 }
 

@@ -73,7 +73,7 @@ func (s *Setting[T]) applyDeclaredDefault(raw json.RawMessage, log *slog.Logger)
 		*next = *old
 	}
 	next.hasDefault, next.serverDefault, next.defaultWire = true, v, compactJSON(raw)
-	s.state.Store(next)
+	s.storeLocked(next)
 	return coercions, nil
 }
 
@@ -223,7 +223,7 @@ func (u *stagedUpdate[T]) commit() {
 	if old != nil && old.from != nil && old.from != u.from && old.from.isLive() {
 		u.log.Warn("setting received rule set from multiple clients", "setting", s.name)
 	}
-	s.state.Store(next)
+	s.storeLocked(next)
 	// Comparing the snapshots costs no allocation; the event views (fresh
 	// copies) are built by changed() only for a setting that really changed
 	// and only when someone will receive the event. On 10,000 settings that

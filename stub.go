@@ -193,7 +193,7 @@ func SetRules[T any](c *StubClient, s *Setting[T], rules ...StubRule[T]) (restor
 	if prev != nil {
 		next.hasDefault, next.serverDefault, next.defaultWire = prev.hasDefault, prev.serverDefault, prev.defaultWire
 	}
-	s.state.Store(next)
+	s.storeLocked(next)
 	return func() { s.restoreRules(prev) }, nil
 }
 
@@ -212,7 +212,7 @@ func (s *Setting[T]) restoreRules(prev *snapshot[T]) {
 	if !next.retrieved && !next.hasDefault {
 		next = nil
 	}
-	s.state.Store(next)
+	s.storeLocked(next)
 }
 
 // TestingTB is the part of testing.TB that [PatchValue] and [PatchRules]
