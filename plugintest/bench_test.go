@@ -1,0 +1,44 @@
+package plugintest_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/heksher-go/heksher/plugintest"
+)
+
+// BenchmarkLoadAndDeliver measures what a test of a wasm plugin costs:
+// Open (a new runtime, the module read back from the warm compilation
+// cache, validated, instantiated and initialised), one event delivered, and
+// Close.
+func BenchmarkLoadAndDeliver(b *testing.B) {
+	for _, c := range []struct{ name, path, target string }{
+		{"wat", watExample, ""},
+		{"assemblyscript", asExample, ""},
+		{"go", goWasmExample, "wasm"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			if c.target != "" {
+				need(b, c.path, c.target)
+			}
+			ctx := context.Background()
+			cache := b.TempDir()
+			load := func() {
+				p, err := plugintest.Open(ctx, c.path, plugintest.Options{CacheDir: cache})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := p.SendSettingChanged(ctx, "motd", plugintest.Rule("hi")); err != nil {
+					b.Fatal(err)
+				}
+				if err := p.Close(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+			load() // warms the cache
+			for b.Loop() {
+				load()
+			}
+		})
+	}
+}

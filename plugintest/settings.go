@@ -1,0 +1,197 @@
+package plugintest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/heksher-go/heksher/event"
+	"github.com/heksher-go/heksher/host/hostapi"
+)
+
+// Setting is a setting the fake [Settings] knows, with its rules.
+type Setting struct {
+	// Name is the setting's name.
+	Name string
+	// Rules are the setting's rules, in the server's order. A rule matches
+	// a lookup when each of its conditions names a feature the lookup gives
+	// that value.
+	Rules []event.Rule
+	// Default is the server default as wire JSON; nil means none, so a
+	// lookup no rule matches gives the plugin's declared default.
+	Default json.RawMessage
+	// ConfigurableFeatures are the features the setting's rules may use, in
+	// resolution order; nil takes them from the plugin's declaration.
+	ConfigurableFeatures []string
+}
+
+// Lookup is one lookup a plugin made through the fake [Settings].
+type Lookup struct {
+	// Setting and Features are what the plugin asked for (Features as the
+	// plugin gave them, before context defaults).
+	Setting  string
+	Features []hostapi.Feature
+	// Value is the answer; zero when Err is set.
+	Value hostapi.Value
+	// Err is the error the lookup returned: nil, or one matching
+	// [hostapi.ErrNotFound], [hostapi.ErrNotDeclared] or
+	// [hostapi.ErrBadContext].
+	Err error
+}
+
+// Settings is an in-memory [hostapi.Settings]: it resolves lookups against
+// the [Setting] values it holds the way a Heksher server's rules resolve,
+// and records every lookup. The zero value is not usable; use [NewSettings].
+// It is safe for concurrent use.
+//
+// Resolution: a setting the plugin declared but Settings does not hold
+// resolves to the declared default ([hostapi.SourceLocalDefault]); a held
+// setting is resolved by its rules. Among the rules whose every condition
+// matches, the one with a condition on the earliest configurable feature
+// wins (then on the next, and so on); among equals, the first in order.
+// No match gives the server default, else the declared default. A name
+// neither held nor declared is [hostapi.ErrNotFound]; a held setting the
+// plugin did not declare is [hostapi.ErrNotDeclared] once the plugin's
+// manifest is known (during its init every held setting may be read, by any
+// feature unless its ConfigurableFeatures are set); a feature the setting
+// is not configurable by is [hostapi.ErrBadContext].
+type Settings struct {
+	mu       sync.Mutex
+	settings map[string]Setting
+	defaults map[string]string
+	declared map[string]hostapi.Declaration // nil until the manifest is known
+	lookups  []Lookup
+}
+
+// NewSettings returns a Settings holding settings, with contextDefaults as
+// the host's context defaults (the features a lookup does not give).
+func NewSettings(contextDefaults map[string]string, settings ...Setting) *Settings {
+	s := &Settings{settings: make(map[string]Setting), defaults: make(map[string]string)}
+	for k, v := range contextDefaults {
+		s.defaults[k] = v
+	}
+	for _, st := range settings {
+		s.settings[st.Name] = st
+	}
+	return s
+}
+
+// Set adds or replaces a setting, e.g. to change its rules between events.
+func (s *Settings) Set(st Setting) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.settings[st.Name] = st
+}
+
+// SetRules replaces the rules of the setting named name (adding it with no
+// server default if it is not held) and returns the rule set it had before
+// and the one it has now, as a [event.SettingChanged] carries them.
+func (s *Settings) SetRules(name string, rules ...event.Rule) (old, now event.RuleSet) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, ok := s.settings[name]
+	old = event.RuleSet{Retrieved: ok, Rules: st.Rules, Default: st.Default}
+	st.Name = name
+	st.Rules = slices.Clone(rules)
+	s.settings[name] = st
+	return old, event.RuleSet{Retrieved: true, Rules: st.Rules, Default: st.Default}
+}
+
+// Declare makes the lookups of undeclared settings fail with
+// [hostapi.ErrNotDeclared] from now on, with decls the plugin's declared
+// settings. [Open] calls it with the plugin's manifest.
+func (s *Settings) Declare(decls []hostapi.Declaration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.declared = make(map[string]hostapi.Declaration, len(decls))
+	for _, d := range decls {
+		s.declared[d.Name] = d
+	}
+}
+
+// Lookups returns the lookups recorded so far, oldest first.
+func (s *Settings) Lookups() []Lookup {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.lookups)
+}
+
+// Reset forgets the recorded lookups.
+func (s *Settings) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lookups = nil
+}
+
+// Lookup implements [hostapi.Settings].
+func (s *Settings) Lookup(_ context.Context, _, setting string, features []hostapi.Feature) (hostapi.Value, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, err := s.resolve(setting, features)
+	s.lookups = append(s.lookups, Lookup{Setting: setting, Features: slices.Clone(features), Value: v, Err: err})
+	return v, err
+}
+
+func (s *Settings) resolve(name string, features []hostapi.Feature) (hostapi.Value, error) {
+	st, held := s.settings[name]
+	decl, declared := s.declared[name]
+	switch {
+	case !held && !declared:
+		return hostapi.Value{}, fmt.Errorf("%w: %q", hostapi.ErrNotFound, name)
+	case s.declared != nil && !declared:
+		return hostapi.Value{}, fmt.Errorf("%w: %q", hostapi.ErrNotDeclared, name)
+	}
+	configurable := st.ConfigurableFeatures
+	if configurable == nil {
+		configurable = decl.ConfigurableFeatures
+	}
+	// During the plugin's init its declarations are not known yet: a
+	// setting held without ConfigurableFeatures then takes any feature.
+	anyFeature := configurable == nil && s.declared == nil
+	ctx := make(map[string]string, len(features)+len(s.defaults))
+	for k, v := range s.defaults {
+		if anyFeature || slices.Contains(configurable, k) {
+			ctx[k] = v
+		}
+	}
+	for _, f := range features {
+		if !anyFeature && !slices.Contains(configurable, f.Name) {
+			return hostapi.Value{}, fmt.Errorf("%w: %q is not configurable by %q (it is by %v)", hostapi.ErrBadContext, name, f.Name, configurable)
+		}
+		ctx[f.Name] = f.Value
+	}
+	best, bestRank := -1, -1
+	for i, r := range st.Rules {
+		rank, ok := ruleRank(r, ctx, configurable)
+		if ok && rank > bestRank {
+			best, bestRank = i, rank
+		}
+	}
+	switch {
+	case best >= 0:
+		r := st.Rules[best]
+		return hostapi.Value{JSON: r.Value, Source: hostapi.SourceRule, RuleID: r.ID, Conditions: r.Conditions}, nil
+	case st.Default != nil:
+		return hostapi.Value{JSON: st.Default, Source: hostapi.SourceServerDefault}, nil
+	case declared:
+		return hostapi.Value{JSON: decl.Default, Source: hostapi.SourceLocalDefault}, nil
+	}
+	return hostapi.Value{}, fmt.Errorf("%w: %q has no rule for this context and no default", hostapi.ErrNotFound, name)
+}
+
+// ruleRank reports whether r matches ctx and, if so, its rank: a bit per
+// configurable feature it has a condition on, the earliest the highest.
+func ruleRank(r event.Rule, ctx map[string]string, configurable []string) (int, bool) {
+	rank := 0
+	for _, c := range r.Conditions {
+		if v, ok := ctx[c.Feature]; !ok || v != c.Value {
+			return 0, false
+		}
+		if i := slices.Index(configurable, c.Feature); i >= 0 && i < 30 {
+			rank |= 1 << (29 - i)
+		}
+	}
+	return rank, true
+}
