@@ -21,7 +21,7 @@ import (
 const (
 	watExample     = "../examples/wasm-wat/plugin.wasm"
 	asExample      = "../examples/wasm-assemblyscript/plugin.wasm"
-	goWasmExample  = "../examples/wasm-changes/plugin.wasm"           // make wasm
+	goWasmExample  = "../examples/wasm-changes/plugin.wasm"            // make wasm
 	processExample = "../examples/process-changes/bin/process-changes" // make process-plugins
 	watTestdata    = "../host/wasm/testdata/wat/"
 )
