@@ -66,6 +66,9 @@ func TestScopedStub_ParallelSubtestsReadTheirOwnValues(t *testing.T) {
 	if n := parallelLimit.scopedN.Load(); n != 0 {
 		t.Fatalf("%d scoped stubs still hold a value after every restore", n)
 	}
+	if sn := parallelLimit.state.Load(); sn != nil && sn.scoped {
+		t.Fatal("reads still look for a scoped stub after every restore")
+	}
 	if err := NewScopedStub().SetAsMain(context.Background()); err == nil {
 		t.Fatal("a scoped stub was made main")
 	}
@@ -91,6 +94,8 @@ func TestGet_HotPathZeroAllocs(t *testing.T) {
 	sctx := scoped.Context(context.Background())
 	patched := mustSetting(t, "patched", Int(), features, 0, WithClient(c))
 	PatchValue(t, scoped, patched, 7)
+	// The update below replaces patched's snapshot: the scoped stub's value
+	// must still be found after it.
 
 	mustNil(t, c.Reload(ctxT(t)))
 	args := map[string]string{"user": "ann", "theme": "light"}
