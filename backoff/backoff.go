@@ -29,8 +29,9 @@ type Policy struct {
 	// raised to Initial.
 	Max time.Duration
 	// Jitter is the largest fraction of a wait that is randomly taken off
-	// it, in [0, 1]. Zero means DefaultJitter; a negative value turns
-	// jitter off (for tests that need exact waits).
+	// it, in (0, 1]. Zero means DefaultJitter; a negative value turns
+	// jitter off (for tests that need exact waits) and stays negative
+	// through Normalize, so a normalized policy normalizes to itself.
 	Jitter float64
 }
 
@@ -47,7 +48,7 @@ func (p Policy) Normalize() Policy {
 	case p.Jitter == 0:
 		p.Jitter = DefaultJitter
 	case p.Jitter < 0:
-		p.Jitter = 0
+		p.Jitter = -1
 	case p.Jitter > 1:
 		p.Jitter = 1
 	}
@@ -72,7 +73,7 @@ func (p Policy) Ceiling(n int) time.Duration {
 func (p Policy) Delay(n int) time.Duration {
 	p = p.Normalize()
 	d := p.Ceiling(n)
-	if p.Jitter == 0 || d <= 0 {
+	if p.Jitter <= 0 || d <= 0 {
 		return d
 	}
 	cut := time.Duration(rand.Float64() * p.Jitter * float64(d))

@@ -61,3 +61,15 @@ func TestNegativeJitterIsExact(t *testing.T) {
 		}
 	}
 }
+
+func TestNormalizeIsIdempotent(t *testing.T) {
+	for _, p := range []Policy{{}, {Jitter: -1}, {Jitter: -0.5}, {Jitter: 2}, {Initial: time.Second, Max: time.Millisecond, Jitter: 0.3}} {
+		once := p.Normalize()
+		if twice := once.Normalize(); twice != once {
+			t.Errorf("Normalize(%+v) = %+v, but normalizing that gives %+v", p, once, twice)
+		}
+	}
+	if d, c := (Policy{Jitter: -1}).Normalize().Delay(3), (Policy{}).Ceiling(3); d != c {
+		t.Errorf("a normalized exact policy waits %v, want %v", d, c)
+	}
+}
