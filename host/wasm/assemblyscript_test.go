@@ -23,20 +23,20 @@ const (
 	asGuestWasm  = "../../sdk/assemblyscript/testdata/guest.wasm"
 )
 
-// notFoundSettings answers NOT_FOUND for every setting, as a host that has
+// asNotFoundSettings answers NOT_FOUND for every setting, as a host that has
 // not registered the plugin's declarations yet would.
-type notFoundSettings struct{}
+type asNotFoundSettings struct{}
 
-func (notFoundSettings) Lookup(_ context.Context, _, setting string, _ []hostapi.Feature) (hostapi.Value, error) {
+func (asNotFoundSettings) Lookup(_ context.Context, _, setting string, _ []hostapi.Feature) (hostapi.Value, error) {
 	return hostapi.Value{}, fmt.Errorf("setting %q: %w", setting, hostapi.ErrNotFound)
 }
 
-func closing() event.Delivery {
+func asClosing() event.Delivery {
 	seq := seqs.Add(1)
 	return event.Delivery{Seq: seq, Event: &event.Closing{Header: event.Header{Seq: seq}}}
 }
 
-func updateError(n int, msg string) event.Delivery {
+func asUpdateError(n int, msg string) event.Delivery {
 	seq := seqs.Add(1)
 	return event.Delivery{Seq: seq, Event: &event.UpdateError{Header: event.Header{Seq: seq}, Err: errors.New(msg), ConsecutiveFailures: n}}
 }
@@ -80,14 +80,14 @@ func TestExampleAssemblyScript(t *testing.T) {
 		}
 	}
 
-	if err := deliver(p, updateError(3, "connection refused")); err != nil {
+	if err := deliver(p, asUpdateError(3, "connection refused")); err != nil {
 		t.Fatal(err)
 	}
 	if want := "ERROR heksher update failed (3 in a row): connection refused"; rec.find(want, "plugin=as") == "" {
 		t.Fatalf("no %q in log:\n%s", want, rec.dump())
 	}
 
-	if err := deliver(p, closing()); err != nil {
+	if err := deliver(p, asClosing()); err != nil {
 		t.Fatal(err)
 	}
 	if rec.find("INFO goodbye", "plugin=as") == "" {
@@ -111,7 +111,7 @@ func TestExampleAssemblyScriptRefusals(t *testing.T) {
 			t.Fatalf("config %s: err = %v", cfg, err)
 		}
 	}
-	p := mustLoad(t, r, PluginConfig{Name: "lost", Path: asPluginWasm, Config: []byte("null")}, notFoundSettings{})
+	p := mustLoad(t, r, PluginConfig{Name: "lost", Path: asPluginWasm, Config: []byte("null")}, asNotFoundSettings{})
 	if rec.find("WARN rate_limit at init: rate_limit: setting not found", "plugin=lost") == "" {
 		t.Fatalf("no warning at init:\n%s", rec.dump())
 	}
@@ -121,7 +121,7 @@ func TestExampleAssemblyScriptRefusals(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 	// The failure is the plugin's answer, not a fault: the instance stays.
-	if err := deliver(p, closing()); err != nil {
+	if err := deliver(p, asClosing()); err != nil {
 		t.Fatal(err)
 	}
 	if st := p.Status(); st.Restarts != 0 || st.State != hostapi.StateRunning {
