@@ -85,6 +85,14 @@ func (s *Settings) Set(st Setting) {
 	s.settings[st.Name] = st
 }
 
+// Get returns the setting named name, if held.
+func (s *Settings) Get(name string) (Setting, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, ok := s.settings[name]
+	return st, ok
+}
+
 // SetRules replaces the rules of the setting named name (adding it with no
 // server default if it is not held) and returns the rule set it had before
 // and the one it has now, as a [event.SettingChanged] carries them.

@@ -1,0 +1,231 @@
+package main_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+const (
+	watExample     = "../../examples/wasm-wat/plugin.wasm"
+	asExample      = "../../examples/wasm-assemblyscript/plugin.wasm"
+	processExample = "../../examples/process-changes/bin/process-changes" // make process-plugins
+	watTestdata    = "../../host/wasm/testdata/wat/"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+	buildDir  string
+)
+
+// TestMain builds the command once and removes it at the end.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		_ = os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
+
+// command returns the built heksher-plugin.
+func command(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		buildDir, buildErr = os.MkdirTemp("", "heksher-plugin-test")
+		if buildErr != nil {
+			return
+		}
+		binPath = filepath.Join(buildDir, "heksher-plugin")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = errors.New(string(out))
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("go build: %v", buildErr)
+	}
+	return binPath
+}
+
+// runCmd runs the command with args and returns its stdout, stderr and exit
+// code; it fails the test when the command takes more than 60 s.
+func runCmd(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, command(t), args...)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("heksher-plugin %v did not end within 60 s", args)
+	}
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return stdout.String(), stderr.String(), code
+}
+
+func wantLines(t *testing.T, out string, lines ...string) {
+	t.Helper()
+	for _, l := range lines {
+		if !strings.Contains(out, l+"\n") {
+			t.Errorf("output lacks %q:\n%s", l, out)
+		}
+	}
+}
+
+func TestHelpAndVersion(t *testing.T) {
+	if _, stderr, code := runCmd(t, "-h"); code != 0 || !strings.Contains(stderr, "heksher-plugin run") {
+		t.Errorf("-h: exit %d, %q", code, stderr)
+	}
+	if _, _, code := runCmd(t, "run", "-h"); code != 0 {
+		t.Errorf("run -h: exit %d", code)
+	}
+	if out, _, code := runCmd(t, "-version"); code != 0 || !strings.HasPrefix(out, "heksher-plugin ") {
+		t.Errorf("-version: exit %d, %q", code, out)
+	}
+	if _, _, code := runCmd(t); code != 2 {
+		t.Errorf("no arguments: exit %d, want 2", code)
+	}
+	if _, _, code := runCmd(t, "frobnicate"); code != 2 {
+		t.Errorf("unknown command: exit %d, want 2", code)
+	}
+	if _, stderr, code := runCmd(t, "run", watExample, "explode"); code != 2 || !strings.Contains(stderr, "unknown event") {
+		t.Errorf("unknown event: exit %d, %q", code, stderr)
+	}
+}
+
+func TestRunWAT(t *testing.T) {
+	out, _, code := runCmd(t, "run", "-name", "wat", "-set", "greeting[env=prod]=hello, prod", "-set", "greeting=hi",
+		watExample, "changed:motd", "closing")
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	wantLines(t, out,
+		`  declares greeting (str, by [env], default "hello")`,
+		"event changed:motd: ok",
+		`  log INFO motd changed; greeting for env=prod: "hello, prod"`,
+		`  lookup greeting[env=prod]: "hello, prod" (rule [env=prod])`,
+		"event closing: not delivered: not subscribed",
+	)
+}
+
+func TestCallAssemblyScriptWithSettingsFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "settings.yaml")
+	err := os.WriteFile(file, []byte("rate_limit:\n  default: 50\n  rules:\n    - when: {env: prod, user: ann}\n      value: 3\n"), 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _, code := runCmd(t, "call", "-settings", file, "-config", `{"env":"prod"}`, asExample,
+		"changed:rate_limit[env=prod]=9", "update-error:connection refused", "update-ok", "closing")
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	wantLines(t, out,
+		"  log INFO rate_limit at init is 50",
+		"  lookup rate_limit[env=prod]: 50 (server_default)",
+		"  log INFO setting rate_limit changed: rules 1 -> 1; rate_limit is 9",
+		"  log ERROR heksher update failed (1 in a row): connection refused",
+		"event update-ok: not delivered: not subscribed",
+		"  log INFO goodbye",
+	)
+}
+
+func TestRunProcess(t *testing.T) {
+	if _, err := os.Stat(processExample); err != nil {
+		t.Skip("run make process-plugins")
+	}
+	file := filepath.Join(t.TempDir(), "changes.log")
+	out, _, code := runCmd(t, "run", "-config", `{"file":"`+file+`","languages":["fr"]}`, processExample,
+		"changed:greeting[language=fr]=bonjour")
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	wantLines(t, out, `  lookup greeting[language=fr]: "bonjour" (rule [language=fr])`)
+	b, _ := os.ReadFile(file)
+	if !strings.Contains(string(b), `greeting[language=fr]: "hello" -> "bonjour"`) {
+		t.Errorf("plugin wrote %q", b)
+	}
+}
+
+// A guest that hangs on an event is stopped at -deadline: the run reports
+// the failure and exits 1, well before the test's bound.
+func TestRunHangingGuest(t *testing.T) {
+	out, _, code := runCmd(t, "run", "-deadline", "200ms", watTestdata+"loop.wasm", "changed:x", "changed:y")
+	if code != 1 || strings.Count(out, ": FAILED: ") != 2 {
+		t.Fatalf("exit %d, want 1 and two failed events:\n%s", code, out)
+	}
+}
+
+// A guest whose init fails or that traps is reported, exit 1.
+func TestRunTrappingGuest(t *testing.T) {
+	out, _, code := runCmd(t, "run", "-config", `"x"`, watTestdata+"trap.wasm", "changed:x")
+	if code != 1 || !strings.Contains(out, "event changed:x: FAILED: ") {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	b, err := os.ReadFile(watExample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	good := hex.EncodeToString(sum[:])
+	dir := t.TempDir()
+	text := filepath.Join(dir, "notes.txt")
+	if err := os.WriteFile(text, []byte("#!/bin/sh\necho hi\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{watExample}, 0, "ok: wasm module, valid against ABI v1, initialised; subscribed to [setting_changed]; declares 1 setting(s)"},
+		{[]string{"-sha256", good, watExample}, 0, "checksum matches"},
+		{[]string{"-sha256", strings.Repeat("0", 64), watExample}, 1, "INVALID: SHA-256 is " + good},
+		{[]string{asExample}, 0, "ok: wasm module"},
+		{[]string{watTestdata + "unknown_import.wasm"}, 1, "INVALID: "},
+		{[]string{watTestdata + "missing_export.wasm"}, 1, "heksher_init"},
+		{[]string{watTestdata + "abi_v2.wasm"}, 1, "INVALID: "},
+		{[]string{filepath.Join(dir, "missing")}, 1, "no such file"},
+		{[]string{dir}, 1, "not a regular file"},
+		{[]string{text}, 1, "must be executable"},
+		{[]string{"-kind", "wasm", text}, 1, "INVALID: "},
+	} {
+		out, _, code := runCmd(t, append([]string{"validate"}, c.args...)...)
+		if code != c.code || !strings.Contains(out, c.want) {
+			t.Errorf("validate %v: exit %d, %q; want exit %d and %q", c.args, code, out, c.code, c.want)
+		}
+	}
+	if _, err := os.Stat(processExample); err == nil {
+		out, _, code := runCmd(t, "validate", processExample)
+		if code != 0 || !strings.Contains(out, "ok: process plugin (executable; not started") {
+			t.Errorf("validate process: exit %d, %q", code, out)
+		}
+		out, _, code = runCmd(t, "validate", "-start", "-config", `{"file":"/dev/null"}`, processExample)
+		if code != 0 || !strings.Contains(out, "ok: process plugin, started and initialised") {
+			t.Errorf("validate -start process: exit %d, %q", code, out)
+		}
+		out, _, code = runCmd(t, "validate", "-start", processExample)
+		if code != 1 || !strings.Contains(out, "INVALID: it does not initialise: ") {
+			t.Errorf("validate -start process without config: exit %d, %q", code, out)
+		}
+	}
+}
