@@ -10,12 +10,18 @@ import (
 // BenchmarkLoadAndDeliver measures what a test of a wasm plugin costs:
 // Open (a new runtime, the module read back from the warm compilation
 // cache, validated, instantiated and initialised), one event delivered, and
-// Close.
+// Close. The cold variants compile the module at every load.
 func BenchmarkLoadAndDeliver(b *testing.B) {
-	for _, c := range []struct{ name, path, target string }{
-		{"wat", watExample, ""},
-		{"assemblyscript", asExample, ""},
-		{"go", goWasmExample, "wasm"},
+	for _, c := range []struct {
+		name, path, target string
+		cold               bool
+	}{
+		{"wat", watExample, "", false},
+		{"assemblyscript", asExample, "", false},
+		{"go", goWasmExample, "wasm", false},
+		// cold: an in-memory cache of the runtime's own, so every load compiles.
+		{"wat/cold", watExample, "", true},
+		{"assemblyscript/cold", asExample, "", true},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			if c.target != "" {
@@ -23,6 +29,9 @@ func BenchmarkLoadAndDeliver(b *testing.B) {
 			}
 			ctx := context.Background()
 			cache := b.TempDir()
+			if c.cold {
+				cache = "-"
+			}
 			load := func() {
 				p, err := plugintest.Open(ctx, c.path, plugintest.Options{CacheDir: cache})
 				if err != nil {
