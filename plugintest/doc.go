@@ -47,7 +47,10 @@
 // [Plugin.Lookups] lists every lookup with its features, its answer (value,
 // source, rule) or error; [Plugin.Logs] lists the plugin's log lines (and,
 // for wasm, its stdout and stderr lines) with the runtime's lines about it,
-// each with its level and attributes. [Plugin.Reset] forgets both.
+// each with its level and attributes. [Plugin.Reset] forgets both. A plugin
+// that floods its log is bounded twice: by the runtime's output budget, as
+// in the host, and by [Options].MaxLogLines, past which lines are only
+// counted ([Plugin.LogsDropped]).
 //
 // # Speed
 //

@@ -27,22 +27,38 @@ func (l Log) String() string {
 	return s
 }
 
-// recorder keeps the logs of one plugin.
+// DefaultMaxLogLines is how many log lines a [Plugin] keeps when
+// [Options].MaxLogLines is 0.
+const DefaultMaxLogLines = 10000
+
+// recorder keeps the first max logs of one plugin and counts the rest.
 type recorder struct {
-	mu   sync.Mutex
-	logs []Log
+	max     int
+	mu      sync.Mutex
+	logs    []Log
+	dropped uint64
 }
 
-func (r *recorder) all() []Log {
+func (r *recorder) add(l Log) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return slices.Clone(r.logs)
+	if len(r.logs) >= r.max {
+		r.dropped++
+		return
+	}
+	r.logs = append(r.logs, l)
+}
+
+func (r *recorder) all() ([]Log, uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.logs), r.dropped
 }
 
 func (r *recorder) reset() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.logs = nil
+	r.logs, r.dropped = nil, 0
 }
 
 // handler is a slog.Handler that records into a recorder.
@@ -61,9 +77,7 @@ func (h *handler) Handle(ctx context.Context, r slog.Record) error {
 		l.Attrs = appendAttr(l.Attrs, h.prefix, a)
 		return true
 	})
-	h.rec.mu.Lock()
-	h.rec.logs = append(h.rec.logs, l)
-	h.rec.mu.Unlock()
+	h.rec.add(l)
 	if h.next != nil && h.next.Enabled(ctx, r.Level) {
 		return h.next.Handle(ctx, r)
 	}

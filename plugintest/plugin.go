@@ -50,17 +50,23 @@ type Options struct {
 	SHA256 string
 	// Settings answers the plugin's lookups; nil means NewSettings(nil).
 	Settings *Settings
-	// Deadline bounds each delivery (and a wasm plugin's init); 0 means
-	// the runtime's default (1 s for wasm, 5 s for a process).
+	// Deadline bounds each delivery; 0 means the runtime's default (1 s
+	// for wasm, 5 s for a process). Init has the runtime's own bound (10 s).
 	Deadline time.Duration
 	// Env is a process plugin's environment.
 	Env []string
 	// Logger, if set, also receives everything the plugin logs.
 	Logger *slog.Logger
+	// MaxLogLines caps the log lines kept (and counts the rest, see
+	// [Plugin.LogsDropped]), so that a plugin that floods its log cannot
+	// fill the test's memory; 0 means [DefaultMaxLogLines]. The plugin's
+	// output budget (the runtime's default, 1 MiB/s) applies before it.
+	MaxLogLines int
 	// CacheDir is the wasm compilation cache. "" means a directory
 	// "heksher-go/plugintest-wasm" under [os.UserCacheDir] (in memory
 	// when there is none), so that loads after the first in any test
-	// binary are warm; "-" keeps it in memory.
+	// binary are warm (in memory when that directory cannot be made);
+	// "-" keeps it in memory.
 	CacheDir string
 }
 
@@ -109,7 +115,10 @@ func Open(ctx context.Context, path string, opts Options) (*Plugin, error) {
 	if settings == nil {
 		settings = NewSettings(nil)
 	}
-	rec := &recorder{}
+	rec := &recorder{max: opts.MaxLogLines}
+	if rec.max <= 0 {
+		rec.max = DefaultMaxLogLines
+	}
 	var next slog.Handler
 	if opts.Logger != nil {
 		next = opts.Logger.Handler()
@@ -121,8 +130,13 @@ func Open(ctx context.Context, path string, opts Options) (*Plugin, error) {
 		cache := opts.CacheDir
 		switch cache {
 		case "":
+			// The default is best effort: without a writable user cache
+			// directory the cache stays in memory.
 			if dir, err := os.UserCacheDir(); err == nil {
 				cache = filepath.Join(dir, "heksher-go", "plugintest-wasm")
+				if os.MkdirAll(cache, 0o700) != nil {
+					cache = ""
+				}
 			}
 		case "-":
 			cache = ""
@@ -133,7 +147,7 @@ func Open(ctx context.Context, path string, opts Options) (*Plugin, error) {
 		}
 		wp, err := rt.Load(ctx, wasm.PluginConfig{
 			Name: name, Path: path, SHA256: opts.SHA256, Config: opts.Config,
-			Deadline: opts.Deadline, InitTimeout: opts.Deadline,
+			Deadline: opts.Deadline,
 		}, settings)
 		if err != nil {
 			_ = rt.Close(ctx)
@@ -209,7 +223,17 @@ func (p *Plugin) Status() hostapi.Status { return p.plugin.Status() }
 // Logs returns what was logged for the plugin so far, oldest first: its own
 // log lines (and, for wasm, its stdout and stderr), and its runtime's lines
 // about it.
-func (p *Plugin) Logs() []Log { return p.rec.all() }
+func (p *Plugin) Logs() []Log {
+	logs, _ := p.rec.all()
+	return logs
+}
+
+// LogsDropped returns how many log lines were not kept because
+// [Options].MaxLogLines were kept already (since the last [Plugin.Reset]).
+func (p *Plugin) LogsDropped() uint64 {
+	_, n := p.rec.all()
+	return n
+}
 
 // Lookups returns the lookups the plugin made so far, oldest first.
 func (p *Plugin) Lookups() []Lookup { return p.settings.Lookups() }

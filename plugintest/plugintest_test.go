@@ -282,3 +282,26 @@ func TestLoggerPassesOn(t *testing.T) {
 		t.Fatalf("logger got %q", b.String())
 	}
 }
+
+// A process plugin that floods its log from init on until it is killed:
+// the plugin keeps MaxLogLines lines and counts the rest, so the test's
+// memory stays bounded however long the flood lasts.
+func TestLogFloodIsCapped(t *testing.T) {
+	const flood = "../host/process/testdata/bin/flood"
+	need(t, flood, "process-plugins")
+	p := plugintest.New(t, flood, plugintest.Options{Config: json.RawMessage(`{"mode":"hclog"}`), MaxLogLines: 100})
+	deadline := time.Now().Add(10 * time.Second)
+	for p.LogsDropped() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no line dropped within 10 s; %d kept", len(p.Logs()))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := len(p.Logs()); n != 100 {
+		t.Fatalf("%d lines kept, want 100", n)
+	}
+	p.Reset()
+	if p.LogsDropped() != 0 || len(p.Logs()) > 100 {
+		t.Fatalf("after Reset: %d kept, %d dropped", len(p.Logs()), p.LogsDropped())
+	}
+}

@@ -120,7 +120,7 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.kind, "kind", "", `"wasm" or "process"; default: by the file's content`)
 	fs.StringVar(&c.config, "config", "", "the plugin's config, as JSON")
 	fs.StringVar(&c.sha, "sha256", "", "the file's expected hex SHA-256")
-	fs.DurationVar(&c.deadline, "deadline", 0, "the deadline of each delivery and of init (default: the runtime's, 1s wasm, 5s process)")
+	fs.DurationVar(&c.deadline, "deadline", 0, "the deadline of each delivery (default: the runtime's, 1s wasm, 5s process)")
 }
 
 func (c *common) options(name string) (plugintest.Options, error) {
