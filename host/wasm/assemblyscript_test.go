@@ -205,11 +205,15 @@ func TestAssemblyScriptSDK(t *testing.T) {
 	for cfg, want := range map[string]string{
 		"fail":    "init refused: fail",
 		"baddecl": "declare : malformed payload",
+		"abort":   "guest trapped",
 	} {
 		_, err := r.Load(t.Context(), PluginConfig{Name: "asg-" + cfg, Path: asGuestWasm, Config: []byte(cfg)}, newSettings())
 		if !errors.Is(err, ErrInit) || !strings.Contains(err.Error(), want) {
 			t.Fatalf("config %q: err = %v, want %q", cfg, err, want)
 		}
+	}
+	if rec.find("ERROR abort: refusing to start at sdk/assemblyscript/testdata/guest.ts:", "plugin=asg-abort") == "" {
+		t.Fatalf("abort at init not logged:\n%s", rec.dump())
 	}
 }
 

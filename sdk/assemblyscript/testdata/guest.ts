@@ -6,6 +6,8 @@
 // SDK's first lookup buffer, "boom" indexes an array out of range (an abort,
 // a trap for the host), "random" uses Math.random and trace (routed to WASI
 // and the log), "fail" returns an error; anything else logs the change.
+// The config "fail" fails the init, "baddecl" declares a setting without a
+// name and "abort" fails an assertion during init.
 export * from "../assembly/exports";
 import {
   BoolSetting, Context, RuleSet, Declared, Delivery, EMPTY, FloatSetting, IntSetting, Setting, SettingChanged,
@@ -25,6 +27,7 @@ let walked: i64 = 0;
 init((config: string): string | null => {
   if (config == "fail") return "init refused: " + config;
   if (config == "baddecl") declareString("", [], "x");
+  if (config == "abort") assert(false, "refusing to start");
   greeting = declareString("greeting", ["env"], "hello \"world\"");
   info("init: config=" + config + " answer=" + answer.get(prod).toString());
   return null;
