@@ -66,6 +66,10 @@ type Client struct {
 	retry     []settingHandle           // declarations waiting for a retry (degraded start)
 	retrying  map[settingHandle]struct{}
 	etag      string
+	// With an update split into several queries (WithMaxQueryURL), etag
+	// lists their ETags and chunks holds each query's, by query string;
+	// chunks is only read while etag is not empty.
+	chunks    map[string]queryChunk
 	status    Status
 	attempts  uint64        // update attempts started
 	finished  uint64        // update attempts finished
@@ -116,6 +120,9 @@ func NewClient(serviceURL string, interval time.Duration, features []string, opt
 	}
 	if cfg.requestTimeout <= 0 {
 		return nil, fmt.Errorf("heksher: request timeout %v: must be positive", cfg.requestTimeout)
+	}
+	if cfg.maxQueryURL <= 0 {
+		cfg.maxQueryURL = DefaultMaxQueryURL
 	}
 	c := &Client{
 		base:       strings.TrimRight(serviceURL, "/"),

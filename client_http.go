@@ -21,11 +21,12 @@ type answer struct {
 	url    string
 }
 
-// endpoint returns the URL of path under the base, with query.
-func (c *Client) endpoint(path string, query url.Values) string {
+// endpoint returns the URL of path under the base, with an encoded query
+// ("" for none).
+func (c *Client) endpoint(path, rawQuery string) string {
 	u := c.base + "/" + path
-	if query != nil {
-		u += "?" + query.Encode()
+	if rawQuery != "" {
+		u += "?" + rawQuery
 	}
 	return u
 }
@@ -33,7 +34,16 @@ func (c *Client) endpoint(path string, query url.Values) string {
 // do sends one request and reads the whole answer. Transport and read
 // failures are *RequestError; the status is not checked.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, body []byte, header http.Header) (answer, error) {
-	u := c.endpoint(path, query)
+	var raw string
+	if query != nil {
+		raw = query.Encode()
+	}
+	return c.doRaw(ctx, method, path, raw, body, header)
+}
+
+// doRaw is do with the query already encoded.
+func (c *Client) doRaw(ctx context.Context, method, path, rawQuery string, body []byte, header http.Header) (answer, error) {
+	u := c.endpoint(path, rawQuery)
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)

@@ -34,6 +34,7 @@ type config struct {
 	strict         bool
 	hookQueue      int
 	hookDeadline   time.Duration
+	maxQueryURL    int
 }
 
 // WithHTTPClient makes the client send its requests with hc. Default: a
@@ -120,6 +121,23 @@ func WithDegradedStart(b Backoff) Option {
 // when the service cannot be reached, so the saved values are served until
 // the service is back. Default: no snapshot.
 func WithSnapshotFile(path string) Option { return func(c *config) { c.snapshotPath = path } }
+
+// DefaultMaxQueryURL is the default of [WithMaxQueryURL], about 2,000
+// setting names of 14 characters: half of the request line and headers
+// this module's servers accept (64 KiB), leaving room for the headers.
+const DefaultMaxQueryURL = 32 << 10
+
+// WithMaxQueryURL bounds the length in bytes of an update's query URL. A
+// client tracking more settings than one URL of that length can name splits
+// its update into several queries, each for a range of its settings (in
+// name order) and each with its own ETag; their answers are applied
+// together, so a reader never sees the update half-applied, and an update
+// fails as a whole when any of its queries fails. Servers refuse longer
+// request lines: this module's servers answer 431 past 64 KiB of request
+// line and headers, a Go server by default past 1 MiB, and proxies often
+// stop at 8 KiB, so lower it for a service behind such a proxy. Default:
+// [DefaultMaxQueryURL]; zero or less means the default.
+func WithMaxQueryURL(bytes int) Option { return func(c *config) { c.maxQueryURL = bytes } }
 
 // WithStrictDeclarations makes SetAsMain fail, and close the client, when a
 // setting pending at that time could not be declared (the service could not

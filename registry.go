@@ -80,17 +80,19 @@ var mainSlot struct {
 // tempHolder keeps the settings created while no real client is main.
 type tempHolder struct {
 	pending []settingHandle
+	last    map[string]settingHandle // the latest of pending by name
 }
 
 func (h *tempHolder) register(s settingHandle) {
-	for i := len(h.pending) - 1; i >= 0; i-- {
-		if h.pending[i].settingName() == s.settingName() {
-			// No client to ask for a logger yet: slog.Default, like the
-			// standard library.
-			reportRedeclared(slog.Default(), h.pending[i], s)
-			break
-		}
+	if prev, ok := h.last[s.settingName()]; ok {
+		// No client to ask for a logger yet: slog.Default, like the
+		// standard library.
+		reportRedeclared(slog.Default(), prev, s)
 	}
+	if h.last == nil {
+		h.last = map[string]settingHandle{}
+	}
+	h.last[s.settingName()] = s
 	h.pending = append(h.pending, s)
 }
 

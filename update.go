@@ -116,11 +116,11 @@ func (c *Client) attempt(ctx context.Context) error {
 	c.attempts++
 	number := c.attempts
 	names := sortedKeys(c.tracked)
-	etag := c.etag
+	etag, chunks := c.etag, c.chunks
 	c.mu.Unlock()
 	start := time.Now()
 	c.log.Debug("heksher reload started")
-	res, err := c.fetchAndApply(ctx, names, etag)
+	res, err := c.fetchAndApply(ctx, names, etag, chunks)
 	if err != nil && c.cfg.degraded && ctx.Err() == nil {
 		// A degraded start serves the last saved answer until the service
 		// is back.
@@ -188,23 +188,53 @@ type applyResult struct {
 	rejected    []event.RejectedValue
 }
 
-// queryParams builds the query of an update (spec §6.5 step 1).
-func (c *Client) queryParams(names []string) url.Values {
-	return url.Values{
-		"settings":         {strings.Join(names, ",")},
-		"context_filters":  {c.tracking.Load().filters()},
-		"include_metadata": {"false"},
-	}
+// queryChunk is one query of an update split into several (see
+// [WithMaxQueryURL]).
+type queryChunk struct {
+	etag string
+	body []byte // the last answer, kept only for the snapshot file
 }
 
-func (c *Client) fetchAndApply(ctx context.Context, names []string, etag string) (applyResult, error) {
+// updateQueries builds the queries of an update (spec §6.5 step 1): one
+// naming every tracked setting, or, when its URL would pass the client's
+// limit, several naming consecutive ranges of them. Each is encoded as
+// url.Values.Encode would encode it.
+func (c *Client) updateQueries(names []string) []string {
+	prefix := "context_filters=" + url.QueryEscape(c.tracking.Load().filters()) + "&include_metadata=false&settings="
+	budget := c.cfg.maxQueryURL - len(c.endpoint(wire.PathQuery, prefix))
+	var queries []string
+	var b strings.Builder
+	b.WriteString(prefix)
+	n := 0 // names in b
+	for _, name := range names {
+		esc := url.QueryEscape(name)
+		if n > 0 && b.Len()-len(prefix)+len(",")*3+len(esc) > budget {
+			queries = append(queries, b.String())
+			b.Reset()
+			b.WriteString(prefix)
+			n = 0
+		}
+		if n > 0 {
+			b.WriteString("%2C")
+		}
+		b.WriteString(esc)
+		n++
+	}
+	return append(queries, b.String())
+}
+
+func (c *Client) fetchAndApply(ctx context.Context, names []string, etag string, chunks map[string]queryChunk) (applyResult, error) {
+	queries := c.updateQueries(names)
+	if len(queries) > 1 {
+		return c.fetchAndApplySplit(ctx, queries, etag, chunks)
+	}
 	rctx, cancel := context.WithTimeout(ctx, c.cfg.requestTimeout)
 	defer cancel()
 	var hdr http.Header
 	if etag != "" {
 		hdr = http.Header{"If-None-Match": {etag}}
 	}
-	a, err := c.do(rctx, http.MethodGet, wire.PathQuery, c.queryParams(names), nil, hdr)
+	a, err := c.doRaw(rctx, http.MethodGet, wire.PathQuery, queries[0], nil, hdr)
 	if err != nil {
 		return applyResult{}, err
 	}
@@ -216,7 +246,7 @@ func (c *Client) fetchAndApply(ctx context.Context, names []string, etag string)
 		return applyResult{}, a.httpError(http.MethodGet)
 	}
 	newTag := a.header.Get("ETag")
-	res, err := c.applyBody(a.url, a.body, newTag, false)
+	res, err := c.applyBodyParts(a.url, [][]byte{a.body}, newTag, nil, false)
 	if err != nil {
 		return res, err
 	}
@@ -228,14 +258,103 @@ func (c *Client) fetchAndApply(ctx context.Context, names []string, etag string)
 	return res, nil
 }
 
+// fetchAndApplySplit runs an update split into queries: each is sent with
+// its own ETag (none when etag is empty: the whole answer is wanted), and
+// the answers that changed are applied together once all have come. The
+// update fails, applying nothing, when any query fails.
+func (c *Client) fetchAndApplySplit(ctx context.Context, queries []string, etag string, chunks map[string]queryChunk) (applyResult, error) {
+	rctx, cancel := context.WithTimeout(ctx, c.cfg.requestTimeout)
+	defer cancel()
+	next := make(map[string]queryChunk, len(queries))
+	tags := make([]string, len(queries))
+	var bodies [][]byte
+	from := ""
+	for i, q := range queries {
+		old, known := chunks[q]
+		var hdr http.Header
+		if etag != "" && known && old.etag != "" {
+			hdr = http.Header{"If-None-Match": {old.etag}}
+		}
+		a, err := c.doRaw(rctx, http.MethodGet, wire.PathQuery, q, nil, hdr)
+		if err != nil {
+			return applyResult{}, err
+		}
+		switch {
+		case a.status == http.StatusNotModified && hdr != nil:
+			next[q] = old
+		case a.ok():
+			ch := queryChunk{etag: a.header.Get("ETag")}
+			if c.cfg.snapshotPath != "" {
+				ch.body = a.body
+			}
+			next[q] = ch
+			bodies = append(bodies, a.body)
+			if from == "" {
+				from = a.url
+			}
+		default:
+			return applyResult{}, a.httpError(http.MethodGet)
+		}
+		tags[i] = next[q].etag
+	}
+	newTag := strings.Join(tags, ", ")
+	if bodies == nil {
+		c.log.Debug("heksher reload not necessary")
+		return applyResult{notModified: true, etag: etag}, nil
+	}
+	res, err := c.applyBodyParts(from, bodies, newTag, next, false)
+	if err != nil {
+		return res, err
+	}
+	if c.cfg.snapshotPath != "" {
+		c.saveSplitSnapshot(queries, next, newTag)
+	}
+	return res, nil
+}
+
+// saveSplitSnapshot saves the answers of every query of a split update as
+// one answer.
+func (c *Client) saveSplitSnapshot(queries []string, chunks map[string]queryChunk, etag string) {
+	var all wire.QueryResponse
+	for _, q := range queries {
+		part, err := wire.DecodeQuery(chunks[q].body)
+		if err != nil {
+			return // applied already: it decodes
+		}
+		all.Settings = append(all.Settings, part.Settings...)
+	}
+	body, err := all.MarshalJSON()
+	if err == nil {
+		err = c.saveSnapshot(body, etag)
+	}
+	if err != nil {
+		c.log.Warn("heksher: saving the snapshot failed", "path", c.cfg.snapshotPath, "error", err)
+	}
+}
+
 // applyBody decodes a query answer and applies it under the modification
 // lock, in the answer's order (spec §6.5 steps 4-5). The ETag is stored only
 // once the answer was applied. With fromSnapshot, settings whose declaration
 // is waiting for a retry are served too.
 func (c *Client) applyBody(from string, body []byte, etag string, fromSnapshot bool) (applyResult, error) {
-	q, err := wire.DecodeQuery(body)
-	if err != nil {
-		return applyResult{}, &DecodeError{URL: from, What: "query answer", Err: err}
+	return c.applyBodyParts(from, [][]byte{body}, etag, nil, fromSnapshot)
+}
+
+// applyBodyParts is applyBody for the answers of the queries of one update,
+// applied together; chunks (nil for an update of one query) replaces the
+// client's queries' ETags along with etag.
+func (c *Client) applyBodyParts(from string, bodies [][]byte, etag string, chunks map[string]queryChunk, fromSnapshot bool) (applyResult, error) {
+	var q wire.QueryResponse
+	for _, body := range bodies {
+		part, err := wire.DecodeQuery(body)
+		if err != nil {
+			return applyResult{}, &DecodeError{URL: from, What: "query answer", Err: err}
+		}
+		if q.Settings == nil {
+			q = part
+		} else {
+			q.Settings = append(q.Settings, part.Settings...)
+		}
 	}
 	c.mu.Lock()
 	handles := make([]settingHandle, len(q.Settings))
@@ -281,7 +400,7 @@ func (c *Client) applyBody(from string, body []byte, etag string, fromSnapshot b
 		}
 	}
 	c.mu.Lock()
-	c.etag = etag
+	c.etag, c.chunks = etag, chunks
 	if fromSnapshot {
 		c.status.Origin, c.status.ETag = OriginSnapshot, etag
 	}
