@@ -25,7 +25,10 @@ func TestE2E_SigtermDuringAStuckReload(t *testing.T) {
 	dir := t.TempDir()
 	pidFile := filepath.Join(dir, "stuck.pid")
 	stuck := filepath.Join(dir, "stuck")
-	script := fmt.Sprintf("#!/bin/sh\necho $$ > %s\nexec sleep 600\n", pidFile)
+	// The plugin is the init of a PID namespace of its own, where $$ is 1:
+	// the shell reads its pid as the host sees it from /proc (the host's),
+	// with a builtin so that /proc/self is the shell itself.
+	script := fmt.Sprintf("#!/bin/sh\nread -r pid rest < /proc/self/stat\necho $pid > %s\nexec sleep 600\n", pidFile)
 	if err := os.WriteFile(stuck, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
