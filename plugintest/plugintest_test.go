@@ -171,6 +171,24 @@ func TestProcessExample(t *testing.T) {
 	}
 }
 
+// A rule whose value is not of the declared type is refused, as the host's
+// client refuses it: the plugin gets the declared default, and the lookup
+// lists the refused value.
+func TestValueOfWrongTypeIsRefused(t *testing.T) {
+	settings := plugintest.NewSettings(nil, plugintest.Setting{
+		Name: "greeting", Rules: []event.Rule{plugintest.Rule(5, "env", "prod")},
+	})
+	p := plugintest.New(t, watExample, plugintest.Options{Settings: settings})
+	if err := p.SendSettingChanged(t.Context(), "motd"); err != nil {
+		t.Fatal(err)
+	}
+	ls := p.Lookups()
+	if len(ls) != 1 || string(ls[0].Value.JSON) != `"hello"` || ls[0].Value.Source != hostapi.SourceLocalDefault ||
+		len(ls[0].Rejected) != 1 || string(ls[0].Rejected[0].Value) != "5" {
+		t.Fatalf("lookups %+v", ls)
+	}
+}
+
 // A guest that traps on an event: the trap is what Send returns, and the
 // runtime's line about it is in the logs.
 func TestTrapIsReturned(t *testing.T) {

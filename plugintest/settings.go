@@ -9,6 +9,7 @@ import (
 
 	"github.com/heksher-go/heksher/event"
 	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/internal/htype"
 )
 
 // Setting is a setting the fake [Settings] knows, with its rules.
@@ -39,6 +40,10 @@ type Lookup struct {
 	// [hostapi.ErrNotFound], [hostapi.ErrNotDeclared] or
 	// [hostapi.ErrBadContext].
 	Err error
+	// Rejected are the rules (and the server default, Default true) that
+	// would have answered but whose value is not of the declared type: the
+	// host's client refuses those, and so does the fake.
+	Rejected []event.RejectedValue
 }
 
 // Settings is an in-memory [hostapi.Settings]: it resolves lookups against
@@ -51,7 +56,10 @@ type Lookup struct {
 // setting is resolved by its rules. Among the rules whose every condition
 // matches, the one with a condition on the earliest configurable feature
 // wins (then on the next, and so on); among equals, the first in order.
-// No match gives the server default, else the declared default. A name
+// No match gives the server default, else the declared default. Once the
+// manifest is known, a rule or server default whose value is not of the
+// declared type is passed over, as the host's client refuses it, and listed
+// in the [Lookup]'s Rejected. A name
 // neither held nor declared is [hostapi.ErrNotFound]; a held setting the
 // plugin did not declare is [hostapi.ErrNotDeclared] once the plugin's
 // manifest is known (during its init every held setting may be read, by any
@@ -62,6 +70,7 @@ type Settings struct {
 	settings map[string]Setting
 	defaults map[string]string
 	declared map[string]hostapi.Declaration // nil until the manifest is known
+	types    map[string]*htype.Type         // the declared types that parse
 	lookups  []Lookup
 }
 
@@ -114,8 +123,12 @@ func (s *Settings) Declare(decls []hostapi.Declaration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.declared = make(map[string]hostapi.Declaration, len(decls))
+	s.types = make(map[string]*htype.Type, len(decls))
 	for _, d := range decls {
 		s.declared[d.Name] = d
+		if t, err := htype.Parse(d.Type); err == nil {
+			s.types[d.Name] = t
+		}
 	}
 }
 
@@ -137,12 +150,13 @@ func (s *Settings) Reset() {
 func (s *Settings) Lookup(_ context.Context, _, setting string, features []hostapi.Feature) (hostapi.Value, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	v, err := s.resolve(setting, features)
-	s.lookups = append(s.lookups, Lookup{Setting: setting, Features: slices.Clone(features), Value: v, Err: err})
+	var rejected []event.RejectedValue
+	v, err := s.resolve(setting, features, &rejected)
+	s.lookups = append(s.lookups, Lookup{Setting: setting, Features: slices.Clone(features), Value: v, Err: err, Rejected: rejected})
 	return v, err
 }
 
-func (s *Settings) resolve(name string, features []hostapi.Feature) (hostapi.Value, error) {
+func (s *Settings) resolve(name string, features []hostapi.Feature, rejected *[]event.RejectedValue) (hostapi.Value, error) {
 	st, held := s.settings[name]
 	decl, declared := s.declared[name]
 	switch {
@@ -170,19 +184,38 @@ func (s *Settings) resolve(name string, features []hostapi.Feature) (hostapi.Val
 		}
 		ctx[f.Name] = f.Value
 	}
+	typ := s.types[name]
+	fits := func(v json.RawMessage) error {
+		if typ == nil {
+			return nil
+		}
+		return typ.Validate(v)
+	}
 	best, bestRank := -1, -1
 	for i, r := range st.Rules {
 		rank, ok := ruleRank(r, ctx, configurable)
-		if ok && rank > bestRank {
-			best, bestRank = i, rank
+		if !ok || rank <= bestRank {
+			continue
+		}
+		if err := fits(r.Value); err != nil {
+			*rejected = append(*rejected, event.RejectedValue{Setting: name, RuleID: r.ID, Conditions: r.Conditions, Value: r.Value, Reason: err.Error()})
+			continue
+		}
+		best, bestRank = i, rank
+	}
+	serverDefault := st.Default
+	if serverDefault != nil && best < 0 {
+		if err := fits(serverDefault); err != nil {
+			*rejected = append(*rejected, event.RejectedValue{Setting: name, Default: true, Value: serverDefault, Reason: err.Error()})
+			serverDefault = nil
 		}
 	}
 	switch {
 	case best >= 0:
 		r := st.Rules[best]
 		return hostapi.Value{JSON: r.Value, Source: hostapi.SourceRule, RuleID: r.ID, Conditions: r.Conditions}, nil
-	case st.Default != nil:
-		return hostapi.Value{JSON: st.Default, Source: hostapi.SourceServerDefault}, nil
+	case serverDefault != nil:
+		return hostapi.Value{JSON: serverDefault, Source: hostapi.SourceServerDefault}, nil
 	case declared:
 		return hostapi.Value{JSON: decl.Default, Source: hostapi.SourceLocalDefault}, nil
 	}

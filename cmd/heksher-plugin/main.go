@@ -247,6 +247,9 @@ func report(w io.Writer, p *plugintest.Plugin) {
 			fmt.Fprintf(w, " %s", conditions(l.Value.Conditions))
 		}
 		fmt.Fprintln(w, ")")
+		for _, r := range l.Rejected {
+			fmt.Fprintf(w, "    refused %s: %s\n", r.Value, r.Reason)
+		}
 	}
 	p.Reset()
 }

@@ -123,6 +123,11 @@ func TestRunWAT(t *testing.T) {
 		`  lookup greeting[env=prod]: "hello, prod" (rule [env=prod])`,
 		"event closing: not delivered: not subscribed",
 	)
+	out, _, code = runCmd(t, "run", "-set", "greeting=5", watExample, "changed:motd")
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	wantLines(t, out, `  lookup greeting[env=prod]: "hello" (local_default)`, "    refused 5: htype: value does not match type: 5 is not a str")
 }
 
 func TestCallAssemblyScriptWithSettingsFile(t *testing.T) {
