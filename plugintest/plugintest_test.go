@@ -256,7 +256,13 @@ func TestSettingsResolution(t *testing.T) {
 			plugintest.Rule(3, "env", "prod", "user", "ann"),
 		},
 	})
+	// The deeper last condition wins: user (the second feature) over env.
+	s.Set(plugintest.Setting{Name: "order", ConfigurableFeatures: []string{"env", "user"},
+		Rules: []event.Rule{plugintest.Rule(10, "env", "prod"), plugintest.Rule(20, "user", "ann")}})
 	ctx := t.Context()
+	if v, err := s.Lookup(ctx, "p", "order", []hostapi.Feature{{Name: "user", Value: "ann"}}); err != nil || string(v.JSON) != "20" {
+		t.Errorf("order: %s %v, want 20", v.JSON, err)
+	}
 	for _, c := range []struct {
 		features []hostapi.Feature
 		want     string
@@ -285,8 +291,8 @@ func TestSettingsResolution(t *testing.T) {
 	if v, err := s.Lookup(ctx, "p", "other", nil); err != nil || v.Source != hostapi.SourceLocalDefault {
 		t.Errorf("declared default: %+v %v", v, err)
 	}
-	if n := len(s.Lookups()); n != 8 {
-		t.Errorf("%d lookups recorded, want 8", n)
+	if n := len(s.Lookups()); n != 9 {
+		t.Errorf("%d lookups recorded, want 9", n)
 	}
 }
 

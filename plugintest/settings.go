@@ -54,8 +54,10 @@ type Lookup struct {
 // Resolution: a setting the plugin declared but Settings does not hold
 // resolves to the declared default ([hostapi.SourceLocalDefault]); a held
 // setting is resolved by its rules. Among the rules whose every condition
-// matches, the one with a condition on the earliest configurable feature
-// wins (then on the next, and so on); among equals, the first in order.
+// matches, the winner is the reference client's: the rule whose last
+// conditioned feature comes latest in the setting's configurable features,
+// then the one with a condition on the earliest feature (then the next, and
+// so on); among equals, the first in order.
 // No match gives the server default, else the declared default. Once the
 // manifest is known, a rule or server default whose value is not of the
 // declared type is passed over, as the host's client refuses it, and listed
@@ -222,17 +224,20 @@ func (s *Settings) resolve(name string, features []hostapi.Feature, rejected *[]
 	return hostapi.Value{}, fmt.Errorf("%w: %q has no rule for this context and no default", hostapi.ErrNotFound, name)
 }
 
-// ruleRank reports whether r matches ctx and, if so, its rank: a bit per
-// configurable feature it has a condition on, the earliest the highest.
+// ruleRank reports whether r matches ctx and, if so, its rank under the
+// reference client's order (internal/resolve): first the index of the last
+// configurable feature r has a condition on, then, feature by feature from
+// the first, whether it has one.
 func ruleRank(r event.Rule, ctx map[string]string, configurable []string) (int, bool) {
-	rank := 0
+	bits, last := 0, -1
 	for _, c := range r.Conditions {
 		if v, ok := ctx[c.Feature]; !ok || v != c.Value {
 			return 0, false
 		}
 		if i := slices.Index(configurable, c.Feature); i >= 0 && i < 30 {
-			rank |= 1 << (29 - i)
+			bits |= 1 << (29 - i)
+			last = max(last, i)
 		}
 	}
-	return rank, true
+	return (last+1)<<30 | bits, true
 }
