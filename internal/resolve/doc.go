@@ -17,7 +17,9 @@
 // rules by mask, sorts the masks once by that order, and stores every rule in
 // one open-addressing hash table keyed by its mask and condition values.
 // [Table.Lookup] probes the masks in order and stops at the first hit: a few
-// integer operations per mask, no allocation and no lock.
+// integer operations per mask, no allocation and no lock. A table of at most
+// 8 rules, what most settings have, keeps no hash table: comparing each rule
+// costs less, and the table takes a third less memory.
 //
 // # The missing-feature error
 //

@@ -92,12 +92,10 @@ func Build(features []string, rules [][]Condition) (*Table, []Conflict, error) {
 	if n > MaxFeatures {
 		return nil, nil, fmt.Errorf("resolve: %d configurable features, at most %d supported", n, MaxFeatures)
 	}
-	index := make(map[string]int, n)
 	for i, f := range features {
-		if _, dup := index[f]; dup {
+		if slices.Contains(features[:i], f) {
 			return nil, nil, fmt.Errorf("resolve: duplicate configurable feature %q", f)
 		}
-		index[f] = i
 	}
 	t := &Table{n: n, full: uint64(1)<<n - 1}
 	if n == MaxFeatures {
@@ -107,15 +105,17 @@ func Build(features []string, rules [][]Condition) (*Table, []Conflict, error) {
 		return t, nil, nil
 	}
 	t.entries = make([]entry, 0, len(rules))
-	t.slots = make([]slot, tableSize(len(rules)))
+	if len(rules) > linearMax {
+		t.slots = make([]slot, tableSize(len(rules)))
+	}
 	var conflicts []Conflict
 	var hashes [MaxFeatures]uint64
 	valueBuf := make([]string, n*len(rules)) // one allocation for every entry's values
 	for ri, conds := range rules {
 		e := entry{values: valueBuf[ri*n : (ri+1)*n : (ri+1)*n], rule: ri}
 		for _, c := range conds {
-			d, ok := index[c.Feature]
-			if !ok {
+			d := slices.Index(features, c.Feature)
+			if d < 0 {
 				return nil, nil, fmt.Errorf("%w: rule %d conditions on %q, configurable features are %v",
 					ErrUnknownFeature, ri, c.Feature, features)
 			}
@@ -133,7 +133,9 @@ func Build(features []string, rules [][]Condition) (*Table, []Conflict, error) {
 			continue
 		}
 		t.entries = append(t.entries, e)
-		t.insert(e.hash, uint32(len(t.entries)))
+		if t.slots != nil {
+			t.insert(e.hash, uint32(len(t.entries)))
+		}
 		if !slices.Contains(t.masks, e.mask) {
 			t.masks = append(t.masks, e.mask)
 		}
@@ -212,6 +214,12 @@ func (t *Table) usable(present uint64, hashes []uint64) uint64 {
 	return out
 }
 
+// linearMax is the largest number of rules a table scans instead of
+// hashing: most settings have a handful of rules, for which comparing each
+// costs less than hashing, and the hash slots would be a third of the
+// table's memory.
+const linearMax = 8
+
 // tableSize is the smallest power of two at least twice n.
 func tableSize(n int) int {
 	return 1 << bits.Len(uint(2*n-1))
@@ -260,7 +268,13 @@ func (t *Table) insert(h uint64, idx uint32) {
 // find returns the entry with this mask and these values (only the mask's
 // positions of values are compared).
 func (t *Table) find(mask, h uint64, values []string) (int, bool) {
-	if len(t.slots) == 0 {
+	if t.slots == nil {
+		for i := range t.entries {
+			e := &t.entries[i]
+			if e.hash == h && e.mask == mask && sameValues(mask, e.values, values) {
+				return i, true
+			}
+		}
 		return 0, false
 	}
 	m := uint64(len(t.slots) - 1)
@@ -320,8 +334,19 @@ func (t *Table) Lookup(values []string, hashes []uint64, present uint64) (rule, 
 		}
 		return -1, -1
 	}
-	if len(t.slots) == 0 {
-		return -1, -1
+	if t.slots == nil {
+		// A small table: the matching rule of the greatest mask.
+		best := -1
+		for i := range t.entries {
+			e := &t.entries[i]
+			if sameValues(e.mask, e.values, values) && (best < 0 || compareMasks(e.mask, t.entries[best].mask) > 0) {
+				best = i
+			}
+		}
+		if best < 0 {
+			return -1, -1
+		}
+		return t.entries[best].rule, -1
 	}
 	usable := t.usable(full, hashes)
 	if t.maskBits == nil {
