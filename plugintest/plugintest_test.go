@@ -87,7 +87,9 @@ func TestWATExample(t *testing.T) {
 // The AssemblyScript example does four things: a lookup at init, a log
 // line per change, one per failed update, and a goodbye at closing.
 func TestAssemblyScriptExample(t *testing.T) {
-	settings := plugintest.NewSettings(nil, plugintest.Setting{
+	// rate_limit is configurable by env and user; the plugin gives env, and
+	// user takes the host's context default.
+	settings := plugintest.NewSettings(map[string]string{"user": "guest"}, plugintest.Setting{
 		Name: "rate_limit", Rules: []event.Rule{plugintest.Rule(7, "env", "prod")},
 	})
 	p := plugintest.New(t, asExample, plugintest.Options{Settings: settings})
@@ -268,15 +270,30 @@ func TestSettingsResolution(t *testing.T) {
 		want     string
 		source   hostapi.Source
 	}{
-		{nil, "2", hostapi.SourceRule},
+		{[]hostapi.Feature{{Name: "user", Value: "bob"}}, "2", hostapi.SourceRule},
 		{[]hostapi.Feature{{Name: "user", Value: "ann"}}, "3", hostapi.SourceRule},
 		{[]hostapi.Feature{{Name: "env", Value: "dev"}, {Name: "user", Value: "ann"}}, "1", hostapi.SourceRule},
-		{[]hostapi.Feature{{Name: "env", Value: "dev"}}, "5", hostapi.SourceServerDefault},
+		{[]hostapi.Feature{{Name: "env", Value: "dev"}, {Name: "user", Value: "bob"}}, "5", hostapi.SourceServerDefault},
 	} {
 		v, err := s.Lookup(ctx, "p", "limit", c.features)
 		if err != nil || string(v.JSON) != c.want || v.Source != c.source {
 			t.Errorf("%v: %s %v %v, want %s %v", c.features, v.JSON, v.Source, err, c.want, c.source)
 		}
+	}
+	// A missing feature: user has no value, and the rule on user alone
+	// (no condition before user) is reached, so the lookup fails.
+	if _, err := s.Lookup(ctx, "p", "limit", nil); !errors.Is(err, hostapi.ErrBadContext) {
+		t.Errorf("missing user: %v", err)
+	}
+	// When no rule's conditions before the missing feature match, no rule
+	// is reached and a default answers.
+	s.Set(plugintest.Setting{Name: "envonly", ConfigurableFeatures: []string{"env", "user"},
+		Rules: []event.Rule{plugintest.Rule(1, "env", "prod", "user", "ann")}, Default: json.RawMessage(`0`)})
+	if v, err := s.Lookup(ctx, "p", "envonly", []hostapi.Feature{{Name: "env", Value: "dev"}}); err != nil || string(v.JSON) != "0" {
+		t.Errorf("missing user, no rule reached: %s %v", v.JSON, err)
+	}
+	if _, err := s.Lookup(ctx, "p", "envonly", []hostapi.Feature{{Name: "env", Value: "prod"}}); !errors.Is(err, hostapi.ErrBadContext) {
+		t.Errorf("missing user, a rule reached: %v", err)
 	}
 	if _, err := s.Lookup(ctx, "p", "limit", []hostapi.Feature{{Name: "theme", Value: "dark"}}); !errors.Is(err, hostapi.ErrBadContext) {
 		t.Errorf("unknown feature: %v", err)
@@ -291,8 +308,8 @@ func TestSettingsResolution(t *testing.T) {
 	if v, err := s.Lookup(ctx, "p", "other", nil); err != nil || v.Source != hostapi.SourceLocalDefault {
 		t.Errorf("declared default: %+v %v", v, err)
 	}
-	if n := len(s.Lookups()); n != 9 {
-		t.Errorf("%d lookups recorded, want 9", n)
+	if n := len(s.Lookups()); n != 12 {
+		t.Errorf("%d lookups recorded, want 12", n)
 	}
 }
 

@@ -3,6 +3,7 @@ package plugintest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -66,7 +67,11 @@ type Lookup struct {
 // plugin did not declare is [hostapi.ErrNotDeclared] once the plugin's
 // manifest is known (during its init every held setting may be read, by any
 // feature unless its ConfigurableFeatures are set); a feature the setting
-// is not configurable by is [hostapi.ErrBadContext].
+// is not configurable by is [hostapi.ErrBadContext], and so is a missing
+// one when the reference client would say so: with m the first configurable
+// feature that has no value (given or defaulted), when m is the first one
+// or some rule's conditions on the features before m all match; otherwise
+// a lookup that misses a feature matches no rule.
 type Settings struct {
 	mu       sync.Mutex
 	settings map[string]Setting
@@ -186,6 +191,15 @@ func (s *Settings) resolve(name string, features []hostapi.Feature, rejected *[]
 		}
 		ctx[f.Name] = f.Value
 	}
+	rules := st.Rules
+	if !anyFeature {
+		switch err := missingFeature(name, st.Rules, ctx, configurable); {
+		case errors.Is(err, errNoRule):
+			rules = nil
+		case err != nil:
+			return hostapi.Value{}, err
+		}
+	}
 	typ := s.types[name]
 	fits := func(v json.RawMessage) error {
 		if typ == nil {
@@ -194,7 +208,7 @@ func (s *Settings) resolve(name string, features []hostapi.Feature, rejected *[]
 		return typ.Validate(v)
 	}
 	best, bestRank := -1, -1
-	for i, r := range st.Rules {
+	for i, r := range rules {
 		rank, ok := ruleRank(r, ctx, configurable)
 		if !ok || rank <= bestRank {
 			continue
@@ -214,7 +228,7 @@ func (s *Settings) resolve(name string, features []hostapi.Feature, rejected *[]
 	}
 	switch {
 	case best >= 0:
-		r := st.Rules[best]
+		r := rules[best]
 		return hostapi.Value{JSON: r.Value, Source: hostapi.SourceRule, RuleID: r.ID, Conditions: r.Conditions}, nil
 	case serverDefault != nil:
 		return hostapi.Value{JSON: serverDefault, Source: hostapi.SourceServerDefault}, nil
@@ -223,6 +237,33 @@ func (s *Settings) resolve(name string, features []hostapi.Feature, rejected *[]
 	}
 	return hostapi.Value{}, fmt.Errorf("%w: %q has no rule for this context and no default", hostapi.ErrNotFound, name)
 }
+
+// missingFeature applies the reference client's rule for a configurable
+// feature without a value (internal/resolve): with m the first such feature,
+// the lookup fails when m is the first feature or some rule's conditions on
+// the features before m all match ctx (its traversal reaches m); otherwise no
+// rule matches and a default answers.
+func missingFeature(name string, rules []event.Rule, ctx map[string]string, configurable []string) error {
+	m := slices.IndexFunc(configurable, func(f string) bool { _, ok := ctx[f]; return !ok })
+	if m < 0 {
+		return nil
+	}
+	reaches := m == 0 || slices.ContainsFunc(rules, func(r event.Rule) bool {
+		for _, c := range r.Conditions {
+			if i := slices.Index(configurable, c.Feature); i >= 0 && i < m && ctx[c.Feature] != c.Value {
+				return false
+			}
+		}
+		return true
+	})
+	if reaches {
+		return fmt.Errorf("%w: %q needs a value for context feature %q (configurable by %v)", hostapi.ErrBadContext, name, configurable[m], configurable)
+	}
+	return errNoRule
+}
+
+// errNoRule is missingFeature's answer when no rule can match.
+var errNoRule = errors.New("no rule can match")
 
 // ruleRank reports whether r matches ctx and, if so, its rank under the
 // reference client's order (internal/resolve): first the index of the last

@@ -136,7 +136,7 @@ func TestCallAssemblyScriptWithSettingsFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, _, code := runCmd(t, "call", "-settings", file, "-config", `{"env":"prod"}`, asExample,
+	out, _, code := runCmd(t, "call", "-settings", file, "-config", `{"env":"prod"}`, "-context", "user=guest", asExample,
 		"changed:rate_limit[env=prod]=9", "update-error:connection refused", "update-ok", "closing")
 	if code != 0 {
 		t.Fatalf("exit %d:\n%s", code, out)
