@@ -8,7 +8,8 @@
 // # Quick start
 //
 //	func TestMyPlugin(t *testing.T) {
-//		settings := plugintest.NewSettings(nil, plugintest.Setting{
+//		// the host's context defaults, then the settings with their rules
+//		settings := plugintest.NewSettings(map[string]string{"user": "guest"}, plugintest.Setting{
 //			Name:  "rate_limit",
 //			Rules: []event.Rule{plugintest.Rule(7, "env", "prod")},
 //		})
