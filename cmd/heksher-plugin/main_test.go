@@ -234,3 +234,20 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+// A binary that is not a plugin (it prints something else than the
+// handshake and exits) is refused by run and by validate -start, naming it.
+func TestNotAPluginBinary(t *testing.T) {
+	const garbage = "../../host/process/testdata/bin/garbage"
+	if _, err := os.Stat(garbage); err != nil {
+		t.Skip("run make process-plugins")
+	}
+	out, _, code := runCmd(t, "run", garbage, "closing")
+	if code != 1 || !strings.Contains(out, "load "+garbage+": FAILED: ") || !strings.Contains(out, `"garbage"`) {
+		t.Errorf("run: exit %d:\n%s", code, out)
+	}
+	out, _, code = runCmd(t, "validate", "-start", garbage)
+	if code != 1 || !strings.Contains(out, "INVALID: it does not initialise: ") {
+		t.Errorf("validate -start: exit %d:\n%s", code, out)
+	}
+}
