@@ -2,7 +2,9 @@ package server
 
 import (
 	"crypto/md5"
+	"encoding/binary"
 	"encoding/hex"
+	"hash/maphash"
 	"net/http"
 	"slices"
 	"strconv"
@@ -20,13 +22,45 @@ import (
 // Answers are also found by the raw query string as sent: a client polls
 // with the very same URL, and finding it there skips parsing and
 // validating its parameters, so that a matching poll (304) costs the same
-// whether it names 100 settings or 100,000 (one hash and one comparison of
-// the query string).
+// whether it names 100 settings or 100,000: the query string is hashed
+// from a sample of its bytes (rawKey) and compared once.
 type queryCache struct {
 	mu      sync.Mutex
 	entries map[string]*cachedAnswer // by queryParams.key
-	raw     map[string]*cachedAnswer // by the raw query string
-	bytes   int                      // keys and bodies held
+	raw     map[uint64][]rawEntry    // by rawKey of the raw query string
+	nraw    int
+	bytes   int // keys and bodies held
+}
+
+type rawEntry struct {
+	query string
+	ans   *cachedAnswer
+}
+
+// rawSeed keys rawKey; random per process, so that nobody can pick
+// query strings that share a key (which would only cost comparisons).
+var rawSeed = maphash.MakeSeed()
+
+// rawKey hashes a query string from its length, its first and last 512
+// bytes and at most 256 bytes between: one pass over a long query string
+// is left, the comparison with the cached one.
+func rawKey(q string) uint64 {
+	if len(q) <= 2048 {
+		return maphash.String(rawSeed, q)
+	}
+	var h maphash.Hash
+	h.SetSeed(rawSeed)
+	h.WriteString(q[:512])
+	h.WriteString(q[len(q)-512:])
+	mid := q[512 : len(q)-512]
+	step := max(len(mid)/256, 1)
+	for i := 0; i < len(mid); i += step {
+		h.WriteByte(mid[i])
+	}
+	var n [8]byte
+	binary.LittleEndian.PutUint64(n[:], uint64(len(q)))
+	h.Write(n[:])
+	return h.Sum64()
 }
 
 type cachedAnswer struct {
@@ -49,33 +83,44 @@ func (c *queryCache) get(key string) *cachedAnswer {
 }
 
 func (c *queryCache) getRaw(rawQuery string) *cachedAnswer {
+	k := rawKey(rawQuery)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.raw[rawQuery]
+	for _, e := range c.raw[k] {
+		if e.query == rawQuery {
+			return e.ans
+		}
+	}
+	return nil
 }
 
 // put stores an answer under its normalised key and its raw query string.
 func (c *queryCache) put(key, rawQuery string, a *cachedAnswer) {
+	k := rawKey(rawQuery)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	size := len(key) + len(rawQuery) + len(a.body)
-	if c.entries == nil || len(c.entries) >= maxCacheEntries || len(c.raw) >= maxCacheEntries || c.bytes+size > maxCacheBytes {
-		c.entries, c.raw, c.bytes = make(map[string]*cachedAnswer), make(map[string]*cachedAnswer), 0
+	if c.entries == nil || len(c.entries) >= maxCacheEntries || c.nraw >= maxCacheEntries || c.bytes+size > maxCacheBytes {
+		c.entries, c.raw, c.nraw, c.bytes = make(map[string]*cachedAnswer), make(map[uint64][]rawEntry), 0, 0
 	}
 	if _, ok := c.entries[key]; !ok {
 		c.entries[key] = a
 		c.bytes += len(key) + len(a.body)
 	}
-	if _, ok := c.raw[rawQuery]; !ok {
-		c.raw[rawQuery] = c.entries[key]
-		c.bytes += len(rawQuery)
+	for _, e := range c.raw[k] {
+		if e.query == rawQuery {
+			return
+		}
 	}
+	c.raw[k] = append(c.raw[k], rawEntry{query: rawQuery, ans: c.entries[key]})
+	c.nraw++
+	c.bytes += len(rawQuery)
 }
 
 func (c *queryCache) clear() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.entries, c.raw, c.bytes = nil, nil, 0
+	c.entries, c.raw, c.nraw, c.bytes = nil, nil, 0, 0
 }
 
 // filter is a parsed context_filters: nil means everything (`*`);
