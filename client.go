@@ -40,7 +40,7 @@ type Client struct {
 	disp       *dispatch.Dispatcher
 	ownDisp    bool
 
-	modLock  sync.Mutex // the modification lock (spec §6.7)
+	modLock  sync.Mutex // the modification lock (docs/CONFORMANCE.md B61)
 	defaults contextDefaults
 	tracking atomic.Pointer[trackConfig]
 	// untracked holds the context values already reported as untracked.
@@ -199,12 +199,12 @@ func (c *Client) NewFeatures(ctx context.Context, explicit map[string]string) Fe
 }
 
 // ModificationLock returns the lock the client holds while it applies an
-// update (spec §6.7): whoever holds it knows no setting value changes until
+// update (docs/CONFORMANCE.md B61): whoever holds it knows no setting value changes until
 // it is released. Get never takes it. Holding it while waiting for Reload or
 // SetAsMain deadlocks until their context ends.
 func (c *Client) ModificationLock() sync.Locker { return &c.modLock }
 
-// register queues a new setting for declaration (spec §2.1). A closed client
+// register queues a new setting for declaration (B27–B28). A closed client
 // still queues it, which is how a forgotten closed main client is detected.
 func (c *Client) register(s settingHandle) {
 	c.mu.Lock()
@@ -258,7 +258,7 @@ func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys
 func (c *Client) isLive() bool         { return !c.closedFlag.Load() }
 func (c *Client) logger() *slog.Logger { return c.log }
 
-// SetAsMain makes c the main client and starts it (spec §6.2): it takes the
+// SetAsMain makes c the main client and starts it (B26–B27): it takes the
 // main slot, checks the service's context features (a mismatch or failure is
 // only logged), declares every pending setting, and runs the first update.
 // It returns once the first update is done.

@@ -96,7 +96,7 @@ func (c *Client) getContextFeatures(ctx context.Context) ([]string, error) {
 }
 
 // Ping checks that the service answers its health endpoint with a 2xx
-// status (spec §6.10). It works without SetAsMain. The request is bounded by
+// status (docs/CONFORMANCE.md B41). It works without SetAsMain. The request is bounded by
 // ctx and by the client's request timeout (see [WithRequestTimeout]),
 // whichever ends first.
 //

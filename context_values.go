@@ -11,7 +11,7 @@ import (
 // Features is a request's explicit context-feature values, prepared once and
 // then used to read any number of settings with [Setting.GetFor]: the values
 // are hashed once, and the main client's warnings about unknown or untracked
-// values (spec §4.3) are logged once, by [NewFeatures], rather than at every
+// values (Get-time warnings) are logged once, by [NewFeatures], rather than at every
 // read.
 //
 // Unlike the map given to [Setting.Get], a Features describes the whole

@@ -16,7 +16,7 @@ import (
 )
 
 // declarationLoop declares queued settings one at a time, in FIFO order
-// (spec §6.4), until the client is closed.
+// (docs/CONFORMANCE.md: declaration order), until the client is closed.
 func (c *Client) declarationLoop() {
 	defer c.wg.Done()
 	var retryTimer *time.Timer
@@ -96,7 +96,7 @@ func (c *Client) finishDeclaration(s settingHandle, res declResult) {
 	c.inFlight = nil
 	if res.tracked {
 		// A setting tracked later under the same name replaces the earlier
-		// one (spec §6.4 step 5).
+		// one, as in heksher-py.
 		if prev, ok := c.tracked[s.settingName()]; ok && prev != s {
 			// The query is the same as before, so the service would answer
 			// 304 and the new object would never get its rules: ask for
@@ -185,7 +185,7 @@ func (c *Client) waitDeclarations(ctx context.Context) error {
 	}
 }
 
-// declareOne declares s and handles the answer exactly as spec §6.4 says.
+// declareOne declares s and handles the answer as heksher-py does (B38–B40).
 func (c *Client) declareOne(s settingHandle) (res declResult) {
 	c.mu.Lock()
 	_, res.retried = c.retrying[s]
@@ -266,7 +266,7 @@ func (c *Client) declareOne(s settingHandle) (res declResult) {
 	return declResult{tracked: true, retried: res.retried}
 }
 
-// declarationConflict handles a 409 (spec §6.4 step 1): one ERROR line
+// declarationConflict handles a 409 (the service refused the declaration): one ERROR line
 // saying why, the conflict recorded for Status, the setting and strict
 // mode, and the setting tracked as the reference does (unless the answer is
 // not JSON), so that it gets the service's values where they fit.
@@ -309,7 +309,7 @@ func conflictReason(r wire.DeclareResponse, body []byte) string {
 }
 
 // handleOutdated logs an outdated answer and applies its default_value
-// difference as the server default (spec §6.4 step 4).
+// difference as the server default (docs/CONFORMANCE.md B38–B39).
 func (c *Client) handleOutdated(s settingHandle, version string, r wire.DeclareResponse, log *slog.Logger) error {
 	sameMajor := false
 	if !r.HasLatestVersion {

@@ -113,7 +113,7 @@ func (h *declHook) events() []*event.Declared {
 	return slices.Clone(h.got)
 }
 
-// Every declaration outcome of spec §6.4, with its log text and level,
+// Every declaration outcome (docs/CONFORMANCE.md B38–B40), with its log text and level,
 // whether the setting is tracked, and the event hooks receive. Other
 // settings are unaffected by a failed or odd declaration.
 func TestDeclarationOutcomes(t *testing.T) {
@@ -308,7 +308,7 @@ func TestB40_UpgradedDeclaration(t *testing.T) {
 }
 
 // A setting declared twice under one name: the later object replaces the
-// earlier one in tracking (spec §6.4 step 5).
+// earlier one in tracking, as in heksher-py.
 func TestDeclaration_LaterObjectReplaces(t *testing.T) {
 	freshMain(t)
 	f := newFakeServer(t, "a")

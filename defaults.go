@@ -35,7 +35,7 @@ type contextDefaults struct {
 	cur atomic.Pointer[map[string]Default]
 }
 
-// set adds defaults (spec §4.2): a feature that already has one fails the
+// set adds defaults (B33): a feature that already has one fails the
 // whole call with ErrDuplicateDefault and nothing is applied; with warn,
 // features outside known are logged, and stored anyway.
 func (d *contextDefaults) set(log *slog.Logger, known []string, warn bool, m map[string]Default) error {
@@ -84,7 +84,7 @@ func (d *contextDefaults) value(ctx context.Context, feature string) (string, bo
 }
 
 // SetDefaults gives context features default values, used by Get when the
-// caller passes no explicit value (spec §4.2). Features not among the
+// caller passes no explicit value (B33). Features not among the
 // client's context features are logged at WARN and stored anyway. It may be
 // called before or after SetAsMain and takes effect at the next Get.
 //

@@ -19,7 +19,7 @@ import (
 // renders it the way the client declares types (`Enum["x",1,3]`). Enum and
 // Flags may have options of any JSON primitive kind.
 //
-// Server values convert by the client's rules of spec §5.4, not by the
+// Server values convert by heksher-py's rules (B21–B25), not by the
 // server's validation: `3.0` is rejected for int; a Flags element that is not
 // a member is dropped with a coercion; an element that a Sequence's element
 // type rejects is dropped with a coercion; and so on. A coerced value is

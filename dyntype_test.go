@@ -48,7 +48,7 @@ func TestDynType_Invalid(t *testing.T) {
 	}
 }
 
-// The client rules of spec §5.4 over JSON values, mirroring the typed tests
+// heksher-py's conversion rules over JSON values, mirroring the typed tests
 // (B21–B25) and the quirk decisions.
 func TestDynType_Conversions(t *testing.T) {
 	tests := []struct {

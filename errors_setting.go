@@ -7,7 +7,7 @@ import (
 
 // ErrNotConfigurable is matched by the error [Setting.Get] returns when an
 // explicit context feature is not one of the setting's configurable
-// features (spec §2.8 step 1).
+// features (docs/CONFORMANCE.md B3).
 var ErrNotConfigurable = errors.New("heksher: context feature is not configurable for the setting")
 
 // ErrMissingContextFeature is matched by the error [Setting.Get] returns

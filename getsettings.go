@@ -9,7 +9,7 @@ import (
 	"github.com/heksher-go/heksher/internal/wire"
 )
 
-// SettingData describes one setting as the service stores it (spec §6.11).
+// SettingData describes one setting as the service stores it (B43).
 type SettingData struct {
 	Name                 string
 	ConfigurableFeatures []string // in the service's context-feature order

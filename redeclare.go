@@ -9,7 +9,7 @@ import (
 )
 
 // Two settings of one name: the later replaces the earlier in the client's
-// tracking (spec §6.4 step 5), which is what plugins and the host sharing
+// tracking (as in heksher-py), which is what plugins and the host sharing
 // one declaration rely on. When they are identical that is all; when they
 // differ, one of them was a mistake that would otherwise go unnoticed (the
 // earlier object stops receiving values), so it is reported once, when the

@@ -19,7 +19,7 @@ import (
 // type: its declaration, and the conversion of server values.
 type settingHandle interface {
 	settingName() string
-	// declaration is the body of the setting's declaration (spec §2.3).
+	// declaration is the body of the setting's declaration (B1).
 	declaration() wire.DeclareRequest
 	versionMajor() int
 	// applyDeclaredDefault converts an outdated declaration's default_value
@@ -41,7 +41,7 @@ type settingHandle interface {
 type preparedUpdate interface {
 	// commit swaps the rule set and server default in at once.
 	commit()
-	// rejected lists the server values refused (spec §5.5).
+	// rejected lists the server values refused (B48, B50).
 	rejected() []event.RejectedValue
 	// hasChanged reports, after commit, whether the rules or the server
 	// default really differ from before; it allocates nothing.
@@ -52,7 +52,7 @@ type preparedUpdate interface {
 }
 
 // supplier is what a setting needs from the client that supplied its rule
-// set, to build the namespace of a Get (spec §4.3).
+// set, to build the namespace of a Get (defaults, then explicit values).
 type supplier interface {
 	// warnExplicit logs the warnings of §4.3 steps 1-2; it must not allocate
 	// when there is nothing to warn about.
@@ -152,7 +152,7 @@ func MainClient() *Client {
 	return c
 }
 
-// takeMain performs spec §6.3 for c: on success c holds the slot and has
+// takeMain switches the main slot to c (B52–B56): on success c holds the slot and has
 // inherited the pending or tracked settings of the previous occupant.
 func (c *Client) takeMain() error {
 	mainSlot.mu.Lock()
@@ -212,7 +212,7 @@ func (c *Client) takeMain() error {
 	return nil
 }
 
-// unprocessedError is the refusal of spec §6.3 step 2. Declarations awaiting
+// unprocessedError is the refusal of B56 (docs/CONFORMANCE.md). Declarations awaiting
 // a retry (degraded start) count as unprocessed, like the queued ones: a
 // retry is only a declaration put back in the queue when its timer fires, so
 // whether a failed declaration sits in the queue or in the retry list when

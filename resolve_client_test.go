@@ -12,7 +12,7 @@ import (
 
 // cvClientBenchSetting is cvBenchSetting's shape served by a compatible
 // server to a real client, so that Get pays the client's namespace checks
-// (spec §4.3 warnings) as in production.
+// (its Get-time warnings) as in production.
 func cvClientBenchSetting(b *testing.B) *Setting[int64] {
 	b.Helper()
 	ResetMainForTesting()

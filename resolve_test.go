@@ -12,7 +12,7 @@ import (
 	"github.com/heksher-go/heksher/internal/wire"
 )
 
-// The worked examples of spec §3.3 through Setting.Get: A–D, E (B64 three-
+// The worked resolution examples (B64) through Setting.Get: A–D, E (B64 three-
 // feature tie-break) and F (B64 lazy missing-feature error).
 func TestResolve_Examples(t *testing.T) {
 	stub := cvStubMain(t)

@@ -17,7 +17,7 @@ import (
 )
 
 // Setting is a named, typed value declared to Heksher and resolved locally
-// against the rules the main client downloads (spec §2). T is the Go type of
+// against the rules the main client downloads. T is the Go type of
 // its values; a setting whose type is known only at run time is a
 // Setting[json.RawMessage] built with [ParseType].
 //
@@ -54,7 +54,7 @@ type Setting[T any] struct {
 	scopedN atomic.Int32
 }
 
-// Validator checks or transforms a server value of a setting (spec §2.4). It
+// Validator checks or transforms a server value of a setting (B51). It
 // receives the value (after conversion and the on-coerce hook, or the
 // previous validator's output), the rule the value belongs to (nil for a
 // server default) and the setting. Returning an error rejects the value: the
@@ -109,7 +109,7 @@ func WithVersion(v string) SettingOption {
 }
 
 // WithOnCoerce sets the hook called when a server value was converted with
-// losses (spec §2.5): it receives the coerced value, the server's raw value,
+// losses (heksher-py's on_coerce): it receives the coerced value, the server's raw value,
 // the coercion messages and the rule (nil for a server default), and returns
 // the value to use, or an error to reject it. By default a coerced value is
 // accepted as it is. T must be the setting's value type, or NewSetting fails.
@@ -150,7 +150,7 @@ var versionPattern = regexp.MustCompile(`^[0-9]+\.[0-9]+$`)
 // server supplies rules or a default. The default never goes through
 // validators or coercion.
 //
-// The setting registers at once with the current main client (spec §2.1):
+// The setting registers at once with the current main client (B27–B28):
 // a real client declares it in the background, a stub ignores it, and before
 // any client it waits for the first one. NewSetting never blocks. A later
 // setting with the same name replaces this one in the client's tracking;
@@ -244,7 +244,7 @@ func (s *Setting[T]) Name() string { return s.name }
 // Type returns the setting's type.
 func (s *Setting[T]) Type() Type[T] { return s.typ }
 
-// TypeString returns the declared type string (spec §5.2).
+// TypeString returns the declared type string (B21–B25).
 func (s *Setting[T]) TypeString() string { return s.typ.str }
 
 // Features returns the configurable features in resolution order (a copy).
@@ -295,7 +295,7 @@ func (s *Setting[T]) DeclarationConflict() error {
 
 func (s *Setting[T]) setConflict(ce *ConflictError) { s.conflict.Store(ce) }
 
-// declaration is the body POSTed to declare the setting (spec §2.3).
+// declaration is the body POSTed to declare the setting (B1).
 func (s *Setting[T]) declaration() wire.DeclareRequest {
 	return wire.DeclareRequest{
 		Name:                 s.name,

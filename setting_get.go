@@ -12,10 +12,10 @@ import (
 // allocating (more still work, with one allocation per call).
 const inlineFeatures = 8
 
-// Get returns the setting's value for a request (spec §2.8): explicit maps
+// Get returns the setting's value for a request (B64): explicit maps
 // configurable features to their values; the supplying client's defaults
 // fill the others (static, then from ctx). The best matching rule wins
-// (spec §3.2); with no match, the server default if one was accepted, else
+// (internal/resolve); with no match, the server default if one was accepted, else
 // the local default. Before any rules arrived it returns the server default
 // or the local default and logs "the value of setting was never retrieved
 // from service" (INFO).
@@ -62,7 +62,7 @@ func (s *Setting[T]) lookupMap(ctx context.Context, explicit map[string]string) 
 		values, hashes = make([]string, n), make([]uint64, n)
 	}
 	values, hashes = values[:n], hashes[:n]
-	// Step 1 (spec §2.8): every explicit key must be configurable. Counting
+	// Step 1 (B3): every explicit key must be configurable. Counting
 	// the keys found among the features checks that without ranging over
 	// the map, which costs more than the lookups.
 	var present uint64
@@ -98,7 +98,7 @@ func (s *Setting[T]) lookupMap(ctx context.Context, explicit map[string]string) 
 	return s.resolution(sn, rule, missing)
 }
 
-// resolution turns a table lookup into a Resolution (spec §2.8 steps 4-5).
+// resolution turns a table lookup into a Resolution: the rule, or the fallback.
 func (s *Setting[T]) resolution(sn *snapshot[T], rule, missing int) (Resolution[T], error) {
 	if missing >= 0 {
 		return Resolution[T]{Value: s.def, Source: SourceLocalDefault, Retrieved: true},
@@ -111,7 +111,7 @@ func (s *Setting[T]) resolution(sn *snapshot[T], rule, missing int) (Resolution[
 	return Resolution[T]{Value: sn.values[rule], Source: SourceRule, RuleID: r.ID, Conditions: r.Conditions, Retrieved: true}, nil
 }
 
-// fallback is spec §2.8 step 5.
+// fallback is the server default if one was accepted, else the local default.
 func (s *Setting[T]) fallback(sn *snapshot[T]) Resolution[T] {
 	if sn != nil && sn.hasDefault {
 		return Resolution[T]{Value: sn.serverDefault, Source: SourceServerDefault, Retrieved: sn.retrieved}

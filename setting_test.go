@@ -113,7 +113,7 @@ func TestSetting_NotConfigurable(t *testing.T) {
 	if !errors.As(err, &nce) || !errors.Is(err, ErrNotConfigurable) || len(nce.Features) != 1 || nce.Features[0] != "d" {
 		t.Fatalf("err = %v", err)
 	}
-	// Also after rules arrived (spec §3.3 F, last bullet).
+	// Also after rules arrived (B64, example F).
 	stub := cvStubMain(t)
 	SetValue(stub, s, 3)
 	if _, err := s.Get(context.Background(), map[string]string{"trust": "x"}); !errors.Is(err, ErrNotConfigurable) {

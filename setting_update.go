@@ -23,7 +23,7 @@ func (s *Setting[T]) validators() []Validator[T] {
 	return nil
 }
 
-// convert runs one server value through the pipeline of spec §2.6: the
+// convert runs one server value through heksher-py's pipeline: the
 // type's conversion, the on-coerce hook when there were coercions, then the
 // validators. A rejection is a *ConversionError. Panics of hooks and
 // validators are not recovered here (see guard).
@@ -58,7 +58,7 @@ func (s *Setting[T]) guard(err *error) {
 }
 
 // applyDeclaredDefault handles the default_value difference of an outdated
-// declaration (spec §6.4): converted with rule = nil; accepted, it becomes
+// declaration (B38–B39): converted with rule = nil; accepted, it becomes
 // the server default at once.
 func (s *Setting[T]) applyDeclaredDefault(raw json.RawMessage, log *slog.Logger) (coercions []string, err error) {
 	defer s.guard(&err)
@@ -96,7 +96,7 @@ type stagedUpdate[T any] struct {
 }
 
 // prepareUpdate converts and collates one setting's entry of a query answer
-// (spec §5.5, §3.1). def is nil when the entry had no default_value.
+// (B4–B9, B48–B50). def is nil when the entry had no default_value.
 func (s *Setting[T]) prepareUpdate(from supplier, rules []wire.QueryRule, def json.RawMessage, log *slog.Logger) (_ preparedUpdate, err error) {
 	defer s.guard(&err)
 	if log == nil {
@@ -189,7 +189,7 @@ func (s *Setting[T]) checkConditions(conds []Condition) string {
 	return ""
 }
 
-// logConflicts logs spec §3.1's rule conflicts at ERROR.
+// logConflicts logs rule conflicts at ERROR (docs/CONFORMANCE.md B8–B9).
 func (s *Setting[T]) logConflicts(log *slog.Logger, conflicts []resolve.Conflict, rules []event.Rule) {
 	for _, c := range conflicts {
 		if len(s.features) == 0 {
@@ -204,7 +204,7 @@ func (s *Setting[T]) logConflicts(log *slog.Logger, conflicts []resolve.Conflict
 func (u *stagedUpdate[T]) rejected() []event.RejectedValue { return u.rejects }
 
 // commit swaps the new rule set and server default in. A rejected default
-// keeps the previous one (spec §2.7).
+// keeps the previous one (docs/CONFORMANCE.md B62).
 func (u *stagedUpdate[T]) commit() {
 	s := u.s
 	if u.from == nil {

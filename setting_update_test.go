@@ -380,7 +380,7 @@ func TestUpdate_DeclaredDefault(t *testing.T) {
 	}
 }
 
-// A new supplier replacing a live one's rule set warns (spec §6.13).
+// A new supplier replacing a live one's rule set warns (heksher-py's text).
 func TestUpdate_MultipleClients(t *testing.T) {
 	cvFreshMain(t)
 	log, logs := cvNewLogger()

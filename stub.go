@@ -15,7 +15,7 @@ import (
 // string as [TrackAll].
 const MatchAny = "*"
 
-// StubClient is the test double of [Client] (spec §7): it never talks to a
+// StubClient is the test double of [Client] (B10–B20): it never talks to a
 // server. Made main with [StubClient.SetAsMain], it lets tests give settings
 // values or rule sets directly with [SetValue], [SetRules], [PatchValue] and
 // [PatchRules]. Its defaults behave as a client's ([StubClient.SetDefaults]),
@@ -106,8 +106,8 @@ func (c *StubClient) Calls() StubCalls {
 	return StubCalls{Reload: int(c.reloads.Load()), Close: int(c.closes.Load()), Ping: int(c.pings.Load())}
 }
 
-// The supplier side: namespace construction without warnings (spec §4.3
-// step 3 only).
+// The supplier side: namespace construction (defaults, then explicit
+// values) without the real client's warnings.
 func (c *StubClient) warnExplicit(context.Context, map[string]string) {}
 func (c *StubClient) defaultValue(ctx context.Context, feature string) (string, bool) {
 	return c.defaults.value(ctx, feature)
@@ -155,7 +155,7 @@ func SetRules[T any](c *StubClient, s *Setting[T], rules ...StubRule[T]) (restor
 		var bad []string
 		var rc []resolve.Condition
 		var ec []Condition
-		for _, f := range s.features { // feature order (spec §3.1, Go decision)
+		for _, f := range s.features { // feature order (a Go decision)
 			if v, ok := r.Conditions[f]; ok && v != MatchAny {
 				rc = append(rc, resolve.Condition{Feature: f, Value: v})
 				ec = append(ec, Condition{Feature: f, Value: v})

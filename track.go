@@ -22,7 +22,7 @@ type trackEntry struct {
 // new one in.
 type trackConfig struct {
 	feats map[string]trackEntry
-	// check answers Get's warnings (spec §4.3) with one lookup per
+	// check answers Get's warnings (untracked values) with one lookup per
 	// explicit value: every client feature and every tracked feature.
 	check map[string]featCheck
 }
@@ -65,7 +65,7 @@ func (t *trackConfig) explicitOK(feature, value string) bool {
 	return false
 }
 
-// filters renders the context_filters parameter (spec §4.5): features sorted
+// filters renders the context_filters parameter (B34, B63): features sorted
 // by name, `name:*` or `name:(v1,v2)` with sorted values, joined by ",", no
 // escaping; "" when nothing is tracked.
 func (t *trackConfig) filters() string {
@@ -94,7 +94,7 @@ func (t *trackConfig) equal(o *trackConfig) bool {
 	return t.filters() == o.filters()
 }
 
-// TrackContexts says which rules the client downloads (spec §4.4): for each
+// TrackContexts says which rules the client downloads (B34–B37): for each
 // feature, the values whose rules it wants, or [TrackAll]. Values accumulate
 // over calls (duplicates are ignored). Features not among the client's
 // context features are logged at WARN and tracked anyway. It takes effect at
@@ -153,7 +153,7 @@ func (c *Client) TrackContexts(tracks map[string][]string) error {
 }
 
 // warnFilterSyntax warns about names the service cannot take in a filter
-// (spec §4.5): anything outside [a-zA-Z_0-9]+ makes every update fail with
+// (context_filters): anything outside [a-zA-Z_0-9]+ makes every update fail with
 // 422, and the reference server reads a feature name with anything but
 // lower-case letters as another name, so its rules never arrive.
 func (c *Client) warnFilterSyntax(tracks map[string][]string) {

@@ -25,15 +25,15 @@ type Type[T any] struct {
 
 // converter is the behaviour behind a Type.
 type converter[T any] interface {
-	// fromWire converts a parsed server value (spec §5.4): the value and
+	// fromWire converts a parsed server value (heksher-py's rules): the value and
 	// its coercion messages, or a rejection (*ConversionError).
 	fromWire(v htype.Value) (T, []string, error)
-	// toWire appends the wire form of v (spec §5.3), or fails when v is
+	// toWire appends the wire form of v (its JSON), or fails when v is
 	// not a value of the type.
 	toWire(dst []byte, v T) ([]byte, error)
 }
 
-// String returns the type string the client declares (spec §5.2), e.g.
+// String returns the type string the client declares (B21–B25), e.g.
 // `int` or `Sequence<Enum["blue","green","red"]>`.
 func (t Type[T]) String() string { return t.str }
 
@@ -47,7 +47,7 @@ func (t Type[T]) Err() error {
 }
 
 // FromWire converts a server value (wire JSON) to a value of the type, with
-// the client's rules of spec §5.4. It returns the value and the coercion
+// heksher-py's rules (B21–B25, B45–B51). It returns the value and the coercion
 // messages (empty for a clean conversion), or an error matching
 // [ErrRejected] when the value is rejected.
 func (t Type[T]) FromWire(raw json.RawMessage) (T, []string, error) {
@@ -62,7 +62,7 @@ func (t Type[T]) FromWire(raw json.RawMessage) (T, []string, error) {
 	return t.conv.fromWire(v)
 }
 
-// ToWire returns the wire JSON of v (spec §5.3), or an error matching
+// ToWire returns the wire JSON of v, or an error matching
 // [ErrInvalidSetting] when v is not a value of the type (an Enum value that
 // is not a member, a flag name that is not declared).
 func (t Type[T]) ToWire(v T) (json.RawMessage, error) {

@@ -80,7 +80,7 @@ func (c *enumConv[T]) toWire(dst []byte, v T) ([]byte, error) {
 }
 
 // optionString renders `Keyword[o1,o2,…]` with the options sorted as
-// strings (spec §5.2).
+// strings, as heksher-py renders them (docs/CONFORMANCE.md B21).
 func optionString(keyword string, rendered []string) string {
 	rendered = slices.Clone(rendered)
 	slices.Sort(rendered)

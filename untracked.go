@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 )
 
-// Context values that the client does not track (spec §4.3, §4.6) are the
+// Context values that the client does not track (untracked features, docs/CONFORMANCE.md D2) are the
 // mark of a forgotten TrackContexts: the rules for them are never
 // downloaded, and every read silently serves a default. The reference warns
 // at every read about explicit values only; this client checks every value,
@@ -100,7 +100,7 @@ const (
 	fromDefault  = "default"
 )
 
-// warnExplicit implements spec §4.3 steps 1-2 for explicit values, once per
+// warnExplicit implements Get's warnings for explicit values, once per
 // value. It allocates nothing when every value is tracked or was reported
 // before.
 func (c *Client) warnExplicit(ctx context.Context, explicit map[string]string) {

@@ -15,7 +15,7 @@ import (
 )
 
 // updateLoop runs an update attempt at once, then one each time the interval
-// passes after the end of the previous attempt or a Reload asks (spec §6.5).
+// passes after the end of the previous attempt or a Reload asks (B29, B57).
 func (c *Client) updateLoop() {
 	defer c.wg.Done()
 	timer := time.NewTimer(time.Hour)
@@ -57,7 +57,7 @@ func (c *Client) requestUpdate() {
 }
 
 // Reload makes sure an update runs after the call and returns its result
-// (spec §6.6): it waits until every pending declaration was handled, asks
+// (B27, B57): it waits until every pending declaration was handled, asks
 // for an update at once, and waits for an attempt that started after the
 // call. The next periodic update comes one interval after it ends.
 //
@@ -195,7 +195,7 @@ type queryChunk struct {
 	body []byte // the last answer, kept only for the snapshot file
 }
 
-// updateQueries builds the queries of an update (spec §6.5 step 1): one
+// updateQueries builds the queries of an update (B34, B63): one
 // naming every tracked setting, or, when its URL would pass the client's
 // limit, several naming consecutive ranges of them. Each is encoded as
 // url.Values.Encode would encode it.
@@ -333,7 +333,7 @@ func (c *Client) saveSplitSnapshot(queries []string, chunks map[string]queryChun
 }
 
 // applyBody decodes a query answer and applies it under the modification
-// lock, in the answer's order (spec §6.5 steps 4-5). The ETag is stored only
+// lock, in the answer's order (B60–B61). The ETag is stored only
 // once the answer was applied. With fromSnapshot, settings whose declaration
 // is waiting for a retry are served too.
 func (c *Client) applyBody(from string, body []byte, etag string, fromSnapshot bool) (applyResult, error) {

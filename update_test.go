@@ -285,7 +285,7 @@ func TestClientUpdate_Faults(t *testing.T) {
 	}
 }
 
-// A rule value of the wrong type is not an update failure (spec §5.5): the
+// A rule value of the wrong type is not an update failure (B48, B50): the
 // rule is dropped and reported in UpdateOK.Rejected.
 func TestClientUpdate_WrongTypedRuleIsNotAFailure(t *testing.T) {
 	freshMain(t)

@@ -165,7 +165,7 @@ type Declared struct {
 // Kind returns [KindDeclared].
 func (*Declared) Kind() Kind { return KindDeclared }
 
-// RejectedValue is a server value that the client refused (spec §5.5): a rule,
+// RejectedValue is a server value that the client refused (B48, B50): a rule,
 // or a server default (RuleID 0 and no conditions, Default true).
 type RejectedValue struct {
 	Setting    string          `json:"setting"`

@@ -10,7 +10,7 @@ import (
 )
 
 // refNode is the reference client's tree, built and walked literally as
-// spec §3.1/§3.2 describe, to check Table against.
+// heksher-py builds and walks it, to check Table against.
 type refNode struct {
 	exact map[string]*refNode
 	wild  *refNode
@@ -196,7 +196,7 @@ func TestBuild_Errors(t *testing.T) {
 	}
 }
 
-// The worked examples of spec §3.3 (A–F) and B64.
+// The worked resolution examples A–F and B64 (docs/CONFORMANCE.md).
 func TestLookup_Examples(t *testing.T) {
 	f3 := []string{"user", "trust", "theme"}
 	r5 := [][]Condition{
