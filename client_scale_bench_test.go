@@ -1,17 +1,20 @@
 package heksher
 
 import (
+	"context"
 	"encoding/json"
+	"log/slog"
 	"runtime"
 	"strconv"
 	"testing"
 
+	"github.com/heksher-go/heksher/hekshertest"
 	"github.com/heksher-go/heksher/internal/wire"
 )
 
 // scaleClient is a main client tracking n int settings (declarations
 // skipped), for the apply benchmarks.
-func scaleClient(b *testing.B, n int) *Client {
+func scaleClient(b *testing.B, n int, url string) *Client {
 	b.Helper()
 	ResetMainForTesting()
 	for i := range n {
@@ -19,7 +22,7 @@ func scaleClient(b *testing.B, n int) *Client {
 			b.Fatal(err)
 		}
 	}
-	c, err := NewClient("http://heksher.invalid", 1, []string{"user", "theme"})
+	c, err := NewClient(url, 1, []string{"user", "theme"}, WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -61,7 +64,7 @@ func BenchmarkApplyScale(b *testing.B) {
 				b.StopTimer()
 				ResetMainForTesting()
 				before := heapInUse()
-				c := scaleClient(b, n)
+				c := scaleClient(b, n, "http://heksher.invalid")
 				b.StartTimer()
 				if _, err := c.applyBody("bench", same, "etag", false); err != nil {
 					b.Fatal(err)
@@ -76,7 +79,7 @@ func BenchmarkApplyScale(b *testing.B) {
 		})
 		b.Run(strconv.Itoa(n)+"/warm", func(b *testing.B) {
 			defer ResetMainForTesting()
-			c := scaleClient(b, n)
+			c := scaleClient(b, n, "http://heksher.invalid")
 			defer c.Close()
 			if _, err := c.applyBody("bench", same, "etag", false); err != nil {
 				b.Fatal(err)
@@ -89,6 +92,43 @@ func BenchmarkApplyScale(b *testing.B) {
 					b.Fatal(err)
 				}
 				i++
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/setting")
+		})
+	}
+}
+
+// BenchmarkPollScale measures a client's poll when nothing changed (every
+// query answers 304) against the compatible server over loopback HTTP, at
+// 10,000 and 100,000 tracked settings (the latter split into queries by
+// the default URL limit). ns/setting is the cost per tracked setting.
+func BenchmarkPollScale(b *testing.B) {
+	for _, n := range []int{10_000, 100_000} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			settings := make([]hekshertest.Setting, n)
+			for i := range settings {
+				settings[i] = hekshertest.Setting{Name: "setting_" + strconv.Itoa(i), Type: "int", Default: 0,
+					ConfigurableFeatures: []string{"user", "theme"}}
+			}
+			srv := hekshertest.NewServer(b, hekshertest.WithContextFeatures("user", "theme"), hekshertest.WithSettings(settings...))
+			defer ResetMainForTesting()
+			c := scaleClient(b, n, srv.URL)
+			if err := c.TrackContexts(map[string][]string{"user": {TrackAll}}); err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			ctx := context.Background()
+			if err := c.attempt(ctx); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := c.attempt(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if c.Status().LastResult != ResultNotModified {
+				b.Fatal("the poll was not answered 304")
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/setting")
 		})
