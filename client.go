@@ -192,8 +192,8 @@ func closedChan() chan struct{} {
 func (c *Client) ContextFeatures() []string { return slices.Clone(c.features) }
 
 // NewFeatures prepares the explicit context values of one request for
-// several settings, like [NewFeatures], with this client's warnings (spec
-// §4.3) instead of the main client's.
+// several settings, like [NewFeatures], with this client's warnings (unknown
+// features, untracked values) instead of the main client's.
 func (c *Client) NewFeatures(ctx context.Context, explicit map[string]string) Features {
 	return newFeatures(ctx, c, explicit)
 }

@@ -50,7 +50,7 @@ func TestNewClient_Validation(t *testing.T) {
 }
 
 func TestClient_EndpointsAppendToBase(t *testing.T) {
-	// Spec §6.1: every path is appended to the base URL, prefix included.
+	// As in heksher-py, every path is appended to the base URL, prefix included.
 	var got []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got = append(got, r.URL.Path)

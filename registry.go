@@ -54,7 +54,7 @@ type preparedUpdate interface {
 // supplier is what a setting needs from the client that supplied its rule
 // set, to build the namespace of a Get (defaults, then explicit values).
 type supplier interface {
-	// warnExplicit logs the warnings of §4.3 steps 1-2; it must not allocate
+	// warnExplicit logs Get's warnings (unknown features, untracked values); it must not allocate
 	// when there is nothing to warn about.
 	warnExplicit(ctx context.Context, explicit map[string]string)
 	// defaultValue is the static default of feature, else its dynamic one.
@@ -218,7 +218,7 @@ func (c *Client) takeMain() error {
 // whether a failed declaration sits in the queue or in the retry list when
 // the client closes is a matter of timing, and the switch must not depend on
 // it. Handing them to the new client instead would move pending declarations
-// between clients, which §6.3 never does (B56 refuses the queued ones), and
+// between clients, which the reference never does (B56 refuses the queued ones), and
 // switching without them would leave those settings with no client to
 // declare them, silently. The error names them instead.
 func unprocessedError(queued, retrying []string, prevClosed bool) *MainSwitchError {

@@ -223,7 +223,7 @@ func TestUpdate_ValidatorRejects(t *testing.T) {
 	}
 }
 
-// Spec §2.5 and Q-REJECT-COERCE.
+// heksher-py's on_coerce and Q-REJECT-COERCE.
 func TestUpdate_OnCoerce(t *testing.T) {
 	tests := []struct {
 		name string

@@ -63,8 +63,8 @@ func TestB35_RedundantTracking(t *testing.T) {
 	}
 }
 
-// Get's explicit values: unknown features and untracked values warn (spec
-// §4.3); warnings never change the result.
+// Get's explicit values: unknown features and untracked values warn, as in
+// heksher-py; warnings never change the result.
 func TestWarnExplicit(t *testing.T) {
 	tests := []struct {
 		name     string
