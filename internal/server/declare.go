@@ -21,7 +21,7 @@ type declaration struct {
 // parseDeclaration validates the body f reads as the reference's model does:
 // field checks first, then (only if they all pass) the default against the
 // type, then name versus alias. Duplicate configurable features are a
-// validation error here rather than the reference's crash (API §10 #8).
+// validation error here rather than the reference's crash (reference bug 8, docs/DEVSERVER.md).
 func parseDeclaration(f *fields) (*declaration, []valErr) {
 	d := &declaration{}
 	d.name, _ = f.str("name", true, patSettingName)
@@ -59,7 +59,7 @@ func parseDeclaration(f *fields) (*declaration, []valErr) {
 	return d, nil
 }
 
-// declare implements POST /settings/declare (API §6).
+// declare implements POST /settings/declare.
 func (e *Engine) declare(rq *request) *response {
 	d, errs := parseDeclaration(bodyFields(rq, nil))
 	if errs != nil {
@@ -118,7 +118,7 @@ func (e *Engine) create(d *declaration) *response {
 // mismatch, outdated, upgraded or rejected.
 func (e *Engine) redeclare(s *setting, d *declaration) *response {
 	n, old := parseVersion(d.version), parseVersion(s.version)
-	// string equality (API §3 quirk, §10 #3)
+	// string equality (reference bug 3, docs/DEVSERVER.md)
 	if d.version == s.version || (e.opts.Fix.VersionEquality && n.cmp(old) == 0) {
 		diffs, fail := e.differences(s, d, false)
 		if fail != nil {
@@ -149,8 +149,7 @@ func (e *Engine) redeclare(s *setting, d *declaration) *response {
 		m("differences", diffs.value())))
 }
 
-// applyUpgrade stores every changed attribute and the new version (API
-// §6.4).
+// applyUpgrade stores every changed attribute and the new version.
 func (e *Engine) applyUpgrade(s *setting, d *declaration, diffs *diffSet) {
 	if diffs.changed.features {
 		s.features = map[string]struct{}{}
@@ -159,7 +158,7 @@ func (e *Engine) applyUpgrade(s *setting, d *declaration, diffs *diffSet) {
 		}
 	}
 	if diffs.changed.meta {
-		// The reference crashes replacing metadata with {} (API §10 #7);
+		// The reference crashes replacing metadata with {} (reference bug 7);
 		// storing {} is the intended behaviour.
 		s.meta = slices.Clone(d.meta)
 	}
@@ -176,7 +175,7 @@ func (e *Engine) applyUpgrade(s *setting, d *declaration, diffs *diffSet) {
 	e.changedLocked()
 }
 
-// falsy reports Python falsiness of a JSON value (API §10 #6).
+// falsy reports Python falsiness of a JSON value (reference bug 6).
 func falsy(v htype.Value) bool {
 	switch v.Kind() {
 	case htype.Null:

@@ -6,7 +6,7 @@ import (
 	"github.com/heksher-go/heksher/internal/htype"
 )
 
-// TestDeclaredDefaults pins the value check of API §4.4 on declared
+// TestDeclaredDefaults pins the reference's value check on declared
 // defaults for every kind of type, and the normalised type string and the
 // default as stored (number kinds kept: 3.0 stays 3.0).
 func TestDeclaredDefaults(t *testing.T) {

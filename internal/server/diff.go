@@ -7,8 +7,7 @@ import (
 	"github.com/heksher-go/heksher/internal/htype"
 )
 
-// diffSet is the outcome of comparing a declaration with a stored setting
-// (API §6.3).
+// diffSet is the outcome of comparing a declaration with a stored setting.
 type diffSet struct {
 	minor, major, mismatch []htype.Value
 	previous               string
@@ -129,7 +128,7 @@ func (e *Engine) differences(s *setting, d *declaration, backward bool) (*diffSe
 		ds.minor = append(ds.minor, attrDiff("minor", "name", str(s.name)))
 	}
 
-	// 4. default value, with Python equality (API §10 #17).
+	// 4. default value, with Python equality (reference bug 17, docs/DEVSERVER.md).
 	equal := htype.PyEqual
 	if e.opts.Fix.BoolNumberEquality {
 		equal = htype.JSONEqual

@@ -12,7 +12,7 @@ import (
 
 // TestFilterEdgeCases pins context_filters parsing: the grammar (422),
 // repeated keys (400), unknown features (dropped) and the reference's
-// lower-case key reading (API §7.2, §10 #2), with and without the fix.
+// lower-case key reading (reference bug 2, docs/DEVSERVER.md), with and without the fix.
 func TestFilterEdgeCases(t *testing.T) {
 	setup := []step{
 		{method: "POST", path: "/api/v1/settings/declare", body: `{"name":"s","configurable_features":["theme","build_id","Tenant","v2"],"type":"str","default_value":"d"}`, status: 200, want: created},

@@ -20,7 +20,7 @@ import (
 const DefaultVersion = "0.5.7"
 
 // Options configures an [Engine]. The zero value is a valid configuration:
-// no context features, reference bugs reproduced where API §10 says so, no
+// no context features, reference bugs reproduced where docs/DEVSERVER.md says so, no
 // persistence, logs discarded.
 type Options struct {
 	// ContextFeatures are created, in this order, before anything else (the
@@ -247,7 +247,7 @@ func (e *Engine) PersistError() error {
 // "Internal Server Error" as text (error kind X) without changing
 // anything. The reference notices an outage up to 5 s late; the engine at
 // once. The default is up: without a database of its own the engine is
-// always healthy (API §10 #20).
+// always healthy (reference bug 20, docs/DEVSERVER.md).
 func (e *Engine) SetDatabaseDown(down bool) { e.dbDown.Store(down) }
 
 // Handler returns the HTTP handler serving the Heksher API.

@@ -32,7 +32,7 @@ func (e *Engine) getFeature(rq *request) *response {
 }
 
 // addFeature appends a context feature. Unlike the reference it validates
-// the name (API §10 #10) and accepts the very first feature (#9).
+// the name (reference bug 10, docs/DEVSERVER.md) and accepts the very first feature (9).
 func (e *Engine) addFeature(rq *request) *response {
 	f := bodyFields(rq, nil)
 	name, _ := f.str("context_feature", true, patFeatureName)
@@ -51,7 +51,7 @@ func (e *Engine) addFeature(rq *request) *response {
 
 // deleteFeature removes an unused context feature. A feature used by
 // several settings gets the same 409 as one used by a single setting
-// (API §10 #11).
+// (reference bug 11).
 func (e *Engine) deleteFeature(rq *request) *response {
 	name := rq.params["name"]
 	return e.withState(writing, func() *response {
@@ -68,8 +68,8 @@ func (e *Engine) deleteFeature(rq *request) *response {
 	})
 }
 
-// moveFeature moves a feature just after or before another (API §5.2);
-// moves across several positions work (API §10 #12). The body is either
+// moveFeature moves a feature just after or before another; moves across
+// several positions work (reference bug 12, docs/DEVSERVER.md). The body is either
 // {"to_after": name} or {"to_before": name}; like the reference's union
 // model, to_after is tried first and the errors of both are reported when
 // neither fits.

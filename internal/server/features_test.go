@@ -67,8 +67,8 @@ func TestNewRejectsBadFeatures(t *testing.T) {
 }
 
 // TestDatabaseDown pins health and the outage mode: without a database
-// the engine is always healthy (API §10 #20); SetDatabaseDown makes it
-// answer like the reference with its database stopped (transcript §11):
+// the engine is always healthy (reference bug 20 in docs/DEVSERVER.md); SetDatabaseDown makes it
+// answer like the reference with its database stopped (section 11 of testdata/heksher-0.5.7-transcript.md):
 // health 500 with the usual body, API requests past validation 500 text,
 // nothing changed, and everything back as before once it is up again.
 func TestDatabaseDown(t *testing.T) {

@@ -7,7 +7,7 @@ import (
 
 // Fixes lists the reference behaviours an [Engine] reproduces by default
 // (clients see them, so tests against the engine should too) and can
-// switch to the intended behaviour. Numbers refer to API §10 and the table
+// switch to the intended behaviour. Numbers refer to the table
 // in docs/DEVSERVER.md. The zero value reproduces everything.
 type Fixes struct {
 	// LowercaseFilterKeys reads context_filters keys with the full

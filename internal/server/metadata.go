@@ -87,7 +87,7 @@ func (e *Engine) deleteSettingMetaKey(rq *request) *response {
 
 // ruleMetaWrite validates a rule-metadata write and applies change.
 // skipEmpty reproduces the reference answering 204 to a merge of {} without
-// looking the rule up (API §10 #14).
+// looking the rule up (reference bug 14, docs/DEVSERVER.md).
 func (e *Engine) ruleMetaWrite(rq *request, withMeta, withValue, needBody, skipEmpty bool, change func(r *rule, meta []htype.Member, value htype.Value)) *response {
 	var errs []valErr
 	id, idOK := parseRuleID(rq.params["rule_id"])

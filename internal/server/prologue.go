@@ -84,7 +84,7 @@ func (e *Engine) withPathRule(rq *request, mode lockMode, fn func(r *rule) *resp
 	return e.withRule(mode, id, notFound, fn)
 }
 
-// The reference's not-found answers differ by endpoint (API §5, §10 #15);
+// The reference's not-found answers differ by endpoint (reference bug 15);
 // clients see them, so each is reproduced where the reference gives it.
 
 // settingMissing is the usual 404 for a setting name (or alias) that no

@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// filterScenario is the API spec's §7.2 example.
+// filterScenario is the reference documentation's context_filters example.
 func filterScenario() []step {
 	steps := []step{{method: "POST", path: "/api/v1/settings/declare", body: `{"name":"s","configurable_features":["X","Y","Z"],"type":"int","default_value":0}`, status: 200, want: created}}
 	conds := []string{`{"X":"x0"}`, `{"X":"x1"}`, `{"X":"x0","Y":"y0"}`, `{"X":"x0","Y":"y1"}`, `{"X":"x2","Y":"y0"}`, `{"Z":"z0"}`, `{"X":"x0","Z":"z0"}`}

@@ -8,7 +8,7 @@ import (
 	"github.com/heksher-go/heksher/internal/htype"
 )
 
-// addRule implements POST /rules (API §5.4).
+// addRule implements POST /rules.
 func (e *Engine) addRule(rq *request) *response {
 	f := bodyFields(rq, nil)
 	name, _ := f.str("setting", true, patSettingName)

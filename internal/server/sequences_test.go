@@ -20,7 +20,7 @@ func queryStep(path, body string) step {
 
 // TestSequences plays request sequences that cross endpoints, as a client
 // (or the comparison with the reference) would, and checks every answer.
-// Expected answers follow API §§2-7; where the specification is silent the
+// Expected answers follow the reference's API; where it is silent the
 // comment says what the reference's code does.
 func TestSequences(t *testing.T) {
 	const maxSizeDecl = `{"name":"max_size","alias":"size_limit","configurable_features":["user","theme"],"type":"int","default_value":200,"metadata":{"testing":true},"version":"1.1"}`

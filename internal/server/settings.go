@@ -74,7 +74,7 @@ func (e *Engine) versionStep(s *setting, name, ver string, n, old version, uncha
 	return nil
 }
 
-// putType changes a setting's type explicitly (API §5.3).
+// putType changes a setting's type explicitly (PUT /settings/{name}/type).
 func (e *Engine) putType(rq *request) *response {
 	f := bodyFields(rq, nil)
 	typ, _ := f.settingType("type")
@@ -127,7 +127,7 @@ func pyPairs(pairs [][2]string) string {
 	return "[" + strings.Join(parts, ", ") + "]"
 }
 
-// putName renames a setting explicitly (API §5.3).
+// putName renames a setting explicitly (PUT /settings/{name}/name).
 func (e *Engine) putName(rq *request) *response {
 	f := bodyFields(rq, nil)
 	newName, _ := f.str("name", true, patSettingName)
@@ -165,8 +165,8 @@ func (e *Engine) changeName(s *setting, name, newName, ver string) *response {
 	return noContent
 }
 
-// putFeatures replaces a setting's configurable features (API §5.3). An
-// unknown feature is a 404 rather than the reference's crash (API §10 #13).
+// putFeatures replaces a setting's configurable features. An unknown
+// feature is a 404 rather than the reference's crash (reference bug 13).
 func (e *Engine) putFeatures(rq *request) *response {
 	f := bodyFields(rq, nil)
 	list, _ := f.strList("configurable_features", nil, 1)

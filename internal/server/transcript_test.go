@@ -94,7 +94,7 @@ func loadTranscript(t *testing.T) []exchange {
 }
 
 // deviations are the transcript answers this server deliberately does not
-// reproduce (docs/DEVSERVER.md, API §10): the expected status and body.
+// reproduce (docs/DEVSERVER.md, "Reference bugs"): the expected status and body.
 var deviations = map[int]struct {
 	status int
 	body   string

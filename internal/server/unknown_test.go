@@ -3,7 +3,7 @@ package server
 import "testing"
 
 // TestUnknownTargets pins the answer of every endpoint to a setting,
-// context feature or rule that does not exist (API §9): the status, the
+// context feature or rule that does not exist: the status, the
 // error kind (text, detail, empty) and the text.
 func TestUnknownTargets(t *testing.T) {
 	tests := []step{
@@ -63,7 +63,7 @@ func TestUnknownTargets(t *testing.T) {
 	}
 }
 
-// TestNarrowingSkipsRuleCheck pins the outline of API §6.3 step 2: a new
+// TestNarrowingSkipsRuleCheck pins the reference's rule check on upgrades: a new
 // type that is a strict subtype of the old one is a minor difference and
 // the rules are not inspected, so float → int is accepted on a minor bump
 // even when a rule holds 2.5; the explicit type endpoint checks the rules.
