@@ -316,14 +316,18 @@ func (c *Client) fetchAndApplySplit(ctx context.Context, queries []string, etag 
 // one answer.
 func (c *Client) saveSplitSnapshot(queries []string, chunks map[string]queryChunk, etag string) {
 	var all wire.QueryResponse
+	var err error
 	for _, q := range queries {
-		part, err := wire.DecodeQuery(chunks[q].body)
-		if err != nil {
-			return // applied already: it decodes
+		var part wire.QueryResponse
+		if part, err = wire.DecodeQuery(chunks[q].body); err != nil {
+			break
 		}
 		all.Settings = append(all.Settings, part.Settings...)
 	}
-	body, err := all.MarshalJSON()
+	var body []byte
+	if err == nil {
+		body, err = all.MarshalJSON()
+	}
 	if err == nil {
 		err = c.saveSnapshot(body, etag)
 	}

@@ -1,8 +1,11 @@
 package heksher
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -174,5 +177,47 @@ func TestUpdate_BeyondServerHeaderLimit(t *testing.T) {
 	}
 	if got := mustGet(t, settings[n-1], map[string]string{"user": "a"}); got != int64(n-1) {
 		t.Fatalf("%s = %d, want %d", splitName(n-1), got, n-1)
+	}
+}
+
+// TestUpdate_SplitQueriesSnapshot checks that the snapshot of a split
+// update holds every query's answer, also after an update in which only
+// one query's answer changed (the others answered 304).
+func TestUpdate_SplitQueriesSnapshot(t *testing.T) {
+	const n = 300
+	srv := seededServer(t, n)
+	path := filepath.Join(t.TempDir(), "snapshot.json")
+	c, _ := trackingClient(t, srv, n, WithMaxQueryURL(1024), WithSnapshotFile(path))
+	ctx := ctxT(t)
+	if err := c.attempt(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.AddRule(splitName(n-1), map[string]string{"user": "b"}, 77); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.attempt(ctx); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var snap snapshotFile
+	if err := json.Unmarshal(raw, &snap); err != nil {
+		t.Fatal(err)
+	}
+	q, err := wire.DecodeQuery(snap.Answer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(q.Settings) != n {
+		t.Fatalf("snapshot holds %d settings, want %d", len(q.Settings), n)
+	}
+	last := q.Settings[n-1]
+	if last.Name != splitName(n-1) || len(last.Rules) != 2 {
+		t.Fatalf("snapshot's last setting %s has %d rules, want %s with 2", last.Name, len(last.Rules), splitName(n-1))
+	}
+	if got := c.Status().ETag; snap.ETag != got {
+		t.Fatalf("snapshot ETag %q, status %q", snap.ETag, got)
 	}
 }
