@@ -416,26 +416,42 @@ func (t *Table) reaches(m int, values []string, hashes []uint64, usable uint64) 
 	}
 	px := t.prefixIndex()
 	sm := uint64(len(px.slots) - 1)
-	for _, r := range px.masks[m] {
-		if r&^usable != 0 {
-			continue
+	masks, bitsBy := px.masks[m], px.maskBits[m]
+	unusable := low &^ usable
+	for w := 0; 64*w < len(masks); w++ {
+		cand := ^uint64(0)
+		if rest := len(masks) - 64*w; rest < 64 {
+			cand = uint64(1)<<rest - 1
 		}
-		h := combine(r, hashes)
-		for i := h & sm; ; i = (i + 1) & sm {
-			s := px.slots[i]
-			if s.idx == 0 {
-				break
-			}
-			if s.hash != h {
-				continue
-			}
-			k := &px.keys[s.idx-1]
-			if k.r == r && m <= k.upper && sameValues(r, t.entries[k.entry].values, values) {
+		for u := unusable; u != 0 && cand != 0; u &= u - 1 {
+			cand &^= bitsBy[bits.TrailingZeros64(u)][w]
+		}
+		for ; cand != 0; cand &= cand - 1 {
+			if px.probe(t, masks[64*w+bits.TrailingZeros64(cand)], m, sm, values, hashes) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// probe reports whether a rule's conditions on the features of prefix r
+// match values and are all its conditions below depth m.
+func (px *prefixIndex) probe(t *Table, r uint64, m int, sm uint64, values []string, hashes []uint64) bool {
+	h := combine(r, hashes)
+	for i := h & sm; ; i = (i + 1) & sm {
+		s := px.slots[i]
+		if s.idx == 0 {
+			return false
+		}
+		if s.hash != h {
+			continue
+		}
+		k := &px.keys[s.idx-1]
+		if k.r == r && m <= k.upper && sameValues(r, t.entries[k.entry].values, values) {
+			return true
+		}
+	}
 }
 
 // prefixIndex holds, for every rule and every depth m, the rule's
@@ -446,8 +462,11 @@ func (t *Table) reaches(m int, values []string, hashes []uint64, usable uint64) 
 // after r (or n).
 type prefixIndex struct {
 	masks [][]uint64 // by depth m: the distinct prefixes of the masks present
-	keys  []prefixKey
-	slots []slot // open addressing over keys, like Table.slots
+	// maskBits[m][d] is the bitmap of the indexes in masks[m] of the
+	// prefixes with feature d.
+	maskBits [][][]uint64
+	keys     []prefixKey
+	slots    []slot // open addressing over keys, like Table.slots
 }
 
 type prefixKey struct {
@@ -496,11 +515,22 @@ func (t *Table) prefixIndex() *prefixIndex {
 			px.slots[i] = slot{hash: h, idx: uint32(k + 1)}
 		}
 	}
+	px.maskBits = make([][][]uint64, t.n+1)
 	for m := 1; m <= t.n; m++ {
 		low := uint64(1)<<m - 1
 		for _, mask := range t.masks {
 			if r := mask & low; !slices.Contains(px.masks[m], r) {
 				px.masks[m] = append(px.masks[m], r)
+			}
+		}
+		words := (len(px.masks[m]) + 63) / 64
+		px.maskBits[m] = make([][]uint64, m)
+		for d := range m {
+			px.maskBits[m][d] = make([]uint64, words)
+		}
+		for i, r := range px.masks[m] {
+			for b := r; b != 0; b &= b - 1 {
+				px.maskBits[m][bits.TrailingZeros64(b)][i/64] |= 1 << (i % 64)
 			}
 		}
 	}
