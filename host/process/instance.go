@@ -164,7 +164,11 @@ func (p *Plugin) handshake(ctx context.Context, inst *instance) error {
 		SettingsBrokerId: inst.brokerID, ConfigJson: p.cfg.Config, Name: p.cfg.Name,
 	})
 	if err != nil {
-		if ctx.Err() != nil {
+		// gRPC reports a passed deadline as soon as the clock shows it,
+		// which on a loaded machine can be before ctx's own timer has
+		// fired: wait for ctx then, so that the error says why.
+		if d, ok := ctx.Deadline(); ctx.Err() != nil || (ok && !time.Now().Before(d)) {
+			<-ctx.Done()
 			return p.startEnded(ctx, "init", err)
 		}
 		return fmt.Errorf("%w: %v", ErrInit, err)
