@@ -51,8 +51,13 @@ type Options struct {
 	// Settings answers the plugin's lookups; nil means NewSettings(nil).
 	Settings *Settings
 	// Deadline bounds each delivery; 0 means the runtime's default (1 s
-	// for wasm, 5 s for a process). Init has the runtime's own bound (10 s).
+	// for wasm, 5 s for a process).
 	Deadline time.Duration
+	// StartTimeout bounds the plugin's start: a wasm module's
+	// instantiation and init, a process plugin's handshake and Init; 0
+	// means the runtime's default (10 s), as in the host. A Go wasm guest
+	// tested under the race detector on a busy machine may need more.
+	StartTimeout time.Duration
 	// Env is a process plugin's environment.
 	Env []string
 	// Logger, if set, also receives everything the plugin logs.
@@ -147,7 +152,7 @@ func Open(ctx context.Context, path string, opts Options) (*Plugin, error) {
 		}
 		wp, err := rt.Load(ctx, wasm.PluginConfig{
 			Name: name, Path: path, SHA256: opts.SHA256, Config: opts.Config,
-			Deadline: opts.Deadline,
+			Deadline: opts.Deadline, InitTimeout: opts.StartTimeout,
 		}, settings)
 		if err != nil {
 			_ = rt.Close(ctx)
@@ -157,7 +162,7 @@ func Open(ctx context.Context, path string, opts Options) (*Plugin, error) {
 	case KindProcess:
 		pp, err := process.Start(ctx, process.Config{
 			Name: name, Path: path, SHA256: opts.SHA256, Config: opts.Config,
-			Deadline: opts.Deadline, Env: opts.Env, Logger: log,
+			Deadline: opts.Deadline, StartTimeout: opts.StartTimeout, Env: opts.Env, Logger: log,
 		}, settings)
 		if err != nil {
 			return nil, fmt.Errorf("plugintest: %w", err)

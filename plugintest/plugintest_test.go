@@ -127,7 +127,11 @@ func TestAssemblyScriptExample(t *testing.T) {
 // fake settings do not hold.
 func TestGoWasmExample(t *testing.T) {
 	need(t, goWasmExample, "wasm")
-	p := plugintest.New(t, goWasmExample, plugintest.Options{Config: json.RawMessage(`{"context":{"env":"prod"}}`)})
+	// A Go guest's runtime starts in its init, which under the race
+	// detector on a loaded machine has taken over the default 10 s.
+	p := plugintest.New(t, goWasmExample, plugintest.Options{
+		Config: json.RawMessage(`{"context":{"env":"prod"}}`), StartTimeout: 2 * time.Minute,
+	})
 	if err := p.SendSettingChanged(t.Context(), "motd", plugintest.Rule("x"), plugintest.Rule("y", "env", "dev")); err != nil {
 		t.Fatal(err)
 	}
