@@ -348,17 +348,15 @@ func (t *Table) Lookup(values []string, hashes []uint64, present uint64) (rule, 
 		}
 		return t.entries[best].rule, -1
 	}
-	usable := t.usable(full, hashes)
 	if t.maskBits == nil {
 		for _, mask := range t.masks {
-			if mask&^usable == 0 {
-				if rule, ok := t.probe(mask, values, hashes); ok {
-					return rule, -1
-				}
+			if rule, ok := t.probe(mask, values, hashes); ok {
+				return rule, -1
 			}
 		}
 		return -1, -1
 	}
+	usable := t.usable(full, hashes)
 	// A large table: the masks within usable, found a word of masks at a
 	// time, in priority order.
 	unusable := full &^ usable
