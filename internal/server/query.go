@@ -170,7 +170,7 @@ func (q queryParams) key() string {
 	return mode + strconv.FormatBool(q.withMeta) + "\x00" + settings + "\x00" + q.filters
 }
 
-// query implements GET /query (API §7).
+// query implements GET /query.
 func (e *Engine) query(rq *request) *response {
 	// A query string seen before is valid and answered from the cache
 	// while the state is unchanged (the cache is emptied by every change).
@@ -287,9 +287,9 @@ func (e *Engine) answer(ans *cachedAnswer, ifNoneMatch []string) *response {
 }
 
 // etagMatches reproduces the reference: `*` or the quoted ETag anywhere in
-// the header value (API §10 #1). The reference reads one header value
-// (Starlette's headers.get gives the first line when a request repeats
-// If-None-Match), so later lines are ignored. With fix, every line is read
+// the header value (reference bug 1, docs/DEVSERVER.md). The reference
+// reads one header value (Starlette's headers.get gives the first line
+// when a request repeats If-None-Match), so later lines are ignored. With fix, every line is read
 // as a list of entity tags compared weakly (RFC 9110 §13.1.2).
 func etagMatches(headers []string, etag string, fix bool) bool {
 	if len(headers) == 0 {
