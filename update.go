@@ -258,6 +258,10 @@ func (c *Client) fetchAndApply(ctx context.Context, names []string, etag string,
 	return res, nil
 }
 
+// maxUpdateBody bounds the answers of the queries of one update together,
+// as maxBody bounds one answer.
+var maxUpdateBody = maxBody
+
 // fetchAndApplySplit runs an update split into queries: each is sent with
 // its own ETag (none when etag is empty: the whole answer is wanted), and
 // the answers that changed are applied together once all have come. The
@@ -268,6 +272,7 @@ func (c *Client) fetchAndApplySplit(ctx context.Context, queries []string, etag 
 	next := make(map[string]queryChunk, len(queries))
 	tags := make([]string, len(queries))
 	var bodies [][]byte
+	held := 0 // bytes of the answers held, bounded like one answer
 	from := ""
 	for i, q := range queries {
 		old, known := chunks[q]
@@ -283,6 +288,10 @@ func (c *Client) fetchAndApplySplit(ctx context.Context, queries []string, etag 
 		case a.status == http.StatusNotModified && hdr != nil:
 			next[q] = old
 		case a.ok():
+			if held += len(a.body); held > maxUpdateBody {
+				return applyResult{}, &DecodeError{URL: a.url, What: "query answers",
+					Err: fmt.Errorf("the answers of one update pass %d bytes", maxUpdateBody)}
+			}
 			ch := queryChunk{etag: a.header.Get("ETag")}
 			if c.cfg.snapshotPath != "" {
 				ch.body = a.body

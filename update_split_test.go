@@ -2,6 +2,7 @@ package heksher
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -219,5 +220,32 @@ func TestUpdate_SplitQueriesSnapshot(t *testing.T) {
 	}
 	if got := c.Status().ETag; snap.ETag != got {
 		t.Fatalf("snapshot ETag %q, status %q", snap.ETag, got)
+	}
+}
+
+// TestUpdate_SplitAnswersBounded checks that the answers of one split
+// update are bounded together, as one answer is: a server whose answers
+// pass the bound fails the update, and nothing is applied.
+func TestUpdate_SplitAnswersBounded(t *testing.T) {
+	const n = 300
+	srv := seededServer(t, n)
+	c, settings := trackingClient(t, srv, n, WithMaxQueryURL(1024))
+	prev := maxUpdateBody
+	maxUpdateBody = 4 << 10 // each answer fits, the update's answers do not
+	t.Cleanup(func() { maxUpdateBody = prev })
+	err := c.attempt(ctxT(t))
+	var de *DecodeError
+	if !errors.As(err, &de) {
+		t.Fatalf("update with %d settings of answers over %d bytes: %v, want a *DecodeError", n, maxUpdateBody, err)
+	}
+	if got := mustGet(t, settings[0], map[string]string{"user": "a"}); got != -1 {
+		t.Fatalf("%s = %d after the refused update, want the client default -1", splitName(0), got)
+	}
+	maxUpdateBody = prev
+	if err := c.attempt(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustGet(t, settings[n-1], map[string]string{"user": "a"}); got != n-1 {
+		t.Fatalf("%s = %d, want %d", splitName(n-1), got, n-1)
 	}
 }
