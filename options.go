@@ -132,7 +132,8 @@ const DefaultMaxQueryURL = 32 << 10
 // its update into several queries, each for a range of its settings (in
 // name order) and each with its own ETag; their answers are applied
 // together, so a reader never sees the update half-applied, and an update
-// fails as a whole when any of its queries fails. Servers refuse longer
+// fails as a whole when any of its queries fails. Their answers together
+// are bounded as one answer is (256 MiB). Servers refuse longer
 // request lines: this module's servers answer 431 past 64 KiB of request
 // line and headers, a Go server by default past 1 MiB, and proxies often
 // stop at 8 KiB, so lower it for a service behind such a proxy. Default:
