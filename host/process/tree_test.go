@@ -66,6 +66,27 @@ func waitTree(t *testing.T, mark string, n int) []int {
 	return pids
 }
 
+// waitTreeSleeping is waitTree until at least n marked processes all run
+// sleep (each has made its last exec, so its session is final).
+func waitTreeSleeping(t *testing.T, mark string, n int) []int {
+	t.Helper()
+	var pids []int
+	waitFor(t, "the plugin's process tree, each running sleep", func() bool {
+		pids = marked(t, mark)
+		if len(pids) < n {
+			return false
+		}
+		for _, pid := range pids {
+			comm, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
+			if err != nil || strings.TrimSpace(string(comm)) != "sleep" {
+				return false
+			}
+		}
+		return true
+	})
+	return pids
+}
+
 // expectTreeGone fails the test unless every pid has ended within treeBound
 // of since, and kills any survivor.
 func expectTreeGone(t *testing.T, what string, pids []int, since time.Time) {
@@ -188,7 +209,9 @@ func TestTree_ProcessGroupOnly(t *testing.T) {
 				t.Errorf("isolation %q, want process-group", st.Detail["isolation"])
 			}
 			var inGroup []int
-			for _, pid := range waitTree(t, mark, 3) {
+			// Which session a process is in is settled only once it runs
+			// sleep: `setsid` leaves the group just before its exec.
+			for _, pid := range waitTreeSleeping(t, mark, 3) {
 				if sessionOf(pid) != pid {
 					inGroup = append(inGroup, pid)
 				}
