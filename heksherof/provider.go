@@ -3,6 +3,7 @@ package heksherof
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -34,6 +35,35 @@ func WithSettings(settings ...heksher.AnySetting) Option {
 	return func(p *Provider) { p.named = append(p.named, settings...) }
 }
 
+// WithTrackedSettings names settings the provider answers read-only:
+// settings that nobody declares through this client (another service owns
+// them). At Init the provider has its client track each one by name
+// (heksher.Client.Track): its type, configurable features and default come
+// from the service, its rules arrive with every update, and no declaration
+// is sent. A name the client already keeps (declared in Go) is answered as
+// declared. A name the service does not know fails Init with an error
+// matching heksher.ErrUnknownSetting.
+func WithTrackedSettings(names ...string) Option {
+	return func(p *Provider) {
+		for _, n := range names {
+			p.tracks = append(p.tracks, trackSpec{name: n})
+		}
+	}
+}
+
+// WithTrackedSettingType is [WithTrackedSettings] for one setting whose
+// values are converted to the type string typ (see heksher.ParseType)
+// instead of the service's type.
+func WithTrackedSettingType(name, typ string) Option {
+	return func(p *Provider) { p.tracks = append(p.tracks, trackSpec{name: name, typ: typ}) }
+}
+
+// WithAllServiceSettings makes the provider answer every setting the
+// service lists, read-only (heksher.Client.TrackAllSettings), beside those
+// declared in Go: at Init its client tracks them with the service's types.
+// Settings created on the service later are not picked up.
+func WithAllServiceSettings() Option { return func(p *Provider) { p.all = true } }
+
 // WithTargetingFeature makes the evaluation context's targeting key the
 // value of the context feature name; without it the targeting key is
 // ignored.
@@ -56,6 +86,8 @@ func WithLogger(l *slog.Logger) Option { return func(p *Provider) { p.log = l } 
 type Provider struct {
 	client  atomic.Pointer[heksher.Client]
 	named   []heksher.AnySetting
+	tracks  []trackSpec // tracked by name at Init
+	all     bool        // track every setting of the service at Init
 	ctxOpts evaluate.ContextOptions
 	log     *slog.Logger
 
@@ -70,6 +102,10 @@ type Provider struct {
 	lastMiss atomic.Int64 // when a miss last rebuilt the table (UnixNano)
 	inited   atomic.Bool  // Init ran: the go-sdk reads the events
 }
+
+// trackSpec is one setting named with WithTrackedSettings or
+// WithTrackedSettingType; typ "" takes the service's type.
+type trackSpec struct{ name, typ string }
 
 // missRefresh bounds how often an unknown key rebuilds the flag table.
 const missRefresh = time.Second
@@ -139,10 +175,21 @@ func (p *Provider) currentClient() *heksher.Client {
 // Init reports whether values are served: nil once the client serves
 // values from the service or a snapshot (or when there is no client);
 // an error matching [ErrNoValues] when the client never retrieved any.
+// It first has the client track the settings named with
+// [WithTrackedSettings], [WithTrackedSettingType] and
+// [WithAllServiceSettings] (each request bounded by the client's request
+// timeout), and fails with their errors (for example one matching
+// heksher.ErrUnknownSetting), or [ErrNoClient] when there is no client to
+// track them with.
 func (p *Provider) Init(openfeature.EvaluationContext) error {
 	p.inited.Store(true)
-	p.refresh()
 	c := p.currentClient()
+	if err := p.trackNamed(c); err != nil {
+		p.refresh()
+		p.state.Store(stateError)
+		return err
+	}
+	p.refresh()
 	if c == nil {
 		p.state.Store(stateReady)
 		return nil
@@ -158,6 +205,35 @@ func (p *Provider) Init(openfeature.EvaluationContext) error {
 		return nil
 	}
 	p.state.Store(stateReady)
+	return nil
+}
+
+// ErrNoClient is the error of Init when settings are to be tracked by name
+// and the provider has no client (none given and none main).
+var ErrNoClient = errors.New("heksherof: no client to track settings with")
+
+// trackNamed has c track the settings named in the options.
+func (p *Provider) trackNamed(c *heksher.Client) error {
+	if len(p.tracks) == 0 && !p.all {
+		return nil
+	}
+	if c == nil {
+		return ErrNoClient
+	}
+	var errs []error
+	if p.all {
+		if _, err := c.TrackAllSettings(context.Background()); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, t := range p.tracks {
+		if _, err := c.Track(context.Background(), t.name, t.typ); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("heksherof: tracking settings by name: %w", errors.Join(errs...))
+	}
 	return nil
 }
 
@@ -276,5 +352,5 @@ func (p *Provider) lookup(key string) (*flag, *evaluate.Error) {
 			return f, nil
 		}
 	}
-	return nil, evaluate.Errorf(evaluate.FlagNotFound, "no setting named %q: declare it, or name it with heksherof.WithSettings", key)
+	return nil, evaluate.Errorf(evaluate.FlagNotFound, "no setting named %q: declare it, or name it with heksherof.WithSettings or heksherof.WithTrackedSettings", key)
 }
