@@ -2,7 +2,8 @@ package config
 
 import (
 	"errors"
-	"fmt"
+
+	"github.com/heksher-go/heksher/internal/yamlstrict"
 )
 
 // ErrInvalid is matched (errors.Is) by every [*Error]: the file could not be
@@ -22,23 +23,10 @@ type Error struct {
 	Msg string
 }
 
-// Error formats the problem as "config: file:line:col: field: msg".
+// Error formats the problem as "config: file:line:col: field: msg", in the
+// same shape as the YAML decoder's own errors.
 func (e *Error) Error() string {
-	loc := e.File
-	switch {
-	case e.Line > 0 && e.Column > 0:
-		loc = fmt.Sprintf("%s:%d:%d", e.File, e.Line, e.Column)
-	case e.Line > 0:
-		loc = fmt.Sprintf("%s:%d", e.File, e.Line)
-	}
-	s := "config: "
-	if loc != "" {
-		s += loc + ": "
-	}
-	if e.Field != "" {
-		s += e.Field + ": "
-	}
-	return s + e.Msg
+	return "config: " + (&yamlstrict.Error{File: e.File, Line: e.Line, Column: e.Column, Field: e.Field, Msg: e.Msg}).Error()
 }
 
 // Is reports whether target is [ErrInvalid].
