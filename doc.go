@@ -27,7 +27,9 @@
 // created later is declared in the background. [NewClient] does no I/O;
 // [Client.SetAsMain] checks the service's context features, declares the
 // pending settings in creation order and runs one query. The client only
-// downloads rules whose conditions it tracks ([Client.TrackContexts]).
+// downloads rules whose conditions it tracks ([Client.TrackContexts]). A
+// setting that another service owns is kept up to date by name, read-only
+// and without a declaration, with [Client.Track].
 //
 // # Settings and types
 //

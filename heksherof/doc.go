@@ -21,6 +21,10 @@
 // main; see
 // heksher.Client.Settings) and the settings named with WithSettings (for
 // example settings declared in Go that the client has not declared yet).
+// Settings that another service owns are answered read-only, never
+// declared, when named with WithTrackedSettings or WithTrackedSettingType,
+// or all of them with WithAllServiceSettings: Init has the client track
+// them by name (heksher.Client.Track), with their types from the service.
 // Any other key is FLAG_NOT_FOUND, never a silent default.
 //
 // # Context, types, reasons and errors
