@@ -35,6 +35,11 @@ var ErrUnknownSetting = errors.New("heksher: the service has no such setting")
 // under the same name replaces the tracked one. Name may be an alias: the
 // service's answers for the canonical name reach the setting.
 //
+// As for a declared setting, the service refuses every query that names a
+// setting it no longer has (404): if the owner deletes the setting, the
+// client's updates fail (its values are held, stale) until the setting
+// exists again.
+//
 // No [event.Declared] is published (nothing was declared). The request is
 // bounded by ctx and by the client's request timeout.
 //
