@@ -61,7 +61,8 @@ func WithTrackedSettingType(name, typ string) Option {
 // WithAllServiceSettings makes the provider answer every setting the
 // service lists, read-only (heksher.Client.TrackAllSettings), beside those
 // declared in Go: at Init its client tracks them with the service's types.
-// Settings created on the service later are not picked up.
+// Settings created on the service later are not picked up; a setting the
+// client cannot take (a type it cannot parse) is left out with a warning.
 func WithAllServiceSettings() Option { return func(p *Provider) { p.all = true } }
 
 // WithTargetingFeature makes the evaluation context's targeting key the
@@ -222,8 +223,12 @@ func (p *Provider) trackNamed(c *heksher.Client) error {
 	}
 	var errs []error
 	if p.all {
-		if _, err := c.TrackAllSettings(context.Background()); err != nil {
+		// A setting the client cannot take (a type it cannot parse) is
+		// left out with a warning; a service that cannot be asked fails.
+		if all, err := c.TrackAllSettings(context.Background()); err != nil && all == nil {
 			errs = append(errs, err)
+		} else if err != nil {
+			p.log.Warn("heksherof: some settings of the service are not answered", "error", err)
 		}
 	}
 	for _, t := range p.tracks {
