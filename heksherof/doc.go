@@ -67,5 +67,6 @@
 //
 // An evaluation of a setting whose Go type is bool, int64, float64 or
 // string (Enum of strings included) allocates nothing inside the provider
-// when the attributes are strings; other types decode wire JSON.
+// when the attributes are strings; other types decode wire JSON, as do
+// settings tracked by name (their values are wire JSON).
 package heksherof
