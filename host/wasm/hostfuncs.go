@@ -28,6 +28,9 @@ type instKey struct{}
 
 func callerOf(ctx context.Context) *instance {
 	inst, _ := ctx.Value(instKey{}).(*instance)
+	if inst != nil {
+		inst.wd.maybeLower()
+	}
 	return inst
 }
 

@@ -14,10 +14,19 @@ import (
 // calling into that instance.
 type lineLogger struct {
 	*outbudget.LineWriter
+	inst *instance // whose watchdog may lower the writing thread's priority
+}
+
+// Write implements [io.Writer] for wazero, on the guest's thread.
+func (w *lineLogger) Write(b []byte) (int, error) {
+	if w.inst != nil {
+		w.inst.wd.maybeLower()
+	}
+	return w.LineWriter.Write(b)
 }
 
 func newLineLogger(p *Plugin, level slog.Level, stream string) *lineLogger {
-	return &lineLogger{outbudget.NewLineWriter(p.out, p.log, level, stream)}
+	return &lineLogger{LineWriter: outbudget.NewLineWriter(p.out, p.log, level, stream)}
 }
 
 // flush logs a trailing partial line.
