@@ -3,6 +3,7 @@ package heksherof
 import (
 	"context"
 
+	"github.com/heksher-go/heksher"
 	"github.com/heksher-go/heksher/internal/evaluate"
 	"github.com/open-feature/go-sdk/openfeature"
 )
@@ -52,25 +53,33 @@ func (p *Provider) generic(ctx context.Context, f *flag, kind evaluate.Kind, fc 
 	return r.Value, resolution(r.Detail), true
 }
 
+// evaluateAs is the body of the typed evaluations: the flag's setting of
+// Go type T when it has one (no JSON on the way), else the generic path
+// through wire JSON. def is the answer on any error.
+func evaluateAs[T any](ctx context.Context, p *Provider, f *flag, typed *heksher.Setting[T], kind evaluate.Kind, def T, fc openfeature.FlattenedContext) (T, openfeature.ProviderResolutionDetail) {
+	if typed != nil {
+		r, d, e := evaluate.Lookup(ctx, typed, f.features, fc, p.ctxOpts, &f.details)
+		if e != nil {
+			return def, resolutionError(e)
+		}
+		return r.Value, resolution(d)
+	}
+	v, d, ok := p.generic(ctx, f, kind, fc)
+	t, isT := v.(T)
+	if !ok || !isT {
+		return def, d
+	}
+	return t, d
+}
+
 // BooleanEvaluation evaluates a bool setting.
 func (p *Provider) BooleanEvaluation(ctx context.Context, key string, def bool, fc openfeature.FlattenedContext) openfeature.BoolResolutionDetail {
 	f, e := p.prepare(key, evaluate.KindBool)
 	if e != nil {
 		return openfeature.BoolResolutionDetail{Value: def, ProviderResolutionDetail: resolutionError(e)}
 	}
-	if f.b != nil {
-		r, d, e := evaluate.Lookup(ctx, f.b, f.features, fc, p.ctxOpts, &f.details)
-		if e != nil {
-			return openfeature.BoolResolutionDetail{Value: def, ProviderResolutionDetail: resolutionError(e)}
-		}
-		return openfeature.BoolResolutionDetail{Value: r.Value, ProviderResolutionDetail: resolution(d)}
-	}
-	v, d, ok := p.generic(ctx, f, evaluate.KindBool, fc)
-	b, isBool := v.(bool)
-	if !ok || !isBool {
-		return openfeature.BoolResolutionDetail{Value: def, ProviderResolutionDetail: d}
-	}
-	return openfeature.BoolResolutionDetail{Value: b, ProviderResolutionDetail: d}
+	v, d := evaluateAs(ctx, p, f, f.b, evaluate.KindBool, def, fc)
+	return openfeature.BoolResolutionDetail{Value: v, ProviderResolutionDetail: d}
 }
 
 // StringEvaluation evaluates a str setting or an Enum of strings.
@@ -79,19 +88,8 @@ func (p *Provider) StringEvaluation(ctx context.Context, key string, def string,
 	if e != nil {
 		return openfeature.StringResolutionDetail{Value: def, ProviderResolutionDetail: resolutionError(e)}
 	}
-	if f.str != nil {
-		r, d, e := evaluate.Lookup(ctx, f.str, f.features, fc, p.ctxOpts, &f.details)
-		if e != nil {
-			return openfeature.StringResolutionDetail{Value: def, ProviderResolutionDetail: resolutionError(e)}
-		}
-		return openfeature.StringResolutionDetail{Value: r.Value, ProviderResolutionDetail: resolution(d)}
-	}
-	v, d, ok := p.generic(ctx, f, evaluate.KindString, fc)
-	s, isString := v.(string)
-	if !ok || !isString {
-		return openfeature.StringResolutionDetail{Value: def, ProviderResolutionDetail: d}
-	}
-	return openfeature.StringResolutionDetail{Value: s, ProviderResolutionDetail: d}
+	v, d := evaluateAs(ctx, p, f, f.str, evaluate.KindString, def, fc)
+	return openfeature.StringResolutionDetail{Value: v, ProviderResolutionDetail: d}
 }
 
 // IntEvaluation evaluates an int setting.
@@ -100,19 +98,8 @@ func (p *Provider) IntEvaluation(ctx context.Context, key string, def int64, fc 
 	if e != nil {
 		return openfeature.IntResolutionDetail{Value: def, ProviderResolutionDetail: resolutionError(e)}
 	}
-	if f.i != nil {
-		r, d, e := evaluate.Lookup(ctx, f.i, f.features, fc, p.ctxOpts, &f.details)
-		if e != nil {
-			return openfeature.IntResolutionDetail{Value: def, ProviderResolutionDetail: resolutionError(e)}
-		}
-		return openfeature.IntResolutionDetail{Value: r.Value, ProviderResolutionDetail: resolution(d)}
-	}
-	v, d, ok := p.generic(ctx, f, evaluate.KindInt, fc)
-	n, isInt := v.(int64)
-	if !ok || !isInt {
-		return openfeature.IntResolutionDetail{Value: def, ProviderResolutionDetail: d}
-	}
-	return openfeature.IntResolutionDetail{Value: n, ProviderResolutionDetail: d}
+	v, d := evaluateAs(ctx, p, f, f.i, evaluate.KindInt, def, fc)
+	return openfeature.IntResolutionDetail{Value: v, ProviderResolutionDetail: d}
 }
 
 // FloatEvaluation evaluates a float or an int setting.
@@ -121,26 +108,15 @@ func (p *Provider) FloatEvaluation(ctx context.Context, key string, def float64,
 	if e != nil {
 		return openfeature.FloatResolutionDetail{Value: def, ProviderResolutionDetail: resolutionError(e)}
 	}
-	switch {
-	case f.f != nil:
-		r, d, e := evaluate.Lookup(ctx, f.f, f.features, fc, p.ctxOpts, &f.details)
-		if e != nil {
-			return openfeature.FloatResolutionDetail{Value: def, ProviderResolutionDetail: resolutionError(e)}
-		}
-		return openfeature.FloatResolutionDetail{Value: r.Value, ProviderResolutionDetail: resolution(d)}
-	case f.i != nil:
+	if f.f == nil && f.i != nil { // an int answers a float request
 		r, d, e := evaluate.Lookup(ctx, f.i, f.features, fc, p.ctxOpts, &f.details)
 		if e != nil {
 			return openfeature.FloatResolutionDetail{Value: def, ProviderResolutionDetail: resolutionError(e)}
 		}
 		return openfeature.FloatResolutionDetail{Value: float64(r.Value), ProviderResolutionDetail: resolution(d)}
 	}
-	v, d, ok := p.generic(ctx, f, evaluate.KindFloat, fc)
-	x, isFloat := v.(float64)
-	if !ok || !isFloat {
-		return openfeature.FloatResolutionDetail{Value: def, ProviderResolutionDetail: d}
-	}
-	return openfeature.FloatResolutionDetail{Value: x, ProviderResolutionDetail: d}
+	v, d := evaluateAs(ctx, p, f, f.f, evaluate.KindFloat, def, fc)
+	return openfeature.FloatResolutionDetail{Value: v, ProviderResolutionDetail: d}
 }
 
 // ObjectEvaluation evaluates a Flags setting (a []any of strings), a
