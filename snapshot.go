@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/heksher-go/heksher/event"
+	"github.com/heksher-go/heksher/internal/atomicfile"
 )
 
 // snapshotFile is what WithSnapshotFile stores: the last good query answer.
@@ -26,25 +26,7 @@ func (c *Client) saveSnapshot(body []byte, etag string) error {
 	if err != nil {
 		return err
 	}
-	path := c.cfg.snapshotPath
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after the rename
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.Write(c.cfg.snapshotPath, data)
 }
 
 // loadSnapshot applies the saved answer, if there is one, and reports

@@ -4,10 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 
 	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/internal/atomicfile"
 )
 
 // The declaration cache: the settings each running plugin declared, saved
@@ -51,23 +51,7 @@ func writeDeclCache(path string, plugins map[string]declCacheEntry) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".plugin-declarations-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
+	if err := atomicfile.Write(path, b); err != nil {
 		return fmt.Errorf("host: saving the plugins' declarations: %w", err)
 	}
 	return nil
