@@ -7,31 +7,16 @@ import (
 	"github.com/heksher-go/heksher/internal/resolve"
 )
 
-// Source says where a resolved value came from.
-type Source uint8
+// Source says where a resolved value came from. It is [event.Source], the
+// one type the client, the plugin contract and the plugin runtimes share.
+type Source = event.Source
 
 // The sources of a value, from the most to the least specific.
 const (
-	SourceRule          Source = iota + 1 // a rule matched
-	SourceServerDefault                   // no rule matched; the server's default
-	SourceLocalDefault                    // no rule matched and no server default was accepted
+	SourceRule          = event.SourceRule          // a rule matched
+	SourceServerDefault = event.SourceServerDefault // no rule matched; the server's default
+	SourceLocalDefault  = event.SourceLocalDefault  // no rule matched and no server default was accepted
 )
-
-// String returns "rule", "server_default" or "local_default".
-func (s Source) String() string {
-	switch s {
-	case SourceRule:
-		return "rule"
-	case SourceServerDefault:
-		return "server_default"
-	case SourceLocalDefault:
-		return "local_default"
-	}
-	return "unknown"
-}
-
-// MarshalText encodes s as its String.
-func (s Source) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
 // Resolution is a resolved value together with where it came from, as
 // returned by [Setting.Lookup].

@@ -9,7 +9,7 @@ import (
 	"github.com/heksher-go/heksher/dispatch"
 	"github.com/heksher-go/heksher/event"
 	"github.com/heksher-go/heksher/host/config"
-	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
 // BenchmarkFanOut_Enqueue20 measures what the update loop pays to hand one
@@ -26,7 +26,7 @@ func BenchmarkFanOut_Enqueue20(b *testing.B) {
 			loader := &fakeLoader{hangs: map[string]chan struct{}{}}
 			m := &manager{
 				log: discardLogger(), loaders: map[string]Loader{"wasm": loader}, disp: disp, reg: newRegistry(),
-				settings: func(string, config.Grants) hostapi.Settings { return nil }, running: map[string]*loadedPlugin{},
+				settings: func(string, config.Grants) pluginapi.Settings { return nil }, running: map[string]*loadedPlugin{},
 			}
 			dir := b.TempDir()
 			path := writeFake(b, dir, "p", fakeFile{Kinds: []string{"update_ok"}})

@@ -12,7 +12,7 @@ import (
 
 	"github.com/heksher-go/heksher"
 	"github.com/heksher-go/heksher/host/config"
-	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
 // newClient builds the client core from the configuration: HTTP options,
@@ -97,7 +97,7 @@ func httpClient(s config.Service) (*http.Client, error) {
 
 // declareHostSettings declares the settings of the configuration itself.
 func (h *Host) declareHostSettings() error {
-	var decls []hostapi.Declaration
+	var decls []pluginapi.Declaration
 	for i, s := range h.cfg.Settings {
 		var def json.RawMessage
 		if s.Default != nil {
@@ -107,7 +107,7 @@ func (h *Host) declareHostSettings() error {
 			}
 			def = b
 		}
-		d, err := normalize(hostapi.Declaration{Name: s.Name, Type: s.Type, ConfigurableFeatures: s.ConfigurableFeatures,
+		d, err := normalize(pluginapi.Declaration{Name: s.Name, Type: s.Type, ConfigurableFeatures: s.ConfigurableFeatures,
 			Default: def, Version: s.Version, Metadata: s.Metadata})
 		if err != nil {
 			return fmt.Errorf("host: settings[%d]: %w", i, err)
@@ -123,7 +123,7 @@ func (h *Host) declareHostSettings() error {
 // declare creates the core settings for declarations new to the registry;
 // the client declares them (before its first update, or at once when it
 // already runs) and keeps them up to date.
-func (h *Host) declare(_ context.Context, decls []hostapi.Declaration) error {
+func (h *Host) declare(_ context.Context, decls []pluginapi.Declaration) error {
 	for _, d := range decls {
 		typ, err := heksher.ParseType(d.Type)
 		if err != nil {
@@ -148,12 +148,12 @@ func (h *Host) declare(_ context.Context, decls []hostapi.Declaration) error {
 }
 
 // lookup resolves a setting for the lookup API and the plugins.
-func (h *Host) lookup(ctx context.Context, setting string, features []hostapi.Feature) (hostapi.Value, error) {
+func (h *Host) lookup(ctx context.Context, setting string, features []pluginapi.Feature) (pluginapi.Value, error) {
 	h.settingsMu.RLock()
 	s, ok := h.settings[setting]
 	h.settingsMu.RUnlock()
 	if !ok {
-		return hostapi.Value{}, fmt.Errorf("%w: %q", hostapi.ErrNotFound, setting)
+		return pluginapi.Value{}, fmt.Errorf("%w: %q", pluginapi.ErrNotFound, setting)
 	}
 	explicit := make(map[string]string, len(features))
 	for _, f := range features {
@@ -162,41 +162,41 @@ func (h *Host) lookup(ctx context.Context, setting string, features []hostapi.Fe
 	r, err := s.Lookup(ctx, explicit)
 	if err != nil {
 		if errors.Is(err, heksher.ErrNotConfigurable) || errors.Is(err, heksher.ErrMissingContextFeature) {
-			return hostapi.Value{}, fmt.Errorf("%w: %w", hostapi.ErrBadContext, err)
+			return pluginapi.Value{}, fmt.Errorf("%w: %w", pluginapi.ErrBadContext, err)
 		}
-		return hostapi.Value{}, fmt.Errorf("host: lookup %q: %w", setting, err)
+		return pluginapi.Value{}, fmt.Errorf("host: lookup %q: %w", setting, err)
 	}
-	return hostapi.Value{JSON: r.Value, Source: hostapi.Source(r.Source), RuleID: r.RuleID, Conditions: r.Conditions}, nil
+	return pluginapi.Value{JSON: r.Value, Source: pluginapi.Source(r.Source), RuleID: r.RuleID, Conditions: r.Conditions}, nil
 }
 
 // Lookup implements admin.Backend: a lookup without the declaration check.
-func (h *Host) Lookup(ctx context.Context, setting string, features []hostapi.Feature) (hostapi.Value, error) {
+func (h *Host) Lookup(ctx context.Context, setting string, features []pluginapi.Feature) (pluginapi.Value, error) {
 	return h.lookup(ctx, setting, features)
 }
 
-// pluginSettings is the hostapi.Settings the host gives one plugin.
+// pluginSettings is the pluginapi.Settings the host gives one plugin.
 type pluginSettings struct {
 	h      *Host
 	plugin string
 	grants config.Grants
 }
 
-func (h *Host) pluginSettings(plugin string, grants config.Grants) hostapi.Settings {
+func (h *Host) pluginSettings(plugin string, grants config.Grants) pluginapi.Settings {
 	return &pluginSettings{h: h, plugin: plugin, grants: grants}
 }
 
 // Lookup resolves setting for the plugin, which must have declared it unless
 // its grants allow undeclared reads.
-func (p *pluginSettings) Lookup(ctx context.Context, plugin, setting string, features []hostapi.Feature) (hostapi.Value, error) {
+func (p *pluginSettings) Lookup(ctx context.Context, plugin, setting string, features []pluginapi.Feature) (pluginapi.Value, error) {
 	if plugin == "" {
 		plugin = p.plugin
 	}
 	declared, exists := p.h.reg.declaredBy(setting, plugin)
 	if !exists {
-		return hostapi.Value{}, fmt.Errorf("%w: %q", hostapi.ErrNotFound, setting)
+		return pluginapi.Value{}, fmt.Errorf("%w: %q", pluginapi.ErrNotFound, setting)
 	}
 	if !declared && !p.grants.UndeclaredReads {
-		return hostapi.Value{}, fmt.Errorf("%w: plugin %q did not declare %q", hostapi.ErrNotDeclared, plugin, setting)
+		return pluginapi.Value{}, fmt.Errorf("%w: plugin %q did not declare %q", pluginapi.ErrNotDeclared, plugin, setting)
 	}
 	return p.h.lookup(ctx, setting, features)
 }

@@ -6,8 +6,8 @@ import (
 	"os"
 	"slices"
 
-	"github.com/heksher-go/heksher/host/hostapi"
 	"github.com/heksher-go/heksher/internal/atomicfile"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
 // The declaration cache: the settings each running plugin declared, saved
@@ -27,8 +27,8 @@ type declCache struct {
 }
 
 type declCacheEntry struct {
-	Key          string                `json:"key"`
-	Declarations []hostapi.Declaration `json:"declarations"`
+	Key          string                  `json:"key"`
+	Declarations []pluginapi.Declaration `json:"declarations"`
 }
 
 // readDeclCache reads the cache at path; a missing or unreadable one is
@@ -89,13 +89,13 @@ func (m *manager) predeclareLocked(specs []keyedSpec) {
 		return
 	}
 	m.cached = cache
-	m.predeclared = map[string][]hostapi.Declaration{}
+	m.predeclared = map[string][]pluginapi.Declaration{}
 	for _, s := range specs {
 		e, ok := cache[s.name]
 		if !ok || e.Key != s.key || len(e.Declarations) == 0 {
 			continue
 		}
-		var decls []hostapi.Declaration
+		var decls []pluginapi.Declaration
 		for _, d := range e.Declarations {
 			nd, err := normalize(d)
 			if err != nil {
@@ -123,8 +123,8 @@ func (m *manager) predeclareLocked(specs []keyedSpec) {
 type keyedSpec struct{ name, key string }
 
 // sameDecls reports whether a and b declare the same settings alike.
-func sameDecls(a, b []hostapi.Declaration) bool {
-	return slices.EqualFunc(a, b, func(x, y hostapi.Declaration) bool {
+func sameDecls(a, b []pluginapi.Declaration) bool {
+	return slices.EqualFunc(a, b, func(x, y pluginapi.Declaration) bool {
 		return x.Name == y.Name && compare(x.Name, "", x, y) == nil
 	})
 }

@@ -11,7 +11,7 @@
 //		host.WithLoader("wasm", host.WasmLoader(filepath.Join(cfg.StateDir, "wasm-cache"), logger)),
 //		host.WithLoader("process", host.ProcessLoader(logger)))
 //	err = h.Start(ctx)  // embedded server, plugins, declarations, first update (or fallback), admin
-//	v, err := h.Lookup(ctx, "banner", []hostapi.Feature{{Name: "user", Value: "alice"}})
+//	v, err := h.Lookup(ctx, "banner", []pluginapi.Feature{{Name: "user", Value: "alice"}})
 //	err = h.Reload(ctx) // re-read the file, apply its plugin set
 //	err = h.Close(ctx)  // closing event delivered, plugins stopped
 //
@@ -30,7 +30,7 @@
 //
 // Each plugin kind has a [Loader] (the wasm and process runtimes). The host
 // reads each plugin's file, checks its SHA-256 when one is configured, and
-// asks the loader for an initialised [hostapi.Plugin]. A plugin's manifest
+// asks the loader for an initialised [pluginapi.Plugin]. A plugin's manifest
 // names the events it wants and the settings it reads. The host declares
 // those settings when the plugin joins, and fetches their values at once;
 // two plugins declaring the same name identically share the setting, and a

@@ -12,7 +12,7 @@ import (
 	"github.com/heksher-go/heksher/event"
 	"github.com/heksher-go/heksher/host"
 	"github.com/heksher-go/heksher/host/config"
-	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
 // A host on the embedded server with an in-process Go hook: a rule added
@@ -65,9 +65,9 @@ func Example() {
 			break
 		}
 	}
-	v, _ := h.Lookup(ctx, "banner", []hostapi.Feature{{Name: "user", Value: "alice"}})
+	v, _ := h.Lookup(ctx, "banner", []pluginapi.Feature{{Name: "user", Value: "alice"}})
 	fmt.Println(string(v.JSON), v.Source)
-	v, _ = h.Lookup(ctx, "banner", []hostapi.Feature{{Name: "user", Value: "bob"}})
+	v, _ = h.Lookup(ctx, "banner", []pluginapi.Feature{{Name: "user", Value: "bob"}})
 	fmt.Println(string(v.JSON), v.Source)
 	// Output:
 	// banner: 0 -> 1 rules

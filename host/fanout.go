@@ -6,24 +6,24 @@ import (
 
 	"github.com/heksher-go/heksher/event"
 	"github.com/heksher-go/heksher/host/admin"
-	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
-// pluginSubscriber adapts a [hostapi.Plugin] to a dispatch.Subscriber.
+// pluginSubscriber adapts a [pluginapi.Plugin] to a dispatch.Subscriber.
 //
 // The dispatcher may abandon a delivery that overruns its deadline and start
-// the next one while the first is still running; hostapi.Plugin promises its
+// the next one while the first is still running; pluginapi.Plugin promises its
 // runtime that Deliver is never called concurrently with itself, so the
 // adapter holds a one-slot semaphore, waiting for it no longer than the new
 // delivery's own deadline.
 type pluginSubscriber struct {
 	name    string
-	plugin  hostapi.Plugin
+	plugin  pluginapi.Plugin
 	sem     chan struct{}
 	metrics *admin.Metrics
 }
 
-func newPluginSubscriber(name string, p hostapi.Plugin, m *admin.Metrics) *pluginSubscriber {
+func newPluginSubscriber(name string, p pluginapi.Plugin, m *admin.Metrics) *pluginSubscriber {
 	return &pluginSubscriber{name: name, plugin: p, sem: make(chan struct{}, 1), metrics: m}
 }
 

@@ -18,7 +18,7 @@ import (
 	"github.com/heksher-go/heksher/event"
 	"github.com/heksher-go/heksher/host/admin"
 	"github.com/heksher-go/heksher/host/config"
-	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
 // Host runs the client core, the plugins and the admin server. Create it
@@ -260,7 +260,7 @@ func (h *Host) recordFailed(spec config.Plugin, err error) {
 	defer h.failedMu.Unlock()
 	h.failed = slices.DeleteFunc(h.failed, func(p admin.PluginStatus) bool { return p.Name == spec.Name })
 	h.failed = append(h.failed, admin.PluginStatus{Name: spec.Name, Kind: spec.Kind, Path: spec.Path,
-		State: hostapi.StateFailed.String(), LastError: err.Error(), LastErrorAt: time.Now()})
+		State: pluginapi.StateFailed.String(), LastError: err.Error(), LastErrorAt: time.Now()})
 }
 
 // forgetFailed removes a plugin from the failed-to-load list.
@@ -290,7 +290,7 @@ func (h *Host) Apply(ctx context.Context, plugins []config.Plugin) error {
 
 // RestartPlugin restarts the configured plugin name, also one that is
 // failed or failed to load: in place when its runtime can
-// ([hostapi.Restarter]: failures forgotten, a fresh instance or process,
+// ([pluginapi.Restarter]: failures forgotten, a fresh instance or process,
 // initialised again), else by loading it afresh. The other plugins are left
 // as they are. It implements admin.PluginRestarter.
 //

@@ -21,8 +21,8 @@ import (
 	"github.com/heksher-go/heksher/event"
 	"github.com/heksher-go/heksher/hekshertest"
 	"github.com/heksher-go/heksher/host/config"
-	"github.com/heksher-go/heksher/host/hostapi"
 	"github.com/heksher-go/heksher/internal/server"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
 // eventLog is an in-process Go hook that remembers what it got.
@@ -124,7 +124,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func lookupStr(t *testing.T, h *Host, setting string, feats ...hostapi.Feature) (string, hostapi.Value) {
+func lookupStr(t *testing.T, h *Host, setting string, feats ...pluginapi.Feature) (string, pluginapi.Value) {
 	t.Helper()
 	v, err := h.Lookup(context.Background(), setting, feats)
 	if err != nil {
@@ -138,8 +138,8 @@ func lookupStr(t *testing.T, h *Host, setting string, feats ...hostapi.Feature) 
 func TestEmbeddedRuleChangeReachesLookupsAndHooks(t *testing.T) {
 	log := &eventLog{}
 	h := startHost(t, testConfig(t), WithHook(Hook{Name: "recorder", Subscriber: log}))
-	alice := hostapi.Feature{Name: "user", Value: "alice"}
-	if s, v := lookupStr(t, h, "banner", alice); s != "welcome" || v.Source != hostapi.SourceServerDefault {
+	alice := pluginapi.Feature{Name: "user", Value: "alice"}
+	if s, v := lookupStr(t, h, "banner", alice); s != "welcome" || v.Source != pluginapi.SourceServerDefault {
 		t.Fatalf("before the rule: %q from %v", s, v.Source)
 	}
 	postJSON(t, h.ServiceURL()+"/api/v1/rules", map[string]any{
@@ -149,20 +149,20 @@ func TestEmbeddedRuleChangeReachesLookupsAndHooks(t *testing.T) {
 		return s == "winter sale"
 	})
 	_, v := lookupStr(t, h, "banner", alice)
-	if v.Source != hostapi.SourceRule || v.RuleID == 0 || len(v.Conditions) != 1 || v.Conditions[0].Value != "alice" {
+	if v.Source != pluginapi.SourceRule || v.RuleID == 0 || len(v.Conditions) != 1 || v.Conditions[0].Value != "alice" {
 		t.Errorf("lookup explains %+v", v)
 	}
-	if s, _ := lookupStr(t, h, "banner", hostapi.Feature{Name: "user", Value: "bob"}); s != "welcome" {
+	if s, _ := lookupStr(t, h, "banner", pluginapi.Feature{Name: "user", Value: "bob"}); s != "welcome" {
 		t.Errorf("bob got %q", s)
 	}
 	eventually(t, "the hook's setting_changed", func() bool { return log.has(event.KindSettingChanged) })
 	if !log.has(event.KindDeclared) || !log.has(event.KindUpdateOK) {
 		t.Errorf("hook got %v", log.kinds())
 	}
-	if _, err := h.Lookup(context.Background(), "nope", nil); !errors.Is(err, hostapi.ErrNotFound) {
+	if _, err := h.Lookup(context.Background(), "nope", nil); !errors.Is(err, pluginapi.ErrNotFound) {
 		t.Errorf("unknown setting: %v", err)
 	}
-	if _, err := h.Lookup(context.Background(), "banner", []hostapi.Feature{{Name: "planet", Value: "x"}}); !errors.Is(err, hostapi.ErrBadContext) {
+	if _, err := h.Lookup(context.Background(), "banner", []pluginapi.Feature{{Name: "planet", Value: "x"}}); !errors.Is(err, pluginapi.ErrBadContext) {
 		t.Errorf("bad feature: %v", err)
 	}
 
@@ -260,7 +260,7 @@ func TestEmbeddedSeed(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.Embedded.Seed = "testdata/seed.yaml"
 	h := startHost(t, cfg)
-	if s, v := lookupStr(t, h, "banner", hostapi.Feature{Name: "user", Value: "carol"}); s != "carol's banner" || v.Source != hostapi.SourceRule {
+	if s, v := lookupStr(t, h, "banner", pluginapi.Feature{Name: "user", Value: "carol"}); s != "carol's banner" || v.Source != pluginapi.SourceRule {
 		t.Fatalf("seeded rule: %q from %v", s, v.Source)
 	}
 }
@@ -285,7 +285,7 @@ func TestServiceDownAndBack(t *testing.T) {
 	h := startHost(t, cfg, WithHook(Hook{Name: "recorder", Subscriber: log}))
 	postJSON(t, srv.url()+"/api/v1/rules", map[string]any{
 		"setting": "banner", "feature_values": map[string]string{"theme": "light"}, "value": "light sale"})
-	bob := hostapi.Feature{Name: "user", Value: "bob"}
+	bob := pluginapi.Feature{Name: "user", Value: "bob"}
 	eventually(t, "the rule", func() bool { s, _ := lookupStr(t, h, "banner", bob); return s == "light sale" })
 
 	srv.stop()
@@ -311,7 +311,7 @@ func TestRestartServesSnapshotWhenServiceIsDown(t *testing.T) {
 	h := startHost(t, cfg)
 	postJSON(t, srv.url()+"/api/v1/rules", map[string]any{
 		"setting": "banner", "feature_values": map[string]string{"user": "alice"}, "value": "kept in the snapshot"})
-	alice := hostapi.Feature{Name: "user", Value: "alice"}
+	alice := pluginapi.Feature{Name: "user", Value: "alice"}
 	eventually(t, "the rule", func() bool { s, _ := lookupStr(t, h, "banner", alice); return s == "kept in the snapshot" })
 	eventually(t, "the snapshot file", func() bool {
 		b, err := os.ReadFile(filepath.Join(cfg.StateDir, "snapshot.json"))
@@ -324,7 +324,7 @@ func TestRestartServesSnapshotWhenServiceIsDown(t *testing.T) {
 	if got := h2.Snapshot().Service.Serving; got != "snapshot" {
 		t.Errorf("serving %q, want snapshot", got)
 	}
-	if s, v := lookupStr(t, h2, "banner", alice); s != "kept in the snapshot" || v.Source != hostapi.SourceRule {
+	if s, v := lookupStr(t, h2, "banner", alice); s != "kept in the snapshot" || v.Source != pluginapi.SourceRule {
 		t.Fatalf("restarted host without service: %q from %v", s, v.Source)
 	}
 
@@ -383,7 +383,7 @@ func TestHungServiceAtStart(t *testing.T) {
 	if !h.Ready() {
 		t.Error("not ready")
 	}
-	if s, v := lookupStr(t, h, "banner", hostapi.Feature{Name: "user", Value: "alice"}); s != "welcome" || v.Source != hostapi.SourceLocalDefault {
+	if s, v := lookupStr(t, h, "banner", pluginapi.Feature{Name: "user", Value: "alice"}); s != "welcome" || v.Source != pluginapi.SourceLocalDefault {
 		t.Errorf("lookup %q from %v", s, v.Source)
 	}
 	closeHost(t, h)
@@ -407,7 +407,7 @@ func TestHungServiceAtStart(t *testing.T) {
 	if got := h.Snapshot().Service.Serving; got != "snapshot" {
 		t.Errorf("serving %q with a snapshot and a hung service, want snapshot", got)
 	}
-	if s, _ := lookupStr(t, h, "banner", hostapi.Feature{Name: "user", Value: "alice"}); s != "kept in the snapshot" {
+	if s, _ := lookupStr(t, h, "banner", pluginapi.Feature{Name: "user", Value: "alice"}); s != "kept in the snapshot" {
 		t.Errorf("lookup %q from the snapshot", s)
 	}
 }
@@ -423,12 +423,12 @@ func TestPluginDeclarationsAndLookups(t *testing.T) {
 		}
 		return p
 	}
-	limit := hostapi.Declaration{Name: "limit", Type: "int", ConfigurableFeatures: []string{"user"}, Default: json.RawMessage(`5`)}
+	limit := pluginapi.Declaration{Name: "limit", Type: "int", ConfigurableFeatures: []string{"user"}, Default: json.RawMessage(`5`)}
 	cfg := testConfig(t)
 	cfg.Plugins = []config.Plugin{
-		{Name: "a", Kind: "wasm", Path: write("a", fakeFile{Kinds: []string{"setting_changed"}, Decls: []hostapi.Declaration{limit}})},
-		{Name: "b", Kind: "wasm", Path: write("b", fakeFile{Kinds: []string{"update_ok"}, Decls: []hostapi.Declaration{limit}})},
-		{Name: "bad", Kind: "wasm", Path: write("bad", fakeFile{Decls: []hostapi.Declaration{{ConfigurableFeatures: []string{"user"}, Name: "limit", Type: "str", Default: json.RawMessage(`"x"`)}}})},
+		{Name: "a", Kind: "wasm", Path: write("a", fakeFile{Kinds: []string{"setting_changed"}, Decls: []pluginapi.Declaration{limit}})},
+		{Name: "b", Kind: "wasm", Path: write("b", fakeFile{Kinds: []string{"update_ok"}, Decls: []pluginapi.Declaration{limit}})},
+		{Name: "bad", Kind: "wasm", Path: write("bad", fakeFile{Decls: []pluginapi.Declaration{{ConfigurableFeatures: []string{"user"}, Name: "limit", Type: "str", Default: json.RawMessage(`"x"`)}}})},
 	}
 	h := startHost(t, cfg, WithLoader("wasm", f), WithHook(Hook{Name: "taken", Subscriber: &eventLog{}}))
 	if err := h.Apply(context.Background(), []config.Plugin{{Name: "taken", Kind: "wasm", Path: cfg.Plugins[0].Path}}); err == nil || !strings.Contains(err.Error(), "in-process hook") {
@@ -448,15 +448,15 @@ func TestPluginDeclarationsAndLookups(t *testing.T) {
 		}
 	}
 	sa := h.pluginSettings("a", config.Grants{})
-	v, err := sa.Lookup(context.Background(), "a", "limit", []hostapi.Feature{{Name: "user", Value: "x"}})
+	v, err := sa.Lookup(context.Background(), "a", "limit", []pluginapi.Feature{{Name: "user", Value: "x"}})
 	if err != nil || string(v.JSON) != "5" {
 		t.Fatalf("a's lookup: %s %v", v.JSON, err)
 	}
-	if _, err := sa.Lookup(context.Background(), "a", "banner", nil); !errors.Is(err, hostapi.ErrNotDeclared) {
+	if _, err := sa.Lookup(context.Background(), "a", "banner", nil); !errors.Is(err, pluginapi.ErrNotDeclared) {
 		t.Errorf("undeclared read: %v", err)
 	}
 	open := h.pluginSettings("a", config.Grants{UndeclaredReads: true})
-	if _, err := open.Lookup(context.Background(), "a", "banner", []hostapi.Feature{{Name: "user", Value: "x"}}); err != nil {
+	if _, err := open.Lookup(context.Background(), "a", "banner", []pluginapi.Feature{{Name: "user", Value: "x"}}); err != nil {
 		t.Errorf("granted undeclared read: %v", err)
 	}
 	postJSON(t, h.ServiceURL()+"/api/v1/rules", map[string]any{
@@ -513,7 +513,7 @@ func TestTwoHostsInOneProcess(t *testing.T) {
 	b := startHost(t, testConfig(t))
 	postJSON(t, a.ServiceURL()+"/api/v1/rules", map[string]any{
 		"setting": "banner", "feature_values": map[string]string{"user": "alice"}, "value": "only in a"})
-	alice := hostapi.Feature{Name: "user", Value: "alice"}
+	alice := pluginapi.Feature{Name: "user", Value: "alice"}
 	eventually(t, "a's rule", func() bool { s, _ := lookupStr(t, a, "banner", alice); return s == "only in a" })
 	seen := time.Now()
 	eventually(t, "an update of b after a's rule", func() bool { return b.rec.lastUpdate().Time.After(seen) })

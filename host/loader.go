@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/heksher-go/heksher/host/config"
-	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
 // Loader starts plugins of one kind ("wasm", "process"). The plugins it
@@ -16,14 +16,14 @@ import (
 // may still be running when the next one starts.
 type Loader interface {
 	// Load starts the plugin described by spec.
-	Load(ctx context.Context, spec PluginSpec) (hostapi.Plugin, error)
+	Load(ctx context.Context, spec PluginSpec) (pluginapi.Plugin, error)
 }
 
 // LoaderFunc adapts a function to a [Loader].
-type LoaderFunc func(ctx context.Context, spec PluginSpec) (hostapi.Plugin, error)
+type LoaderFunc func(ctx context.Context, spec PluginSpec) (pluginapi.Plugin, error)
 
 // Load calls f.
-func (f LoaderFunc) Load(ctx context.Context, spec PluginSpec) (hostapi.Plugin, error) {
+func (f LoaderFunc) Load(ctx context.Context, spec PluginSpec) (pluginapi.Plugin, error) {
 	return f(ctx, spec)
 }
 
@@ -51,13 +51,13 @@ type PluginSpec struct {
 	// Grants are the plugin's extra capabilities.
 	Grants config.Grants
 	// Settings is the host's lookup service for this plugin.
-	Settings hostapi.Settings
+	Settings pluginapi.Settings
 	// Output is the plugin's output budget: how much of its log records,
 	// stdout and stderr reaches the host's log.
-	Output hostapi.OutputBudget
+	Output pluginapi.OutputBudget
 }
 
 // outputBudget is the runtimes' form of a plugin's configured output budget.
-func outputBudget(o config.Output) hostapi.OutputBudget {
-	return hostapi.OutputBudget{Rate: int64(o.Rate), Burst: int64(o.Burst), MaxLine: int(o.MaxLine)}
+func outputBudget(o config.Output) pluginapi.OutputBudget {
+	return pluginapi.OutputBudget{Rate: int64(o.Rate), Burst: int64(o.Burst), MaxLine: int(o.MaxLine)}
 }

@@ -16,7 +16,7 @@ import (
 	"github.com/heksher-go/heksher/dispatch"
 	"github.com/heksher-go/heksher/event"
 	"github.com/heksher-go/heksher/host/config"
-	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
 // fakePlugin stands in for a runtime's plugin where the test is about the
@@ -24,7 +24,7 @@ import (
 // and processes in the end-to-end tests).
 type fakePlugin struct {
 	name     string
-	manifest hostapi.Manifest
+	manifest pluginapi.Manifest
 	hang     chan struct{} // when non-nil, Deliver ignores ctx and waits for it
 	entered  chan struct{} // when non-nil, closed as the first Deliver begins
 	once     sync.Once
@@ -34,8 +34,8 @@ type fakePlugin struct {
 	closed     bool
 }
 
-func (p *fakePlugin) Name() string               { return p.name }
-func (p *fakePlugin) Manifest() hostapi.Manifest { return p.manifest }
+func (p *fakePlugin) Name() string                 { return p.name }
+func (p *fakePlugin) Manifest() pluginapi.Manifest { return p.manifest }
 func (p *fakePlugin) Deliver(_ context.Context, d event.Delivery) error {
 	if p.entered != nil {
 		p.once.Do(func() { close(p.entered) })
@@ -48,8 +48,8 @@ func (p *fakePlugin) Deliver(_ context.Context, d event.Delivery) error {
 	p.deliveries = append(p.deliveries, d)
 	return nil
 }
-func (p *fakePlugin) Status() hostapi.Status {
-	return hostapi.Status{Name: p.name, Kind: "fake", State: hostapi.StateRunning}
+func (p *fakePlugin) Status() pluginapi.Status {
+	return pluginapi.Status{Name: p.name, Kind: "fake", State: pluginapi.StateRunning}
 }
 func (p *fakePlugin) Close(context.Context) error {
 	p.mu.Lock()
@@ -77,12 +77,12 @@ type fakeLoader struct {
 }
 
 type fakeFile struct {
-	Kinds []string              `json:"kinds"`
-	Decls []hostapi.Declaration `json:"decls"`
-	Fail  string                `json:"fail"`
+	Kinds []string                `json:"kinds"`
+	Decls []pluginapi.Declaration `json:"decls"`
+	Fail  string                  `json:"fail"`
 }
 
-func (l *fakeLoader) Load(_ context.Context, spec PluginSpec) (hostapi.Plugin, error) {
+func (l *fakeLoader) Load(_ context.Context, spec PluginSpec) (pluginapi.Plugin, error) {
 	var f fakeFile
 	if err := json.Unmarshal(spec.Content, &f); err != nil {
 		return nil, err
@@ -95,7 +95,7 @@ func (l *fakeLoader) Load(_ context.Context, spec PluginSpec) (hostapi.Plugin, e
 		kk, _ := event.ParseKind(k)
 		kinds = append(kinds, kk)
 	}
-	p := &fakePlugin{name: spec.Name, manifest: hostapi.Manifest{Subscriptions: event.SetOf(kinds...), Declarations: f.Decls}}
+	p := &fakePlugin{name: spec.Name, manifest: pluginapi.Manifest{Subscriptions: event.SetOf(kinds...), Declarations: f.Decls}}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	p.hang = l.hangs[spec.Name]
@@ -128,7 +128,7 @@ type managerFixture struct {
 	loader   *fakeLoader
 	disp     *dispatch.Dispatcher
 	dir      string
-	declared [][]hostapi.Declaration
+	declared [][]pluginapi.Declaration
 }
 
 func newManagerFixture(t *testing.T) *managerFixture {
@@ -139,8 +139,8 @@ func newManagerFixture(t *testing.T) *managerFixture {
 		loaders:  map[string]Loader{"wasm": f.loader},
 		disp:     f.disp,
 		reg:      newRegistry(),
-		settings: func(string, config.Grants) hostapi.Settings { return nil },
-		declare: func(_ context.Context, d []hostapi.Declaration) error {
+		settings: func(string, config.Grants) pluginapi.Settings { return nil },
+		declare: func(_ context.Context, d []pluginapi.Declaration) error {
 			f.declared = append(f.declared, d)
 			return nil
 		},
@@ -184,13 +184,13 @@ func running(m *manager) string {
 	return strings.Join(names, ",")
 }
 
-var intDecl = hostapi.Declaration{ConfigurableFeatures: []string{"user"}, Name: "limit", Type: "int", Default: json.RawMessage(`5`)}
+var intDecl = pluginapi.Declaration{ConfigurableFeatures: []string{"user"}, Name: "limit", Type: "int", Default: json.RawMessage(`5`)}
 
 func TestManagerReload(t *testing.T) {
 	f := newManagerFixture(t)
 	ctx := context.Background()
-	a := f.file(t, "a", fakeFile{Kinds: []string{"update_ok"}, Decls: []hostapi.Declaration{intDecl}})
-	b := f.file(t, "b", fakeFile{Kinds: []string{"update_ok"}, Decls: []hostapi.Declaration{{ConfigurableFeatures: []string{"user"}, Name: "limit", Type: "int", Default: json.RawMessage(` 5 `)}}})
+	a := f.file(t, "a", fakeFile{Kinds: []string{"update_ok"}, Decls: []pluginapi.Declaration{intDecl}})
+	b := f.file(t, "b", fakeFile{Kinds: []string{"update_ok"}, Decls: []pluginapi.Declaration{{ConfigurableFeatures: []string{"user"}, Name: "limit", Type: "int", Default: json.RawMessage(` 5 `)}}})
 	if err := f.m.apply(ctx, []config.Plugin{spec("a", a), spec("b", b)}); err != nil {
 		t.Fatal(err)
 	}
@@ -216,9 +216,9 @@ func TestManagerReload(t *testing.T) {
 		{"unchanged set reloads nothing", []config.Plugin{spec("a", a), spec("b", b)}, nil, nil, "a,b", 1, 1},
 		{"config change replaces", []config.Plugin{spec("a", a), {Name: "b", Kind: "wasm", Path: b, QueueSize: 3}}, nil, nil, "a,b", 1, 2},
 		{"content change replaces", []config.Plugin{spec("a", a), {Name: "b", Kind: "wasm", Path: b, QueueSize: 3}}, func() {
-			f.file(t, "a", fakeFile{Kinds: []string{"update_ok", "closing"}, Decls: []hostapi.Declaration{intDecl}})
+			f.file(t, "a", fakeFile{Kinds: []string{"update_ok", "closing"}, Decls: []pluginapi.Declaration{intDecl}})
 		}, nil, "a,b", 2, 2},
-		{"conflict fails and keeps set", []config.Plugin{spec("a", a), spec("c", f.file(t, "c", fakeFile{Decls: []hostapi.Declaration{{ConfigurableFeatures: []string{"user"}, Name: "limit", Type: "str", Default: json.RawMessage(`"x"`)}}}))}, nil, ErrConflict, "a,b", 2, 2},
+		{"conflict fails and keeps set", []config.Plugin{spec("a", a), spec("c", f.file(t, "c", fakeFile{Decls: []pluginapi.Declaration{{ConfigurableFeatures: []string{"user"}, Name: "limit", Type: "str", Default: json.RawMessage(`"x"`)}}}))}, nil, ErrConflict, "a,b", 2, 2},
 		{"checksum mismatch fails and keeps set", []config.Plugin{spec("a", a), {Name: "b", Kind: "wasm", Path: b, SHA256: strings.Repeat("0", 64)}}, nil, ErrChecksum, "a,b", 2, 2},
 		{"unknown kind fails", []config.Plugin{{Name: "z", Kind: "lua", Path: a}}, nil, ErrNoLoader, "a,b", 2, 2},
 		{"runtime failure fails and keeps set", []config.Plugin{spec("a", a), spec("d", f.file(t, "d", fakeFile{Fail: "bad module"}))}, nil, nil, "a,b", 2, 2},
@@ -264,8 +264,8 @@ func TestManagerReload(t *testing.T) {
 
 func TestConflictErrorNamesField(t *testing.T) {
 	f := newManagerFixture(t)
-	a := f.file(t, "a", fakeFile{Decls: []hostapi.Declaration{intDecl}})
-	c := f.file(t, "c", fakeFile{Decls: []hostapi.Declaration{{ConfigurableFeatures: []string{"user"}, Name: "limit", Type: "int", Default: json.RawMessage(`6`)}}})
+	a := f.file(t, "a", fakeFile{Decls: []pluginapi.Declaration{intDecl}})
+	c := f.file(t, "c", fakeFile{Decls: []pluginapi.Declaration{{ConfigurableFeatures: []string{"user"}, Name: "limit", Type: "int", Default: json.RawMessage(`6`)}}})
 	err := f.m.apply(context.Background(), []config.Plugin{spec("a", a), spec("c", c)})
 	var ce *ConflictError
 	if !errors.As(err, &ce) || ce.Field != "default_value" || ce.Have != "5" || ce.Want != "6" {
@@ -374,20 +374,20 @@ func TestSlowPluginDropsOldestAndSeesGaps(t *testing.T) {
 func TestNormalize(t *testing.T) {
 	cases := []struct {
 		name    string
-		d       hostapi.Declaration
+		d       pluginapi.Declaration
 		wantErr string
-		check   func(hostapi.Declaration) bool
+		check   func(pluginapi.Declaration) bool
 	}{
-		{"type and default normalised", hostapi.Declaration{ConfigurableFeatures: []string{"user"}, Name: "e", Type: `Enum["b", "a"]`, Default: json.RawMessage(` "a" `)}, "",
-			func(d hostapi.Declaration) bool {
+		{"type and default normalised", pluginapi.Declaration{ConfigurableFeatures: []string{"user"}, Name: "e", Type: `Enum["b", "a"]`, Default: json.RawMessage(` "a" `)}, "",
+			func(d pluginapi.Declaration) bool {
 				return d.Type == `Enum["a","b"]` && string(d.Default) == `"a"` && d.Version == "1.0"
 			}},
-		{"no name", hostapi.Declaration{Type: "int", Default: json.RawMessage(`1`)}, "no name", nil},
-		{"bad type", hostapi.Declaration{ConfigurableFeatures: []string{"user"}, Name: "x", Type: "integer", Default: json.RawMessage(`1`)}, "x", nil},
-		{"no default", hostapi.Declaration{ConfigurableFeatures: []string{"user"}, Name: "x", Type: "int"}, "needs a default", nil},
-		{"default of the wrong type", hostapi.Declaration{ConfigurableFeatures: []string{"user"}, Name: "x", Type: "int", Default: json.RawMessage(`"one"`)}, "is not a int", nil},
-		{"default not JSON", hostapi.Declaration{ConfigurableFeatures: []string{"user"}, Name: "x", Type: "int", Default: json.RawMessage(`{`)}, "not JSON", nil},
-		{"no configurable feature", hostapi.Declaration{Name: "x", Type: "int", Default: json.RawMessage(`1`)}, "at least one configurable feature", nil},
+		{"no name", pluginapi.Declaration{Type: "int", Default: json.RawMessage(`1`)}, "no name", nil},
+		{"bad type", pluginapi.Declaration{ConfigurableFeatures: []string{"user"}, Name: "x", Type: "integer", Default: json.RawMessage(`1`)}, "x", nil},
+		{"no default", pluginapi.Declaration{ConfigurableFeatures: []string{"user"}, Name: "x", Type: "int"}, "needs a default", nil},
+		{"default of the wrong type", pluginapi.Declaration{ConfigurableFeatures: []string{"user"}, Name: "x", Type: "int", Default: json.RawMessage(`"one"`)}, "is not a int", nil},
+		{"default not JSON", pluginapi.Declaration{ConfigurableFeatures: []string{"user"}, Name: "x", Type: "int", Default: json.RawMessage(`{`)}, "not JSON", nil},
+		{"no configurable feature", pluginapi.Declaration{Name: "x", Type: "int", Default: json.RawMessage(`1`)}, "at least one configurable feature", nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -413,7 +413,7 @@ type blockingLoader struct {
 	plugin  *fakePlugin
 }
 
-func (l *blockingLoader) Load(_ context.Context, spec PluginSpec) (hostapi.Plugin, error) {
+func (l *blockingLoader) Load(_ context.Context, spec PluginSpec) (pluginapi.Plugin, error) {
 	close(l.entered)
 	<-l.release
 	return l.plugin, nil

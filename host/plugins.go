@@ -17,7 +17,7 @@ import (
 	"github.com/heksher-go/heksher/event"
 	"github.com/heksher-go/heksher/host/admin"
 	"github.com/heksher-go/heksher/host/config"
-	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
 // loadedPlugin is one running plugin and what it was loaded from.
@@ -25,15 +25,15 @@ type loadedPlugin struct {
 	spec     config.Plugin // with defaults
 	key      string        // content hash + canonical spec: equal keys need no reload
 	sha      string
-	plugin   hostapi.Plugin
-	manifest hostapi.Manifest
-	decls    []hostapi.Declaration // normalised
+	plugin   pluginapi.Plugin
+	manifest pluginapi.Manifest
+	decls    []pluginapi.Declaration // normalised
 	loadedAt time.Time
 	gate     *startGate // the gate it joined through at start-up; nil after a reload
 }
 
 // declareFunc makes settings new to the registry known to the client core.
-type declareFunc func(ctx context.Context, decls []hostapi.Declaration) error
+type declareFunc func(ctx context.Context, decls []pluginapi.Declaration) error
 
 // manager owns the running plugin set. Changes go through apply, which loads
 // everything new first and commits only if every load succeeded, so a failed
@@ -44,7 +44,7 @@ type manager struct {
 	disp     *dispatch.Dispatcher
 	reg      *registry
 	metrics  *admin.Metrics
-	settings func(plugin string, grants config.Grants) hostapi.Settings
+	settings func(plugin string, grants config.Grants) pluginapi.Settings
 	declare  declareFunc
 	reserved map[string]bool // names taken by the host's own subscribers (Go hooks, the recorder)
 
@@ -70,7 +70,7 @@ type manager struct {
 	// predeclared are the settings declared at start from the cache, by
 	// plugin, until the plugin joins or fails; cached is the cache as read
 	// then, kept for the plugins still starting when it is saved.
-	predeclared map[string][]hostapi.Declaration
+	predeclared map[string][]pluginapi.Declaration
 	cached      map[string]declCacheEntry
 
 	bgOnce   sync.Once
@@ -244,7 +244,7 @@ func (m *manager) commitStarted(spec config.Plugin, lp *loadedPlugin, err error)
 	if err == nil && m.closed {
 		err = ErrClosed
 	}
-	var redeclare []hostapi.Declaration
+	var redeclare []pluginapi.Declaration
 	if pd, ok := m.predeclared[spec.Name]; ok {
 		delete(m.predeclared, spec.Name)
 		if err != nil || !sameDecls(pd, lp.decls) {
@@ -357,7 +357,7 @@ func (m *manager) reload(ctx context.Context, want []config.Plugin, restart func
 }
 
 // failedPlugin answers whether lp's runtime gave it up (state failed).
-func failedPlugin(lp *loadedPlugin) bool { return lp.plugin.Status().State == hostapi.StateFailed }
+func failedPlugin(lp *loadedPlugin) bool { return lp.plugin.Status().State == pluginapi.StateFailed }
 
 // spec returns the configured plugin name.
 func (m *manager) spec(name string) (config.Plugin, bool) {
@@ -381,7 +381,7 @@ func (m *manager) isRunning(name string) bool {
 
 // applyRestart is apply without recording want as the configured set. An
 // unchanged running plugin for which restart answers true is restarted
-// too: one whose runtime implements [hostapi.Restarter] is returned, to be
+// too: one whose runtime implements [pluginapi.Restarter] is returned, to be
 // restarted in place once the manager's lock is released; any other is
 // loaded afresh and replaced like a changed one.
 func (m *manager) applyRestart(ctx context.Context, want []config.Plugin, restart func(*loadedPlugin) bool) (revive []*loadedPlugin, _ error) {
@@ -418,7 +418,7 @@ func (m *manager) applyRestart(ctx context.Context, want []config.Plugin, restar
 			if restart == nil || !restart(cur) {
 				continue
 			}
-			if _, ok := cur.plugin.(hostapi.Restarter); ok {
+			if _, ok := cur.plugin.(pluginapi.Restarter); ok {
 				revive = append(revive, cur)
 				continue
 			}
@@ -438,7 +438,7 @@ func (m *manager) applyRestart(ctx context.Context, want []config.Plugin, restar
 			}
 		}
 	}
-	var staged []hostapi.Declaration
+	var staged []pluginapi.Declaration
 	for _, j := range jobs {
 		if j.err != nil {
 			undo()
@@ -456,7 +456,7 @@ func (m *manager) applyRestart(ctx context.Context, want []config.Plugin, restar
 
 	// Stage 2: commit. Declarations first, so a plugin never reads a
 	// setting the core does not know.
-	var newDecls []hostapi.Declaration
+	var newDecls []pluginapi.Declaration
 	for _, lp := range fresh {
 		newDecls = append(newDecls, m.reg.add(lp.spec.Name, lp.decls)...)
 	}
@@ -521,7 +521,7 @@ func (m *manager) applyRestart(ctx context.Context, want []config.Plugin, restar
 	return revive, nil
 }
 
-// restartAll restarts each plugin in place ([hostapi.Restarter]), all at
+// restartAll restarts each plugin in place ([pluginapi.Restarter]), all at
 // once, each bounded by its start timeout; the errors are logged and
 // returned joined.
 func (m *manager) restartAll(ctx context.Context, lps []*loadedPlugin) error {
@@ -537,7 +537,7 @@ func (m *manager) restartAll(ctx context.Context, lps []*loadedPlugin) error {
 // restartOne restarts lp in place: its failures are forgotten and it gets
 // a fresh instance or process, initialised again.
 func (m *manager) restartOne(ctx context.Context, lp *loadedPlugin) error {
-	r, ok := lp.plugin.(hostapi.Restarter)
+	r, ok := lp.plugin.(pluginapi.Restarter)
 	if !ok {
 		return &PluginError{Plugin: lp.spec.Name, Path: lp.spec.Path, Err: errors.New("its runtime cannot restart it in place")}
 	}
@@ -583,7 +583,7 @@ func (m *manager) restart(ctx context.Context, name string) error {
 		return fmt.Errorf("host: plugin %q: %w", name, admin.ErrUnknownPlugin)
 	}
 	if lp != nil {
-		if _, ok := lp.plugin.(hostapi.Restarter); ok {
+		if _, ok := lp.plugin.(pluginapi.Restarter); ok {
 			return m.restartOne(ctx, lp)
 		}
 	}
@@ -658,9 +658,9 @@ func (m *manager) load(ctx context.Context, spec config.Plugin, content []byte, 
 // (seconds with a cold cache), and a Loader given to the host may ignore ctx.
 // An abandoned load finishes in the background, and a plugin it still
 // returns is closed at once.
-func (m *manager) loadOrAbandon(ctx context.Context, ld Loader, spec PluginSpec) (hostapi.Plugin, error) {
+func (m *manager) loadOrAbandon(ctx context.Context, ld Loader, spec PluginSpec) (pluginapi.Plugin, error) {
 	type result struct {
-		p   hostapi.Plugin
+		p   pluginapi.Plugin
 		err error
 	}
 	done := make(chan result, 1)

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/heksher-go/heksher/host/hostapi"
 	"github.com/heksher-go/heksher/internal/htype"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
 // ownerHost names the host itself as a declarer of settings.
@@ -31,7 +31,7 @@ type registry struct {
 }
 
 type declEntry struct {
-	decl   hostapi.Declaration // normalised
+	decl   pluginapi.Declaration // normalised
 	owners []string
 }
 
@@ -40,7 +40,7 @@ func newRegistry() *registry { return &registry{byName: map[string]*declEntry{}}
 // normalize checks d and returns it with its type string normalised, its
 // default compacted and its version defaulted, so that identical
 // declarations compare equal however they were spelt.
-func normalize(d hostapi.Declaration) (hostapi.Declaration, error) {
+func normalize(d pluginapi.Declaration) (pluginapi.Declaration, error) {
 	if d.Name == "" {
 		return d, fmt.Errorf("host: a declaration has no name")
 	}
@@ -74,10 +74,10 @@ func normalize(d hostapi.Declaration) (hostapi.Declaration, error) {
 
 // check reports the first conflict between decls (already normalised) and
 // the registry, or between decls themselves, without changing anything.
-func (r *registry) check(owner string, decls []hostapi.Declaration) error {
+func (r *registry) check(owner string, decls []pluginapi.Declaration) error {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	seen := map[string]hostapi.Declaration{}
+	seen := map[string]pluginapi.Declaration{}
 	for _, d := range decls {
 		if prev, ok := seen[d.Name]; ok {
 			if err := compare(d.Name, owner, prev, d); err != nil {
@@ -101,7 +101,7 @@ func (r *registry) check(owner string, decls []hostapi.Declaration) error {
 	return nil
 }
 
-func compare(name, existing string, have, want hostapi.Declaration) error {
+func compare(name, existing string, have, want pluginapi.Declaration) error {
 	c := &ConflictError{Setting: name, Existing: existing}
 	switch {
 	case have.Type != want.Type:
@@ -129,10 +129,10 @@ func orNone(b []byte) string {
 
 // add records owner's declarations (checked beforehand) and returns those
 // whose names are new to the registry, in order.
-func (r *registry) add(owner string, decls []hostapi.Declaration) []hostapi.Declaration {
+func (r *registry) add(owner string, decls []pluginapi.Declaration) []pluginapi.Declaration {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var fresh []hostapi.Declaration
+	var fresh []pluginapi.Declaration
 	for _, d := range decls {
 		e, ok := r.byName[d.Name]
 		if !ok {
@@ -172,10 +172,10 @@ func (r *registry) rankOf(owner string) int {
 
 // replaceOrphans replaces the declarations that nobody owns any more by
 // those of decls that differ from them, and returns those.
-func (r *registry) replaceOrphans(decls []hostapi.Declaration) []hostapi.Declaration {
+func (r *registry) replaceOrphans(decls []pluginapi.Declaration) []pluginapi.Declaration {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var out []hostapi.Declaration
+	var out []pluginapi.Declaration
 	for _, d := range decls {
 		if e, ok := r.byName[d.Name]; ok && len(e.owners) == 0 && compare(d.Name, "", e.decl, d) != nil {
 			e.decl = d
@@ -219,6 +219,6 @@ func (r *registry) list() []declInfo {
 }
 
 type declInfo struct {
-	decl   hostapi.Declaration
+	decl   pluginapi.Declaration
 	owners []string
 }

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/heksher-go/heksher/host/config"
-	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
 // A setting keeps its declaration after the plugin that declared it is
@@ -18,8 +18,8 @@ import (
 func TestSettingOutlivesItsPlugin(t *testing.T) {
 	f := newManagerFixture(t)
 	ctx := context.Background()
-	solo := hostapi.Declaration{ConfigurableFeatures: []string{"user"}, Name: "solo", Type: "int", Default: json.RawMessage(`1`)}
-	x := f.file(t, "x", fakeFile{Decls: []hostapi.Declaration{solo}})
+	solo := pluginapi.Declaration{ConfigurableFeatures: []string{"user"}, Name: "solo", Type: "int", Default: json.RawMessage(`1`)}
+	x := f.file(t, "x", fakeFile{Decls: []pluginapi.Declaration{solo}})
 	if err := f.m.apply(ctx, []config.Plugin{spec("x", x)}); err != nil {
 		t.Fatal(err)
 	}
@@ -35,16 +35,16 @@ func TestSettingOutlivesItsPlugin(t *testing.T) {
 
 	cases := []struct {
 		name    string
-		decl    hostapi.Declaration
+		decl    pluginapi.Declaration
 		wantErr string
 	}{
-		{"different type", hostapi.Declaration{ConfigurableFeatures: []string{"user"}, Name: "solo", Type: "str", Default: json.RawMessage(`"a"`)}, `an unloaded plugin`},
-		{"different default", hostapi.Declaration{ConfigurableFeatures: []string{"user"}, Name: "solo", Type: "int", Default: json.RawMessage(`2`)}, `an unloaded plugin`},
+		{"different type", pluginapi.Declaration{ConfigurableFeatures: []string{"user"}, Name: "solo", Type: "str", Default: json.RawMessage(`"a"`)}, `an unloaded plugin`},
+		{"different default", pluginapi.Declaration{ConfigurableFeatures: []string{"user"}, Name: "solo", Type: "int", Default: json.RawMessage(`2`)}, `an unloaded plugin`},
 		{"identical", solo, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			y := f.file(t, "y", fakeFile{Decls: []hostapi.Declaration{tc.decl}})
+			y := f.file(t, "y", fakeFile{Decls: []pluginapi.Declaration{tc.decl}})
 			err := f.m.apply(ctx, []config.Plugin{spec("y", y)})
 			if tc.wantErr == "" {
 				if err != nil {

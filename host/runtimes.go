@@ -6,15 +6,15 @@ import (
 	"os"
 
 	"github.com/heksher-go/heksher/host/config"
-	"github.com/heksher-go/heksher/host/hostapi"
 	"github.com/heksher-go/heksher/host/process"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
 // ProcessLoader returns the [Loader] for process plugins: each plugin runs
 // as its own supervised process (package host/process), checked by SHA-256
 // before every start, with only its granted environment variables.
 func ProcessLoader(log *slog.Logger) Loader {
-	return LoaderFunc(func(ctx context.Context, spec PluginSpec) (hostapi.Plugin, error) {
+	return LoaderFunc(func(ctx context.Context, spec PluginSpec) (pluginapi.Plugin, error) {
 		return process.Start(ctx, process.Config{
 			Name:         spec.Name,
 			Path:         spec.Path,

@@ -16,8 +16,8 @@ import (
 
 	"github.com/heksher-go/heksher/hekshertest"
 	"github.com/heksher-go/heksher/host/config"
-	"github.com/heksher-go/heksher/host/hostapi"
 	"github.com/heksher-go/heksher/internal/server"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
 // Every request to the service carries the configured headers, those read
@@ -129,7 +129,7 @@ func TestNewRejectsInvalidConfig(t *testing.T) {
 	}
 }
 
-var _ hostapi.Settings = (*pluginSettings)(nil)
+var _ pluginapi.Settings = (*pluginSettings)(nil)
 
 // The host's own settings reach the service before its first update; the
 // plugins load after it (no plugin holds up the values), and the settings
@@ -140,8 +140,8 @@ func TestPluginSettingsDeclaredThenQueried(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.Service.URL = srv.URL
 	cfg.UpdateInterval = config.Duration(time.Hour) // only the queries the host asks for
-	limit := hostapi.Declaration{Name: "limit", Type: "int", ConfigurableFeatures: []string{"user"}, Default: json.RawMessage(`5`)}
-	cfg.Plugins = []config.Plugin{{Name: "a", Kind: "wasm", Path: writeFake(t, t.TempDir(), "a", fakeFile{Kinds: []string{"update_ok"}, Decls: []hostapi.Declaration{limit}})}}
+	limit := pluginapi.Declaration{Name: "limit", Type: "int", ConfigurableFeatures: []string{"user"}, Default: json.RawMessage(`5`)}
+	cfg.Plugins = []config.Plugin{{Name: "a", Kind: "wasm", Path: writeFake(t, t.TempDir(), "a", fakeFile{Kinds: []string{"update_ok"}, Decls: []pluginapi.Declaration{limit}})}}
 	var queries []int
 	declared := map[string]int{}
 	scan := func() {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/heksher-go/heksher/event"
 	"github.com/heksher-go/heksher/host/config"
-	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
 // stuckLoader never returns from Load until released, whatever its ctx
@@ -17,7 +17,7 @@ import (
 // plugin's child still holds).
 type stuckLoader struct{ release chan struct{} }
 
-func (l stuckLoader) Load(context.Context, PluginSpec) (hostapi.Plugin, error) {
+func (l stuckLoader) Load(context.Context, PluginSpec) (pluginapi.Plugin, error) {
 	<-l.release
 	return nil, errors.New("released")
 }
@@ -61,7 +61,7 @@ func TestStuckPluginsHoldUpNothing(t *testing.T) {
 	if !strings.Contains(states, "stuck1:starting") || !strings.Contains(states, "stuck2:starting") {
 		t.Errorf("when ready, plugins are %s: readiness waited for the stuck ones", states)
 	}
-	if v, err := h.Lookup(ctx, "banner", []hostapi.Feature{{Name: "user", Value: "alice"}}); err != nil || v.Source != hostapi.SourceServerDefault {
+	if v, err := h.Lookup(ctx, "banner", []pluginapi.Feature{{Name: "user", Value: "alice"}}); err != nil || v.Source != pluginapi.SourceServerDefault {
 		t.Errorf("lookup when ready: %+v, %v; want the service's default", v, err)
 	}
 

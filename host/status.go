@@ -11,8 +11,8 @@ import (
 	"github.com/heksher-go/heksher"
 	"github.com/heksher-go/heksher/host/admin"
 	"github.com/heksher-go/heksher/host/config"
-	"github.com/heksher-go/heksher/host/hostapi"
 	"github.com/heksher-go/heksher/internal/version"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
 // Snapshot implements admin.Backend: everything the status page shows.
@@ -141,14 +141,14 @@ func (h *Host) pluginStatuses() []admin.PluginStatus {
 	}
 	for _, sp := range h.mgr.startingSnapshot() {
 		out = append(out, admin.PluginStatus{Name: sp.Name, Kind: sp.Kind, Path: sp.Path,
-			State: hostapi.StateStarting.String(), QueueSize: sp.QueueSize})
+			State: pluginapi.StateStarting.String(), QueueSize: sp.QueueSize})
 	}
 	for _, hk := range h.opts.hooks {
 		qs := hk.QueueSize
 		if qs <= 0 {
 			qs = config.DefaultPluginQueueSize // what the dispatcher gave it
 		}
-		ps := admin.PluginStatus{Name: hk.Name, Kind: "go", State: hostapi.StateRunning.String(), QueueSize: qs}
+		ps := admin.PluginStatus{Name: hk.Name, Kind: "go", State: pluginapi.StateRunning.String(), QueueSize: qs}
 		if i, ok := stats[hk.Name]; ok {
 			st := ds[i]
 			ps.Queued, ps.Delivered, ps.Dropped = st.Queued, st.Delivered, st.Dropped

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/heksher-go/heksher/host/hostapi"
 	"github.com/heksher-go/heksher/host/wasm"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
 // WasmLoader returns the [Loader] for wasm plugins: one wazero runtime,
@@ -25,7 +25,7 @@ type wasmLoader struct {
 	rt *wasm.Runtime
 }
 
-func (l *wasmLoader) Load(ctx context.Context, spec PluginSpec) (hostapi.Plugin, error) {
+func (l *wasmLoader) Load(ctx context.Context, spec PluginSpec) (pluginapi.Plugin, error) {
 	l.mu.Lock()
 	if l.rt == nil {
 		rt, err := wasm.NewRuntime(ctx, wasm.RuntimeConfig{CacheDir: l.cacheDir, Logger: l.log})

@@ -16,9 +16,9 @@ import (
 	"time"
 
 	"github.com/heksher-go/heksher/event"
-	"github.com/heksher-go/heksher/host/hostapi"
 	"github.com/heksher-go/heksher/host/process"
 	"github.com/heksher-go/heksher/host/wasm"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
 // Kind is how a plugin runs.
@@ -81,7 +81,7 @@ type Options struct {
 // driven from one goroutine; Logs, Lookups and Status may be called from any.
 type Plugin struct {
 	kind     Kind
-	plugin   hostapi.Plugin
+	plugin   pluginapi.Plugin
 	rt       *wasm.Runtime // nil for a process plugin
 	settings *Settings
 	rec      *recorder
@@ -217,13 +217,13 @@ func (p *Plugin) Name() string { return p.plugin.Name() }
 func (p *Plugin) Kind() Kind { return p.kind }
 
 // Manifest returns what the plugin declared at init.
-func (p *Plugin) Manifest() hostapi.Manifest { return p.plugin.Manifest() }
+func (p *Plugin) Manifest() pluginapi.Manifest { return p.plugin.Manifest() }
 
 // Settings returns the fake settings the plugin reads.
 func (p *Plugin) Settings() *Settings { return p.settings }
 
 // Status returns the plugin's status as the host would show it.
-func (p *Plugin) Status() hostapi.Status { return p.plugin.Status() }
+func (p *Plugin) Status() pluginapi.Status { return p.plugin.Status() }
 
 // Logs returns what was logged for the plugin so far, oldest first: its own
 // log lines (and, for wasm, its stdout and stderr), and its runtime's lines

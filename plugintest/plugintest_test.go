@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/heksher-go/heksher/event"
-	"github.com/heksher-go/heksher/host/hostapi"
 	"github.com/heksher-go/heksher/host/wasm"
+	"github.com/heksher-go/heksher/pluginapi"
 	"github.com/heksher-go/heksher/plugintest"
 )
 
@@ -66,8 +66,8 @@ func TestWATExample(t *testing.T) {
 	}
 	ls := p.Lookups()
 	if len(ls) != 1 || ls[0].Setting != "greeting" || ls[0].Err != nil ||
-		!slices.Equal(ls[0].Features, []hostapi.Feature{{Name: "env", Value: "prod"}}) ||
-		ls[0].Value.Source != hostapi.SourceRule || string(ls[0].Value.JSON) != `"hello, prod"` {
+		!slices.Equal(ls[0].Features, []pluginapi.Feature{{Name: "env", Value: "prod"}}) ||
+		ls[0].Value.Source != pluginapi.SourceRule || string(ls[0].Value.JSON) != `"hello, prod"` {
 		t.Fatalf("lookups %+v", ls)
 	}
 	// The WAT plugin subscribes to setting changes only: the host would not
@@ -118,7 +118,7 @@ func TestAssemblyScriptExample(t *testing.T) {
 		}
 	}
 	ls := p.Lookups()
-	if len(ls) != 1 || ls[0].Value.Source != hostapi.SourceRule || string(ls[0].Value.JSON) != "7" {
+	if len(ls) != 1 || ls[0].Value.Source != pluginapi.SourceRule || string(ls[0].Value.JSON) != "7" {
 		t.Errorf("lookups %+v", ls)
 	}
 }
@@ -139,7 +139,7 @@ func TestGoWasmExample(t *testing.T) {
 		t.Fatalf("logs %q, want %q", got, want)
 	}
 	ls := p.Lookups()
-	if len(ls) == 0 || ls[len(ls)-1].Value.Source != hostapi.SourceLocalDefault {
+	if len(ls) == 0 || ls[len(ls)-1].Value.Source != pluginapi.SourceLocalDefault {
 		t.Fatalf("lookups %+v", ls)
 	}
 }
@@ -189,7 +189,7 @@ func TestValueOfWrongTypeIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	ls := p.Lookups()
-	if len(ls) != 1 || string(ls[0].Value.JSON) != `"hello"` || ls[0].Value.Source != hostapi.SourceLocalDefault ||
+	if len(ls) != 1 || string(ls[0].Value.JSON) != `"hello"` || ls[0].Value.Source != pluginapi.SourceLocalDefault ||
 		len(ls[0].Rejected) != 1 || string(ls[0].Rejected[0].Value) != "5" {
 		t.Fatalf("lookups %+v", ls)
 	}
@@ -266,18 +266,18 @@ func TestSettingsResolution(t *testing.T) {
 	s.Set(plugintest.Setting{Name: "order", ConfigurableFeatures: []string{"env", "user"},
 		Rules: []event.Rule{plugintest.Rule(10, "env", "prod"), plugintest.Rule(20, "user", "ann")}})
 	ctx := t.Context()
-	if v, err := s.Lookup(ctx, "p", "order", []hostapi.Feature{{Name: "user", Value: "ann"}}); err != nil || string(v.JSON) != "20" {
+	if v, err := s.Lookup(ctx, "p", "order", []pluginapi.Feature{{Name: "user", Value: "ann"}}); err != nil || string(v.JSON) != "20" {
 		t.Errorf("order: %s %v, want 20", v.JSON, err)
 	}
 	for _, c := range []struct {
-		features []hostapi.Feature
+		features []pluginapi.Feature
 		want     string
-		source   hostapi.Source
+		source   pluginapi.Source
 	}{
-		{[]hostapi.Feature{{Name: "user", Value: "bob"}}, "2", hostapi.SourceRule},
-		{[]hostapi.Feature{{Name: "user", Value: "ann"}}, "3", hostapi.SourceRule},
-		{[]hostapi.Feature{{Name: "env", Value: "dev"}, {Name: "user", Value: "ann"}}, "1", hostapi.SourceRule},
-		{[]hostapi.Feature{{Name: "env", Value: "dev"}, {Name: "user", Value: "bob"}}, "5", hostapi.SourceServerDefault},
+		{[]pluginapi.Feature{{Name: "user", Value: "bob"}}, "2", pluginapi.SourceRule},
+		{[]pluginapi.Feature{{Name: "user", Value: "ann"}}, "3", pluginapi.SourceRule},
+		{[]pluginapi.Feature{{Name: "env", Value: "dev"}, {Name: "user", Value: "ann"}}, "1", pluginapi.SourceRule},
+		{[]pluginapi.Feature{{Name: "env", Value: "dev"}, {Name: "user", Value: "bob"}}, "5", pluginapi.SourceServerDefault},
 	} {
 		v, err := s.Lookup(ctx, "p", "limit", c.features)
 		if err != nil || string(v.JSON) != c.want || v.Source != c.source {
@@ -286,30 +286,30 @@ func TestSettingsResolution(t *testing.T) {
 	}
 	// A missing feature: user has no value, and the rule on user alone
 	// (no condition before user) is reached, so the lookup fails.
-	if _, err := s.Lookup(ctx, "p", "limit", nil); !errors.Is(err, hostapi.ErrBadContext) {
+	if _, err := s.Lookup(ctx, "p", "limit", nil); !errors.Is(err, pluginapi.ErrBadContext) {
 		t.Errorf("missing user: %v", err)
 	}
 	// When no rule's conditions before the missing feature match, no rule
 	// is reached and a default answers.
 	s.Set(plugintest.Setting{Name: "envonly", ConfigurableFeatures: []string{"env", "user"},
 		Rules: []event.Rule{plugintest.Rule(1, "env", "prod", "user", "ann")}, Default: json.RawMessage(`0`)})
-	if v, err := s.Lookup(ctx, "p", "envonly", []hostapi.Feature{{Name: "env", Value: "dev"}}); err != nil || string(v.JSON) != "0" {
+	if v, err := s.Lookup(ctx, "p", "envonly", []pluginapi.Feature{{Name: "env", Value: "dev"}}); err != nil || string(v.JSON) != "0" {
 		t.Errorf("missing user, no rule reached: %s %v", v.JSON, err)
 	}
-	if _, err := s.Lookup(ctx, "p", "envonly", []hostapi.Feature{{Name: "env", Value: "prod"}}); !errors.Is(err, hostapi.ErrBadContext) {
+	if _, err := s.Lookup(ctx, "p", "envonly", []pluginapi.Feature{{Name: "env", Value: "prod"}}); !errors.Is(err, pluginapi.ErrBadContext) {
 		t.Errorf("missing user, a rule reached: %v", err)
 	}
-	if _, err := s.Lookup(ctx, "p", "limit", []hostapi.Feature{{Name: "theme", Value: "dark"}}); !errors.Is(err, hostapi.ErrBadContext) {
+	if _, err := s.Lookup(ctx, "p", "limit", []pluginapi.Feature{{Name: "theme", Value: "dark"}}); !errors.Is(err, pluginapi.ErrBadContext) {
 		t.Errorf("unknown feature: %v", err)
 	}
-	if _, err := s.Lookup(ctx, "p", "nope", nil); !errors.Is(err, hostapi.ErrNotFound) {
+	if _, err := s.Lookup(ctx, "p", "nope", nil); !errors.Is(err, pluginapi.ErrNotFound) {
 		t.Errorf("unknown setting: %v", err)
 	}
-	s.Declare([]hostapi.Declaration{{Name: "other", Default: json.RawMessage(`"d"`)}})
-	if _, err := s.Lookup(ctx, "p", "limit", nil); !errors.Is(err, hostapi.ErrNotDeclared) {
+	s.Declare([]pluginapi.Declaration{{Name: "other", Default: json.RawMessage(`"d"`)}})
+	if _, err := s.Lookup(ctx, "p", "limit", nil); !errors.Is(err, pluginapi.ErrNotDeclared) {
 		t.Errorf("undeclared: %v", err)
 	}
-	if v, err := s.Lookup(ctx, "p", "other", nil); err != nil || v.Source != hostapi.SourceLocalDefault {
+	if v, err := s.Lookup(ctx, "p", "other", nil); err != nil || v.Source != pluginapi.SourceLocalDefault {
 		t.Errorf("declared default: %+v %v", v, err)
 	}
 	if n := len(s.Lookups()); n != 12 {

@@ -9,8 +9,8 @@ import (
 	"sync"
 
 	"github.com/heksher-go/heksher/event"
-	"github.com/heksher-go/heksher/host/hostapi"
 	"github.com/heksher-go/heksher/internal/htype"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
 // Setting is a setting the fake [Settings] knows, with its rules.
@@ -34,12 +34,12 @@ type Lookup struct {
 	// Setting and Features are what the plugin asked for (Features as the
 	// plugin gave them, before context defaults).
 	Setting  string
-	Features []hostapi.Feature
+	Features []pluginapi.Feature
 	// Value is the answer; zero when Err is set.
-	Value hostapi.Value
+	Value pluginapi.Value
 	// Err is the error the lookup returned: nil, or one matching
-	// [hostapi.ErrNotFound], [hostapi.ErrNotDeclared] or
-	// [hostapi.ErrBadContext].
+	// [pluginapi.ErrNotFound], [pluginapi.ErrNotDeclared] or
+	// [pluginapi.ErrBadContext].
 	Err error
 	// Rejected are the rules (and the server default, Default true) that
 	// would have answered but whose value is not of the declared type: the
@@ -47,13 +47,13 @@ type Lookup struct {
 	Rejected []event.RejectedValue
 }
 
-// Settings is an in-memory [hostapi.Settings]: it resolves lookups against
+// Settings is an in-memory [pluginapi.Settings]: it resolves lookups against
 // the [Setting] values it holds the way a Heksher server's rules resolve,
 // and records every lookup. The zero value is not usable; use [NewSettings].
 // It is safe for concurrent use.
 //
 // Resolution: a setting the plugin declared but Settings does not hold
-// resolves to the declared default ([hostapi.SourceLocalDefault]); a held
+// resolves to the declared default ([pluginapi.SourceLocalDefault]); a held
 // setting is resolved by its rules. Among the rules whose every condition
 // matches, the winner is the reference client's: the rule whose last
 // conditioned feature comes latest in the setting's configurable features,
@@ -63,11 +63,11 @@ type Lookup struct {
 // manifest is known, a rule or server default whose value is not of the
 // declared type is passed over, as the host's client refuses it, and listed
 // in the [Lookup]'s Rejected. A name
-// neither held nor declared is [hostapi.ErrNotFound]; a held setting the
-// plugin did not declare is [hostapi.ErrNotDeclared] once the plugin's
+// neither held nor declared is [pluginapi.ErrNotFound]; a held setting the
+// plugin did not declare is [pluginapi.ErrNotDeclared] once the plugin's
 // manifest is known (during its init every held setting may be read, by any
 // feature unless its ConfigurableFeatures are set); a feature the setting
-// is not configurable by is [hostapi.ErrBadContext], and so is a missing
+// is not configurable by is [pluginapi.ErrBadContext], and so is a missing
 // one when the reference client would say so: with m the first configurable
 // feature that has no value (given or defaulted), when m is the first one
 // or some rule's conditions on the features before m all match; otherwise
@@ -76,8 +76,8 @@ type Settings struct {
 	mu       sync.Mutex
 	settings map[string]Setting
 	defaults map[string]string
-	declared map[string]hostapi.Declaration // nil until the manifest is known
-	types    map[string]*htype.Type         // the declared types that parse
+	declared map[string]pluginapi.Declaration // nil until the manifest is known
+	types    map[string]*htype.Type           // the declared types that parse
 	lookups  []Lookup
 }
 
@@ -124,12 +124,12 @@ func (s *Settings) SetRules(name string, rules ...event.Rule) (old, now event.Ru
 }
 
 // Declare makes the lookups of undeclared settings fail with
-// [hostapi.ErrNotDeclared] from now on, with decls the plugin's declared
+// [pluginapi.ErrNotDeclared] from now on, with decls the plugin's declared
 // settings. [Open] calls it with the plugin's manifest.
-func (s *Settings) Declare(decls []hostapi.Declaration) {
+func (s *Settings) Declare(decls []pluginapi.Declaration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.declared = make(map[string]hostapi.Declaration, len(decls))
+	s.declared = make(map[string]pluginapi.Declaration, len(decls))
 	s.types = make(map[string]*htype.Type, len(decls))
 	for _, d := range decls {
 		s.declared[d.Name] = d
@@ -153,8 +153,8 @@ func (s *Settings) Reset() {
 	s.lookups = nil
 }
 
-// Lookup implements [hostapi.Settings].
-func (s *Settings) Lookup(_ context.Context, _, setting string, features []hostapi.Feature) (hostapi.Value, error) {
+// Lookup implements [pluginapi.Settings].
+func (s *Settings) Lookup(_ context.Context, _, setting string, features []pluginapi.Feature) (pluginapi.Value, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var rejected []event.RejectedValue
@@ -163,14 +163,14 @@ func (s *Settings) Lookup(_ context.Context, _, setting string, features []hosta
 	return v, err
 }
 
-func (s *Settings) resolve(name string, features []hostapi.Feature, rejected *[]event.RejectedValue) (hostapi.Value, error) {
+func (s *Settings) resolve(name string, features []pluginapi.Feature, rejected *[]event.RejectedValue) (pluginapi.Value, error) {
 	st, held := s.settings[name]
 	decl, declared := s.declared[name]
 	switch {
 	case !held && !declared:
-		return hostapi.Value{}, fmt.Errorf("%w: %q", hostapi.ErrNotFound, name)
+		return pluginapi.Value{}, fmt.Errorf("%w: %q", pluginapi.ErrNotFound, name)
 	case s.declared != nil && !declared:
-		return hostapi.Value{}, fmt.Errorf("%w: %q", hostapi.ErrNotDeclared, name)
+		return pluginapi.Value{}, fmt.Errorf("%w: %q", pluginapi.ErrNotDeclared, name)
 	}
 	configurable := st.ConfigurableFeatures
 	if configurable == nil {
@@ -187,7 +187,7 @@ func (s *Settings) resolve(name string, features []hostapi.Feature, rejected *[]
 	}
 	for _, f := range features {
 		if !anyFeature && !slices.Contains(configurable, f.Name) {
-			return hostapi.Value{}, fmt.Errorf("%w: %q is not configurable by %q (it is by %v)", hostapi.ErrBadContext, name, f.Name, configurable)
+			return pluginapi.Value{}, fmt.Errorf("%w: %q is not configurable by %q (it is by %v)", pluginapi.ErrBadContext, name, f.Name, configurable)
 		}
 		ctx[f.Name] = f.Value
 	}
@@ -197,7 +197,7 @@ func (s *Settings) resolve(name string, features []hostapi.Feature, rejected *[]
 		case errors.Is(err, errNoRule):
 			rules = nil
 		case err != nil:
-			return hostapi.Value{}, err
+			return pluginapi.Value{}, err
 		}
 	}
 	typ := s.types[name]
@@ -229,13 +229,13 @@ func (s *Settings) resolve(name string, features []hostapi.Feature, rejected *[]
 	switch {
 	case best >= 0:
 		r := rules[best]
-		return hostapi.Value{JSON: r.Value, Source: hostapi.SourceRule, RuleID: r.ID, Conditions: r.Conditions}, nil
+		return pluginapi.Value{JSON: r.Value, Source: pluginapi.SourceRule, RuleID: r.ID, Conditions: r.Conditions}, nil
 	case serverDefault != nil:
-		return hostapi.Value{JSON: serverDefault, Source: hostapi.SourceServerDefault}, nil
+		return pluginapi.Value{JSON: serverDefault, Source: pluginapi.SourceServerDefault}, nil
 	case declared:
-		return hostapi.Value{JSON: decl.Default, Source: hostapi.SourceLocalDefault}, nil
+		return pluginapi.Value{JSON: decl.Default, Source: pluginapi.SourceLocalDefault}, nil
 	}
-	return hostapi.Value{}, fmt.Errorf("%w: %q has no rule for this context and no default", hostapi.ErrNotFound, name)
+	return pluginapi.Value{}, fmt.Errorf("%w: %q has no rule for this context and no default", pluginapi.ErrNotFound, name)
 }
 
 // missingFeature applies the reference client's rule for a configurable
@@ -257,7 +257,7 @@ func missingFeature(name string, rules []event.Rule, ctx map[string]string, conf
 		return true
 	})
 	if reaches {
-		return fmt.Errorf("%w: %q needs a value for context feature %q (configurable by %v)", hostapi.ErrBadContext, name, configurable[m], configurable)
+		return fmt.Errorf("%w: %q needs a value for context feature %q (configurable by %v)", pluginapi.ErrBadContext, name, configurable[m], configurable)
 	}
 	return errNoRule
 }

@@ -29,10 +29,10 @@ import (
 	"time"
 
 	"github.com/heksher-go/heksher/event"
-	"github.com/heksher-go/heksher/host/hostapi"
 	"github.com/heksher-go/heksher/host/wasm"
 	"github.com/heksher-go/heksher/internal/version"
 	"github.com/heksher-go/heksher/internal/yamlstrict"
+	"github.com/heksher-go/heksher/pluginapi"
 	"github.com/heksher-go/heksher/plugintest"
 )
 
@@ -243,7 +243,7 @@ func report(w io.Writer, p *plugintest.Plugin) {
 			continue
 		}
 		fmt.Fprintf(w, "%s (%s", l.Value.JSON, l.Value.Source)
-		if l.Value.Source == hostapi.SourceRule && len(l.Value.Conditions) > 0 {
+		if l.Value.Source == pluginapi.SourceRule && len(l.Value.Conditions) > 0 {
 			fmt.Fprintf(w, " %s", conditions(l.Value.Conditions))
 		}
 		fmt.Fprintln(w, ")")
@@ -254,7 +254,7 @@ func report(w io.Writer, p *plugintest.Plugin) {
 	p.Reset()
 }
 
-func features(fs []hostapi.Feature) string {
+func features(fs []pluginapi.Feature) string {
 	if len(fs) == 0 {
 		return ""
 	}

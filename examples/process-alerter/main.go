@@ -29,7 +29,7 @@ import (
 	"time"
 
 	"github.com/heksher-go/heksher/event"
-	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/pluginapi"
 	"github.com/heksher-go/heksher/sdk/plugin"
 )
 
@@ -53,24 +53,24 @@ type alerter struct {
 	alerted bool
 }
 
-func (a *alerter) Init(_ context.Context, req plugin.InitRequest) (hostapi.Manifest, error) {
+func (a *alerter) Init(_ context.Context, req plugin.InitRequest) (pluginapi.Manifest, error) {
 	if err := json.Unmarshal(req.Config, &a.cfg); err != nil {
-		return hostapi.Manifest{}, fmt.Errorf("alerter: config: %w", err)
+		return pluginapi.Manifest{}, fmt.Errorf("alerter: config: %w", err)
 	}
 	if a.cfg.File == "" {
-		return hostapi.Manifest{}, errors.New(`alerter: config: "file" is required`)
+		return pluginapi.Manifest{}, errors.New(`alerter: config: "file" is required`)
 	}
 	if a.cfg.Threshold <= 0 {
 		a.cfg.Threshold = 3
 	}
 	if a.cfg.Webhook != "" {
 		if err := checkLoopback(a.cfg.Webhook); err != nil {
-			return hostapi.Manifest{}, err
+			return pluginapi.Manifest{}, err
 		}
 	}
 	a.log = req.Logger
 	a.client = &http.Client{Timeout: 2 * time.Second}
-	return hostapi.Manifest{Subscriptions: event.SetOf(event.KindUpdateOK, event.KindUpdateError)}, nil
+	return pluginapi.Manifest{Subscriptions: event.SetOf(event.KindUpdateOK, event.KindUpdateError)}, nil
 }
 
 func checkLoopback(raw string) error {

@@ -24,7 +24,7 @@ import (
 	"os"
 
 	"github.com/heksher-go/heksher/event"
-	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/pluginapi"
 	"github.com/heksher-go/heksher/sdk/plugin"
 )
 
@@ -45,21 +45,21 @@ type changes struct {
 	last     map[string]string // language -> value last seen
 }
 
-func (c *changes) Init(ctx context.Context, req plugin.InitRequest) (hostapi.Manifest, error) {
+func (c *changes) Init(ctx context.Context, req plugin.InitRequest) (pluginapi.Manifest, error) {
 	if err := json.Unmarshal(req.Config, &c.cfg); err != nil {
-		return hostapi.Manifest{}, fmt.Errorf("changes: config: %w", err)
+		return pluginapi.Manifest{}, fmt.Errorf("changes: config: %w", err)
 	}
 	if c.cfg.File == "" {
-		return hostapi.Manifest{}, errors.New(`changes: config: "file" is required`)
+		return pluginapi.Manifest{}, errors.New(`changes: config: "file" is required`)
 	}
 	if len(c.cfg.Languages) == 0 {
 		c.cfg.Languages = []string{"en"}
 	}
 	c.settings = req.Settings
 	c.last = make(map[string]string)
-	return hostapi.Manifest{
+	return pluginapi.Manifest{
 		Subscriptions: event.SetOf(event.KindSettingChanged),
-		Declarations: []hostapi.Declaration{{
+		Declarations: []pluginapi.Declaration{{
 			Name: Setting, Type: "str", ConfigurableFeatures: []string{"language"}, Default: json.RawMessage(`"hello"`),
 		}},
 	}, nil
@@ -75,7 +75,7 @@ func (c *changes) OnSettingChanged(ctx context.Context, _ plugin.Delivery, e *ev
 	}
 	defer func() { _ = f.Close() }()
 	for _, lang := range c.cfg.Languages {
-		now, err := plugin.Get[string](ctx, c.settings, Setting, hostapi.Feature{Name: "language", Value: lang})
+		now, err := plugin.Get[string](ctx, c.settings, Setting, pluginapi.Feature{Name: "language", Value: lang})
 		if err != nil {
 			return fmt.Errorf("changes: %w", err)
 		}

@@ -12,8 +12,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/heksher-go/heksher/event"
-	"github.com/heksher-go/heksher/host/hostapi"
 	"github.com/heksher-go/heksher/host/process"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -30,9 +30,9 @@ func (g *greetings) set(lang, v string) {
 	g.byLang[lang] = v
 }
 
-func (g *greetings) Lookup(_ context.Context, _, setting string, fs []hostapi.Feature) (hostapi.Value, error) {
+func (g *greetings) Lookup(_ context.Context, _, setting string, fs []pluginapi.Feature) (pluginapi.Value, error) {
 	if setting != Setting {
-		return hostapi.Value{}, hostapi.ErrNotFound
+		return pluginapi.Value{}, pluginapi.ErrNotFound
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -45,7 +45,7 @@ func (g *greetings) Lookup(_ context.Context, _, setting string, fs []hostapi.Fe
 		}
 	}
 	b, _ := json.Marshal(v)
-	return hostapi.Value{JSON: b, Source: hostapi.SourceRule}, nil
+	return pluginapi.Value{JSON: b, Source: pluginapi.SourceRule}, nil
 }
 
 func Test_main(t *testing.T) {

@@ -11,8 +11,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/heksher-go/heksher/event"
-	"github.com/heksher-go/heksher/host/hostapi"
 	"github.com/heksher-go/heksher/host/wasm"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -20,16 +20,16 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // settings resolves rate_limit to 250 for env=prod and 100 otherwise.
 type settings struct{}
 
-func (settings) Lookup(_ context.Context, _, setting string, fs []hostapi.Feature) (hostapi.Value, error) {
+func (settings) Lookup(_ context.Context, _, setting string, fs []pluginapi.Feature) (pluginapi.Value, error) {
 	if setting != "rate_limit" {
-		return hostapi.Value{}, hostapi.ErrNotFound
+		return pluginapi.Value{}, pluginapi.ErrNotFound
 	}
 	for _, f := range fs {
 		if f.Name == "env" && f.Value == "prod" {
-			return hostapi.Value{JSON: json.RawMessage("250"), Source: hostapi.SourceRule}, nil
+			return pluginapi.Value{JSON: json.RawMessage("250"), Source: pluginapi.SourceRule}, nil
 		}
 	}
-	return hostapi.Value{JSON: json.RawMessage("100"), Source: hostapi.SourceServerDefault}, nil
+	return pluginapi.Value{JSON: json.RawMessage("100"), Source: pluginapi.SourceServerDefault}, nil
 }
 
 // Test_main loads plugin.wasm (built by `make wasm`) in the wasm runtime and

@@ -11,16 +11,16 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/heksher-go/heksher/event"
-	"github.com/heksher-go/heksher/host/hostapi"
 	"github.com/heksher-go/heksher/host/wasm"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 type noSettings struct{}
 
-func (noSettings) Lookup(context.Context, string, string, []hostapi.Feature) (hostapi.Value, error) {
-	return hostapi.Value{}, hostapi.ErrNotFound
+func (noSettings) Lookup(context.Context, string, string, []pluginapi.Feature) (pluginapi.Value, error) {
+	return pluginapi.Value{}, pluginapi.ErrNotFound
 }
 
 // Test_main loads plugin.wasm (built by `make wasm`) and feeds it three

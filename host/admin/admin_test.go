@@ -15,7 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/heksher-go/heksher/event"
-	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -42,21 +42,21 @@ func (f *fakeBackend) Snapshot() Snapshot {
 	}
 }
 
-func (f *fakeBackend) Lookup(_ context.Context, setting string, features []hostapi.Feature) (hostapi.Value, error) {
+func (f *fakeBackend) Lookup(_ context.Context, setting string, features []pluginapi.Feature) (pluginapi.Value, error) {
 	switch setting {
 	case "banner":
 		for _, ft := range features {
 			if ft.Name == "planet" {
-				return hostapi.Value{}, fmt.Errorf("%w: banner is not configurable by planet", hostapi.ErrBadContext)
+				return pluginapi.Value{}, fmt.Errorf("%w: banner is not configurable by planet", pluginapi.ErrBadContext)
 			}
 			if ft.Name == "user" && ft.Value == "alice" {
-				return hostapi.Value{JSON: json.RawMessage(`"winter sale"`), Source: hostapi.SourceRule, RuleID: 7,
+				return pluginapi.Value{JSON: json.RawMessage(`"winter sale"`), Source: pluginapi.SourceRule, RuleID: 7,
 					Conditions: []event.Condition{{Feature: "user", Value: "alice"}}}, nil
 			}
 		}
-		return hostapi.Value{JSON: json.RawMessage(`"hello"`), Source: hostapi.SourceServerDefault}, nil
+		return pluginapi.Value{JSON: json.RawMessage(`"hello"`), Source: pluginapi.SourceServerDefault}, nil
 	}
-	return hostapi.Value{}, fmt.Errorf("%w: %q", hostapi.ErrNotFound, setting)
+	return pluginapi.Value{}, fmt.Errorf("%w: %q", pluginapi.ErrNotFound, setting)
 }
 
 func (f *fakeBackend) Reload(context.Context) error {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/heksher-go/heksher"
 	"github.com/heksher-go/heksher/event"
-	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
 // LookupResult is the JSON answer of GET /api/v1/lookup/{setting}.
@@ -37,23 +37,23 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	features := make([]hostapi.Feature, 0, len(keys))
+	features := make([]pluginapi.Feature, 0, len(keys))
 	ctxMap := make(map[string]string, len(keys))
 	for _, k := range keys {
 		if len(q[k]) != 1 {
 			writeJSON(w, http.StatusBadRequest, ErrorResult{Error: "admin: feature " + k + " given more than once"})
 			return
 		}
-		features = append(features, hostapi.Feature{Name: k, Value: q[k][0]})
+		features = append(features, pluginapi.Feature{Name: k, Value: q[k][0]})
 		ctxMap[k] = q[k][0]
 	}
 	v, err := s.backend.Lookup(heksher.ExternalContext(r.Context()), name, features) // values chosen by the caller: untracked ones log at DEBUG
 	if err != nil {
 		status := http.StatusInternalServerError
 		switch {
-		case errors.Is(err, hostapi.ErrNotFound):
+		case errors.Is(err, pluginapi.ErrNotFound):
 			status = http.StatusNotFound
-		case errors.Is(err, hostapi.ErrBadContext):
+		case errors.Is(err, pluginapi.ErrBadContext):
 			status = http.StatusBadRequest
 		}
 		writeJSON(w, status, ErrorResult{Error: err.Error()})
@@ -82,7 +82,7 @@ func (s *Server) reload(w http.ResponseWriter, r *http.Request) {
 // (501 when the backend cannot).
 type PluginRestarter interface {
 	// RestartPlugin restarts the configured plugin name (see
-	// hostapi.Restarter), also one that failed to load. It returns an error
+	// pluginapi.Restarter), also one that failed to load. It returns an error
 	// matching [ErrUnknownPlugin] when no plugin of that name is configured.
 	RestartPlugin(ctx context.Context, name string) error
 }

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/heksher-go/heksher/event"
-	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
 // Backend is what the admin server shows and serves. Implementations must
@@ -16,7 +16,7 @@ type Backend interface {
 	Snapshot() Snapshot
 	// Lookup resolves setting for features (others take the host's context
 	// defaults), without the declaration check plugins are subject to.
-	Lookup(ctx context.Context, setting string, features []hostapi.Feature) (hostapi.Value, error)
+	Lookup(ctx context.Context, setting string, features []pluginapi.Feature) (pluginapi.Value, error)
 	// Reload re-reads the configuration and applies its plugin set; a failed
 	// reload leaves the running set as it was.
 	Reload(ctx context.Context) error
@@ -157,7 +157,7 @@ type PluginStatus struct {
 }
 
 // FromStatus fills the runtime's part of a PluginStatus from s.
-func FromStatus(s hostapi.Status) PluginStatus {
+func FromStatus(s pluginapi.Status) PluginStatus {
 	return PluginStatus{
 		Name: s.Name, Kind: s.Kind, State: s.State.String(),
 		LastError: s.LastError, LastErrorAt: s.LastErrorAt, Restarts: s.Restarts,

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/heksher-go/heksher/event"
-	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
 // The status page is server-rendered HTML that refreshes itself with a meta
@@ -113,11 +113,11 @@ func (s *Server) pickContext(r *http.Request, data *pageData) {
 	}
 	for i := range data.Settings {
 		ss := &data.Settings[i]
-		var features []hostapi.Feature
+		var features []pluginapi.Feature
 		var missing []string
 		for _, f := range ss.ConfigurableFeatures {
 			if v, ok := data.Pick[f]; ok {
-				features = append(features, hostapi.Feature{Name: f, Value: v})
+				features = append(features, pluginapi.Feature{Name: f, Value: v})
 			} else if _, ok := data.Context[f]; !ok {
 				missing = append(missing, f)
 			}

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
 // pageBackend is a fakeBackend whose snapshot the test shapes.
@@ -31,14 +31,14 @@ func (b *pageBackend) Snapshot() Snapshot {
 
 // Lookup refuses a feature the setting is not configurable by, as the host
 // does.
-func (b *pageBackend) Lookup(ctx context.Context, setting string, features []hostapi.Feature) (hostapi.Value, error) {
+func (b *pageBackend) Lookup(ctx context.Context, setting string, features []pluginapi.Feature) (pluginapi.Value, error) {
 	for _, ss := range b.Snapshot().Settings {
 		if ss.Name != setting {
 			continue
 		}
 		for _, f := range features {
 			if !slices.Contains(ss.ConfigurableFeatures, f.Name) {
-				return hostapi.Value{}, fmt.Errorf("%w: %s is not configurable by %s", hostapi.ErrBadContext, setting, f.Name)
+				return pluginapi.Value{}, fmt.Errorf("%w: %s is not configurable by %s", pluginapi.ErrBadContext, setting, f.Name)
 			}
 		}
 	}

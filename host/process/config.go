@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/heksher-go/heksher/backoff"
-	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
 // Config describes one process plugin. The zero value of every field but
@@ -60,7 +60,7 @@ type Config struct {
 	// over it are dropped and counted (Status's OutputDroppedLines and
 	// OutputDroppedBytes), and a summary is logged once per interval. The
 	// zero value means 1 MiB/s with a 256 KiB burst and 16 KiB lines.
-	Output hostapi.OutputBudget
+	Output pluginapi.OutputBudget
 	// SocketDir is where the plugin's private socket directory (mode 0700)
 	// is created. Default: the system's temporary directory. Its path must
 	// be short enough for the sockets inside (at most about 50 bytes; unix

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/heksher-go/heksher/event"
-	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
 // command delivers a SettingChanged event that makes the test plugin run
@@ -40,7 +40,7 @@ func TestStart_Manifest(t *testing.T) {
 	if m.Subscriptions != event.All {
 		t.Errorf("Subscriptions = %v, want all", m.Subscriptions.Kinds())
 	}
-	want := hostapi.Declaration{Name: "test.limit", Type: "int", ConfigurableFeatures: []string{"env"}, Default: json.RawMessage("7")}
+	want := pluginapi.Declaration{Name: "test.limit", Type: "int", ConfigurableFeatures: []string{"env"}, Default: json.RawMessage("7")}
 	if len(m.Declarations) != 1 || m.Declarations[0].Name != want.Name || m.Declarations[0].Type != want.Type ||
 		string(m.Declarations[0].Default) != "7" || len(m.Declarations[0].ConfigurableFeatures) != 1 {
 		t.Errorf("Declarations = %+v, want [%+v]", m.Declarations, want)
@@ -61,7 +61,7 @@ func TestStart_Manifest(t *testing.T) {
 		}
 	}
 	st := p.Status()
-	if st.State != hostapi.StateRunning || st.Kind != "process" || st.Detail["pid"] != strconv.Itoa(init.PID) {
+	if st.State != pluginapi.StateRunning || st.Kind != "process" || st.Detail["pid"] != strconv.Itoa(init.PID) {
 		t.Errorf("Status = %+v, want running, kind process, pid %d", st, init.PID)
 	}
 }

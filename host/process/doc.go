@@ -1,6 +1,6 @@
 // Package process runs Heksher plugins as separate processes, on
 // hashicorp/go-plugin over gRPC, and supervises them. A started [Plugin]
-// implements hostapi.Plugin, so the host fans events out to it as to a wasm
+// implements pluginapi.Plugin, so the host fans events out to it as to a wasm
 // plugin.
 //
 // # Quick start
@@ -99,5 +99,5 @@
 //
 // A Plugin is safe for concurrent use by Status, Manifest and Close;
 // Deliver is called from one goroutine at a time (the host's per-plugin
-// worker), as hostapi.Plugin requires.
+// worker), as pluginapi.Plugin requires.
 package process

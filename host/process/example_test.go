@@ -9,18 +9,18 @@ import (
 	"path/filepath"
 
 	"github.com/heksher-go/heksher/event"
-	"github.com/heksher-go/heksher/host/hostapi"
 	"github.com/heksher-go/heksher/host/process"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
-// greeting is a hostapi.Settings that knows one setting.
+// greeting is a pluginapi.Settings that knows one setting.
 type greeting struct{}
 
-func (greeting) Lookup(_ context.Context, _, setting string, _ []hostapi.Feature) (hostapi.Value, error) {
+func (greeting) Lookup(_ context.Context, _, setting string, _ []pluginapi.Feature) (pluginapi.Value, error) {
 	if setting != "greeting" {
-		return hostapi.Value{}, hostapi.ErrNotFound
+		return pluginapi.Value{}, pluginapi.ErrNotFound
 	}
-	return hostapi.Value{JSON: json.RawMessage(`"bonjour"`), Source: hostapi.SourceRule}, nil
+	return pluginapi.Value{JSON: json.RawMessage(`"bonjour"`), Source: pluginapi.SourceRule}, nil
 }
 
 // Example loads the process-changes example plugin (built by

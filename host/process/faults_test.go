@@ -21,7 +21,7 @@ import (
 	"time"
 
 	"github.com/heksher-go/heksher/event"
-	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/pluginapi"
 	"github.com/heksher-go/heksher/sdk/proto/pluginv1"
 )
 
@@ -282,7 +282,7 @@ func expectRestarted(t *testing.T, p *Plugin, rec string, oldPID int, seq uint64
 		t.Errorf("after a lookup the new process has %q connections to the host, want still 1", st.Detail["settings_connections"])
 	}
 	st := p.Status()
-	if st.State != hostapi.StateRunning || st.Restarts < 1 || st.LastError == "" {
+	if st.State != pluginapi.StateRunning || st.Restarts < 1 || st.LastError == "" {
 		t.Errorf("Status = %+v, want running with a restart and the last error", st)
 	}
 	waitFor(t, "the old process to be gone", func() bool { return gone(oldPID) })
@@ -418,7 +418,7 @@ func TestDeliver_ShortCtxDuringRestart(t *testing.T) {
 	if !errors.Is(err, ErrRestarting) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want ErrRestarting and DeadlineExceeded", err)
 	}
-	if st := p.Status(); st.State != hostapi.StateRestarting {
+	if st := p.Status(); st.State != pluginapi.StateRestarting {
 		t.Errorf("State = %v, want restarting", st.State)
 	}
 }
@@ -435,7 +435,7 @@ func TestKilledFromOutside(t *testing.T) {
 	// Noticed without any call: the supervisor restarts it on its own.
 	waitFor(t, "a restart", func() bool {
 		st := p.Status()
-		return st.Restarts >= 1 && st.State == hostapi.StateRunning
+		return st.Restarts >= 1 && st.State == pluginapi.StateRunning
 	})
 	expectRestarted(t, p, rec, old, 1)
 	stop()
@@ -456,7 +456,7 @@ func TestHealthCheck_StoppedProcess(t *testing.T) {
 	}
 	waitFor(t, "a restart", func() bool {
 		st := p.Status()
-		return st.Restarts >= 1 && st.State == hostapi.StateRunning
+		return st.Restarts >= 1 && st.State == pluginapi.StateRunning
 	})
 	if st := p.Status(); !strings.Contains(st.LastError, "health") {
 		t.Errorf("LastError = %q, want the health check failure", st.LastError)
@@ -494,7 +494,7 @@ func TestGiveUp(t *testing.T) {
 				t.Fatalf("err = %v, want ErrFailed", err)
 			}
 			st := p.Status()
-			if st.State != hostapi.StateFailed || st.Restarts != 2 || !strings.Contains(st.LastError, want) {
+			if st.State != pluginapi.StateFailed || st.Restarts != 2 || !strings.Contains(st.LastError, want) {
 				t.Errorf("Status = %+v, want failed after 2 restarts with %q", st, want)
 			}
 			stop()

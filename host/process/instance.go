@@ -13,7 +13,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health/grpc_health_v1"
 
-	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/pluginapi"
 	"github.com/heksher-go/heksher/sdk/proto/pluginv1"
 )
 
@@ -25,7 +25,7 @@ type instance struct {
 	rpc      pluginv1.PluginClient
 	health   grpc_health_v1.HealthClient
 	exited   <-chan struct{} // closed when go-plugin sees the process end
-	manifest hostapi.Manifest
+	manifest pluginapi.Manifest
 	brokerID uint32
 	// settingsConns counts connections to this process's Settings server.
 	settingsConns atomic.Int64

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
 func TestClose(t *testing.T) {
@@ -50,7 +50,7 @@ func TestClose(t *testing.T) {
 	if err := ping(context.Background(), p, 1); !errors.Is(err, ErrClosed) {
 		t.Errorf("Deliver after Close = %v, want ErrClosed", err)
 	}
-	if st := p.Status(); st.State != hostapi.StateStopped {
+	if st := p.Status(); st.State != pluginapi.StateStopped {
 		t.Errorf("State = %v, want stopped", st.State)
 	}
 }
@@ -64,7 +64,7 @@ func TestLogs(t *testing.T) {
 	if err := command(context.Background(), p, 1, "cmd.panic", nil); !errors.Is(err, ErrCrashed) {
 		t.Fatalf("err = %v, want ErrCrashed", err)
 	}
-	waitFor(t, "the restart", func() bool { return p.Status().State == hostapi.StateRunning })
+	waitFor(t, "the restart", func() bool { return p.Status().State == pluginapi.StateRunning })
 	type rec struct {
 		Level, Msg, Plugin, Logger string
 		PID                        float64
@@ -128,14 +128,14 @@ func TestClose_DuringRestart(t *testing.T) {
 	if err := command(context.Background(), p, 1, "cmd.exit", nil); !errors.Is(err, ErrCrashed) {
 		t.Fatalf("err = %v, want ErrCrashed", err)
 	}
-	waitFor(t, "the restart to be pending", func() bool { return p.Status().State == hostapi.StateRestarting })
+	waitFor(t, "the restart to be pending", func() bool { return p.Status().State == pluginapi.StateRestarting })
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // well under the backoff
 	defer cancel()
 	if err := p.Close(ctx); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
 	st := p.Status()
-	if st.State != hostapi.StateStopped || st.Restarts != 0 {
+	if st.State != pluginapi.StateStopped || st.Restarts != 0 {
 		t.Errorf("Status = %+v, want stopped without a restart", st)
 	}
 	var inits int
@@ -175,7 +175,7 @@ func TestClose_HungHandler(t *testing.T) {
 	if !gone(pid) {
 		t.Errorf("hung process %d still running after Close", pid)
 	}
-	if st := p.Status(); st.State != hostapi.StateStopped || st.Restarts != 0 {
+	if st := p.Status(); st.State != pluginapi.StateStopped || st.Restarts != 0 {
 		t.Errorf("Status = %+v, want stopped without a restart", st)
 	}
 }

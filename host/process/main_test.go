@@ -15,7 +15,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
 func TestMain(m *testing.M) {
@@ -35,7 +35,7 @@ func bin(t testing.TB, name string) string {
 	return p
 }
 
-// memSettings is an in-memory hostapi.Settings: values by setting name,
+// memSettings is an in-memory pluginapi.Settings: values by setting name,
 // with "undeclared." settings refused as not declared and a feature named
 // "bogus" refused as a bad context.
 type memSettings struct {
@@ -52,23 +52,23 @@ func newMemSettings(kv ...string) *memSettings {
 	return s
 }
 
-func (s *memSettings) Lookup(_ context.Context, plugin, setting string, features []hostapi.Feature) (hostapi.Value, error) {
+func (s *memSettings) Lookup(_ context.Context, plugin, setting string, features []pluginapi.Feature) (pluginapi.Value, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.asked = append(s.asked, plugin+"/"+setting)
 	for _, f := range features {
 		if f.Name == "bogus" {
-			return hostapi.Value{}, fmt.Errorf("setting %q has no feature %q: %w", setting, f.Name, hostapi.ErrBadContext)
+			return pluginapi.Value{}, fmt.Errorf("setting %q has no feature %q: %w", setting, f.Name, pluginapi.ErrBadContext)
 		}
 	}
 	if strings.HasPrefix(setting, "undeclared.") {
-		return hostapi.Value{}, fmt.Errorf("%q: %w", setting, hostapi.ErrNotDeclared)
+		return pluginapi.Value{}, fmt.Errorf("%q: %w", setting, pluginapi.ErrNotDeclared)
 	}
 	v, ok := s.values[setting]
 	if !ok {
-		return hostapi.Value{}, fmt.Errorf("%q: %w", setting, hostapi.ErrNotFound)
+		return pluginapi.Value{}, fmt.Errorf("%q: %w", setting, pluginapi.ErrNotFound)
 	}
-	return hostapi.Value{JSON: v, Source: hostapi.SourceServerDefault}, nil
+	return pluginapi.Value{JSON: v, Source: pluginapi.SourceServerDefault}, nil
 }
 
 // record is one line the test plugin writes.
@@ -140,7 +140,7 @@ func testPluginConfig(t testing.TB, name string) (Config, string) {
 }
 
 // startPlugin starts cfg and closes it at the end of the test.
-func startPlugin(t testing.TB, cfg Config, s hostapi.Settings) *Plugin {
+func startPlugin(t testing.TB, cfg Config, s pluginapi.Settings) *Plugin {
 	t.Helper()
 	p, err := Start(context.Background(), cfg, s)
 	if err != nil {

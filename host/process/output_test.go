@@ -13,8 +13,8 @@ import (
 	"testing/iotest"
 	"time"
 
-	"github.com/heksher-go/heksher/host/hostapi"
 	"github.com/heksher-go/heksher/internal/outbudget"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
 // byteCounter is a slog.Handler that formats every record as a text
@@ -103,7 +103,7 @@ func TestOutputFloodStaysInBudget(t *testing.T) {
 			cfgJSON, _ := json.Marshal(map[string]string{"mode": tc.mode})
 			p, err := Start(context.Background(), Config{
 				Name: "flood", Path: bin(t, "flood"), Config: cfgJSON,
-				Logger: slog.New(counter), Output: hostapi.OutputBudget{Interval: interval},
+				Logger: slog.New(counter), Output: pluginapi.OutputBudget{Interval: interval},
 			}, newMemSettings())
 			if err != nil {
 				t.Fatal(err)
@@ -126,7 +126,7 @@ func TestOutputFloodStaysInBudget(t *testing.T) {
 				time.Sleep(20 * time.Millisecond)
 			}
 			st := p.Status()
-			if st.State != hostapi.StateRunning {
+			if st.State != pluginapi.StateRunning {
 				t.Errorf("state %v during the flood, want running", st.State)
 			}
 			if st.OutputDroppedLines == 0 || st.OutputDroppedBytes < 1<<20 {

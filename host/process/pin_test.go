@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
 // TestChecksum_SwapRace restarts a checksum-pinned plugin many times while
@@ -63,7 +63,7 @@ func TestChecksum_SwapRace(t *testing.T) {
 				}
 				waitFor(t, "the restart", func() bool {
 					st := p.Status()
-					return st.State == hostapi.StateRunning && st.Detail["pid"] != strconv.Itoa(old)
+					return st.State == pluginapi.StateRunning && st.Detail["pid"] != strconv.Itoa(old)
 				})
 				if _, err := os.Stat(marker); err == nil {
 					t.Fatalf("the evil file ran (restart %d)", i)

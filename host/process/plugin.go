@@ -16,18 +16,18 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/heksher-go/heksher/event"
-	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/pluginapi"
 	"github.com/heksher-go/heksher/sdk/proto/pluginv1"
 )
 
-// Plugin is a supervised plugin process. It implements [hostapi.Plugin] and
-// [hostapi.Restarter]. Status, Manifest, Restart and Close may be called
+// Plugin is a supervised plugin process. It implements [pluginapi.Plugin] and
+// [pluginapi.Restarter]. Status, Manifest, Restart and Close may be called
 // from any goroutine; Deliver must not be called
 // concurrently with itself (the host delivers from one goroutine per
 // plugin). A Plugin must not be copied.
 type Plugin struct {
 	cfg       Config
-	settings  hostapi.Settings
+	settings  pluginapi.Settings
 	log       *slog.Logger
 	hclog     hclog.Logger
 	out       *output // the output budget of every process of the plugin
@@ -50,9 +50,9 @@ type Plugin struct {
 	close   sync.Once
 
 	mu          sync.Mutex
-	state       hostapi.State
+	state       pluginapi.State
 	inst        *instance // the serving instance; nil unless running
-	manifest    hostapi.Manifest
+	manifest    pluginapi.Manifest
 	ready       chan struct{} // closed when state leaves starting/restarting
 	lastErr     string
 	lastErrAt   time.Time
@@ -62,7 +62,7 @@ type Plugin struct {
 	lastStarted time.Time
 }
 
-var _ hostapi.Plugin = (*Plugin)(nil)
+var _ pluginapi.Plugin = (*Plugin)(nil)
 
 // maxSocketPath is the longest unix socket path Linux and the BSDs accept
 // (sun_path, less its terminating NUL, on the strictest of them).
@@ -86,7 +86,7 @@ type failure struct {
 // fs.ErrNotExist, [ErrNotExecutable], [ErrChecksumMismatch] (a
 // [*ChecksumError]), [ErrNotPlugin], [ErrIncompatibleVersion],
 // [ErrStartTimeout], [ErrInit], or ctx's error.
-func Start(ctx context.Context, cfg Config, settings hostapi.Settings) (*Plugin, error) {
+func Start(ctx context.Context, cfg Config, settings pluginapi.Settings) (*Plugin, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
@@ -115,7 +115,7 @@ func Start(ctx context.Context, cfg Config, settings hostapi.Settings) (*Plugin,
 		socketDir: dir, starter: newStarter(),
 		failures: make(chan failure, 1), closing: make(chan struct{}), done: make(chan struct{}),
 		restartReqs: make(chan *restartRequest), calling: make(chan struct{}, 1),
-		state: hostapi.StateStarting, ready: make(chan struct{}),
+		state: pluginapi.StateStarting, ready: make(chan struct{}),
 	}
 	inst, err := p.spawn(ctx)
 	if err != nil {
@@ -136,11 +136,11 @@ func (p *Plugin) Name() string { return p.cfg.Name }
 
 // Manifest returns what the plugin declared at its latest Init. The
 // declarations are a copy the caller may keep.
-func (p *Plugin) Manifest() hostapi.Manifest {
+func (p *Plugin) Manifest() pluginapi.Manifest {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	m := p.manifest
-	m.Declarations = append([]hostapi.Declaration(nil), m.Declarations...)
+	m.Declarations = append([]pluginapi.Declaration(nil), m.Declarations...)
 	return m
 }
 
@@ -212,7 +212,7 @@ func (p *Plugin) acquire(ctx context.Context) (*instance, error) {
 			return nil, fmt.Errorf("%w: plugin %q: %w", ErrRestarting, p.cfg.Name, ctx.Err())
 		}
 		p.mu.Lock()
-		current := p.inst == inst && p.state == hostapi.StateRunning
+		current := p.inst == inst && p.state == pluginapi.StateRunning
 		p.mu.Unlock()
 		if current {
 			return inst, nil
@@ -228,11 +228,11 @@ func (p *Plugin) serving(ctx context.Context) (*instance, error) {
 		state, inst, ready, last := p.state, p.inst, p.ready, p.lastErr
 		p.mu.Unlock()
 		switch state {
-		case hostapi.StateRunning:
+		case pluginapi.StateRunning:
 			return inst, nil
-		case hostapi.StateFailed:
+		case pluginapi.StateFailed:
 			return nil, fmt.Errorf("%w: plugin %q: last error: %s", ErrFailed, p.cfg.Name, last)
-		case hostapi.StateStopped:
+		case pluginapi.StateStopped:
 			return nil, fmt.Errorf("%w: plugin %q", ErrClosed, p.cfg.Name)
 		}
 		select {
@@ -286,7 +286,7 @@ func isClosed(ch <-chan struct{}) bool {
 // ignored.
 func (p *Plugin) report(inst *instance, err error) {
 	p.mu.Lock()
-	if p.inst != inst || p.state != hostapi.StateRunning {
+	if p.inst != inst || p.state != pluginapi.StateRunning {
 		p.mu.Unlock()
 		return
 	}
@@ -296,7 +296,7 @@ func (p *Plugin) report(inst *instance, err error) {
 		p.mu.Unlock()
 		return
 	}
-	p.state = hostapi.StateRestarting
+	p.state = pluginapi.StateRestarting
 	p.inst = nil
 	p.ready = make(chan struct{})
 	p.setErrLocked(err)
@@ -317,7 +317,7 @@ func (p *Plugin) setRunning(inst *instance) {
 	defer p.mu.Unlock()
 	p.inst = inst
 	p.manifest = inst.manifest
-	p.state = hostapi.StateRunning
+	p.state = pluginapi.StateRunning
 	p.strikes = 0
 	p.lastStarted = inst.started
 	close(p.ready)
@@ -330,10 +330,10 @@ func (p *Plugin) setRunning(inst *instance) {
 // user-and-pid-namespace or process-group), "broker_id" and
 // "settings_connections" (connections it opened to the host's Settings
 // service: 1 for a plugin on the SDK, which opens it once in Init).
-func (p *Plugin) Status() hostapi.Status {
+func (p *Plugin) Status() pluginapi.Status {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	s := hostapi.Status{
+	s := pluginapi.Status{
 		Name: p.cfg.Name, Kind: "process", State: p.state,
 		LastError: p.lastErr, LastErrorAt: p.lastErrAt, Restarts: p.restarts,
 		Calls: p.calls.Load(), Errors: p.errs.Load(), Timeouts: p.timeouts.Load(), Lookups: p.lookups.Load(),

@@ -12,10 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
-var _ hostapi.Restarter = (*Plugin)(nil)
+var _ pluginapi.Restarter = (*Plugin)(nil)
 
 // countInits counts the processes that were initialised (their "init"
 // records).
@@ -80,7 +80,7 @@ func TestCrashLoop_Failed(t *testing.T) {
 	stop := deliverer(p)
 	defer stop()
 
-	waitFor(t, "the plugin to be failed", func() bool { return p.Status().State == hostapi.StateFailed })
+	waitFor(t, "the plugin to be failed", func() bool { return p.Status().State == pluginapi.StateFailed })
 	st := p.Status()
 	if st.Restarts != cfg.MaxRestarts || st.Detail["consecutive_failures"] != strconv.Itoa(cfg.MaxRestarts+1) {
 		t.Errorf("failed with %d restarts, %s in a row; want %d restarts", st.Restarts, st.Detail["consecutive_failures"], cfg.MaxRestarts)
@@ -93,7 +93,7 @@ func TestCrashLoop_Failed(t *testing.T) {
 	// on, no process is started and the plugin stays failed.
 	quiet := time.Now().Add(10 * cfg.Backoff.Max)
 	for time.Now().Before(quiet) {
-		if n := countInits(t, rec); n != inits || p.Status().State != hostapi.StateFailed {
+		if n := countInits(t, rec); n != inits || p.Status().State != pluginapi.StateFailed {
 			t.Fatalf("after failing: %d processes initialised (was %d), state %v", n, inits, p.Status().State)
 		}
 		time.Sleep(10 * time.Millisecond)
@@ -113,7 +113,7 @@ func TestCrashLoop_Failed(t *testing.T) {
 		t.Fatalf("Restart: %v", err)
 	}
 	st = p.Status()
-	if st.State != hostapi.StateRunning || st.Detail["consecutive_failures"] != "0" {
+	if st.State != pluginapi.StateRunning || st.Detail["consecutive_failures"] != "0" {
 		t.Errorf("after Restart: %+v, want running with no failures in a row", st)
 	}
 	if err := ping(context.Background(), p, 1001); err != nil {
@@ -151,7 +151,7 @@ func TestRestart(t *testing.T) {
 		if !errors.Is(err, ErrNotPlugin) || !errors.As(err, &se) {
 			t.Fatalf("Restart = %v, want the StartError of a binary that is not a plugin", err)
 		}
-		waitFor(t, "the restart policy to give up", func() bool { return p.Status().State == hostapi.StateFailed })
+		waitFor(t, "the restart policy to give up", func() bool { return p.Status().State == pluginapi.StateFailed })
 	})
 	t.Run("closed", func(t *testing.T) {
 		cfg, _ := testPluginConfig(t, "closed")
@@ -172,7 +172,7 @@ func TestRestart(t *testing.T) {
 // old one is gone.
 func expectRestartedOnRequest(t *testing.T, p *Plugin, rec string, old int) {
 	t.Helper()
-	if st := p.Status(); st.State != hostapi.StateRunning || st.Detail["pid"] == strconv.Itoa(old) {
+	if st := p.Status(); st.State != pluginapi.StateRunning || st.Detail["pid"] == strconv.Itoa(old) {
 		t.Fatalf("after Restart: %+v, want running in a new process", st)
 	}
 	if err := ping(context.Background(), p, 1); err != nil {

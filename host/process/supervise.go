@@ -9,7 +9,7 @@ import (
 
 	"google.golang.org/grpc/health/grpc_health_v1"
 
-	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
 // stopTimeout bounds the graceful stop of a plugin at Close before it is
@@ -186,7 +186,7 @@ func (p *Plugin) restart(req *restartRequest) *instance {
 func (p *Plugin) giveUp() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.state = hostapi.StateFailed
+	p.state = pluginapi.StateFailed
 	p.log.Error("plugin failed too often; giving up until it is restarted", "restarts_in_a_row", p.cfg.MaxRestarts,
 		"last_error", p.lastErr)
 	close(p.ready)
@@ -202,15 +202,15 @@ func (p *Plugin) markRestarting(inst *instance, err error) {
 		p.setErrLocked(err)
 	}
 	switch {
-	case p.state == hostapi.StateRunning && (inst == nil || p.inst == inst):
+	case p.state == pluginapi.StateRunning && (inst == nil || p.inst == inst):
 		p.inst = nil
 		p.ready = make(chan struct{})
-	case p.state == hostapi.StateFailed:
+	case p.state == pluginapi.StateFailed:
 		p.ready = make(chan struct{})
 	default:
 		return // already restarting
 	}
-	p.state = hostapi.StateRestarting
+	p.state = pluginapi.StateRestarting
 }
 
 func (p *Plugin) closedErr() error { return fmt.Errorf("%w: plugin %q", ErrClosed, p.cfg.Name) }
@@ -241,7 +241,7 @@ func (r *restartRequest) context() context.Context {
 // failed plugin back, and restarts a running or restarting one. It waits
 // for a delivery in progress to end (at most until ctx ends), stops the
 // process as Close does, and starts the new one at once, bounded by
-// Config.StartTimeout and ctx. It implements hostapi.Restarter and may be
+// Config.StartTimeout and ctx. It implements pluginapi.Restarter and may be
 // called from any goroutine.
 //
 // A start that fails leaves the plugin restarting under its restart policy
@@ -286,10 +286,10 @@ func (p *Plugin) shutdown() {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.state == hostapi.StateStarting || p.state == hostapi.StateRestarting {
+	if p.state == pluginapi.StateStarting || p.state == pluginapi.StateRestarting {
 		close(p.ready)
 	}
-	p.state = hostapi.StateStopped
+	p.state = pluginapi.StateStopped
 	p.inst = nil
 }
 
@@ -308,7 +308,7 @@ func (p *Plugin) spawnUnlessClosing(parent context.Context) (*instance, error) {
 	return p.spawn(ctx)
 }
 
-func sameManifest(a, b hostapi.Manifest) bool {
+func sameManifest(a, b pluginapi.Manifest) bool {
 	if a.Subscriptions != b.Subscriptions || len(a.Declarations) != len(b.Declarations) {
 		return false
 	}

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
 // treeBound is the promise: a plugin's whole tree is gone within 5 s of its
@@ -181,7 +181,7 @@ func TestTree_Ends(t *testing.T) {
 					expectTreeGone(t, "after the plugin's "+cmd, pids, start)
 					waitFor(t, "the restart", func() bool {
 						st := p.Status()
-						return st.State == hostapi.StateRunning && st.Detail["pid"] != strconv.Itoa(old)
+						return st.State == pluginapi.StateRunning && st.Detail["pid"] != strconv.Itoa(old)
 					})
 					// The restarted process has a tree of its own.
 					now := waitTree(t, mark, 3)

@@ -13,7 +13,7 @@ import (
 	"github.com/tetratelabs/wazero"
 
 	"github.com/heksher-go/heksher/event"
-	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
 // The AssemblyScript modules (mk/assemblyscript.mk): committed, and rebuilt
@@ -27,8 +27,8 @@ const (
 // not registered the plugin's declarations yet would.
 type asNotFoundSettings struct{}
 
-func (asNotFoundSettings) Lookup(_ context.Context, _, setting string, _ []hostapi.Feature) (hostapi.Value, error) {
-	return hostapi.Value{}, fmt.Errorf("setting %q: %w", setting, hostapi.ErrNotFound)
+func (asNotFoundSettings) Lookup(_ context.Context, _, setting string, _ []pluginapi.Feature) (pluginapi.Value, error) {
+	return pluginapi.Value{}, fmt.Errorf("setting %q: %w", setting, pluginapi.ErrNotFound)
 }
 
 func asClosing() event.Delivery {
@@ -124,7 +124,7 @@ func TestExampleAssemblyScriptRefusals(t *testing.T) {
 	if err := deliver(p, asClosing()); err != nil {
 		t.Fatal(err)
 	}
-	if st := p.Status(); st.Restarts != 0 || st.State != hostapi.StateRunning {
+	if st := p.Status(); st.Restarts != 0 || st.State != pluginapi.StateRunning {
 		t.Fatalf("status = %+v", st)
 	}
 }

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/heksher-go/heksher/backoff"
-	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
 // RuntimeConfig configures a [Runtime]. The zero value is usable: an
@@ -98,7 +98,7 @@ type PluginConfig struct {
 	// counted (Status's OutputDroppedLines and OutputDroppedBytes), and a
 	// summary is logged once per interval. The zero value means 1 MiB/s
 	// with a 256 KiB burst and 16 KiB lines.
-	Output hostapi.OutputBudget
+	Output pluginapi.OutputBudget
 }
 
 // Defaults applied by [Runtime.Load].

@@ -1,7 +1,7 @@
 // Package wasm runs heksher plugins compiled to WebAssembly, on wazero, under
 // the heksher plugin ABI v1 (docs/ABI.md). A loaded [*Plugin] implements
-// hostapi.Plugin: the host hands it events with Deliver and reads its Status;
-// the plugin reads settings back through the hostapi.Settings given at load.
+// pluginapi.Plugin: the host hands it events with Deliver and reads its Status;
+// the plugin reads settings back through the pluginapi.Settings given at load.
 //
 // # Quick start
 //
@@ -56,7 +56,7 @@
 // discards the instance; the next Deliver makes a fresh one, initialised
 // again with the plugin's config. From the second failure in a row on, a
 // backoff applies, and after MaxConsecutiveFailures the plugin is marked
-// failed (hostapi.StateFailed) until it is reloaded. [Plugin.Status] shows
+// failed (pluginapi.StateFailed) until it is reloaded. [Plugin.Status] shows
 // the state, the consecutive failures, when a pending restart is due and the
 // memory the instance reached. An error status returned
 // by the guest is an ordinary failed delivery: the instance stays. An instance
@@ -82,7 +82,7 @@
 //
 // # Lookups
 //
-// A guest's get_setting calls go to hostapi.Settings.Lookup with the
+// A guest's get_setting calls go to pluginapi.Settings.Lookup with the
 // plugin's name, on the goroutine that called Deliver, with its context's
 // values but not its cancellation (the watchdog stops an overdue guest by
 // closing its module, not through the context), so Lookup must not block.
@@ -97,7 +97,7 @@
 //
 // # Testing
 //
-// The package's tests use a small in-memory hostapi.Settings defined in its
+// The package's tests use a small in-memory pluginapi.Settings defined in its
 // _test.go files; the host's real Settings lives in package host. The test
 // guests are built by `make wasm`.
 package wasm

@@ -8,15 +8,15 @@ import (
 	"os"
 
 	"github.com/heksher-go/heksher/event"
-	"github.com/heksher-go/heksher/host/hostapi"
 	"github.com/heksher-go/heksher/host/wasm"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
 // fixedSettings answers every lookup with the same value.
 type fixedSettings json.RawMessage
 
-func (s fixedSettings) Lookup(context.Context, string, string, []hostapi.Feature) (hostapi.Value, error) {
-	return hostapi.Value{JSON: json.RawMessage(s), Source: hostapi.SourceRule}, nil
+func (s fixedSettings) Lookup(context.Context, string, string, []pluginapi.Feature) (pluginapi.Value, error) {
+	return pluginapi.Value{JSON: json.RawMessage(s), Source: pluginapi.SourceRule}, nil
 }
 
 // Load the plugin written in WebAssembly text (examples/wasm-wat, built by

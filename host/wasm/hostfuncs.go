@@ -10,9 +10,9 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/heksher-go/heksher/event"
-	"github.com/heksher-go/heksher/host/hostapi"
 	"github.com/heksher-go/heksher/internal/abi"
 	"github.com/heksher-go/heksher/internal/outbudget"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
 // Limits on what a guest can hand the host in one call; a log message is
@@ -107,7 +107,7 @@ func hostGetSetting(ctx context.Context, m api.Module, stack []uint64) {
 				ret(stack, abi.ResultMalformed)
 				return
 			}
-			feats = append(feats, hostapi.Feature{Name: inst.strs.at(i, f), Value: inst.strs.at(i+1, v)})
+			feats = append(feats, pluginapi.Feature{Name: inst.strs.at(i, f), Value: inst.strs.at(i+1, v)})
 		}
 		if r.Len() != 0 {
 			clear(feats)
@@ -122,13 +122,13 @@ func hostGetSetting(ctx context.Context, m api.Module, stack []uint64) {
 	clear(feats) // drop references to the strings until the next lookup
 	switch {
 	case err == nil:
-	case errors.Is(err, hostapi.ErrNotFound):
+	case errors.Is(err, pluginapi.ErrNotFound):
 		ret(stack, abi.ResultNotFound)
 		return
-	case errors.Is(err, hostapi.ErrNotDeclared):
+	case errors.Is(err, pluginapi.ErrNotDeclared):
 		ret(stack, abi.ResultNotDeclared)
 		return
-	case errors.Is(err, hostapi.ErrBadContext):
+	case errors.Is(err, pluginapi.ErrBadContext):
 		ret(stack, abi.ResultBadContext)
 		return
 	default:
@@ -226,7 +226,7 @@ func hostDeclare(ctx context.Context, m api.Module, stack []uint64) {
 		ret(stack, abi.ResultMalformed)
 		return
 	}
-	decl := hostapi.Declaration{
+	decl := pluginapi.Declaration{
 		Name:    string(d.Name),
 		Type:    string(d.Type),
 		Default: json.RawMessage(append([]byte(nil), d.Default...)),

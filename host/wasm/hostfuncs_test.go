@@ -11,8 +11,8 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/heksher-go/heksher/event"
-	"github.com/heksher-go/heksher/host/hostapi"
 	"github.com/heksher-go/heksher/internal/abi"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
 // FuzzHostFunctions calls every host function with arbitrary pointers,
@@ -182,21 +182,21 @@ func FuzzHostFunctions(f *testing.F) {
 // expectLookup is what get_setting must answer for in-range name and context
 // bytes: MALFORMED for a context that does not decode, else the settings'
 // own answer.
-func expectLookup(s hostapi.Settings, name, ctxb []byte) (int32, []byte) {
+func expectLookup(s pluginapi.Settings, name, ctxb []byte) (int32, []byte) {
 	pairs, err := abi.DecodeContext(ctxb)
 	if err != nil {
 		return abi.ResultMalformed, nil
 	}
-	var feats []hostapi.Feature
+	var feats []pluginapi.Feature
 	it := pairs.Iter()
 	for f, v, ok := it.Next(); ok; f, v, ok = it.Next() {
-		feats = append(feats, hostapi.Feature{Name: string(f), Value: string(v)})
+		feats = append(feats, pluginapi.Feature{Name: string(f), Value: string(v)})
 	}
 	val, err := s.Lookup(context.Background(), "fuzz", string(name), feats)
 	switch {
-	case errors.Is(err, hostapi.ErrNotFound):
+	case errors.Is(err, pluginapi.ErrNotFound):
 		return abi.ResultNotFound, nil
-	case errors.Is(err, hostapi.ErrBadContext):
+	case errors.Is(err, pluginapi.ErrBadContext):
 		return abi.ResultBadContext, nil
 	case err != nil:
 		return abi.ResultInternal, nil

@@ -10,8 +10,8 @@ import (
 	"github.com/tetratelabs/wazero/experimental"
 
 	"github.com/heksher-go/heksher/event"
-	"github.com/heksher-go/heksher/host/hostapi"
 	"github.com/heksher-go/heksher/internal/abi"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
 // hookExports maps event kinds to the guest exports that handle them.
@@ -44,9 +44,9 @@ type instance struct {
 	inInit     bool
 	errSet     bool
 	errMsg     []byte
-	features   []hostapi.Feature
+	features   []pluginapi.Feature
 	strs       internTable
-	decls      []hostapi.Declaration
+	decls      []pluginapi.Declaration
 	subs       event.Set
 	subscribed bool
 

@@ -18,7 +18,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/heksher-go/heksher/event"
-	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
 func TestMain(m *testing.M) {
@@ -40,7 +40,7 @@ const (
 	watPluginWasm = "../../examples/wasm-wat/plugin.wasm"
 )
 
-// memSettings is a small in-memory hostapi.Settings for tests (the host's
+// memSettings is a small in-memory pluginapi.Settings for tests (the host's
 // real one lives in package host): values by setting, then by the "env"
 // feature ("" for no env). Only "env" and "user" are valid features.
 type memSettings struct {
@@ -68,12 +68,12 @@ func (s *memSettings) set(setting, env string, v string) {
 	s.vals[setting][env] = json.RawMessage(v)
 }
 
-func (s *memSettings) Lookup(_ context.Context, _, setting string, features []hostapi.Feature) (hostapi.Value, error) {
+func (s *memSettings) Lookup(_ context.Context, _, setting string, features []pluginapi.Feature) (pluginapi.Value, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	byEnv, ok := s.vals[setting]
 	if !ok {
-		return hostapi.Value{}, fmt.Errorf("setting %q: %w", setting, hostapi.ErrNotFound)
+		return pluginapi.Value{}, fmt.Errorf("setting %q: %w", setting, pluginapi.ErrNotFound)
 	}
 	env := ""
 	for _, f := range features {
@@ -82,13 +82,13 @@ func (s *memSettings) Lookup(_ context.Context, _, setting string, features []ho
 			env = f.Value
 		case "user":
 		default:
-			return hostapi.Value{}, hostapi.ErrBadContext
+			return pluginapi.Value{}, pluginapi.ErrBadContext
 		}
 	}
 	if v, ok := byEnv[env]; ok {
-		return hostapi.Value{JSON: v, Source: hostapi.SourceRule}, nil
+		return pluginapi.Value{JSON: v, Source: pluginapi.SourceRule}, nil
 	}
-	return hostapi.Value{JSON: byEnv[""], Source: hostapi.SourceServerDefault}, nil
+	return pluginapi.Value{JSON: byEnv[""], Source: pluginapi.SourceServerDefault}, nil
 }
 
 // logRecorder is a slog.Handler that keeps every record as a line.
@@ -193,7 +193,7 @@ var (
 	cacheDir  string
 )
 
-func mustLoad(t testing.TB, r *Runtime, cfg PluginConfig, s hostapi.Settings) *Plugin {
+func mustLoad(t testing.TB, r *Runtime, cfg PluginConfig, s pluginapi.Settings) *Plugin {
 	t.Helper()
 	if s == nil {
 		s = newSettings()

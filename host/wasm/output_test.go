@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/heksher-go/heksher/host/hostapi"
 	"github.com/heksher-go/heksher/internal/outbudget"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
 // byteCounter is a slog.Handler that formats every record as the host's
@@ -78,7 +78,7 @@ func TestOutputFloodStaysInBudget(t *testing.T) {
 			settings := newSettings()
 			p := mustLoad(t, r, PluginConfig{
 				Name: "flood", Path: guestWasm, Deadline: time.Minute,
-				Output: hostapi.OutputBudget{Interval: interval},
+				Output: pluginapi.OutputBudget{Interval: interval},
 			}, settings)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
@@ -100,7 +100,7 @@ func TestOutputFloodStaysInBudget(t *testing.T) {
 				case <-time.After(20 * time.Millisecond):
 				}
 			}
-			if st := p.Status(); st.State != hostapi.StateRunning {
+			if st := p.Status(); st.State != pluginapi.StateRunning {
 				t.Errorf("state %v during the flood, want running", st.State)
 			}
 

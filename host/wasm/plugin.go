@@ -18,12 +18,12 @@ import (
 	"github.com/tetratelabs/wazero/experimental/sysfs"
 
 	"github.com/heksher-go/heksher/event"
-	"github.com/heksher-go/heksher/host/hostapi"
 	"github.com/heksher-go/heksher/internal/abi"
 	"github.com/heksher-go/heksher/internal/outbudget"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
-// Plugin is a loaded wasm plugin; it implements [hostapi.Plugin].
+// Plugin is a loaded wasm plugin; it implements [pluginapi.Plugin].
 //
 // It owns one instance of its module, made and initialised at load. Deliver
 // calls into it; a trap, panic, timeout or out-of-memory discards the
@@ -43,11 +43,11 @@ type Plugin struct {
 	g        *group
 	c        *compiled
 	cfg      PluginConfig
-	settings hostapi.Settings
+	settings pluginapi.Settings
 	log      *slog.Logger
 	out      *outbudget.Budget // shared by the log host function, stdout and stderr
 	modCfg   wazero.ModuleConfig
-	manifest hostapi.Manifest
+	manifest pluginapi.Manifest
 	exported event.Set
 	fsys     *rootFS // the granted directory; nil without one
 
@@ -75,17 +75,17 @@ type Plugin struct {
 	interrupt atomic.Pointer[func()]
 
 	mu       sync.Mutex // guards st and recycles
-	st       hostapi.Status
+	st       pluginapi.Status
 	recycles int
 }
 
 var (
-	_ hostapi.Plugin    = (*Plugin)(nil)
-	_ hostapi.Restarter = (*Plugin)(nil)
+	_ pluginapi.Plugin    = (*Plugin)(nil)
+	_ pluginapi.Restarter = (*Plugin)(nil)
 )
 
 // newPlugin makes the plugin of c and cfg, opening its granted directory.
-func newPlugin(r *Runtime, g *group, c *compiled, cfg PluginConfig, settings hostapi.Settings) (*Plugin, error) {
+func newPlugin(r *Runtime, g *group, c *compiled, cfg PluginConfig, settings pluginapi.Settings) (*Plugin, error) {
 	var fsys *rootFS
 	if cfg.Grants.Dir != "" {
 		var err error
@@ -97,7 +97,7 @@ func newPlugin(r *Runtime, g *group, c *compiled, cfg PluginConfig, settings hos
 		rt: r, g: g, c: c, cfg: cfg, settings: settings, fsys: fsys,
 		log:  r.log.With(slog.String("plugin", cfg.Name)),
 		slot: make(chan struct{}, 1),
-		st:   hostapi.Status{Name: cfg.Name, Kind: "wasm", State: hostapi.StateStarting},
+		st:   pluginapi.Status{Name: cfg.Name, Kind: "wasm", State: pluginapi.StateStarting},
 	}
 	p.out = outbudget.New(p.log, outbudget.Config(cfg.Output))
 	exports := c.mod.ExportedFunctions()
@@ -132,7 +132,7 @@ func (p *Plugin) start(ctx context.Context) error {
 	inst, err := p.newInstance(ctx)
 	if err != nil {
 		p.out.Close()
-		p.setState(hostapi.StateFailed, err)
+		p.setState(pluginapi.StateFailed, err)
 		return fmt.Errorf("%w: %w", ErrInit, err)
 	}
 	subs := p.exported
@@ -142,11 +142,11 @@ func (p *Plugin) start(ctx context.Context) error {
 		}
 		subs &= inst.subs
 	}
-	p.manifest = hostapi.Manifest{Subscriptions: subs, Declarations: inst.decls}
+	p.manifest = pluginapi.Manifest{Subscriptions: subs, Declarations: inst.decls}
 	inst.decls = nil
 	p.inst = inst
 	p.memPages.Store(inst.memoryPages())
-	p.setState(hostapi.StateRunning, nil)
+	p.setState(pluginapi.StateRunning, nil)
 	return nil
 }
 
@@ -156,7 +156,7 @@ func (p *Plugin) Name() string { return p.cfg.Name }
 // Manifest returns what the plugin declared when it was loaded: its
 // subscriptions (the hooks it exports, narrowed by subscribe) and its
 // setting declarations. Later instances' declarations are not consulted.
-func (p *Plugin) Manifest() hostapi.Manifest {
+func (p *Plugin) Manifest() pluginapi.Manifest {
 	m := p.manifest
 	m.Declarations = slices.Clone(m.Declarations)
 	return m
@@ -285,7 +285,7 @@ func (p *Plugin) replace(ctx context.Context) error {
 		p.restartAt.Store(0)
 		p.mu.Lock()
 		p.st.Restarts++
-		p.st.State = hostapi.StateRunning
+		p.st.State = pluginapi.StateRunning
 		p.mu.Unlock()
 	}
 	return nil
@@ -304,9 +304,9 @@ func (p *Plugin) fail(err error) {
 	p.nextAttempt = time.Now().Add(p.cfg.backoff(p.consecutive))
 	p.restartAt.Store(p.nextAttempt.UnixNano())
 	p.countError(err, errors.Is(err, ErrTimeout))
-	state := hostapi.StateRestarting
+	state := pluginapi.StateRestarting
 	if p.consecutive >= p.cfg.MaxConsecutiveFailures {
-		state = hostapi.StateFailed
+		state = pluginapi.StateFailed
 	}
 	p.mu.Lock()
 	p.st.State = state
@@ -315,7 +315,7 @@ func (p *Plugin) fail(err error) {
 		slog.Int("consecutive_failures", p.consecutive), slog.String("state", state.String()))
 }
 
-// Restart implements [hostapi.Restarter]: it forgets the plugin's failures
+// Restart implements [pluginapi.Restarter]: it forgets the plugin's failures
 // and pending backoff, discards its instance and makes a fresh one,
 // initialised again with the plugin's config within InitTimeout; the plugin
 // is then running, also when it was failed. A fresh instance that cannot
@@ -347,7 +347,7 @@ func (p *Plugin) Restart(ctx context.Context) error {
 	p.nextAttempt = time.Time{}
 	p.restartAt.Store(0)
 	p.unsupported = 0
-	p.setState(hostapi.StateStarting, nil)
+	p.setState(pluginapi.StateStarting, nil)
 	inst, err := p.newInstance(ctx)
 	if err != nil {
 		p.fail(err)
@@ -357,7 +357,7 @@ func (p *Plugin) Restart(ctx context.Context) error {
 	p.memPages.Store(inst.memoryPages())
 	p.mu.Lock()
 	p.st.Restarts++
-	p.st.State = hostapi.StateRunning
+	p.st.State = pluginapi.StateRunning
 	p.mu.Unlock()
 	p.log.Info("wasm: plugin restarted on request")
 	return nil
@@ -374,7 +374,7 @@ func (p *Plugin) countError(err error, timeout bool) {
 	p.mu.Unlock()
 }
 
-func (p *Plugin) setState(s hostapi.State, err error) {
+func (p *Plugin) setState(s pluginapi.State, err error) {
 	p.mu.Lock()
 	p.st.State = s
 	if err != nil {
@@ -474,7 +474,7 @@ func (p *Plugin) leave() {
 // and, while a restart after a failure is pending, "restart_at": the time
 // (RFC 3339) from which the next delivery makes a fresh instance; deliveries
 // before it fail with [ErrBackoff].
-func (p *Plugin) Status() hostapi.Status {
+func (p *Plugin) Status() pluginapi.Status {
 	p.mu.Lock()
 	s := p.st
 	recycles := p.recycles
@@ -494,7 +494,7 @@ func (p *Plugin) Status() hostapi.Status {
 		"recycles":             strconv.Itoa(recycles),
 		"consecutive_failures": strconv.FormatInt(p.failures.Load(), 10),
 	}
-	if at := p.restartAt.Load(); at != 0 && s.State == hostapi.StateRestarting {
+	if at := p.restartAt.Load(); at != 0 && s.State == pluginapi.StateRestarting {
 		s.Detail["restart_at"] = time.Unix(0, at).UTC().Format(time.RFC3339Nano)
 	}
 	return s
@@ -509,7 +509,7 @@ func (p *Plugin) Close(ctx context.Context) error {
 	if p.closed.Swap(true) {
 		return nil
 	}
-	p.setState(hostapi.StateStopped, nil)
+	p.setState(pluginapi.StateStopped, nil)
 	if stop := p.interrupt.Load(); stop != nil {
 		(*stop)() // a guest call in flight ends at its next loop or call
 	}

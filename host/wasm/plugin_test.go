@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/heksher-go/heksher/event"
-	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
 func sha256Hex(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
@@ -55,7 +55,7 @@ func TestManifestAndDelivery(t *testing.T) {
 		t.Error("closing hook did not run")
 	}
 	st := p.Status()
-	if st.State != hostapi.StateRunning || st.Calls != 2 || st.Errors != 0 || st.Lookups != 1 || st.Kind != "wasm" {
+	if st.State != pluginapi.StateRunning || st.Calls != 2 || st.Errors != 0 || st.Lookups != 1 || st.Kind != "wasm" {
 		t.Errorf("status = %+v", st)
 	}
 }
@@ -176,7 +176,7 @@ func TestFaults(t *testing.T) {
 			if tc.timeout && st.Timeouts != 1 {
 				t.Errorf("timeouts = %d", st.Timeouts)
 			}
-			if tc.discards && (st.State != hostapi.StateRestarting || st.Detail["consecutive_failures"] != "1") {
+			if tc.discards && (st.State != pluginapi.StateRestarting || st.Detail["consecutive_failures"] != "1") {
 				t.Errorf("status = %+v, want restarting after 1 failure", st)
 			}
 			if tc.atLimit && st.Detail["memory_pages"] != strconv.Itoa(limit) {
@@ -213,7 +213,7 @@ func TestFaults(t *testing.T) {
 				case !tc.discards && p.inst != before:
 					t.Error("instance replaced after a non-fatal call")
 				}
-				if st := p.Status(); tc.discards && (st.Restarts != 1 || st.State != hostapi.StateRunning || st.Detail["consecutive_failures"] != "0") {
+				if st := p.Status(); tc.discards && (st.Restarts != 1 || st.State != pluginapi.StateRunning || st.Detail["consecutive_failures"] != "0") {
 					t.Errorf("status after restart = %+v", st)
 				}
 			}
@@ -222,7 +222,7 @@ func TestFaults(t *testing.T) {
 			}
 		})
 	}
-	if st := other.Status(); st.Errors != 0 || st.Restarts != 0 || st.State != hostapi.StateRunning || st.Calls != uint64(len(tests)) || st.Lookups != uint64(len(tests)) {
+	if st := other.Status(); st.Errors != 0 || st.Restarts != 0 || st.State != pluginapi.StateRunning || st.Calls != uint64(len(tests)) || st.Lookups != uint64(len(tests)) {
 		t.Errorf("bystander status = %+v", st)
 	}
 	if rec.find("badptr: host answered every bad call") == "" {
@@ -270,7 +270,7 @@ func TestConsecutiveFailuresMarkFailed(t *testing.T) {
 		}
 		st := p.Status()
 		at, err := time.Parse(time.RFC3339Nano, st.Detail["restart_at"])
-		if st.State != hostapi.StateRestarting || st.Errors != 2 || st.Restarts != 1 || st.Detail["consecutive_failures"] != "2" ||
+		if st.State != pluginapi.StateRestarting || st.Errors != 2 || st.Restarts != 1 || st.Detail["consecutive_failures"] != "2" ||
 			err != nil || time.Until(at) < 30*time.Minute {
 			t.Fatalf("status during backoff = %+v", st)
 		}
@@ -289,7 +289,7 @@ func TestConsecutiveFailuresMarkFailed(t *testing.T) {
 			t.Fatalf("restart: %v", err)
 		}
 		st := p.Status()
-		if st.State != hostapi.StateFailed || st.Errors != 2 || st.Restarts != 0 || st.Detail["consecutive_failures"] != "2" || st.LastError != err.Error() {
+		if st.State != pluginapi.StateFailed || st.Errors != 2 || st.Restarts != 0 || st.Detail["consecutive_failures"] != "2" || st.LastError != err.Error() {
 			t.Fatalf("status = %+v", st)
 		}
 		if err := deliver(p, changed("answer")); !errors.Is(err, ErrFailed) {
@@ -310,7 +310,7 @@ func TestConsecutiveFailuresMarkFailed(t *testing.T) {
 			}
 		}
 		st := p.Status()
-		if st.State != hostapi.StateFailed || st.Restarts != 2 || st.Errors != 3 || st.Detail["consecutive_failures"] != "3" || st.Detail["restart_at"] != "" {
+		if st.State != pluginapi.StateFailed || st.Restarts != 2 || st.Errors != 3 || st.Detail["consecutive_failures"] != "3" || st.Detail["restart_at"] != "" {
 			t.Fatalf("status = %+v", st)
 		}
 		time.Sleep(5 * time.Millisecond) // well past the backoff: failed is final
@@ -322,7 +322,7 @@ func TestConsecutiveFailuresMarkFailed(t *testing.T) {
 		if got := inits(); got != 3 {
 			t.Fatalf("%d instances initialised, want 3", got)
 		}
-		if st := p.Status(); st.State != hostapi.StateFailed {
+		if st := p.Status(); st.State != pluginapi.StateFailed {
 			t.Fatalf("state = %v", st.State)
 		}
 	})
@@ -339,7 +339,7 @@ func TestSuccessResetsFailures(t *testing.T) {
 			t.Fatalf("round %d: %v", i, err)
 		}
 	}
-	if st := p.Status(); st.State != hostapi.StateRunning || st.Restarts != 3 {
+	if st := p.Status(); st.State != pluginapi.StateRunning || st.Restarts != 3 {
 		t.Fatalf("status = %+v", st)
 	}
 }
@@ -458,7 +458,7 @@ func TestCloseAndGrants(t *testing.T) {
 	if err := deliver(p, changed("answer")); !errors.Is(err, ErrClosed) {
 		t.Fatalf("deliver after close: %v", err)
 	}
-	if st := p.Status(); st.State != hostapi.StateStopped {
+	if st := p.Status(); st.State != pluginapi.StateStopped {
 		t.Fatalf("state = %v", st.State)
 	}
 	if err := r.Close(context.Background()); err != nil {

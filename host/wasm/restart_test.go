@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
 // A guest that traps on every event it is given reaches failed, is then
@@ -20,7 +20,7 @@ func TestRestartBringsAFailedPluginBack(t *testing.T) {
 	inits := func() int { return rec.count("init tag=trapper", "plugin=trapper") }
 
 	deadline := time.Now().Add(time.Minute)
-	for p.Status().State != hostapi.StateFailed {
+	for p.Status().State != pluginapi.StateFailed {
 		if time.Now().After(deadline) {
 			t.Fatalf("not failed after a minute of traps: %+v", p.Status())
 		}
@@ -48,7 +48,7 @@ func TestRestartBringsAFailedPluginBack(t *testing.T) {
 		t.Fatalf("Restart: %v", err)
 	}
 	st := p.Status()
-	if st.State != hostapi.StateRunning || st.Detail["consecutive_failures"] != "0" || st.Restarts != restarts+1 {
+	if st.State != pluginapi.StateRunning || st.Detail["consecutive_failures"] != "0" || st.Restarts != restarts+1 {
 		t.Fatalf("status after Restart = %+v", st)
 	}
 	if got := inits(); got != before+1 {
@@ -61,7 +61,7 @@ func TestRestartBringsAFailedPluginBack(t *testing.T) {
 	if err := deliver(p, changed("panic")); !errors.Is(err, ErrTrap) {
 		t.Fatalf("trap after Restart: %v", err)
 	}
-	if st := p.Status(); st.State != hostapi.StateRestarting || st.Detail["consecutive_failures"] != "1" {
+	if st := p.Status(); st.State != pluginapi.StateRestarting || st.Detail["consecutive_failures"] != "1" {
 		t.Fatalf("status after one more trap = %+v", st)
 	}
 }
@@ -79,7 +79,7 @@ func TestRestartFailureAndClose(t *testing.T) {
 	if !errors.As(err, &ce) || ce.Message != "refusing to start again" {
 		t.Fatalf("Restart of a guest whose init refuses: %v", err)
 	}
-	if st := p.Status(); st.State != hostapi.StateRestarting || st.Detail["consecutive_failures"] != "1" {
+	if st := p.Status(); st.State != pluginapi.StateRestarting || st.Detail["consecutive_failures"] != "1" {
 		t.Fatalf("status = %+v", st)
 	}
 	if err := p.Close(ctx); err != nil {

@@ -15,7 +15,7 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
-	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
 // Runtime loads and runs wasm plugins. It holds one wazero runtime per
@@ -98,7 +98,7 @@ func NewRuntime(ctx context.Context, cfg RuntimeConfig) (*Runtime, error) {
 
 // Load compiles (or reuses) the module of cfg, validates it against ABI v1,
 // and returns a plugin with one instance already made and initialised with
-// cfg.Config, its [hostapi.Manifest] known. The plugin's lookups go to
+// cfg.Config, its [pluginapi.Manifest] known. The plugin's lookups go to
 // settings. Concurrent loads of the same module compile it once; the
 // runtime's lock is not held while compiling, so a slow compilation (seconds
 // with a cold cache) does not hold up other plugins' loads or closes.
@@ -113,7 +113,7 @@ func NewRuntime(ctx context.Context, cfg RuntimeConfig) (*Runtime, error) {
 //   - [ErrInit] when _initialize or heksher_init fails (wrapping a
 //     [*CallError]);
 //   - [ErrClosed].
-func (r *Runtime) Load(ctx context.Context, cfg PluginConfig, settings hostapi.Settings) (*Plugin, error) {
+func (r *Runtime) Load(ctx context.Context, cfg PluginConfig, settings pluginapi.Settings) (*Plugin, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err

@@ -10,8 +10,8 @@ import (
 	"os"
 
 	"github.com/heksher-go/heksher/event"
-	"github.com/heksher-go/heksher/host/hostapi"
 	"github.com/heksher-go/heksher/internal/version"
+	"github.com/heksher-go/heksher/pluginapi"
 	"github.com/heksher-go/heksher/sdk/plugin"
 )
 
@@ -20,13 +20,13 @@ type auditPlugin struct {
 	log *auditLog
 }
 
-func (p *auditPlugin) Init(_ context.Context, req plugin.InitRequest) (hostapi.Manifest, error) {
+func (p *auditPlugin) Init(_ context.Context, req plugin.InitRequest) (pluginapi.Manifest, error) {
 	l, err := openAudit(req.Config)
 	if err != nil {
-		return hostapi.Manifest{}, err
+		return pluginapi.Manifest{}, err
 	}
 	p.log = l
-	return hostapi.Manifest{Subscriptions: event.SetOf(event.KindSettingChanged, event.KindClosing)}, nil
+	return pluginapi.Manifest{Subscriptions: event.SetOf(event.KindSettingChanged, event.KindClosing)}, nil
 }
 
 func (p *auditPlugin) OnSettingChanged(_ context.Context, d plugin.Delivery, e *event.SettingChanged) error {

@@ -11,8 +11,8 @@ import (
 	"os"
 
 	"github.com/heksher-go/heksher/event"
-	"github.com/heksher-go/heksher/host/hostapi"
 	"github.com/heksher-go/heksher/internal/version"
+	"github.com/heksher-go/heksher/pluginapi"
 	"github.com/heksher-go/heksher/sdk/plugin"
 )
 
@@ -22,13 +22,13 @@ type webhookPlugin struct {
 	log *slog.Logger
 }
 
-func (p *webhookPlugin) Init(_ context.Context, req plugin.InitRequest) (hostapi.Manifest, error) {
+func (p *webhookPlugin) Init(_ context.Context, req plugin.InitRequest) (pluginapi.Manifest, error) {
 	a, err := newAlerter(req.Config)
 	if err != nil {
-		return hostapi.Manifest{}, err
+		return pluginapi.Manifest{}, err
 	}
 	p.a, p.log = a, req.Logger
-	return hostapi.Manifest{Subscriptions: event.SetOf(event.KindUpdateOK, event.KindUpdateError)}, nil
+	return pluginapi.Manifest{Subscriptions: event.SetOf(event.KindUpdateOK, event.KindUpdateError)}, nil
 }
 
 func (p *webhookPlugin) OnUpdateError(ctx context.Context, _ plugin.Delivery, e *event.UpdateError) error {

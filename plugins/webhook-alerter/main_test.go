@@ -9,14 +9,14 @@ import (
 	"time"
 
 	"github.com/heksher-go/heksher/event"
-	"github.com/heksher-go/heksher/host/hostapi"
 	"github.com/heksher-go/heksher/host/process"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
 type noSettings struct{}
 
-func (noSettings) Lookup(context.Context, string, string, []hostapi.Feature) (hostapi.Value, error) {
-	return hostapi.Value{}, hostapi.ErrNotFound
+func (noSettings) Lookup(context.Context, string, string, []pluginapi.Feature) (pluginapi.Value, error) {
+	return pluginapi.Value{}, pluginapi.ErrNotFound
 }
 
 // TestBuiltPlugin runs the binary built by `make host-plugins` as a real

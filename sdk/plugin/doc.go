@@ -13,9 +13,9 @@
 //		settings *plugin.Settings
 //	}
 //
-//	func (a *alerter) Init(ctx context.Context, req plugin.InitRequest) (hostapi.Manifest, error) {
+//	func (a *alerter) Init(ctx context.Context, req plugin.InitRequest) (pluginapi.Manifest, error) {
 //		a.settings = req.Settings
-//		return hostapi.Manifest{Subscriptions: event.SetOf(event.KindUpdateError)}, nil
+//		return pluginapi.Manifest{Subscriptions: event.SetOf(event.KindUpdateError)}, nil
 //	}
 //
 //	func (a *alerter) OnUpdateError(ctx context.Context, d plugin.Delivery, e *event.UpdateError) error {
@@ -43,7 +43,7 @@
 //
 // [Settings.Lookup] and the typed [Get] resolve a setting through the host
 // exactly as in-process code would, with the same errors
-// (hostapi.ErrNotFound, hostapi.ErrNotDeclared, hostapi.ErrBadContext,
+// (pluginapi.ErrNotFound, pluginapi.ErrNotDeclared, pluginapi.ErrBadContext,
 // matched with errors.Is). A plugin reads only the settings its manifest
 // declared. Every lookup crosses two processes over one connection the SDK
 // opens at Init and keeps, so cache values and refresh them from

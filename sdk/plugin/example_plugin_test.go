@@ -6,7 +6,7 @@ import (
 	"os"
 
 	"github.com/heksher-go/heksher/event"
-	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/pluginapi"
 	"github.com/heksher-go/heksher/sdk/plugin"
 )
 
@@ -17,11 +17,11 @@ type limitWatcher struct {
 	limit int
 }
 
-func (w *limitWatcher) Init(ctx context.Context, req plugin.InitRequest) (hostapi.Manifest, error) {
+func (w *limitWatcher) Init(ctx context.Context, req plugin.InitRequest) (pluginapi.Manifest, error) {
 	w.req = req
-	return hostapi.Manifest{
+	return pluginapi.Manifest{
 		Subscriptions: event.SetOf(event.KindSettingChanged),
-		Declarations: []hostapi.Declaration{{
+		Declarations: []pluginapi.Declaration{{
 			Name: "rate_limit", Type: "int", ConfigurableFeatures: []string{"env"}, Default: []byte("100"),
 		}},
 	}, nil
@@ -31,7 +31,7 @@ func (w *limitWatcher) OnSettingChanged(ctx context.Context, d plugin.Delivery, 
 	if e.Setting != "rate_limit" {
 		return nil
 	}
-	n, err := plugin.Get[int](ctx, w.req.Settings, "rate_limit", hostapi.Feature{Name: "env", Value: "prod"})
+	n, err := plugin.Get[int](ctx, w.req.Settings, "rate_limit", pluginapi.Feature{Name: "env", Value: "prod"})
 	if err != nil {
 		return err
 	}

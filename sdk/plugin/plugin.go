@@ -6,7 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/heksher-go/heksher/event"
-	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
 // Plugin is what a process plugin implements. Embed [Base] and write only
@@ -24,7 +24,7 @@ type Plugin interface {
 	// configuration and its settings client. It returns what the plugin
 	// subscribes to and the settings it reads; the host declares those
 	// settings on its behalf.
-	Init(ctx context.Context, req InitRequest) (hostapi.Manifest, error)
+	Init(ctx context.Context, req InitRequest) (pluginapi.Manifest, error)
 	// OnDeclared follows the host's declaration of one setting.
 	OnDeclared(ctx context.Context, d Delivery, e *event.Declared) error
 	// OnUpdateOK follows each successful update attempt.
@@ -67,8 +67,8 @@ type Base struct{}
 var _ Plugin = Base{}
 
 // Init returns an empty manifest.
-func (Base) Init(context.Context, InitRequest) (hostapi.Manifest, error) {
-	return hostapi.Manifest{}, nil
+func (Base) Init(context.Context, InitRequest) (pluginapi.Manifest, error) {
+	return pluginapi.Manifest{}, nil
 }
 
 // OnDeclared does nothing.

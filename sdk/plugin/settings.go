@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/pluginapi"
 	"github.com/heksher-go/heksher/sdk/proto/pluginv1"
 )
 
@@ -37,11 +37,11 @@ func NewSettings(client pluginv1.SettingsClient) *Settings {
 //
 // # Errors
 //
-// Errors match [hostapi.ErrNotFound], [hostapi.ErrNotDeclared] (the plugin's
-// manifest did not declare the setting) and [hostapi.ErrBadContext] with
+// Errors match [pluginapi.ErrNotFound], [pluginapi.ErrNotDeclared] (the plugin's
+// manifest did not declare the setting) and [pluginapi.ErrBadContext] with
 // errors.Is; transport errors (the host is gone, the deadline passed) are
 // returned wrapped.
-func (s *Settings) Lookup(ctx context.Context, setting string, features ...hostapi.Feature) (hostapi.Value, error) {
+func (s *Settings) Lookup(ctx context.Context, setting string, features ...pluginapi.Feature) (pluginapi.Value, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, DefaultLookupTimeout)
@@ -49,7 +49,7 @@ func (s *Settings) Lookup(ctx context.Context, setting string, features ...hosta
 	}
 	resp, err := s.client.Lookup(ctx, &pluginv1.LookupRequest{Setting: setting, Features: pluginv1.FromFeatures(features)})
 	if err != nil {
-		return hostapi.Value{}, fmt.Errorf("plugin: lookup %q: %w", setting, pluginv1.LookupError(err))
+		return pluginapi.Value{}, fmt.Errorf("plugin: lookup %q: %w", setting, pluginv1.LookupError(err))
 	}
 	return resp.ToValue(), nil
 }
@@ -59,7 +59,7 @@ func (s *Settings) Lookup(ctx context.Context, setting string, features ...hosta
 // # Errors
 //
 // Those of [Settings.Lookup], and a value that does not decode into T.
-func Get[T any](ctx context.Context, s *Settings, setting string, features ...hostapi.Feature) (T, error) {
+func Get[T any](ctx context.Context, s *Settings, setting string, features ...pluginapi.Feature) (T, error) {
 	var out T
 	v, err := s.Lookup(ctx, setting, features...)
 	if err != nil {

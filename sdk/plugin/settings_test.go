@@ -11,7 +11,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
-	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/pluginapi"
 	"github.com/heksher-go/heksher/sdk/proto/pluginv1"
 )
 
@@ -27,17 +27,17 @@ func (h *fakeHost) Lookup(ctx context.Context, req *pluginv1.LookupRequest) (*pl
 	}
 	for _, f := range req.GetFeatures() {
 		if f.GetName() == "bogus" {
-			return nil, pluginv1.LookupStatus(hostapi.ErrBadContext)
+			return nil, pluginv1.LookupStatus(pluginapi.ErrBadContext)
 		}
 	}
 	if req.GetSetting() == "secret" {
-		return nil, pluginv1.LookupStatus(hostapi.ErrNotDeclared)
+		return nil, pluginv1.LookupStatus(pluginapi.ErrNotDeclared)
 	}
 	v, ok := h.values[req.GetSetting()]
 	if !ok {
-		return nil, pluginv1.LookupStatus(hostapi.ErrNotFound)
+		return nil, pluginv1.LookupStatus(pluginapi.ErrNotFound)
 	}
-	return pluginv1.FromValue(hostapi.Value{JSON: json.RawMessage(v), Source: hostapi.SourceRule, RuleID: 3}), nil
+	return pluginv1.FromValue(pluginapi.Value{JSON: json.RawMessage(v), Source: pluginapi.SourceRule, RuleID: 3}), nil
 }
 
 func newTestSettings(t *testing.T) *Settings {
@@ -68,14 +68,14 @@ func TestSettings_Lookup(t *testing.T) {
 	tests := []struct {
 		name     string
 		setting  string
-		features []hostapi.Feature
+		features []pluginapi.Feature
 		want     string
 		wantErr  error
 	}{
-		{name: "found", setting: "n", features: []hostapi.Feature{{Name: "env", Value: "prod"}}, want: "42"},
-		{name: "not found", setting: "nope", wantErr: hostapi.ErrNotFound},
-		{name: "not declared", setting: "secret", wantErr: hostapi.ErrNotDeclared},
-		{name: "bad context", setting: "n", features: []hostapi.Feature{{Name: "bogus"}}, wantErr: hostapi.ErrBadContext},
+		{name: "found", setting: "n", features: []pluginapi.Feature{{Name: "env", Value: "prod"}}, want: "42"},
+		{name: "not found", setting: "nope", wantErr: pluginapi.ErrNotFound},
+		{name: "not declared", setting: "secret", wantErr: pluginapi.ErrNotDeclared},
+		{name: "bad context", setting: "n", features: []pluginapi.Feature{{Name: "bogus"}}, wantErr: pluginapi.ErrBadContext},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -86,7 +86,7 @@ func TestSettings_Lookup(t *testing.T) {
 			if string(v.JSON) != tc.want {
 				t.Errorf("value = %s, want %s", v.JSON, tc.want)
 			}
-			if tc.wantErr == nil && (v.Source != hostapi.SourceRule || v.RuleID != 3) {
+			if tc.wantErr == nil && (v.Source != pluginapi.SourceRule || v.RuleID != 3) {
 				t.Errorf("value = %+v, want from rule 3", v)
 			}
 		})
@@ -102,7 +102,7 @@ func TestGet(t *testing.T) {
 	if _, err := Get[int](context.Background(), s, "s"); err == nil {
 		t.Error(`Get[int] decoded "x"`)
 	}
-	if _, err := Get[int](context.Background(), s, "nope"); !errors.Is(err, hostapi.ErrNotFound) {
+	if _, err := Get[int](context.Background(), s, "nope"); !errors.Is(err, pluginapi.ErrNotFound) {
 		t.Errorf("err = %v, want ErrNotFound", err)
 	}
 }

@@ -17,7 +17,7 @@ import (
 	"strings"
 
 	"github.com/heksher-go/heksher/event"
-	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/pluginapi"
 	"github.com/heksher-go/heksher/sdk/plugin"
 )
 
@@ -34,17 +34,17 @@ type banner struct {
 	shown    bool
 }
 
-func (b *banner) Init(_ context.Context, req plugin.InitRequest) (hostapi.Manifest, error) {
+func (b *banner) Init(_ context.Context, req plugin.InitRequest) (pluginapi.Manifest, error) {
 	c := config{Users: []string{"alice", "bob"}}
 	if len(req.Config) > 0 && string(req.Config) != "null" {
 		if err := json.Unmarshal(req.Config, &c); err != nil {
-			return hostapi.Manifest{}, fmt.Errorf("banner: config: %w", err)
+			return pluginapi.Manifest{}, fmt.Errorf("banner: config: %w", err)
 		}
 	}
 	b.users, b.settings, b.log = c.Users, req.Settings, req.Logger
-	return hostapi.Manifest{
+	return pluginapi.Manifest{
 		Subscriptions: event.SetOf(event.KindUpdateOK, event.KindSettingChanged, event.KindClosing),
-		Declarations: []hostapi.Declaration{{
+		Declarations: []pluginapi.Declaration{{
 			Name: "banner", Type: "str", ConfigurableFeatures: []string{"user", "theme"},
 			Default: json.RawMessage(`"welcome"`),
 		}},
@@ -87,14 +87,14 @@ func (b *banner) OnClosing(_ context.Context, d plugin.Delivery, _ *event.Closin
 
 func (b *banner) show(ctx context.Context) error {
 	for _, u := range b.users {
-		v, err := b.settings.Lookup(ctx, "banner", hostapi.Feature{Name: "user", Value: u})
+		v, err := b.settings.Lookup(ctx, "banner", pluginapi.Feature{Name: "user", Value: u})
 		if err != nil {
 			return err
 		}
 		var s string
 		_ = json.Unmarshal(v.JSON, &s)
 		from := v.Source.String()
-		if v.Source == hostapi.SourceRule {
+		if v.Source == pluginapi.SourceRule {
 			from = fmt.Sprintf("rule %d", v.RuleID)
 		}
 		b.log.Info(fmt.Sprintf("banner for user=%s is %q (%s)", u, s, from))

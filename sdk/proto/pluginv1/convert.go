@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/heksher-go/heksher/event"
-	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
 // FromDelivery converts a delivery to its wire form.
@@ -187,7 +187,7 @@ func nilIfEmpty(b []byte) json.RawMessage {
 // # Errors
 //
 // Metadata that does not encode as JSON.
-func FromManifest(m hostapi.Manifest) (*InitResponse, error) {
+func FromManifest(m pluginapi.Manifest) (*InitResponse, error) {
 	out := &InitResponse{}
 	for _, k := range m.Subscriptions.Kinds() {
 		out.Subscriptions = append(out.Subscriptions, k.String())
@@ -215,26 +215,26 @@ func FromManifest(m hostapi.Manifest) (*InitResponse, error) {
 //
 // An unknown subscription name, a declaration without a name, or metadata
 // that is not a JSON object.
-func (r *InitResponse) ToManifest() (hostapi.Manifest, error) {
-	var m hostapi.Manifest
+func (r *InitResponse) ToManifest() (pluginapi.Manifest, error) {
+	var m pluginapi.Manifest
 	for _, name := range r.GetSubscriptions() {
 		k, ok := event.ParseKind(name)
 		if !ok {
-			return hostapi.Manifest{}, fmt.Errorf("pluginv1: unknown event kind %q in subscriptions", name)
+			return pluginapi.Manifest{}, fmt.Errorf("pluginv1: unknown event kind %q in subscriptions", name)
 		}
 		m.Subscriptions |= event.SetOf(k)
 	}
 	for i, d := range r.GetDeclarations() {
 		if d.GetName() == "" {
-			return hostapi.Manifest{}, fmt.Errorf("pluginv1: declaration %d has no name", i)
+			return pluginapi.Manifest{}, fmt.Errorf("pluginv1: declaration %d has no name", i)
 		}
-		decl := hostapi.Declaration{
+		decl := pluginapi.Declaration{
 			Name: d.GetName(), Type: d.GetType(), ConfigurableFeatures: d.GetConfigurableFeatures(),
 			Default: nilIfEmpty(d.GetDefaultJson()), Version: d.GetVersion(),
 		}
 		if len(d.GetMetadataJson()) > 0 {
 			if err := json.Unmarshal(d.GetMetadataJson(), &decl.Metadata); err != nil {
-				return hostapi.Manifest{}, fmt.Errorf("pluginv1: metadata of setting %q: %w", d.GetName(), err)
+				return pluginapi.Manifest{}, fmt.Errorf("pluginv1: metadata of setting %q: %w", d.GetName(), err)
 			}
 		}
 		m.Declarations = append(m.Declarations, decl)
@@ -243,7 +243,7 @@ func (r *InitResponse) ToManifest() (hostapi.Manifest, error) {
 }
 
 // FromFeatures converts lookup features to their wire form.
-func FromFeatures(fs []hostapi.Feature) []*Feature {
+func FromFeatures(fs []pluginapi.Feature) []*Feature {
 	if len(fs) == 0 {
 		return nil
 	}
@@ -255,28 +255,28 @@ func FromFeatures(fs []hostapi.Feature) []*Feature {
 }
 
 // ToFeatures converts wire features back.
-func ToFeatures(fs []*Feature) []hostapi.Feature {
+func ToFeatures(fs []*Feature) []pluginapi.Feature {
 	if len(fs) == 0 {
 		return nil
 	}
-	out := make([]hostapi.Feature, len(fs))
+	out := make([]pluginapi.Feature, len(fs))
 	for i, f := range fs {
-		out[i] = hostapi.Feature{Name: f.GetName(), Value: f.GetValue()}
+		out[i] = pluginapi.Feature{Name: f.GetName(), Value: f.GetValue()}
 	}
 	return out
 }
 
 // FromValue converts a lookup result to its wire form.
-func FromValue(v hostapi.Value) *LookupResponse {
+func FromValue(v pluginapi.Value) *LookupResponse {
 	return &LookupResponse{
 		ValueJson: v.JSON, Source: Source(v.Source), RuleId: v.RuleID, Conditions: fromConditions(v.Conditions),
 	}
 }
 
 // ToValue converts a wire lookup result back.
-func (r *LookupResponse) ToValue() hostapi.Value {
-	return hostapi.Value{
-		JSON: nilIfEmpty(r.GetValueJson()), Source: hostapi.Source(r.GetSource()),
+func (r *LookupResponse) ToValue() pluginapi.Value {
+	return pluginapi.Value{
+		JSON: nilIfEmpty(r.GetValueJson()), Source: pluginapi.Source(r.GetSource()),
 		RuleID: r.GetRuleId(), Conditions: toConditions(r.GetConditions()),
 	}
 }

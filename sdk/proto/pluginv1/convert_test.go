@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/heksher-go/heksher/event"
-	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/pluginapi"
 	"github.com/heksher-go/heksher/sdk/proto/pluginv1"
 )
 
@@ -97,9 +97,9 @@ func TestDelivery_Unknown(t *testing.T) {
 }
 
 func TestManifest_RoundTrip(t *testing.T) {
-	in := hostapi.Manifest{
+	in := pluginapi.Manifest{
 		Subscriptions: event.SetOf(event.KindUpdateError, event.KindSettingChanged),
-		Declarations: []hostapi.Declaration{
+		Declarations: []pluginapi.Declaration{
 			{Name: "a", Type: `Enum["x","y"]`, ConfigurableFeatures: []string{"env"}, Default: json.RawMessage(`"x"`),
 				Version: "1.1", Metadata: map[string]any{"owner": "ops"}},
 			{Name: "b", Type: "int", Default: json.RawMessage(`0`)},
@@ -141,9 +141,9 @@ func TestLookup_Errors(t *testing.T) {
 		name string
 		err  error
 	}{
-		{name: "not found", err: hostapi.ErrNotFound},
-		{name: "not declared", err: hostapi.ErrNotDeclared},
-		{name: "bad context", err: hostapi.ErrBadContext},
+		{name: "not found", err: pluginapi.ErrNotFound},
+		{name: "not declared", err: pluginapi.ErrNotDeclared},
+		{name: "bad context", err: pluginapi.ErrBadContext},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -155,7 +155,7 @@ func TestLookup_Errors(t *testing.T) {
 		})
 	}
 	other := errors.New("disk on fire")
-	if back := pluginv1.LookupError(pluginv1.LookupStatus(other)); errors.Is(back, hostapi.ErrNotFound) || back == nil {
+	if back := pluginv1.LookupError(pluginv1.LookupStatus(other)); errors.Is(back, pluginapi.ErrNotFound) || back == nil {
 		t.Errorf("internal error came back as %v", back)
 	}
 	if pluginv1.LookupStatus(nil) != nil {
@@ -164,12 +164,12 @@ func TestLookup_Errors(t *testing.T) {
 }
 
 func TestValue_RoundTrip(t *testing.T) {
-	in := hostapi.Value{JSON: json.RawMessage(`[1,2]`), Source: hostapi.SourceRule, RuleID: 5,
+	in := pluginapi.Value{JSON: json.RawMessage(`[1,2]`), Source: pluginapi.SourceRule, RuleID: 5,
 		Conditions: []event.Condition{{Feature: "env", Value: "prod"}}}
 	if out := pluginv1.FromValue(in).ToValue(); !reflect.DeepEqual(out, in) {
 		t.Errorf("got %#v, want %#v", out, in)
 	}
-	fs := []hostapi.Feature{{Name: "a", Value: "1"}}
+	fs := []pluginapi.Feature{{Name: "a", Value: "1"}}
 	if out := pluginv1.ToFeatures(pluginv1.FromFeatures(fs)); !reflect.DeepEqual(out, fs) {
 		t.Errorf("features: got %#v", out)
 	}

@@ -2,7 +2,7 @@
 // (host/process) and out-of-process plugins (sdk/plugin): the protobuf
 // messages and gRPC services generated from plugin.proto, the go-plugin
 // handshake both sides share, and conversions between the messages and the
-// Go types of packages event and hostapi.
+// Go types of packages event and pluginapi.
 //
 // Plugin authors do not use this package directly; sdk/plugin hides it. A
 // plugin written in another language implements the Plugin service of

@@ -8,10 +8,10 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
-// LookupStatus maps a [hostapi.Settings] lookup error to the gRPC status the
+// LookupStatus maps a [pluginapi.Settings] lookup error to the gRPC status the
 // Settings service returns: NotFound, PermissionDenied (not declared),
 // InvalidArgument (bad context), DeadlineExceeded/Canceled for context ends,
 // Internal otherwise. The message keeps the error's text.
@@ -21,11 +21,11 @@ func LookupStatus(err error) error {
 	}
 	code := codes.Internal
 	switch {
-	case errors.Is(err, hostapi.ErrNotFound):
+	case errors.Is(err, pluginapi.ErrNotFound):
 		code = codes.NotFound
-	case errors.Is(err, hostapi.ErrNotDeclared):
+	case errors.Is(err, pluginapi.ErrNotDeclared):
 		code = codes.PermissionDenied
-	case errors.Is(err, hostapi.ErrBadContext):
+	case errors.Is(err, pluginapi.ErrBadContext):
 		code = codes.InvalidArgument
 	case errors.Is(err, context.DeadlineExceeded):
 		code = codes.DeadlineExceeded
@@ -36,7 +36,7 @@ func LookupStatus(err error) error {
 }
 
 // LookupError is the inverse of [LookupStatus] on the plugin's side: it wraps
-// the matching [hostapi] sentinel (ErrNotFound, ErrNotDeclared,
+// the matching [pluginapi] sentinel (ErrNotFound, ErrNotDeclared,
 // ErrBadContext) around the host's message, so plugins branch with
 // errors.Is exactly as in-process code does. Other errors are returned as
 // they are.
@@ -48,11 +48,11 @@ func LookupError(err error) error {
 	var sentinel error
 	switch st.Code() {
 	case codes.NotFound:
-		sentinel = hostapi.ErrNotFound
+		sentinel = pluginapi.ErrNotFound
 	case codes.PermissionDenied:
-		sentinel = hostapi.ErrNotDeclared
+		sentinel = pluginapi.ErrNotDeclared
 	case codes.InvalidArgument:
-		sentinel = hostapi.ErrBadContext
+		sentinel = pluginapi.ErrBadContext
 	default:
 		return err
 	}

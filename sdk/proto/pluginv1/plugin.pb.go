@@ -30,7 +30,7 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// Source mirrors hostapi.Source.
+// Source mirrors pluginapi.Source.
 type Source int32
 
 const (

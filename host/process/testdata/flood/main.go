@@ -19,7 +19,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/pluginapi"
 	"github.com/heksher-go/heksher/sdk/plugin"
 )
 
@@ -27,12 +27,12 @@ type flood struct {
 	plugin.Base
 }
 
-func (flood) Init(_ context.Context, req plugin.InitRequest) (hostapi.Manifest, error) {
+func (flood) Init(_ context.Context, req plugin.InitRequest) (pluginapi.Manifest, error) {
 	var cfg struct {
 		Mode string `json:"mode"`
 	}
 	if err := json.Unmarshal(req.Config, &cfg); err != nil {
-		return hostapi.Manifest{}, err
+		return pluginapi.Manifest{}, err
 	}
 	line := strings.Repeat("x", 1<<10)
 	switch cfg.Mode {
@@ -51,9 +51,9 @@ func (flood) Init(_ context.Context, req plugin.InitRequest) (hostapi.Manifest, 
 	case "hclog":
 		go forever(func() { req.Logger.Info("hclog flood", "line", line) })
 	default:
-		return hostapi.Manifest{}, fmt.Errorf("flood: unknown mode %q", cfg.Mode)
+		return pluginapi.Manifest{}, fmt.Errorf("flood: unknown mode %q", cfg.Mode)
 	}
-	return hostapi.Manifest{}, nil
+	return pluginapi.Manifest{}, nil
 }
 
 // forever calls f until the process ends.

@@ -29,7 +29,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/heksher-go/heksher/event"
-	"github.com/heksher-go/heksher/host/hostapi"
+	"github.com/heksher-go/heksher/pluginapi"
 	"github.com/heksher-go/heksher/sdk/plugin"
 	"github.com/heksher-go/heksher/sdk/proto/pluginv1"
 )
@@ -115,18 +115,18 @@ func (p *testPlugin) write(r record) error {
 	return errors.Join(err, f.Close())
 }
 
-func (p *testPlugin) Init(ctx context.Context, req plugin.InitRequest) (hostapi.Manifest, error) {
+func (p *testPlugin) Init(ctx context.Context, req plugin.InitRequest) (pluginapi.Manifest, error) {
 	if len(req.Config) > 0 {
 		if err := json.Unmarshal(req.Config, &p.cfg); err != nil {
-			return hostapi.Manifest{}, err
+			return pluginapi.Manifest{}, err
 		}
 	}
 	if p.cfg.FailInit {
-		return hostapi.Manifest{}, errors.New("init failure requested by config")
+		return pluginapi.Manifest{}, errors.New("init failure requested by config")
 	}
 	if p.cfg.HangInit {
 		if err := p.write(record{What: "init_hang"}); err != nil {
-			return hostapi.Manifest{}, err
+			return pluginapi.Manifest{}, err
 		}
 		select {} // never looks at ctx
 	}
@@ -137,14 +137,14 @@ func (p *testPlugin) Init(ctx context.Context, req plugin.InitRequest) (hostapi.
 		initLookup = outcome(v, err)
 	}
 	req.Logger.Info("test plugin initialised", "pid", hostPID())
-	m := hostapi.Manifest{
+	m := pluginapi.Manifest{
 		Subscriptions: event.All,
-		Declarations: []hostapi.Declaration{{
+		Declarations: []pluginapi.Declaration{{
 			Name: "test.limit", Type: "int", ConfigurableFeatures: []string{"env"}, Default: json.RawMessage("7"),
 		}},
 	}
 	if p.cfg.DeclarePID {
-		m.Declarations = append(m.Declarations, hostapi.Declaration{
+		m.Declarations = append(m.Declarations, pluginapi.Declaration{
 			Name: "test.pid", Type: "int", Default: json.RawMessage(strconv.Itoa(hostPID())),
 		})
 	}
@@ -233,9 +233,9 @@ func (p *testPlugin) lookup(ctx context.Context, raw json.RawMessage) error {
 	if err := json.Unmarshal(raw, &c); err != nil {
 		return err
 	}
-	var fs []hostapi.Feature
+	var fs []pluginapi.Feature
 	for k, v := range c.Features {
-		fs = append(fs, hostapi.Feature{Name: k, Value: v})
+		fs = append(fs, pluginapi.Feature{Name: k, Value: v})
 	}
 	v, err := p.settings.Lookup(ctx, c.Setting, fs...)
 	r := record{What: "lookup", Value: v.JSON, Source: outcome(v, err)}
@@ -247,15 +247,15 @@ func (p *testPlugin) lookup(ctx context.Context, raw json.RawMessage) error {
 
 // outcome names a lookup's answer: the value's source, or the sentinel the
 // error matches (the error text when none does).
-func outcome(v hostapi.Value, err error) string {
+func outcome(v pluginapi.Value, err error) string {
 	switch {
 	case err == nil:
 		return v.Source.String()
-	case errors.Is(err, hostapi.ErrNotFound):
+	case errors.Is(err, pluginapi.ErrNotFound):
 		return "ErrNotFound"
-	case errors.Is(err, hostapi.ErrNotDeclared):
+	case errors.Is(err, pluginapi.ErrNotDeclared):
 		return "ErrNotDeclared"
-	case errors.Is(err, hostapi.ErrBadContext):
+	case errors.Is(err, pluginapi.ErrBadContext):
 		return "ErrBadContext"
 	}
 	return err.Error()

@@ -18,15 +18,15 @@ import (
 
 	"github.com/tetratelabs/wazero"
 
-	"github.com/heksher-go/heksher/host/hostapi"
 	"github.com/heksher-go/heksher/host/wasm"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
 // noSettings answers every lookup with "not found"; loading needs none.
 type noSettings struct{}
 
-func (noSettings) Lookup(context.Context, string, string, []hostapi.Feature) (hostapi.Value, error) {
-	return hostapi.Value{}, hostapi.ErrNotFound
+func (noSettings) Lookup(context.Context, string, string, []pluginapi.Feature) (pluginapi.Value, error) {
+	return pluginapi.Value{}, pluginapi.ErrNotFound
 }
 
 func main() {

@@ -1,4 +1,4 @@
-// Package hostapi is the contract between the plugin host and its plugin
+// Package pluginapi is the contract between the plugin host and its plugin
 // runtimes: what a loaded plugin looks like to the host ([Plugin]), what the
 // host offers plugins ([Settings]), and what a plugin declares at start-up
 // ([Manifest], [Declaration]).
@@ -7,7 +7,7 @@
 // [Settings] on top of the client core and fans events out to every [Plugin].
 // This package imports only the leaf package event, so the runtimes never
 // import host.
-package hostapi
+package pluginapi
 
 import (
 	"context"
@@ -22,12 +22,12 @@ import (
 // codes (the wasm ABI's NOT_FOUND, NOT_DECLARED, BAD_CONTEXT).
 var (
 	// ErrNotFound: no setting of that name is known to the host.
-	ErrNotFound = errors.New("hostapi: setting not found")
+	ErrNotFound = errors.New("pluginapi: setting not found")
 	// ErrNotDeclared: the setting exists but the asking plugin did not declare it.
-	ErrNotDeclared = errors.New("hostapi: setting not declared by this plugin")
+	ErrNotDeclared = errors.New("pluginapi: setting not declared by this plugin")
 	// ErrBadContext: the context names a feature the setting is not
 	// configurable by, or lacks one that resolution needs.
-	ErrBadContext = errors.New("hostapi: bad context for setting")
+	ErrBadContext = errors.New("pluginapi: bad context for setting")
 )
 
 // Feature is one context-feature value of a lookup.
@@ -36,28 +36,16 @@ type Feature struct {
 	Value string
 }
 
-// Source says where a looked-up value came from.
-type Source uint8
+// Source says where a looked-up value came from: [event.Source], the same
+// type as heksher.Source.
+type Source = event.Source
 
 // The sources of a value, in the order resolution tries them.
 const (
-	SourceRule          Source = iota + 1 // a rule matched
-	SourceServerDefault                   // no rule matched; the server's default
-	SourceLocalDefault                    // no rule matched and no server default was accepted
+	SourceRule          = event.SourceRule          // a rule matched
+	SourceServerDefault = event.SourceServerDefault // no rule matched; the server's default
+	SourceLocalDefault  = event.SourceLocalDefault  // no rule matched and no server default was accepted
 )
-
-// String returns "rule", "server_default" or "local_default".
-func (s Source) String() string {
-	switch s {
-	case SourceRule:
-		return "rule"
-	case SourceServerDefault:
-		return "server_default"
-	case SourceLocalDefault:
-		return "local_default"
-	}
-	return "unknown"
-}
 
 // Value is the result of a lookup.
 type Value struct {
