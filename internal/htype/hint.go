@@ -16,7 +16,7 @@ var typeAliases = map[string]string{
 	"double": "float", "number": "float", "decimal": "float", "float64": "float", "f64": "float",
 	"string": "str", "text": "str",
 	"boolean": "bool",
-	"list": "Sequence", "array": "Sequence", "seq": "Sequence", "slice": "Sequence", "tuple": "Sequence",
+	"list":    "Sequence", "array": "Sequence", "seq": "Sequence", "slice": "Sequence", "tuple": "Sequence",
 	"map": "Mapping", "dict": "Mapping", "object": "Mapping", "hash": "Mapping",
 	"set": "Flags",
 }
