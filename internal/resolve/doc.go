@@ -31,7 +31,8 @@
 // small table scans its rules for it; a large one (64 rules or more) keeps,
 // built on the first lookup that needs it, a second hash table of every
 // rule's conditions below each depth, and probes it once per distinct
-// prefix mask, so the check costs the same at 100,000 rules as at 10.
+// prefix mask, fewest features first, until one matches, so the check costs
+// the same at 100,000 rules as at 10.
 //
 // # Large tables
 //
@@ -39,7 +40,10 @@
 // its rules name. A lookup first finds which of the namespace's values
 // some rule names and skips every mask on another feature, a word of masks
 // at a time: with rules in all 255 combinations of 8 features, a namespace
-// whose values no rule names costs a few probes, not 255.
+// whose values no rule names costs a few probes, not 255. The
+// missing-feature check asks the set about a feature only when a prefix on
+// it comes up, so a namespace that a rule without conditions below the
+// missing feature reaches costs one probe.
 //
 // # Hashing
 //

@@ -329,7 +329,7 @@ func (t *Table) Lookup(values []string, hashes []uint64, present uint64) (rule, 
 	full := t.full
 	if present&full != full {
 		m := bits.TrailingZeros64(^present & full)
-		if m == 0 || t.reaches(m, values, hashes, t.usable(present&(1<<m-1), hashes)) {
+		if m == 0 || t.reaches(m, values, hashes) {
 			return -1, m
 		}
 		return -1, -1
@@ -400,7 +400,15 @@ func (t *Table) probe(mask uint64, values []string, hashes []uint64) (int, bool)
 // match values, i.e. whether the reference traversal reaches depth m. It
 // probes one hash per distinct prefix mask (as the full lookup probes one
 // per mask), whatever the number of rules.
-func (t *Table) reaches(m int, values []string, hashes []uint64, usable uint64) bool {
+//
+// Any matching prefix will do, so the prefixes are tried fewest features
+// first (the empty prefix, when some rule has no condition below m, needs
+// no value at all), and whether a feature's value is named by some rule is
+// learnt only when a prefix on it comes up: each feature costs at most one
+// probe of the value set, and a namespace that a short prefix reaches costs
+// one probe in all. With at most directProbes prefixes, they are probed
+// without the value set.
+func (t *Table) reaches(m int, values []string, hashes []uint64) bool {
 	low := uint64(1)<<m - 1
 	if t.valueSet == nil {
 		// A small table: a scan costs less than a probe.
@@ -415,7 +423,12 @@ func (t *Table) reaches(m int, values []string, hashes []uint64, usable uint64) 
 	px := t.prefixIndex()
 	sm := uint64(len(px.slots) - 1)
 	masks, bitsBy := px.masks[m], px.maskBits[m]
-	unusable := low &^ usable
+	// known: the features whose usability is learnt; unusable: those of
+	// them whose value no rule names.
+	var known, unusable uint64
+	if len(masks) <= directProbes {
+		known = low
+	}
 	for w := 0; 64*w < len(masks); w++ {
 		cand := ^uint64(0)
 		if rest := len(masks) - 64*w; rest < 64 {
@@ -424,8 +437,20 @@ func (t *Table) reaches(m int, values []string, hashes []uint64, usable uint64) 
 		for u := unusable; u != 0 && cand != 0; u &= u - 1 {
 			cand &^= bitsBy[bits.TrailingZeros64(u)][w]
 		}
-		for ; cand != 0; cand &= cand - 1 {
-			if px.probe(t, masks[64*w+bits.TrailingZeros64(cand)], m, sm, values, hashes) {
+		for cand != 0 {
+			r := masks[64*w+bits.TrailingZeros64(cand)]
+			cand &= cand - 1
+			if u := r &^ known; u != 0 {
+				known |= u
+				if bad := u &^ t.usable(u, hashes); bad != 0 {
+					unusable |= bad
+					for b := bad; b != 0; b &= b - 1 {
+						cand &^= bitsBy[bits.TrailingZeros64(b)][w]
+					}
+					continue // r has a feature in bad
+				}
+			}
+			if px.probe(t, r, m, sm, values, hashes) {
 				return true
 			}
 		}
@@ -433,20 +458,22 @@ func (t *Table) reaches(m int, values []string, hashes []uint64, usable uint64) 
 	return false
 }
 
+// directProbes is the number of prefix masks up to which the
+// missing-feature check probes them all rather than first asking the value
+// set which features can match: at three features, a prefix probe and a
+// value-set probe cost about the same.
+const directProbes = 4
+
 // probe reports whether a rule's conditions on the features of prefix r
 // match values and are all its conditions below depth m.
 func (px *prefixIndex) probe(t *Table, r uint64, m int, sm uint64, values []string, hashes []uint64) bool {
 	h := combine(r, hashes)
 	for i := h & sm; ; i = (i + 1) & sm {
-		s := px.slots[i]
-		if s.idx == 0 {
+		s := &px.slots[i]
+		if s.entry == 0 {
 			return false
 		}
-		if s.hash != h {
-			continue
-		}
-		k := &px.keys[s.idx-1]
-		if k.r == r && m <= k.upper && sameValues(r, t.entries[k.entry].values, values) {
+		if s.hash == h && s.r == r && uint32(m) <= s.upper && sameValues(r, t.entries[s.entry-1].values, values) {
 			return true
 		}
 	}
@@ -459,18 +486,20 @@ func (px *prefixIndex) probe(t *Table, r uint64, m int, sm uint64, values []stri
 // r: from just above r's last feature up to upper, the rule's next feature
 // after r (or n).
 type prefixIndex struct {
-	masks [][]uint64 // by depth m: the distinct prefixes of the masks present
+	masks [][]uint64 // by depth m: the distinct prefixes of the masks present, fewest features first
 	// maskBits[m][d] is the bitmap of the indexes in masks[m] of the
 	// prefixes with feature d.
 	maskBits [][][]uint64
-	keys     []prefixKey
-	slots    []slot // open addressing over keys, like Table.slots
+	// slots is an open-addressing table of the distinct prefixes with
+	// their values; a probe reads one slot and the entry's values.
+	slots []prefixSlot
 }
 
-type prefixKey struct {
+type prefixSlot struct {
+	hash  uint64 // combine(r, the entry's value hashes)
 	r     uint64 // the prefix mask
-	entry int    // an entry with these values on r
-	upper int    // the largest depth this prefix (of any such entry) serves
+	entry uint32 // index + 1 of an entry with these values on r; 0 for an empty slot
+	upper uint32 // the largest depth this prefix (of any such entry) serves
 }
 
 // prefixIndex returns the table's prefix index, building it on first use.
@@ -479,7 +508,12 @@ func (t *Table) prefixIndex() *prefixIndex {
 	if px := t.prefixes.Load(); px != nil {
 		return px
 	}
-	byHash := make(map[uint64][]int, 2*len(t.entries)) // key indexes, while building
+	return t.buildPrefixIndex()
+}
+
+func (t *Table) buildPrefixIndex() *prefixIndex {
+	byHash := make(map[uint64][]int, 2*len(t.entries)) // indexes in keys, while building
+	var keys []prefixSlot
 	px := &prefixIndex{masks: make([][]uint64, t.n+1)}
 	var hashes [MaxFeatures]uint64
 	for i := range t.entries {
@@ -494,7 +528,7 @@ func (t *Table) prefixIndex() *prefixIndex {
 			if rest != 0 {
 				upper = bits.TrailingZeros64(rest)
 			}
-			px.add(t, byHash, r, combine(r, hashes[:]), i, upper)
+			keys = addPrefix(t, keys, byHash, r, combine(r, hashes[:]), i, upper)
 			if rest == 0 {
 				break
 			}
@@ -502,16 +536,14 @@ func (t *Table) prefixIndex() *prefixIndex {
 			r, rest = r|low, rest&^low
 		}
 	}
-	px.slots = make([]slot, tableSize(max(len(px.keys), 1)))
+	px.slots = make([]prefixSlot, tableSize(max(len(keys), 1)))
 	sm := uint64(len(px.slots) - 1)
-	for h, ks := range byHash {
-		for _, k := range ks {
-			i := h & sm
-			for px.slots[i].idx != 0 {
-				i = (i + 1) & sm
-			}
-			px.slots[i] = slot{hash: h, idx: uint32(k + 1)}
+	for _, k := range keys {
+		i := k.hash & sm
+		for px.slots[i].entry != 0 {
+			i = (i + 1) & sm
 		}
+		px.slots[i] = k
 	}
 	px.maskBits = make([][][]uint64, t.n+1)
 	for m := 1; m <= t.n; m++ {
@@ -521,6 +553,11 @@ func (t *Table) prefixIndex() *prefixIndex {
 				px.masks[m] = append(px.masks[m], r)
 			}
 		}
+		// Fewest features first (see reaches): the cheapest to check and
+		// the likeliest to match.
+		slices.SortStableFunc(px.masks[m], func(a, b uint64) int {
+			return bits.OnesCount64(a) - bits.OnesCount64(b)
+		})
 		words := (len(px.masks[m]) + 63) / 64
 		px.maskBits[m] = make([][]uint64, m)
 		for d := range m {
@@ -536,16 +573,18 @@ func (t *Table) prefixIndex() *prefixIndex {
 	return t.prefixes.Load()
 }
 
-func (px *prefixIndex) add(t *Table, byHash map[uint64][]int, r, h uint64, entry, upper int) {
+// addPrefix adds prefix r of entry (hashed h) to keys, or raises the
+// upper depth of the key that has the same prefix and values.
+func addPrefix(t *Table, keys []prefixSlot, byHash map[uint64][]int, r, h uint64, entry, upper int) []prefixSlot {
 	for _, j := range byHash[h] {
-		k := &px.keys[j]
-		if k.r == r && sameValues(r, t.entries[k.entry].values, t.entries[entry].values) {
-			k.upper = max(k.upper, upper)
-			return
+		k := &keys[j]
+		if k.r == r && sameValues(r, t.entries[k.entry-1].values, t.entries[entry].values) {
+			k.upper = max(k.upper, uint32(upper))
+			return keys
 		}
 	}
-	byHash[h] = append(byHash[h], len(px.keys))
-	px.keys = append(px.keys, prefixKey{r: r, entry: entry, upper: upper})
+	byHash[h] = append(byHash[h], len(keys))
+	return append(keys, prefixSlot{hash: h, r: r, entry: uint32(entry + 1), upper: uint32(upper)})
 }
 
 // Tree renders the collated rules as the reference's nested tree, for tests

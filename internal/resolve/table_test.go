@@ -329,11 +329,14 @@ func TestLookup_LargeTablesMatchReference(t *testing.T) {
 		n := 1 + rng.IntN(8)
 		features := []string{"f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7"}[:n]
 		nr := valueSetMin + rng.IntN(600)
+		// Half the tables condition every rule on f0, so that no rule
+		// reaches a missing feature without a value (no empty prefix).
+		onF0 := rng.IntN(2) == 0
 		var rules [][]Condition
 		for range nr {
 			var cs []Condition
 			for d := 0; d < n; d++ {
-				if rng.IntN(2) == 0 {
+				if (d == 0 && onF0) || rng.IntN(2) == 0 {
 					cs = append(cs, Condition{features[d], vals[rng.IntN(len(vals)-rng.IntN(3))]})
 				}
 			}
