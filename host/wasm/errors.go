@@ -40,7 +40,10 @@ var (
 // provide. It matches [ErrInvalidModule].
 type ValidationError struct {
 	Plugin  string // the plugin's configured name
-	Problem string // what is wrong, e.g. `missing export "heksher_init"`
+	Problem string // what is wrong, e.g. `missing export "heksher_init"`; several problems are joined by "; "
+	// Problems lists each problem of a module that compiled but breaks the
+	// ABI (Problem joins them); nil otherwise.
+	Problems []string
 	Err     error  // the underlying cause, if any (e.g. wazero's decode error)
 }
 

@@ -66,6 +66,9 @@ type compiled struct {
 
 	done chan struct{}
 	mod  wazero.CompiledModule // set before done is closed
+	// warnings are validation's remarks on a valid module (exports that
+	// look like misspelt ABI exports); set before done is closed.
+	warnings []string
 	err  error                 // set before done is closed; the entry has then left the map
 }
 
@@ -121,36 +124,13 @@ func (r *Runtime) Load(ctx context.Context, cfg PluginConfig, settings pluginapi
 	if settings == nil {
 		return nil, fmt.Errorf("wasm: plugin %q: settings is nil", cfg.Name)
 	}
-	code := cfg.Bytes
-	if cfg.Path != "" {
-		if code, err = os.ReadFile(cfg.Path); err != nil {
-			return nil, fmt.Errorf("wasm: plugin %q: %w", cfg.Name, err)
-		}
-	}
-	sum := sha256.Sum256(code)
-	if cfg.SHA256 != "" && !strings.EqualFold(cfg.SHA256, hex.EncodeToString(sum[:])) {
-		return nil, fmt.Errorf("wasm: plugin %q: sha256 is %x, config says %s: %w", cfg.Name, sum, cfg.SHA256, ErrChecksum)
-	}
-	if !bytes.HasPrefix(code, []byte("\x00asm")) {
-		return nil, &ValidationError{Plugin: cfg.Name, Problem: "not a WebAssembly binary (no \\0asm magic)"}
-	}
-	if len(code) < 8 || !bytes.Equal(code[4:8], []byte{1, 0, 0, 0}) {
-		return nil, &ValidationError{Plugin: cfg.Name, Problem: "unsupported WebAssembly binary version (want 1)"}
-	}
-
-	r.mu.Lock()
-	if r.closed {
-		r.mu.Unlock()
-		return nil, ErrClosed
-	}
-	g, err := r.group(ctx, groupKey{preempt: !cfg.DisablePreemption, memPages: cfg.MemoryLimitPages})
-	r.mu.Unlock()
+	g, c, err := r.compiled(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	c, err := r.compile(ctx, g, cfg.Name, sum, code)
-	if err != nil {
-		return nil, err
+	if len(c.warnings) > 0 {
+		r.log.Warn("wasm: module exports names close to the ABI's that the host never calls",
+			slog.String("plugin", cfg.Name), slog.String("warnings", strings.Join(c.warnings, "; ")))
 	}
 
 	p, err := newPlugin(r, g, c, cfg, settings)
@@ -174,6 +154,45 @@ func (r *Runtime) Load(ctx context.Context, cfg PluginConfig, settings pluginapi
 	r.plugins[p] = struct{}{}
 	r.mu.Unlock()
 	return p, nil
+}
+
+// compiled reads cfg's module, checks its checksum and header, and returns
+// it compiled and validated in the group of cfg's policy, with one more
+// reference (give it back with release).
+func (r *Runtime) compiled(ctx context.Context, cfg PluginConfig) (*group, *compiled, error) {
+	code := cfg.Bytes
+	if cfg.Path != "" {
+		var err error
+		if code, err = os.ReadFile(cfg.Path); err != nil {
+			return nil, nil, fmt.Errorf("wasm: plugin %q: %w", cfg.Name, err)
+		}
+	}
+	sum := sha256.Sum256(code)
+	if cfg.SHA256 != "" && !strings.EqualFold(cfg.SHA256, hex.EncodeToString(sum[:])) {
+		return nil, nil, fmt.Errorf("wasm: plugin %q: sha256 is %x, config says %s: %w", cfg.Name, sum, cfg.SHA256, ErrChecksum)
+	}
+	if !bytes.HasPrefix(code, []byte("\x00asm")) {
+		return nil, nil, &ValidationError{Plugin: cfg.Name, Problem: "not a WebAssembly binary (no \\0asm magic)"}
+	}
+	if len(code) < 8 || !bytes.Equal(code[4:8], []byte{1, 0, 0, 0}) {
+		return nil, nil, &ValidationError{Plugin: cfg.Name, Problem: "unsupported WebAssembly binary version (want 1)"}
+	}
+
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil, nil, ErrClosed
+	}
+	g, err := r.group(ctx, groupKey{preempt: !cfg.DisablePreemption, memPages: cfg.MemoryLimitPages})
+	r.mu.Unlock()
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := r.compile(ctx, g, cfg.Name, sum, code)
+	if err != nil {
+		return nil, nil, err
+	}
+	return g, c, nil
 }
 
 // group returns the group for key, creating it. Called with r.mu held.
@@ -247,10 +266,12 @@ func (r *Runtime) compile(ctx context.Context, g *group, name string, sum [32]by
 	case err != nil:
 		err = &ValidationError{Plugin: name, Problem: "does not compile", Err: err}
 	default:
-		if verr := validate(g.rt, mod); verr != nil {
+		problems, warnings := validate(g.rt, mod)
+		if len(problems) > 0 {
 			_ = mod.Close(ctx)
-			mod, err = nil, &ValidationError{Plugin: name, Problem: verr.Error()}
+			mod, err = nil, &ValidationError{Plugin: name, Problem: strings.Join(problems, "; "), Problems: problems}
 		}
+		c.warnings = warnings
 	}
 
 	r.mu.Lock()
