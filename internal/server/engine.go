@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/heksher-go/heksher/internal/wire"
 )
 
 // DefaultVersion is the version /api/health reports unless Options.Version
@@ -43,6 +45,11 @@ type Options struct {
 	// Logger receives one record per request and persistence problems.
 	// Default: discard.
 	Logger *slog.Logger
+
+	// Watch configures the long poll on GET /api/v1/query, an addition to
+	// v1 (docs/DEVSERVER.md, "Watch"). Default: off, as in the real
+	// service.
+	Watch WatchOptions
 }
 
 // Engine is an in-memory Heksher v1 server. All methods are safe for
@@ -55,6 +62,7 @@ type Engine struct {
 	st    *state
 	gen   uint64 // bumped by every change
 	cache queryCache
+	watch watches // the change notification and the watches held
 
 	bytesPerSetting atomic.Int64 // of the last query answer rendered, a buffer size hint
 
@@ -88,7 +96,7 @@ func New(opts Options) (*Engine, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	e := &Engine{opts: opts, log: log, st: newState()}
+	e := &Engine{opts: opts, log: log, st: newState(), watch: newWatches(opts.Watch)}
 	if opts.DataFile != "" {
 		if err := checkDataDir(opts.DataFile); err != nil {
 			return nil, err
@@ -182,10 +190,14 @@ func (e *Engine) SaveFile(path string) error {
 // file rewritten. When the file cannot be written (and synced), the change
 // is marked failed: withState then rolls the state back to the last
 // written one and answers 500, so nothing is acknowledged that a restart
-// would not find. e.mu must be held for writing.
+// would not find. Watches are woken. e.mu must be held for writing.
+//
+// Everything that replaces or changes the state goes through it (or
+// through settleLocked's rollback), so that watches see every change.
 func (e *Engine) changedLocked() {
 	e.gen++
 	e.cache.clear()
+	e.watch.changed()
 	if e.opts.DataFile == "" {
 		return
 	}
@@ -228,6 +240,7 @@ func (e *Engine) settleLocked(resp *response) *response {
 	e.st = st
 	e.gen++
 	e.cache.clear()
+	e.watch.changed()
 	return internalError()
 }
 
@@ -286,6 +299,8 @@ func (e *Engine) handle(r *http.Request) *response {
 		hasBody:     present,
 		contentType: r.Header.Get("Content-Type"),
 		ifNoneMatch: r.Header.Values("If-None-Match"),
+		prefer:      r.Header.Values(wire.HeaderPrefer),
+		ctx:         r.Context(),
 		host:        r.Host,
 		tls:         r.TLS != nil,
 		rawQuery:    r.URL.RawQuery,
@@ -315,6 +330,8 @@ type request struct {
 	hasBody      bool
 	contentType  string
 	ifNoneMatch  []string
+	prefer       []string        // Prefer header lines (a watch's wait)
+	ctx          context.Context // ends when the client goes away; nil for Do
 	host         string
 	tls          bool
 	rawQuery     string

@@ -170,8 +170,14 @@ func (q queryParams) key() string {
 	return mode + strconv.FormatBool(q.withMeta) + "\x00" + settings + "\x00" + q.filters
 }
 
-// query implements GET /query.
+// query implements GET /query, held first when it asks for a watch
+// (watch.go).
 func (e *Engine) query(rq *request) *response {
+	return e.watchQuery(rq, func() *response { return e.queryNow(rq) })
+}
+
+// queryNow answers GET /query at once.
+func (e *Engine) queryNow(rq *request) *response {
 	// A query string seen before is valid and answered from the cache
 	// while the state is unchanged (the cache is emptied by every change).
 	if !e.dbDown.Load() {
