@@ -44,7 +44,7 @@ type ValidationError struct {
 	// Problems lists each problem of a module that compiled but breaks the
 	// ABI (Problem joins them); nil otherwise.
 	Problems []string
-	Err     error  // the underlying cause, if any (e.g. wazero's decode error)
+	Err      error // the underlying cause, if any (e.g. wazero's decode error)
 }
 
 func (e *ValidationError) Error() string {

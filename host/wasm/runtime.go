@@ -69,7 +69,7 @@ type compiled struct {
 	// warnings are validation's remarks on a valid module (exports that
 	// look like misspelt ABI exports); set before done is closed.
 	warnings []string
-	err  error                 // set before done is closed; the entry has then left the map
+	err      error // set before done is closed; the entry has then left the map
 }
 
 // NewRuntime returns a Runtime configured by cfg.
