@@ -47,12 +47,46 @@ const (
 	SourceLocalDefault  = event.SourceLocalDefault  // no rule matched and no server default was accepted
 )
 
+// Origin says where the rules behind a looked-up value came from: the
+// service's latest answer, the snapshot file saved from an earlier one, or
+// nothing at all (the declaration's default). It complements [Source],
+// which says whether a rule or a default gave the value.
+type Origin uint8
+
+// The origins of a value. The zero value, OriginUnknown, is what a
+// [Settings] that does not say answers.
+const (
+	OriginUnknown  Origin = iota // not said
+	OriginService                // the service's latest answer
+	OriginSnapshot               // the snapshot file, saved from an earlier answer of the service
+	OriginDefaults               // no rules received for the setting: its declared default
+)
+
+// String returns the origin's lower-case name: "service", "snapshot",
+// "defaults" or "unknown".
+func (o Origin) String() string {
+	switch o {
+	case OriginService:
+		return "service"
+	case OriginSnapshot:
+		return "snapshot"
+	case OriginDefaults:
+		return "defaults"
+	}
+	return "unknown"
+}
+
+// MarshalText encodes the origin as its name.
+func (o Origin) MarshalText() ([]byte, error) { return []byte(o.String()), nil }
+
 // Value is the result of a lookup.
 type Value struct {
 	// JSON is the value as wire JSON; shared, read-only.
 	JSON json.RawMessage
 	// Source says where it came from.
 	Source Source
+	// Origin says where the rules it was resolved from came from.
+	Origin Origin
 	// RuleID and Conditions identify the matching rule when Source is
 	// SourceRule.
 	RuleID     int64
@@ -73,6 +107,19 @@ type Settings interface {
 	Lookup(ctx context.Context, plugin, setting string, features []Feature) (Value, error)
 }
 
+// InitDeclarer is implemented by a [Settings] that registers a plugin's
+// declarations as the plugin makes them while it initialises (the wasm
+// runtime calls it from the declare host function), so that the plugin's
+// lookups during the same initialisation find them. The declaration still
+// becomes part of the plugin's [Manifest], which the host checks when it
+// commits the plugin; a declaration the host refuses here is refused again
+// there, with the reason, so runtimes only log DeclareAtInit's error. It
+// must not block for long: the host bounds whatever it asks the service
+// for. Safe for concurrent use.
+type InitDeclarer interface {
+	DeclareAtInit(ctx context.Context, plugin string, d Declaration) error
+}
+
 // Declaration is a setting a plugin reads, declared to Heksher by the host on
 // the plugin's behalf before the host's first update.
 type Declaration struct {
@@ -91,12 +138,43 @@ type Declaration struct {
 	Metadata map[string]any `json:"metadata,omitempty"`
 }
 
+// AllSettings, in [Manifest.Settings], selects every setting's
+// setting_changed events.
+const AllSettings = "*"
+
 // Manifest is what a plugin tells the host when it is initialised.
 type Manifest struct {
 	// Subscriptions are the event kinds the plugin wants.
 	Subscriptions event.Set
 	// Declarations are the settings the plugin reads.
 	Declarations []Declaration
+	// Settings selects, besides its declarations, the settings whose
+	// setting_changed events the plugin receives (when it subscribes to
+	// the kind): names, or [AllSettings] for every setting the host
+	// tracks. nil: the declared settings only. A selected setting the
+	// plugin may not read (it did not declare it, and the host does not
+	// grant undeclared reads) still arrives, marked
+	// [event.Delivery.Unreadable]. Runtimes give plugins built before the
+	// selection existed (wasm guests that never call subscribe_setting,
+	// process plugins whose InitResponse has no settings) [AllSettings],
+	// what they always received.
+	Settings []string
+}
+
+// WantsSetting reports whether the plugin receives the setting_changed
+// events of setting: it declared it or selected it in Settings.
+func (m Manifest) WantsSetting(setting string) bool {
+	for _, s := range m.Settings {
+		if s == AllSettings || s == setting {
+			return true
+		}
+	}
+	for _, d := range m.Declarations {
+		if d.Name == setting {
+			return true
+		}
+	}
+	return false
 }
 
 // State is a plugin's life-cycle state as shown in the host's status.

@@ -205,3 +205,28 @@ func FuzzDecodeEvent(f *testing.F) {
 		_, _ = DecodeDeclaration(body)
 	})
 }
+
+// A lookup answer decodes to what was encoded, and a truncated or padded
+// one is malformed.
+func TestLookupAnswerRoundTrip(t *testing.T) {
+	b := AppendLookupAnswer(nil, SourceRule, OriginSnapshot, 7,
+		[]event.Condition{{Feature: "env", Value: "prod"}}, []byte(`"text"`))
+	a, err := DecodeLookupAnswer(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	it := a.Conditions.Iter()
+	f, v, ok := it.Next()
+	if a.Source != SourceRule || a.Origin != OriginSnapshot || a.RuleID != 7 || string(a.Value) != `"text"` ||
+		!ok || string(f) != "env" || string(v) != "prod" || a.Conditions.Len() != 1 {
+		t.Errorf("decoded %+v", a)
+	}
+	for _, bad := range [][]byte{b[:len(b)-1], append(b, 0), b[:5]} {
+		if _, err := DecodeLookupAnswer(bad); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%x: %v, want ErrMalformed", bad, err)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { _, _ = DecodeLookupAnswer(b) }); n != 0 {
+		t.Errorf("DecodeLookupAnswer allocates %v times", n)
+	}
+}
