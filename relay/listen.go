@@ -1,0 +1,105 @@
+package relay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+
+	"github.com/heksher-go/heksher/internal/httpguard"
+)
+
+// DefaultListen is the relay listener's default address: loopback.
+const DefaultListen = "127.0.0.1:8181"
+
+// ErrNotLoopback is returned by [Relay.Listen] for an address that is not
+// loopback when no token is set: setting values can be sensitive.
+var ErrNotLoopback = errors.New("relay: refusing a non-loopback listen address without a token")
+
+// ListenOptions configure [Relay.Listen]. The zero value listens on
+// DefaultListen with no token.
+type ListenOptions struct {
+	// Listen is the host:port to listen on; default 127.0.0.1:8181.
+	Listen string
+	// Token, when set, is required on every request as "Authorization:
+	// Bearer <token>"; it is required when Listen is not loopback.
+	Token string
+	// Logger receives the server's errors; default the relay's.
+	Logger *slog.Logger
+}
+
+// Server is a relay's HTTP listener: the relay's handler behind the same
+// access rules and read bounds as every listener of the project (package
+// internal/httpguard): the token when one is set, otherwise loopback Host
+// names only; no cross-origin or form-bodied writes; bounded header, body
+// and idle times and a 64 KiB header cap (431 beyond it, as the compatible
+// server's own listeners answer). Safe for concurrent use.
+type Server struct {
+	srv  *http.Server
+	ln   net.Listener
+	done chan struct{}
+}
+
+// Listen starts serving the relay on opts.Listen in the background until
+// [Server.Close].
+//
+// # Errors
+//
+// [ErrNotLoopback] (wrapped, naming the address) for a non-loopback
+// address without a token; the address cannot be listened on.
+func (r *Relay) Listen(ctx context.Context, opts ListenOptions) (*Server, error) {
+	if opts.Listen == "" {
+		opts.Listen = DefaultListen
+	}
+	if opts.Logger == nil {
+		opts.Logger = r.log
+	}
+	if !httpguard.IsLoopbackAddr(opts.Listen) && opts.Token == "" {
+		return nil, fmt.Errorf("%w: %q", ErrNotLoopback, opts.Listen)
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", opts.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("relay: listen: %w", err)
+	}
+	guard, err := httpguard.Guard(ln.Addr().String(), opts.Token, "heksher relay")
+	if err != nil {
+		_ = ln.Close()
+		return nil, fmt.Errorf("relay: %w", err)
+	}
+	s := &Server{ln: ln, done: make(chan struct{}), srv: &http.Server{
+		Handler:  guard(r.Handler()),
+		ErrorLog: slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),
+	}}
+	httpguard.Limits{}.Apply(s.srv)
+	go func() {
+		defer close(s.done)
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			opts.Logger.Error("relay: server stopped", "err", err)
+		}
+	}()
+	return s, nil
+}
+
+// Addr returns the address the server listens on.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// URL returns the server's base URL, "http://<addr>", with no trailing
+// slash.
+func (s *Server) URL() string { return "http://" + s.Addr() }
+
+// Close stops the server: it waits for requests in flight until ctx ends,
+// then cuts the rest (long polls among them). Idempotent.
+func (s *Server) Close(ctx context.Context) error {
+	err := s.srv.Shutdown(ctx)
+	if err != nil {
+		_ = s.srv.Close()
+	}
+	<-s.done
+	if err != nil {
+		return fmt.Errorf("relay: close: %w", err)
+	}
+	return nil
+}
