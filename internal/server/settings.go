@@ -65,7 +65,10 @@ func (e *Engine) versionStep(s *setting, name, ver string, n, old version, uncha
 	case c == 0 && unchanged:
 		return noContent
 	case c <= 0:
-		return textResp(http.StatusConflict, fmt.Sprintf("the setting %s is at a higher version than the request %s", name, old.pair()))
+		// The reference formats the version tuple into a message that
+		// already has parentheses around it: "((1, 3))", as replayed
+		// against Heksher 0.5.7.
+		return textResp(http.StatusConflict, fmt.Sprintf("the setting %s is at a higher version than the request (%s)", name, old.pair()))
 	case unchanged:
 		s.version = ver
 		e.changedLocked()

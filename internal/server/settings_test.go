@@ -21,7 +21,7 @@ func TestSettingEndpoints(t *testing.T) {
 		{"put type", []step{
 			{method: "PUT", path: "/api/v1/settings/nope/type", body: `{"type":"int","version":"1.1"}`, status: 404, want: "the setting nope does not exist"},
 			{method: "PUT", path: "/api/v1/settings/size_limit/type", body: `{"type":"int","version":"1.0"}`, status: 204},
-			{method: "PUT", path: "/api/v1/settings/size_limit/type", body: `{"type":"float","version":"1.0"}`, status: 409, want: "the setting size_limit is at a higher version than the request (1, 0)"},
+			{method: "PUT", path: "/api/v1/settings/size_limit/type", body: `{"type":"float","version":"1.0"}`, status: 409, want: "the setting size_limit is at a higher version than the request ((1, 0))"},
 			{method: "PUT", path: "/api/v1/settings/size_limit/type", body: `{"type":"int","version":"1.1"}`, status: 204},
 			{method: "PUT", path: "/api/v1/settings/size_limit/type", body: `{"type":"float","version":"1.2"}`, status: 409, want: `{"conflicts":["cannot change type to non-subtype float in a minor version bump"]}`},
 			{method: "PUT", path: "/api/v1/settings/size_limit/type", body: `{"type":"Enum[10,20]","version":"2.0"}`, status: 409,
@@ -48,7 +48,7 @@ func TestSettingEndpoints(t *testing.T) {
 		{"put configurable features", []step{
 			{method: "PUT", path: "/api/v1/settings/size_limit/configurable_features", body: `{"configurable_features":["theme","user"],"version":"1.0"}`, status: 204},
 			{method: "PUT", path: "/api/v1/settings/size_limit/configurable_features", body: `{"configurable_features":["theme"],"version":"1.0"}`, status: 409,
-				want: "the setting size_limit is at a higher version than the request (1, 0)"},
+				want: "the setting size_limit is at a higher version than the request ((1, 0))"},
 			{method: "PUT", path: "/api/v1/settings/size_limit/configurable_features", body: `{"configurable_features":["theme"],"version":"1.1"}`, status: 409,
 				want: "Configurable features {'user'} are in use by rules [2]"},
 			{method: "PUT", path: "/api/v1/settings/size_limit/configurable_features", body: `{"configurable_features":["user","theme","trust"],"version":"1.1"}`, status: 409,
