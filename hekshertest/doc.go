@@ -26,6 +26,16 @@
 // records every request received, so a test can assert exactly what a
 // client sent.
 //
+// # Watch
+//
+// The server offers the watch, a long poll on GET /api/v1/query that this
+// module adds to the v1 API (docs/DEVSERVER.md, "Watch"): every query
+// answer carries a Heksher-Watch header, and a query with If-None-Match and
+// "Prefer: wait=N" is held until its answer changes. The Go client uses it
+// when it sees the header, so a rule change reaches it at once.
+// [WithoutWatch] turns it off to emulate the real service, which has no
+// watch; [WithWatchLimits] bounds it.
+//
 // # Reference behaviours
 //
 // By default the server reproduces the reference's quirks that clients can

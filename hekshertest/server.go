@@ -47,6 +47,7 @@ type config struct {
 	seed     server.Seed
 	seedFile string
 	engine   server.Options
+	noWatch  bool
 }
 
 // WithContextFeatures starts the server with these context features, in
@@ -75,11 +76,26 @@ type Fixes = server.Fixes
 // (default: reproduce the reference everywhere).
 func WithFixes(f Fixes) Option { return func(c *config) { c.engine.Fix = f } }
 
+// WithoutWatch turns the watch off (default: on): query answers then carry
+// no Heksher-Watch header and no query is held, exactly as with the real
+// Heksher service, which has no watch. Use it to test a client's plain
+// polling.
+func WithoutWatch() Option { return func(c *config) { c.noWatch = true } }
+
+// WithWatchLimits sets the longest wait a watch may ask for (whole seconds,
+// at least one; default 60s) and how many watches are held at once (default
+// 10,000; past it a watch is answered at once, as a plain query). Zero
+// keeps a default.
+func WithWatchLimits(maxWait time.Duration, maxWatchers int) Option {
+	return func(c *config) { c.engine.Watch.MaxWait, c.engine.Watch.MaxWatchers = maxWait, maxWatchers }
+}
+
 // NewServer starts a server on 127.0.0.1 with an ephemeral port and
 // registers its Close with t.Cleanup. Like heksher-devserver, it answers
 // only requests naming a loopback host (421 otherwise) and refuses
 // cross-origin writes (403) and form-typed bodies on writes (415); see
-// docs/DEVSERVER.md. Bad options (an invalid context
+// docs/DEVSERVER.md. It offers the watch (a long poll on queries, an
+// addition to v1 that the real service lacks; see [WithoutWatch]). Bad options (an invalid context
 // feature, a seed the server refuses) fail the test with t.Fatal, so
 // NewServer must be called from the test's goroutine.
 func NewServer(t testing.TB, opts ...Option) *Server {
@@ -89,6 +105,7 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 		o(&c)
 	}
 	c.engine.ContextFeatures = c.features
+	c.engine.Watch.Enabled = !c.noWatch
 	eng, err := server.New(c.engine)
 	if err != nil {
 		t.Fatalf("hekshertest: %v", err)
@@ -204,6 +221,7 @@ func (s *Server) Close() {
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()
+	s.engine.CloseWatches()
 	s.Stop()
 	if tr, ok := s.client.Transport.(*http.Transport); ok {
 		tr.CloseIdleConnections()

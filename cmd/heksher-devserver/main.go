@@ -80,6 +80,7 @@ type config struct {
 	shutdownTimeout time.Duration
 	token           string
 	readTimeout     time.Duration
+	watchMaxWait    time.Duration
 	showVersion     bool
 }
 
@@ -99,6 +100,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&c.allowRemote, "allow-remote", false, "allow listening on a non-loopback address (a token is then required)")
 	fs.StringVar(&c.token, "token", "", "require \"Authorization: Bearer <token>\" on every request (default $"+tokenEnv+")")
 	fs.DurationVar(&c.readTimeout, "read-timeout", httpguard.DefaultReadBodyTimeout, "how long a client may take to send a request body")
+	fs.DurationVar(&c.watchMaxWait, "watch-max-wait", server.DefaultWatchMaxWait, "longest wait a watch (a long poll on queries, docs/DEVSERVER.md) may ask for; 0 turns the watch off, as in the real service")
 	fs.StringVar(&fixes, "fix", "", "comma-separated reference behaviours to replace by the intended ones: all, "+strings.Join(server.FixNames(), ", "))
 	fs.StringVar(&level, "log-level", "info", "log level: debug, info, warn or error")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long to wait for in-flight requests on SIGINT/SIGTERM")
@@ -124,6 +126,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	if c.token == "" {
 		c.token = os.Getenv(tokenEnv)
+	}
+	if c.watchMaxWait < 0 {
+		return nil, fmt.Errorf("-watch-max-wait %v: must not be negative", c.watchMaxWait)
 	}
 	if c.readTimeout <= 0 {
 		return nil, fmt.Errorf("-read-timeout %v: must be positive", c.readTimeout)
@@ -174,6 +179,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		DataFile:        c.data,
 		Fix:             c.fixes,
 		Logger:          log,
+		Watch:           server.WatchOptions{Enabled: c.watchMaxWait > 0, MaxWait: c.watchMaxWait},
 	})
 	if err != nil {
 		return err
@@ -200,6 +206,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer stop()
 	srv := &http.Server{Handler: guard(eng.Handler())}
 	httpguard.Limits{ReadBodyTimeout: c.readTimeout}.Apply(srv)
+	srv.RegisterOnShutdown(eng.CloseWatches) // held watches must not hold up the shutdown
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	log.Info("listening", "url", "http://"+ln.Addr().String(), "data", c.data, "seed", c.seed)
