@@ -149,7 +149,20 @@ type Plugin struct {
 	Grants Grants `yaml:"grants"`
 	// Output bounds what the plugin writes to the host's log.
 	Output Output `yaml:"output"`
+	// OnDeclarationConflict says what the host does when the service
+	// refuses one of the plugin's declarations as conflicting with its own
+	// (a 409: another type, other configurable features): "keep" (the
+	// default, also for "") keeps the plugin running with the service's
+	// declaration in force and shows the conflict in its status; "unload"
+	// unloads the plugin once the service has answered.
+	OnDeclarationConflict string `yaml:"on_declaration_conflict" json:",omitempty"`
 }
+
+// The values of [Plugin].OnDeclarationConflict.
+const (
+	OnConflictKeep   = "keep"
+	OnConflictUnload = "unload"
+)
 
 // Output is a plugin's output budget: how much of what it logs and writes
 // to stdout and stderr reaches the host's log. Lines over it are dropped

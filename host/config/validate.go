@@ -172,6 +172,11 @@ func (v *validator) plugin(p string, pl Plugin, seen map[string]bool) {
 	if pl.StartTimeout < 0 {
 		v.fail(p+".start_timeout", "must not be negative")
 	}
+	switch pl.OnDeclarationConflict {
+	case "", OnConflictKeep, OnConflictUnload:
+	default:
+		v.fail(p+".on_declaration_conflict", "want %s or %s, got %q", OnConflictKeep, OnConflictUnload, pl.OnDeclarationConflict)
+	}
 	if pl.Kind == "process" && pl.Grants.Dir != (DirGrant{}) {
 		v.fail(p+".grants.dir", "directory grants apply to wasm plugins only; a process plugin sees the host's file system")
 	}
