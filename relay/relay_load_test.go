@@ -1,0 +1,316 @@
+package relay_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/heksher-go/heksher/hekshertest"
+	"github.com/heksher-go/heksher/internal/httpguard"
+	"github.com/heksher-go/heksher/internal/loadgen"
+	"github.com/heksher-go/heksher/internal/server"
+	"github.com/heksher-go/heksher/relay"
+)
+
+// The load a relay takes off its upstream, measured with package loadgen:
+// simulated downstream clients on loopback, each polling its own query with
+// its own ETag. TestRelay_OneUpstreamQueryPerInterval runs in every test
+// run; TestRelayLoad takes about two minutes and wants a quiet machine, so
+// it runs only when HEKSHER_RELAY_LOAD is set (BENCHMARKS.md, "A relay
+// under load"):
+//
+//	HEKSHER_RELAY_LOAD=1 go test -count=1 -run TestRelayLoad -v ./relay/
+
+// fleetFeatures are the context features of the fleet's data set.
+var fleetFeatures = []string{"user", "theme", "env"}
+
+// fleetSeed is n settings × 5 rules: conditions on one or two of the
+// features, as in the server's benchmarks.
+func fleetSeed(n int) []hekshertest.Setting {
+	out := make([]hekshertest.Setting, n)
+	for i := range out {
+		s := hekshertest.Setting{Name: fmt.Sprintf("setting_%06d", i), Type: "int", Default: 0,
+			ConfigurableFeatures: fleetFeatures}
+		for k := range 5 {
+			cond := map[string]string{"user": fmt.Sprintf("u%d", (i+k)%50)}
+			if k%2 == 1 {
+				cond["theme"] = fmt.Sprintf("t%d", k)
+			}
+			if k == 4 {
+				cond = map[string]string{"env": "prod"}
+			}
+			s.Rules = append(s.Rules, hekshertest.Rule{Conditions: cond, Value: i*10 + k})
+		}
+		out[i] = s
+	}
+	return out
+}
+
+// fleetQueries returns the query URLs under base of clients clients, each
+// naming a list of per settings of its own among nSettings (client i takes
+// every stride-th setting from i on, stride and start differing between
+// clients), with the context filters a Go client tracking every user and
+// theme sends.
+func fleetQueries(base string, clients, nSettings, per int) []string {
+	out := make([]string, clients)
+	for i := range out {
+		stride := 1 + i%7
+		names := make([]string, per)
+		for k := range names {
+			names[k] = fmt.Sprintf("setting_%06d", (i*13+k*stride)%nSettings)
+		}
+		out[i] = base + "/api/v1/query?settings=" + url.QueryEscape(strings.Join(names, ",")) +
+			"&context_filters=" + url.QueryEscape("user:*,theme:*")
+	}
+	return out
+}
+
+// queryCounter counts the GET /api/v1/query requests a server receives.
+type queryCounter struct{ n atomic.Int64 }
+
+func (c *queryCounter) intercept(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	if r.Method == http.MethodGet && r.URL.Path == "/api/v1/query" {
+		c.n.Add(1)
+	}
+	next.ServeHTTP(w, r)
+}
+
+// startRelay starts a relay of upstream with this polling interval, waits
+// for its first snapshot and serves it on a loopback port until the test
+// ends.
+func startRelay(t testing.TB, upstream string, opts relay.Options) *relay.Server {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	opts.Upstream = upstream
+	r, err := relay.New(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Close(context.Background()) })
+	if err := r.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := r.Listen(ctx, relay.ListenOptions{Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close(context.Background()) })
+	return srv
+}
+
+// serveLoopback serves h on a loopback port, behind the same guard and
+// limits as every listener of the module, until the test ends, and
+// returns its base URL.
+func serveLoopback(t testing.TB, h http.Handler) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	guard, err := httpguard.Guard(ln.Addr().String(), "", "load test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: guard(h)}
+	httpguard.Limits{}.Apply(hs)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = hs.Serve(ln)
+	}()
+	t.Cleanup(func() {
+		_ = hs.Close()
+		<-done
+	})
+	return "http://" + ln.Addr().String()
+}
+
+// TestRelay_OneUpstreamQueryPerInterval: clients polling a relay cost its
+// upstream one query per interval, however many they are; every poll is
+// answered.
+func TestRelay_OneUpstreamQueryPerInterval(t *testing.T) {
+	const (
+		clients   = 20
+		intervals = 4
+		interval  = 250 * time.Millisecond
+	)
+	up := hekshertest.NewServer(t, hekshertest.WithContextFeatures(fleetFeatures...),
+		hekshertest.WithSettings(fleetSeed(100)...), hekshertest.WithoutWatch())
+	var count queryCounter
+	up.Intercept(count.intercept)
+	rs := startRelay(t, up.URL, relay.Options{Interval: interval})
+	before := count.n.Load()
+	res, err := loadgen.Run(context.Background(), loadgen.Config{
+		URLs:     fleetQueries(rs.URL(), clients, 100, 20),
+		Interval: interval,
+		Duration: intervals * interval,
+		Workers:  4,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	upstream := count.n.Load() - before
+	t.Logf("%d clients, %d intervals: %v; upstream queries %d", clients, intervals, res, upstream)
+	if res.Errors != 0 || res.Requests()+res.Skipped != clients*intervals {
+		t.Errorf("downstream polls: %v, want %d answered", res, clients*intervals)
+	}
+	if res.Status[http.StatusNotModified] == 0 {
+		t.Errorf("no poll answered 304: %v", res)
+	}
+	// One query per interval, plus the one in flight at each end of the
+	// window; never one per client.
+	if upstream > intervals+2 {
+		t.Errorf("the upstream saw %d queries in %d intervals with %d clients polling; want at most %d",
+			upstream, intervals, clients, intervals+2)
+	}
+}
+
+// TestRelayLoad measures a relay under a fleet's load (see the top of the
+// file). Each case logs one row; the last log line is the table.
+func TestRelayLoad(t *testing.T) {
+	if os.Getenv("HEKSHER_RELAY_LOAD") == "" {
+		t.Skip("set HEKSHER_RELAY_LOAD=1 to measure a relay under 1,000 polling clients")
+	}
+	var rows []string
+	row := func(format string, args ...any) {
+		line := fmt.Sprintf(format, args...)
+		t.Log(line)
+		rows = append(rows, line)
+	}
+	t.Run("1000 clients polling every second", func(t *testing.T) {
+		const (
+			clients   = 1000
+			nSettings = 1000
+			per       = 50
+			interval  = time.Second
+			window    = 30 * time.Second
+		)
+		seed := fleetSeed(nSettings)
+		up := hekshertest.NewServer(t, hekshertest.WithContextFeatures(fleetFeatures...),
+			hekshertest.WithSettings(seed...), hekshertest.WithoutWatch())
+		var count queryCounter
+		up.Intercept(count.intercept)
+		rs := startRelay(t, up.URL, relay.Options{Interval: interval})
+
+		eng, err := server.New(server.Options{ContextFeatures: fleetFeatures})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := eng.ApplySeed(context.Background(), &server.Seed{Settings: seed}); err != nil {
+			t.Fatal(err)
+		}
+		direct := serveLoopback(t, eng.Handler())
+
+		for _, target := range []struct{ name, base string }{{"relay", rs.URL()}, {"internal/server", direct}} {
+			l0 := loadavg()
+			before := count.n.Load()
+			res, err := loadgen.Run(context.Background(), loadgen.Config{
+				URLs: fleetQueries(target.base, clients, nSettings, per), Interval: interval, Duration: window, Workers: 64,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			upstream := count.n.Load() - before
+			row("| %d clients × %d of %d settings every %v, %v | %s | %d | %v | %v | %v | %d | %d | %s → %s |",
+				clients, per, nSettings, interval, window, target.name, res.Requests(),
+				res.Percentile(0.5).Round(time.Microsecond), res.Percentile(0.99).Round(time.Microsecond),
+				res.Max().Round(time.Microsecond), res.Errors, upstream, l0, loadavg())
+			t.Logf("%s: %v", target.name, res)
+			if target.name == "relay" {
+				if upstream > int64(window/interval)+2 {
+					t.Errorf("the upstream saw %d queries in %v", upstream, window)
+				}
+				if p99 := res.Percentile(0.99); p99 >= 10*time.Millisecond {
+					t.Errorf("the relay's p99 is %v, want < 10ms", p99)
+				}
+			}
+		}
+	})
+	t.Run("closed loop: the relay's 304 against a minimal 304 handler", func(t *testing.T) {
+		const (
+			clients   = 100
+			nSettings = 1000
+			per       = 50
+			workers   = 4
+			window    = 5 * time.Second
+		)
+		up := hekshertest.NewServer(t, hekshertest.WithContextFeatures(fleetFeatures...),
+			hekshertest.WithSettings(fleetSeed(nSettings)...), hekshertest.WithoutWatch())
+		rs := startRelay(t, up.URL, relay.Options{Interval: time.Second})
+		minimal := serveMinimal304(t)
+		rate := map[string][]float64{}
+		for round := range 2 {
+			for _, target := range []struct{ name, base string }{{"minimal 304 handler", minimal}, {"relay", rs.URL()}} {
+				l0 := loadavg()
+				res, err := loadgen.Run(context.Background(), loadgen.Config{
+					URLs: fleetQueries(target.base, clients, nSettings, per), Duration: window, Workers: workers,
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				rate[target.name] = append(rate[target.name], res.Rate())
+				row("| closed loop, %d clients × %d settings, %d workers, %v (round %d) | %s | %d (%.0f/s) | %v | %v | %v | %d | — | %s → %s |",
+					clients, per, workers, window, round+1, target.name, res.Requests(), res.Rate(),
+					res.Percentile(0.5).Round(time.Microsecond), res.Percentile(0.99).Round(time.Microsecond),
+					res.Max().Round(time.Microsecond), res.Errors, l0, loadavg())
+			}
+		}
+		for i := range rate["relay"] {
+			ratio := rate["relay"][i] / rate["minimal 304 handler"][i]
+			row("| closed loop, round %d | relay / minimal | %.2f | | | | | | |", i+1, ratio)
+			if ratio < 0.5 {
+				t.Errorf("round %d: the relay's 304 path reached %.2f of a minimal 304 handler's rate, want ≥ 0.5", i+1, ratio)
+			}
+		}
+	})
+	t.Logf("\n| load | target | polls answered | p50 | p99 | max | errors | upstream queries | load average |\n|---|---|---|---|---|---|---|---|---|\n%s",
+		strings.Join(rows, "\n"))
+}
+
+// serveMinimal304 serves, on a plain net/http server on a loopback port,
+// the least a server can do for a poll: a constant ETag, and 304 when
+// If-None-Match names it (200 with "{}" otherwise).
+func serveMinimal304(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const etag = `"0123456789abcdef0123456789abcdef"`
+	hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("ETag", etag)
+		if r.Header.Get("If-None-Match") == etag {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		_, _ = w.Write([]byte("{}"))
+	})}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = hs.Serve(ln)
+	}()
+	t.Cleanup(func() {
+		_ = hs.Close()
+		<-done
+	})
+	return "http://" + ln.Addr().String()
+}
+
+// loadavg returns the one-minute load average.
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	one, _, _ := strings.Cut(string(b), " ")
+	return one
+}
