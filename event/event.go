@@ -235,9 +235,49 @@ type SettingChanged struct {
 // Kind returns [KindSettingChanged].
 func (*SettingChanged) Kind() Kind { return KindSettingChanged }
 
-// Closing is the last event of a client: it is closing.
+// Initial reports a start-up change: the setting's old rules were never
+// retrieved (Old.Retrieved is false), so New holds the first values the
+// client has for it, from the first update after the client started or
+// after the setting was declared, not a change made on the service.
+func (e *SettingChanged) Initial() bool { return !e.Old.Retrieved }
+
+// ClosingReason says why a subscriber receives a [Closing] event.
+type ClosingReason uint8
+
+// The reasons for a [Closing] event. The zero value is the client's own
+// close, which is what every Closing the client core emits carries.
+const (
+	// ClosingShutdown: the client is closing (the plugin host stops).
+	ClosingShutdown ClosingReason = iota
+	// ClosingReplaced: the plugin host replaces the plugin with another
+	// version of it (a configuration reload changed its file or
+	// configuration); the new one is already loaded.
+	ClosingReplaced
+	// ClosingRemoved: the plugin host unloads the plugin because a
+	// configuration reload removed it.
+	ClosingRemoved
+)
+
+// String returns "shutdown", "replaced", "removed" or "unknown".
+func (r ClosingReason) String() string {
+	switch r {
+	case ClosingShutdown:
+		return "shutdown"
+	case ClosingReplaced:
+		return "replaced"
+	case ClosingRemoved:
+		return "removed"
+	}
+	return "unknown"
+}
+
+// Closing is the last event a subscriber receives: the client is closing,
+// or (for a plugin) the plugin host is about to unload it.
 type Closing struct {
 	Header
+	// Reason says why; the client core's own Closing carries
+	// [ClosingShutdown], the zero value.
+	Reason ClosingReason
 }
 
 // Kind returns [KindClosing].
@@ -254,4 +294,9 @@ type Delivery struct {
 	// Dropped counts the events dropped from this subscriber's queue since
 	// the previous delivery.
 	Dropped uint64
+	// Unreadable is set by the plugin host on a [SettingChanged] for a
+	// setting the receiving plugin may not read: it neither declared it
+	// nor has the operator's grant to read undeclared settings, so its
+	// lookups of it fail with pluginapi.ErrNotDeclared.
+	Unreadable bool
 }

@@ -49,6 +49,8 @@ func instantiateHostModule(ctx context.Context, rt wazero.Runtime) error {
 	def(abi.ImportLogEnabled, hostLogEnabled, []api.ValueType{i32}, []api.ValueType{i32}, "level")
 	def(abi.ImportDeclare, hostDeclare, []api.ValueType{i32, i32}, []api.ValueType{i32}, "ptr", "len")
 	def(abi.ImportSubscribe, hostSubscribe, []api.ValueType{i32}, []api.ValueType{i32}, "kinds")
+	def(abi.ImportGetSettingInfo, hostGetSettingInfo, []api.ValueType{i32, i32, i32, i32, i32, i32}, []api.ValueType{i32},
+		"name_ptr", "name_len", "ctx_ptr", "ctx_len", "buf_ptr", "buf_cap")
 	_, err := b.Instantiate(ctx)
 	return err
 }
@@ -136,13 +138,14 @@ func hostGetSetting(ctx context.Context, m api.Module, stack []uint64) {
 		ret(stack, abi.ResultInternal)
 		return
 	}
-	n := len(val.JSON)
+	out := inst.lookupAnswer(val) // the bare value, or get_setting_info's answer
+	n := len(out)
 	if n > int(^uint32(0)>>1) {
 		ret(stack, abi.ResultInternal)
 		return
 	}
 	if uint32(n) <= bufCap && n > 0 {
-		if !m.Memory().Write(bufPtr, val.JSON) {
+		if !m.Memory().Write(bufPtr, out) {
 			ret(stack, abi.ResultInvalidMemory)
 			return
 		}
@@ -246,6 +249,7 @@ func hostDeclare(ctx context.Context, m api.Module, stack []uint64) {
 		}
 	}
 	inst.decls = append(inst.decls, decl)
+	inst.declareAtInit(ctx, decl)
 	ret(stack, abi.ResultOK)
 }
 

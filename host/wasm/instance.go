@@ -47,6 +47,8 @@ type instance struct {
 	features   []pluginapi.Feature
 	strs       internTable
 	decls      []pluginapi.Declaration
+	answering  bool   // get_setting_info is asking (lookupinfo.go)
+	answer     []byte // its encoding buffer
 	subs       event.Set
 	subscribed bool
 

@@ -142,8 +142,13 @@ func (p *Plugin) start(ctx context.Context) error {
 		}
 		subs &= inst.subs
 	}
-	p.manifest = pluginapi.Manifest{Subscriptions: subs, Declarations: inst.decls}
-	inst.decls = nil
+	p.manifest = pluginapi.Manifest{Subscriptions: subs, Declarations: inst.decls, Settings: inst.selection}
+	if !inst.selected {
+		// A guest that never selected settings gets every setting's
+		// changes, as ABI v1 first defined.
+		p.manifest.Settings = []string{pluginapi.AllSettings}
+	}
+	inst.decls, inst.selection = nil, nil
 	p.inst = inst
 	p.memPages.Store(inst.memoryPages())
 	p.setState(pluginapi.StateRunning, nil)
@@ -159,6 +164,7 @@ func (p *Plugin) Name() string { return p.cfg.Name }
 func (p *Plugin) Manifest() pluginapi.Manifest {
 	m := p.manifest
 	m.Declarations = slices.Clone(m.Declarations)
+	m.Settings = slices.Clone(m.Settings)
 	return m
 }
 
@@ -217,7 +223,9 @@ func (p *Plugin) Deliver(ctx context.Context, d event.Delivery) error {
 	}
 	inst.enc = payload
 	export := hookExports[kind]
+	inst.info = infoOf(d)
 	status, err := p.call(ctx, inst, inst.hooks[kind], payload)
+	inst.info = eventInfo{}
 	if err != nil && p.closed.Load() {
 		// Close stopped the call; leave discards the instance.
 		return fmt.Errorf("wasm: plugin %q: %s stopped: %w", p.cfg.Name, export, ErrClosed)

@@ -31,19 +31,32 @@ type Plugin interface {
 	OnUpdateOK(ctx context.Context, d Delivery, e *event.UpdateOK) error
 	// OnUpdateError follows each failed update attempt.
 	OnUpdateError(ctx context.Context, d Delivery, e *event.UpdateError) error
-	// OnSettingChanged follows a real change of one setting's rules or
-	// server default.
+	// OnSettingChanged follows a change of one setting's rules or server
+	// default: by default of a setting the plugin declared, and of those
+	// selected in [pluginapi.Manifest.Settings]. e.Initial() marks the
+	// first values the host holds for the setting (at start-up), which
+	// are no change made on the service.
 	OnSettingChanged(ctx context.Context, d Delivery, e *event.SettingChanged) error
-	// OnClosing is the last event before the host closes its client.
+	// OnClosing is the last event before the host stops the plugin:
+	// e.Reason says whether the host stops (event.ClosingShutdown) or a
+	// configuration reload replaces or removes the plugin. It is bounded
+	// by the plugin's deadline, after which the host stops the process
+	// whatever the handler does.
 	OnClosing(ctx context.Context, d Delivery, e *event.Closing) error
 }
 
 // Delivery is the per-plugin numbering of one event, as in
 // [event.Delivery]: Seq counts this plugin's deliveries and Dropped counts
 // events dropped from its full queue since the previous one.
+//
+// Unreadable is set on a setting_changed for a setting the plugin may not
+// read: it did not declare it, and the host does not grant it undeclared
+// reads, so its lookups fail with pluginapi.ErrNotDeclared. (Such events
+// come only for settings selected in [pluginapi.Manifest.Settings].)
 type Delivery struct {
-	Seq     uint64
-	Dropped uint64
+	Seq        uint64
+	Dropped    uint64
+	Unreadable bool
 }
 
 // InitRequest is what [Plugin.Init] receives.

@@ -101,7 +101,7 @@ func (s *server) Deliver(ctx context.Context, req *pluginv1.Delivery) (*pluginv1
 		return nil, err
 	}
 	defer s.release()
-	info := Delivery{Seq: d.Seq, Dropped: d.Dropped}
+	info := Delivery{Seq: d.Seq, Dropped: d.Dropped, Unreadable: d.Unreadable}
 	switch e := d.Event.(type) {
 	case *event.Declared:
 		err = s.impl.OnDeclared(ctx, info, e)

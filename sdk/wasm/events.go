@@ -142,6 +142,12 @@ type SettingChanged struct{ e abi.SettingChanged }
 // Setting returns the setting's name.
 func (e SettingChanged) Setting() string { return str(e.e.Setting) }
 
+// Initial reports a start-up change: the setting's old rules were never
+// retrieved, so this event carries the first values the host holds for it
+// (its first update after it started, or after the setting was declared),
+// not a change made on the service. An alerting plugin skips these.
+func (e SettingChanged) Initial() bool { return !e.e.Old.Retrieved }
+
 // Old returns the rule set before the update.
 func (e SettingChanged) Old() RuleSet { return RuleSet{e.e.Old} }
 

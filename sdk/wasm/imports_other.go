@@ -20,3 +20,6 @@ func hostLog(int32, string)                    {}
 func hostLogEnabled(int32) int32               { return 0 }
 func hostDeclare(unsafe.Pointer, uint32) int32 { return abi.ResultOK }
 func hostSubscribe(uint32) int32               { return abi.ResultOK }
+
+func hostSubscribeSetting(string) int32 { return abi.ResultOK }
+func hostEventInfo(int32) int32         { return 0 }

@@ -24,3 +24,9 @@ func hostDeclare(p unsafe.Pointer, n uint32) int32
 
 //go:wasmimport heksher_v1 subscribe
 func hostSubscribe(kinds uint32) int32
+
+//go:wasmimport heksher_v1 subscribe_setting
+func hostSubscribeSetting(name string) int32
+
+//go:wasmimport heksher_v1 event_info
+func hostEventInfo(what int32) int32

@@ -19,6 +19,13 @@ type Delivery struct {
 	EventSeq uint64
 	// Time is when the event happened; zero if unknown.
 	Time time.Time
+	// Unreadable is set on a setting_changed for a setting the plugin may
+	// not read: it did not declare it, and the host does not grant it
+	// undeclared reads, so its lookups answer [ErrNotDeclared]. (Such
+	// events come only for settings asked for with [SubscribeSetting].)
+	Unreadable bool
+	// Reason says why the plugin is closing, on a closing event.
+	Reason ClosingReason
 }
 
 // handlers are the registered functions. A guest instance is
@@ -83,6 +90,12 @@ func handleInit(cfg []byte) int32 {
 	if hostSubscribe(mask) != abi.ResultOK {
 		return fail(ErrHost)
 	}
+	// The empty selection: setting_changed for the declared settings (and
+	// those asked for with SubscribeSetting), not every setting as for
+	// guests that never call subscribe_setting.
+	if hostSubscribeSetting("") != abi.ResultOK {
+		return fail(ErrHost)
+	}
 	return abi.StatusOK
 }
 
@@ -133,11 +146,13 @@ func handleEvent(kind uint32, payload []byte) int32 {
 		if err != nil {
 			return fail(errMalformedEvent)
 		}
+		d.Unreadable = hostEventInfo(abi.InfoFlags)&abi.FlagUnreadable != 0
 		return status(handlers.settingChanged(d, SettingChanged{e}))
 	case abi.KindClosing:
 		if handlers.closing == nil {
 			return abi.StatusUnsupported
 		}
+		d.Reason = closingReason(hostEventInfo(abi.InfoClosingReason))
 		return status(handlers.closing(d))
 	}
 	return abi.StatusUnsupported

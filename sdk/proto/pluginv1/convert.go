@@ -16,7 +16,7 @@ import (
 //
 // An event of a type this version does not know.
 func FromDelivery(d event.Delivery) (*Delivery, error) {
-	out := &Delivery{Seq: d.Seq, Dropped: d.Dropped}
+	out := &Delivery{Seq: d.Seq, Dropped: d.Dropped, Unreadable: d.Unreadable}
 	switch e := d.Event.(type) {
 	case *event.Declared:
 		m := &Declared{
@@ -54,9 +54,10 @@ func FromDelivery(d event.Delivery) (*Delivery, error) {
 	case *event.SettingChanged:
 		out.Event = &Delivery_SettingChanged{SettingChanged: &SettingChanged{
 			Header: header(e.Header), Setting: e.Setting, Old: fromRuleSet(e.Old), New: fromRuleSet(e.New),
+			Initial: e.Initial(),
 		}}
 	case *event.Closing:
-		out.Event = &Delivery_Closing{Closing: &Closing{Header: header(e.Header)}}
+		out.Event = &Delivery_Closing{Closing: &Closing{Header: header(e.Header), Reason: fromClosingReason(e.Reason)}}
 	default:
 		return nil, fmt.Errorf("pluginv1: cannot encode event of type %T", d.Event)
 	}
@@ -71,7 +72,7 @@ func FromDelivery(d event.Delivery) (*Delivery, error) {
 // A delivery without an event, or with an event kind this version does not
 // know.
 func (d *Delivery) ToDelivery() (event.Delivery, error) {
-	out := event.Delivery{Seq: d.GetSeq(), Dropped: d.GetDropped()}
+	out := event.Delivery{Seq: d.GetSeq(), Dropped: d.GetDropped(), Unreadable: d.GetUnreadable()}
 	switch v := d.GetEvent().(type) {
 	case *Delivery_Declared:
 		m := v.Declared
@@ -114,11 +115,33 @@ func (d *Delivery) ToDelivery() (event.Delivery, error) {
 			Old: m.GetOld().toRuleSet(), New: m.GetNew().toRuleSet(),
 		}
 	case *Delivery_Closing:
-		out.Event = &event.Closing{Header: v.Closing.GetHeader().toHeader()}
+		out.Event = &event.Closing{Header: v.Closing.GetHeader().toHeader(), Reason: v.Closing.GetReason().toClosingReason()}
 	default:
 		return event.Delivery{}, fmt.Errorf("pluginv1: delivery %d carries no known event", d.GetSeq())
 	}
 	return out, nil
+}
+
+func fromClosingReason(r event.ClosingReason) ClosingReason {
+	switch r {
+	case event.ClosingReplaced:
+		return ClosingReason_CLOSING_REASON_REPLACED
+	case event.ClosingRemoved:
+		return ClosingReason_CLOSING_REASON_REMOVED
+	}
+	return ClosingReason_CLOSING_REASON_SHUTDOWN
+}
+
+// toClosingReason maps a wire reason back; UNSPECIFIED (a host that
+// predates reasons) and unknown values are a shutdown.
+func (r ClosingReason) toClosingReason() event.ClosingReason {
+	switch r {
+	case ClosingReason_CLOSING_REASON_REPLACED:
+		return event.ClosingReplaced
+	case ClosingReason_CLOSING_REASON_REMOVED:
+		return event.ClosingRemoved
+	}
+	return event.ClosingShutdown
 }
 
 func header(h event.Header) *Header {
@@ -188,7 +211,10 @@ func nilIfEmpty(b []byte) json.RawMessage {
 //
 // Metadata that does not encode as JSON.
 func FromManifest(m pluginapi.Manifest) (*InitResponse, error) {
-	out := &InitResponse{}
+	// The selection is always sent, so that the host tells this plugin
+	// (its declarations, plus m.Settings) from one built before the field
+	// existed (every setting).
+	out := &InitResponse{Settings: &SettingSelection{Names: m.Settings}}
 	for _, k := range m.Subscriptions.Kinds() {
 		out.Subscriptions = append(out.Subscriptions, k.String())
 	}
@@ -209,7 +235,10 @@ func FromManifest(m pluginapi.Manifest) (*InitResponse, error) {
 	return out, nil
 }
 
-// ToManifest converts an InitResponse back to a manifest.
+// ToManifest converts an InitResponse back to a manifest. A response
+// without a settings selection (from a plugin built before it existed)
+// selects every setting ([pluginapi.AllSettings]), what such a plugin
+// always received.
 //
 // # Errors
 //
@@ -217,6 +246,11 @@ func FromManifest(m pluginapi.Manifest) (*InitResponse, error) {
 // that is not a JSON object.
 func (r *InitResponse) ToManifest() (pluginapi.Manifest, error) {
 	var m pluginapi.Manifest
+	if sel := r.GetSettings(); sel == nil {
+		m.Settings = []string{pluginapi.AllSettings}
+	} else if names := sel.GetNames(); len(names) > 0 {
+		m.Settings = names
+	}
 	for _, name := range r.GetSubscriptions() {
 		k, ok := event.ParseKind(name)
 		if !ok {

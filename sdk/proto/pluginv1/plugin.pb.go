@@ -30,6 +30,65 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// ClosingReason says why the plugin receives its closing event.
+type ClosingReason int32
+
+const (
+	// CLOSING_REASON_UNSPECIFIED comes from hosts that predate reasons: the
+	// host stops, as SHUTDOWN.
+	ClosingReason_CLOSING_REASON_UNSPECIFIED ClosingReason = 0
+	// CLOSING_REASON_SHUTDOWN: the host stops.
+	ClosingReason_CLOSING_REASON_SHUTDOWN ClosingReason = 1
+	// CLOSING_REASON_REPLACED: a configuration reload replaces the plugin
+	// with a new version of it.
+	ClosingReason_CLOSING_REASON_REPLACED ClosingReason = 2
+	// CLOSING_REASON_REMOVED: a configuration reload removed the plugin.
+	ClosingReason_CLOSING_REASON_REMOVED ClosingReason = 3
+)
+
+// Enum value maps for ClosingReason.
+var (
+	ClosingReason_name = map[int32]string{
+		0: "CLOSING_REASON_UNSPECIFIED",
+		1: "CLOSING_REASON_SHUTDOWN",
+		2: "CLOSING_REASON_REPLACED",
+		3: "CLOSING_REASON_REMOVED",
+	}
+	ClosingReason_value = map[string]int32{
+		"CLOSING_REASON_UNSPECIFIED": 0,
+		"CLOSING_REASON_SHUTDOWN":    1,
+		"CLOSING_REASON_REPLACED":    2,
+		"CLOSING_REASON_REMOVED":     3,
+	}
+)
+
+func (x ClosingReason) Enum() *ClosingReason {
+	p := new(ClosingReason)
+	*p = x
+	return p
+}
+
+func (x ClosingReason) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ClosingReason) Descriptor() protoreflect.EnumDescriptor {
+	return file_pluginv1_plugin_proto_enumTypes[0].Descriptor()
+}
+
+func (ClosingReason) Type() protoreflect.EnumType {
+	return &file_pluginv1_plugin_proto_enumTypes[0]
+}
+
+func (x ClosingReason) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ClosingReason.Descriptor instead.
+func (ClosingReason) EnumDescriptor() ([]byte, []int) {
+	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{0}
+}
+
 // Source mirrors pluginapi.Source.
 type Source int32
 
@@ -67,11 +126,11 @@ func (x Source) String() string {
 }
 
 func (Source) Descriptor() protoreflect.EnumDescriptor {
-	return file_pluginv1_plugin_proto_enumTypes[0].Descriptor()
+	return file_pluginv1_plugin_proto_enumTypes[1].Descriptor()
 }
 
 func (Source) Type() protoreflect.EnumType {
-	return &file_pluginv1_plugin_proto_enumTypes[0]
+	return &file_pluginv1_plugin_proto_enumTypes[1]
 }
 
 func (x Source) Number() protoreflect.EnumNumber {
@@ -80,7 +139,7 @@ func (x Source) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Source.Descriptor instead.
 func (Source) EnumDescriptor() ([]byte, []int) {
-	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{0}
+	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{1}
 }
 
 type InitRequest struct {
@@ -154,6 +213,10 @@ type InitResponse struct {
 	// "update_error", "setting_changed", "closing").
 	Subscriptions []string       `protobuf:"bytes,1,rep,name=subscriptions,proto3" json:"subscriptions,omitempty"`
 	Declarations  []*Declaration `protobuf:"bytes,2,rep,name=declarations,proto3" json:"declarations,omitempty"`
+	// settings selects the settings whose setting_changed events the plugin
+	// receives: always those it declares, and these. Absent (a plugin built
+	// before the field existed): every setting, as then.
+	Settings      *SettingSelection `protobuf:"bytes,3,opt,name=settings,proto3" json:"settings,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -202,6 +265,59 @@ func (x *InitResponse) GetDeclarations() []*Declaration {
 	return nil
 }
 
+func (x *InitResponse) GetSettings() *SettingSelection {
+	if x != nil {
+		return x.Settings
+	}
+	return nil
+}
+
+// SettingSelection names settings besides the plugin's declarations; the
+// name "*" stands for every setting the host tracks.
+type SettingSelection struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Names         []string               `protobuf:"bytes,1,rep,name=names,proto3" json:"names,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SettingSelection) Reset() {
+	*x = SettingSelection{}
+	mi := &file_pluginv1_plugin_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SettingSelection) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SettingSelection) ProtoMessage() {}
+
+func (x *SettingSelection) ProtoReflect() protoreflect.Message {
+	mi := &file_pluginv1_plugin_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SettingSelection.ProtoReflect.Descriptor instead.
+func (*SettingSelection) Descriptor() ([]byte, []int) {
+	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *SettingSelection) GetNames() []string {
+	if x != nil {
+		return x.Names
+	}
+	return nil
+}
+
 type Declaration struct {
 	state                protoimpl.MessageState `protogen:"open.v1"`
 	Name                 string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -217,7 +333,7 @@ type Declaration struct {
 
 func (x *Declaration) Reset() {
 	*x = Declaration{}
-	mi := &file_pluginv1_plugin_proto_msgTypes[2]
+	mi := &file_pluginv1_plugin_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -229,7 +345,7 @@ func (x *Declaration) String() string {
 func (*Declaration) ProtoMessage() {}
 
 func (x *Declaration) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginv1_plugin_proto_msgTypes[2]
+	mi := &file_pluginv1_plugin_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -242,7 +358,7 @@ func (x *Declaration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Declaration.ProtoReflect.Descriptor instead.
 func (*Declaration) Descriptor() ([]byte, []int) {
-	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{2}
+	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Declaration) GetName() string {
@@ -297,7 +413,7 @@ type Condition struct {
 
 func (x *Condition) Reset() {
 	*x = Condition{}
-	mi := &file_pluginv1_plugin_proto_msgTypes[3]
+	mi := &file_pluginv1_plugin_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -309,7 +425,7 @@ func (x *Condition) String() string {
 func (*Condition) ProtoMessage() {}
 
 func (x *Condition) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginv1_plugin_proto_msgTypes[3]
+	mi := &file_pluginv1_plugin_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -322,7 +438,7 @@ func (x *Condition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Condition.ProtoReflect.Descriptor instead.
 func (*Condition) Descriptor() ([]byte, []int) {
-	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{3}
+	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Condition) GetFeature() string {
@@ -350,7 +466,7 @@ type Rule struct {
 
 func (x *Rule) Reset() {
 	*x = Rule{}
-	mi := &file_pluginv1_plugin_proto_msgTypes[4]
+	mi := &file_pluginv1_plugin_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -362,7 +478,7 @@ func (x *Rule) String() string {
 func (*Rule) ProtoMessage() {}
 
 func (x *Rule) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginv1_plugin_proto_msgTypes[4]
+	mi := &file_pluginv1_plugin_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -375,7 +491,7 @@ func (x *Rule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Rule.ProtoReflect.Descriptor instead.
 func (*Rule) Descriptor() ([]byte, []int) {
-	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{4}
+	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Rule) GetRuleId() int64 {
@@ -411,7 +527,7 @@ type RuleSet struct {
 
 func (x *RuleSet) Reset() {
 	*x = RuleSet{}
-	mi := &file_pluginv1_plugin_proto_msgTypes[5]
+	mi := &file_pluginv1_plugin_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -423,7 +539,7 @@ func (x *RuleSet) String() string {
 func (*RuleSet) ProtoMessage() {}
 
 func (x *RuleSet) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginv1_plugin_proto_msgTypes[5]
+	mi := &file_pluginv1_plugin_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -436,7 +552,7 @@ func (x *RuleSet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RuleSet.ProtoReflect.Descriptor instead.
 func (*RuleSet) Descriptor() ([]byte, []int) {
-	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{5}
+	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *RuleSet) GetRetrieved() bool {
@@ -472,7 +588,7 @@ type Header struct {
 
 func (x *Header) Reset() {
 	*x = Header{}
-	mi := &file_pluginv1_plugin_proto_msgTypes[6]
+	mi := &file_pluginv1_plugin_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -484,7 +600,7 @@ func (x *Header) String() string {
 func (*Header) ProtoMessage() {}
 
 func (x *Header) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginv1_plugin_proto_msgTypes[6]
+	mi := &file_pluginv1_plugin_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -497,7 +613,7 @@ func (x *Header) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Header.ProtoReflect.Descriptor instead.
 func (*Header) Descriptor() ([]byte, []int) {
-	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{6}
+	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Header) GetSeq() uint64 {
@@ -531,7 +647,7 @@ type Declared struct {
 
 func (x *Declared) Reset() {
 	*x = Declared{}
-	mi := &file_pluginv1_plugin_proto_msgTypes[7]
+	mi := &file_pluginv1_plugin_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -543,7 +659,7 @@ func (x *Declared) String() string {
 func (*Declared) ProtoMessage() {}
 
 func (x *Declared) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginv1_plugin_proto_msgTypes[7]
+	mi := &file_pluginv1_plugin_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -556,7 +672,7 @@ func (x *Declared) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Declared.ProtoReflect.Descriptor instead.
 func (*Declared) Descriptor() ([]byte, []int) {
-	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{7}
+	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Declared) GetHeader() *Header {
@@ -629,7 +745,7 @@ type RejectedValue struct {
 
 func (x *RejectedValue) Reset() {
 	*x = RejectedValue{}
-	mi := &file_pluginv1_plugin_proto_msgTypes[8]
+	mi := &file_pluginv1_plugin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -641,7 +757,7 @@ func (x *RejectedValue) String() string {
 func (*RejectedValue) ProtoMessage() {}
 
 func (x *RejectedValue) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginv1_plugin_proto_msgTypes[8]
+	mi := &file_pluginv1_plugin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -654,7 +770,7 @@ func (x *RejectedValue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectedValue.ProtoReflect.Descriptor instead.
 func (*RejectedValue) Descriptor() ([]byte, []int) {
-	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{8}
+	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *RejectedValue) GetSetting() string {
@@ -713,7 +829,7 @@ type UpdateOK struct {
 
 func (x *UpdateOK) Reset() {
 	*x = UpdateOK{}
-	mi := &file_pluginv1_plugin_proto_msgTypes[9]
+	mi := &file_pluginv1_plugin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -725,7 +841,7 @@ func (x *UpdateOK) String() string {
 func (*UpdateOK) ProtoMessage() {}
 
 func (x *UpdateOK) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginv1_plugin_proto_msgTypes[9]
+	mi := &file_pluginv1_plugin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -738,7 +854,7 @@ func (x *UpdateOK) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateOK.ProtoReflect.Descriptor instead.
 func (*UpdateOK) Descriptor() ([]byte, []int) {
-	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{9}
+	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *UpdateOK) GetHeader() *Header {
@@ -800,7 +916,7 @@ type UpdateError struct {
 
 func (x *UpdateError) Reset() {
 	*x = UpdateError{}
-	mi := &file_pluginv1_plugin_proto_msgTypes[10]
+	mi := &file_pluginv1_plugin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -812,7 +928,7 @@ func (x *UpdateError) String() string {
 func (*UpdateError) ProtoMessage() {}
 
 func (x *UpdateError) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginv1_plugin_proto_msgTypes[10]
+	mi := &file_pluginv1_plugin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -825,7 +941,7 @@ func (x *UpdateError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateError.ProtoReflect.Descriptor instead.
 func (*UpdateError) Descriptor() ([]byte, []int) {
-	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{10}
+	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *UpdateError) GetHeader() *Header {
@@ -871,18 +987,22 @@ func (x *UpdateError) GetSinceLastSuccessNanos() int64 {
 }
 
 type SettingChanged struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Header        *Header                `protobuf:"bytes,1,opt,name=header,proto3" json:"header,omitempty"`
-	Setting       string                 `protobuf:"bytes,2,opt,name=setting,proto3" json:"setting,omitempty"`
-	Old           *RuleSet               `protobuf:"bytes,3,opt,name=old,proto3" json:"old,omitempty"`
-	New           *RuleSet               `protobuf:"bytes,4,opt,name=new,proto3" json:"new,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Header  *Header                `protobuf:"bytes,1,opt,name=header,proto3" json:"header,omitempty"`
+	Setting string                 `protobuf:"bytes,2,opt,name=setting,proto3" json:"setting,omitempty"`
+	Old     *RuleSet               `protobuf:"bytes,3,opt,name=old,proto3" json:"old,omitempty"`
+	New     *RuleSet               `protobuf:"bytes,4,opt,name=new,proto3" json:"new,omitempty"`
+	// initial is true for a start-up change: old.retrieved is false, so new
+	// holds the first values the host has for the setting, not a change
+	// made on the service.
+	Initial       bool `protobuf:"varint,5,opt,name=initial,proto3" json:"initial,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SettingChanged) Reset() {
 	*x = SettingChanged{}
-	mi := &file_pluginv1_plugin_proto_msgTypes[11]
+	mi := &file_pluginv1_plugin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -894,7 +1014,7 @@ func (x *SettingChanged) String() string {
 func (*SettingChanged) ProtoMessage() {}
 
 func (x *SettingChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginv1_plugin_proto_msgTypes[11]
+	mi := &file_pluginv1_plugin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -907,7 +1027,7 @@ func (x *SettingChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SettingChanged.ProtoReflect.Descriptor instead.
 func (*SettingChanged) Descriptor() ([]byte, []int) {
-	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{11}
+	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *SettingChanged) GetHeader() *Header {
@@ -938,16 +1058,24 @@ func (x *SettingChanged) GetNew() *RuleSet {
 	return nil
 }
 
+func (x *SettingChanged) GetInitial() bool {
+	if x != nil {
+		return x.Initial
+	}
+	return false
+}
+
 type Closing struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Header        *Header                `protobuf:"bytes,1,opt,name=header,proto3" json:"header,omitempty"`
+	Reason        ClosingReason          `protobuf:"varint,2,opt,name=reason,proto3,enum=heksher.plugin.v1.ClosingReason" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Closing) Reset() {
 	*x = Closing{}
-	mi := &file_pluginv1_plugin_proto_msgTypes[12]
+	mi := &file_pluginv1_plugin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -959,7 +1087,7 @@ func (x *Closing) String() string {
 func (*Closing) ProtoMessage() {}
 
 func (x *Closing) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginv1_plugin_proto_msgTypes[12]
+	mi := &file_pluginv1_plugin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -972,7 +1100,7 @@ func (x *Closing) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Closing.ProtoReflect.Descriptor instead.
 func (*Closing) Descriptor() ([]byte, []int) {
-	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{12}
+	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Closing) GetHeader() *Header {
@@ -982,12 +1110,23 @@ func (x *Closing) GetHeader() *Header {
 	return nil
 }
 
+func (x *Closing) GetReason() ClosingReason {
+	if x != nil {
+		return x.Reason
+	}
+	return ClosingReason_CLOSING_REASON_UNSPECIFIED
+}
+
 // Delivery mirrors event.Delivery: one event with the subscriber's own
 // numbering.
 type Delivery struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Seq     uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
 	Dropped uint64                 `protobuf:"varint,2,opt,name=dropped,proto3" json:"dropped,omitempty"`
+	// unreadable is true on a setting_changed for a setting this plugin may
+	// not read (it did not declare it and has no grant to read undeclared
+	// settings): its lookups answer PERMISSION_DENIED.
+	Unreadable bool `protobuf:"varint,3,opt,name=unreadable,proto3" json:"unreadable,omitempty"`
 	// Types that are valid to be assigned to Event:
 	//
 	//	*Delivery_Declared
@@ -1002,7 +1141,7 @@ type Delivery struct {
 
 func (x *Delivery) Reset() {
 	*x = Delivery{}
-	mi := &file_pluginv1_plugin_proto_msgTypes[13]
+	mi := &file_pluginv1_plugin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1014,7 +1153,7 @@ func (x *Delivery) String() string {
 func (*Delivery) ProtoMessage() {}
 
 func (x *Delivery) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginv1_plugin_proto_msgTypes[13]
+	mi := &file_pluginv1_plugin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1027,7 +1166,7 @@ func (x *Delivery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Delivery.ProtoReflect.Descriptor instead.
 func (*Delivery) Descriptor() ([]byte, []int) {
-	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{13}
+	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Delivery) GetSeq() uint64 {
@@ -1042,6 +1181,13 @@ func (x *Delivery) GetDropped() uint64 {
 		return x.Dropped
 	}
 	return 0
+}
+
+func (x *Delivery) GetUnreadable() bool {
+	if x != nil {
+		return x.Unreadable
+	}
+	return false
 }
 
 func (x *Delivery) GetEvent() isDelivery_Event {
@@ -1138,7 +1284,7 @@ type DeliverResponse struct {
 
 func (x *DeliverResponse) Reset() {
 	*x = DeliverResponse{}
-	mi := &file_pluginv1_plugin_proto_msgTypes[14]
+	mi := &file_pluginv1_plugin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1150,7 +1296,7 @@ func (x *DeliverResponse) String() string {
 func (*DeliverResponse) ProtoMessage() {}
 
 func (x *DeliverResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginv1_plugin_proto_msgTypes[14]
+	mi := &file_pluginv1_plugin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1163,7 +1309,7 @@ func (x *DeliverResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliverResponse.ProtoReflect.Descriptor instead.
 func (*DeliverResponse) Descriptor() ([]byte, []int) {
-	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{14}
+	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{15}
 }
 
 type Feature struct {
@@ -1176,7 +1322,7 @@ type Feature struct {
 
 func (x *Feature) Reset() {
 	*x = Feature{}
-	mi := &file_pluginv1_plugin_proto_msgTypes[15]
+	mi := &file_pluginv1_plugin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1188,7 +1334,7 @@ func (x *Feature) String() string {
 func (*Feature) ProtoMessage() {}
 
 func (x *Feature) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginv1_plugin_proto_msgTypes[15]
+	mi := &file_pluginv1_plugin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1201,7 +1347,7 @@ func (x *Feature) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Feature.ProtoReflect.Descriptor instead.
 func (*Feature) Descriptor() ([]byte, []int) {
-	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{15}
+	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Feature) GetName() string {
@@ -1228,7 +1374,7 @@ type LookupRequest struct {
 
 func (x *LookupRequest) Reset() {
 	*x = LookupRequest{}
-	mi := &file_pluginv1_plugin_proto_msgTypes[16]
+	mi := &file_pluginv1_plugin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1240,7 +1386,7 @@ func (x *LookupRequest) String() string {
 func (*LookupRequest) ProtoMessage() {}
 
 func (x *LookupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginv1_plugin_proto_msgTypes[16]
+	mi := &file_pluginv1_plugin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1253,7 +1399,7 @@ func (x *LookupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LookupRequest.ProtoReflect.Descriptor instead.
 func (*LookupRequest) Descriptor() ([]byte, []int) {
-	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{16}
+	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *LookupRequest) GetSetting() string {
@@ -1282,7 +1428,7 @@ type LookupResponse struct {
 
 func (x *LookupResponse) Reset() {
 	*x = LookupResponse{}
-	mi := &file_pluginv1_plugin_proto_msgTypes[17]
+	mi := &file_pluginv1_plugin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1294,7 +1440,7 @@ func (x *LookupResponse) String() string {
 func (*LookupResponse) ProtoMessage() {}
 
 func (x *LookupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginv1_plugin_proto_msgTypes[17]
+	mi := &file_pluginv1_plugin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1307,7 +1453,7 @@ func (x *LookupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LookupResponse.ProtoReflect.Descriptor instead.
 func (*LookupResponse) Descriptor() ([]byte, []int) {
-	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{17}
+	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *LookupResponse) GetValueJson() []byte {
@@ -1347,10 +1493,13 @@ const file_pluginv1_plugin_proto_rawDesc = "" +
 	"\x12settings_broker_id\x18\x01 \x01(\rR\x10settingsBrokerId\x12\x1f\n" +
 	"\vconfig_json\x18\x02 \x01(\fR\n" +
 	"configJson\x12\x12\n" +
-	"\x04name\x18\x03 \x01(\tR\x04name\"x\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\"\xb9\x01\n" +
 	"\fInitResponse\x12$\n" +
 	"\rsubscriptions\x18\x01 \x03(\tR\rsubscriptions\x12B\n" +
-	"\fdeclarations\x18\x02 \x03(\v2\x1e.heksher.plugin.v1.DeclarationR\fdeclarations\"\xcc\x01\n" +
+	"\fdeclarations\x18\x02 \x03(\v2\x1e.heksher.plugin.v1.DeclarationR\fdeclarations\x12?\n" +
+	"\bsettings\x18\x03 \x01(\v2#.heksher.plugin.v1.SettingSelectionR\bsettings\"(\n" +
+	"\x10SettingSelection\x12\x14\n" +
+	"\x05names\x18\x01 \x03(\tR\x05names\"\xcc\x01\n" +
 	"\vDeclaration\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x123\n" +
@@ -1407,17 +1556,22 @@ const file_pluginv1_plugin_proto_rawDesc = "" +
 	"\x14consecutive_failures\x18\x03 \x01(\x03R\x13consecutiveFailures\x123\n" +
 	"\x16last_success_unix_nano\x18\x04 \x01(\x03R\x13lastSuccessUnixNano\x12%\n" +
 	"\x0eduration_nanos\x18\x05 \x01(\x03R\rdurationNanos\x127\n" +
-	"\x18since_last_success_nanos\x18\x06 \x01(\x03R\x15sinceLastSuccessNanos\"\xb9\x01\n" +
+	"\x18since_last_success_nanos\x18\x06 \x01(\x03R\x15sinceLastSuccessNanos\"\xd3\x01\n" +
 	"\x0eSettingChanged\x121\n" +
 	"\x06header\x18\x01 \x01(\v2\x19.heksher.plugin.v1.HeaderR\x06header\x12\x18\n" +
 	"\asetting\x18\x02 \x01(\tR\asetting\x12,\n" +
 	"\x03old\x18\x03 \x01(\v2\x1a.heksher.plugin.v1.RuleSetR\x03old\x12,\n" +
-	"\x03new\x18\x04 \x01(\v2\x1a.heksher.plugin.v1.RuleSetR\x03new\"<\n" +
+	"\x03new\x18\x04 \x01(\v2\x1a.heksher.plugin.v1.RuleSetR\x03new\x12\x18\n" +
+	"\ainitial\x18\x05 \x01(\bR\ainitial\"v\n" +
 	"\aClosing\x121\n" +
-	"\x06header\x18\x01 \x01(\v2\x19.heksher.plugin.v1.HeaderR\x06header\"\x81\x03\n" +
+	"\x06header\x18\x01 \x01(\v2\x19.heksher.plugin.v1.HeaderR\x06header\x128\n" +
+	"\x06reason\x18\x02 \x01(\x0e2 .heksher.plugin.v1.ClosingReasonR\x06reason\"\xa1\x03\n" +
 	"\bDelivery\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x18\n" +
-	"\adropped\x18\x02 \x01(\x04R\adropped\x129\n" +
+	"\adropped\x18\x02 \x01(\x04R\adropped\x12\x1e\n" +
+	"\n" +
+	"unreadable\x18\x03 \x01(\bR\n" +
+	"unreadable\x129\n" +
 	"\bdeclared\x18\n" +
 	" \x01(\v2\x1b.heksher.plugin.v1.DeclaredH\x00R\bdeclared\x12:\n" +
 	"\tupdate_ok\x18\v \x01(\v2\x1b.heksher.plugin.v1.UpdateOKH\x00R\bupdateOk\x12C\n" +
@@ -1439,7 +1593,12 @@ const file_pluginv1_plugin_proto_rawDesc = "" +
 	"\arule_id\x18\x03 \x01(\x03R\x06ruleId\x12<\n" +
 	"\n" +
 	"conditions\x18\x04 \x03(\v2\x1c.heksher.plugin.v1.ConditionR\n" +
-	"conditions*f\n" +
+	"conditions*\x85\x01\n" +
+	"\rClosingReason\x12\x1e\n" +
+	"\x1aCLOSING_REASON_UNSPECIFIED\x10\x00\x12\x1b\n" +
+	"\x17CLOSING_REASON_SHUTDOWN\x10\x01\x12\x1b\n" +
+	"\x17CLOSING_REASON_REPLACED\x10\x02\x12\x1a\n" +
+	"\x16CLOSING_REASON_REMOVED\x10\x03*f\n" +
 	"\x06Source\x12\x16\n" +
 	"\x12SOURCE_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vSOURCE_RULE\x10\x01\x12\x19\n" +
@@ -1463,61 +1622,65 @@ func file_pluginv1_plugin_proto_rawDescGZIP() []byte {
 	return file_pluginv1_plugin_proto_rawDescData
 }
 
-var file_pluginv1_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_pluginv1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_pluginv1_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_pluginv1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_pluginv1_plugin_proto_goTypes = []any{
-	(Source)(0),             // 0: heksher.plugin.v1.Source
-	(*InitRequest)(nil),     // 1: heksher.plugin.v1.InitRequest
-	(*InitResponse)(nil),    // 2: heksher.plugin.v1.InitResponse
-	(*Declaration)(nil),     // 3: heksher.plugin.v1.Declaration
-	(*Condition)(nil),       // 4: heksher.plugin.v1.Condition
-	(*Rule)(nil),            // 5: heksher.plugin.v1.Rule
-	(*RuleSet)(nil),         // 6: heksher.plugin.v1.RuleSet
-	(*Header)(nil),          // 7: heksher.plugin.v1.Header
-	(*Declared)(nil),        // 8: heksher.plugin.v1.Declared
-	(*RejectedValue)(nil),   // 9: heksher.plugin.v1.RejectedValue
-	(*UpdateOK)(nil),        // 10: heksher.plugin.v1.UpdateOK
-	(*UpdateError)(nil),     // 11: heksher.plugin.v1.UpdateError
-	(*SettingChanged)(nil),  // 12: heksher.plugin.v1.SettingChanged
-	(*Closing)(nil),         // 13: heksher.plugin.v1.Closing
-	(*Delivery)(nil),        // 14: heksher.plugin.v1.Delivery
-	(*DeliverResponse)(nil), // 15: heksher.plugin.v1.DeliverResponse
-	(*Feature)(nil),         // 16: heksher.plugin.v1.Feature
-	(*LookupRequest)(nil),   // 17: heksher.plugin.v1.LookupRequest
-	(*LookupResponse)(nil),  // 18: heksher.plugin.v1.LookupResponse
+	(ClosingReason)(0),       // 0: heksher.plugin.v1.ClosingReason
+	(Source)(0),              // 1: heksher.plugin.v1.Source
+	(*InitRequest)(nil),      // 2: heksher.plugin.v1.InitRequest
+	(*InitResponse)(nil),     // 3: heksher.plugin.v1.InitResponse
+	(*SettingSelection)(nil), // 4: heksher.plugin.v1.SettingSelection
+	(*Declaration)(nil),      // 5: heksher.plugin.v1.Declaration
+	(*Condition)(nil),        // 6: heksher.plugin.v1.Condition
+	(*Rule)(nil),             // 7: heksher.plugin.v1.Rule
+	(*RuleSet)(nil),          // 8: heksher.plugin.v1.RuleSet
+	(*Header)(nil),           // 9: heksher.plugin.v1.Header
+	(*Declared)(nil),         // 10: heksher.plugin.v1.Declared
+	(*RejectedValue)(nil),    // 11: heksher.plugin.v1.RejectedValue
+	(*UpdateOK)(nil),         // 12: heksher.plugin.v1.UpdateOK
+	(*UpdateError)(nil),      // 13: heksher.plugin.v1.UpdateError
+	(*SettingChanged)(nil),   // 14: heksher.plugin.v1.SettingChanged
+	(*Closing)(nil),          // 15: heksher.plugin.v1.Closing
+	(*Delivery)(nil),         // 16: heksher.plugin.v1.Delivery
+	(*DeliverResponse)(nil),  // 17: heksher.plugin.v1.DeliverResponse
+	(*Feature)(nil),          // 18: heksher.plugin.v1.Feature
+	(*LookupRequest)(nil),    // 19: heksher.plugin.v1.LookupRequest
+	(*LookupResponse)(nil),   // 20: heksher.plugin.v1.LookupResponse
 }
 var file_pluginv1_plugin_proto_depIdxs = []int32{
-	3,  // 0: heksher.plugin.v1.InitResponse.declarations:type_name -> heksher.plugin.v1.Declaration
-	4,  // 1: heksher.plugin.v1.Rule.conditions:type_name -> heksher.plugin.v1.Condition
-	5,  // 2: heksher.plugin.v1.RuleSet.rules:type_name -> heksher.plugin.v1.Rule
-	7,  // 3: heksher.plugin.v1.Declared.header:type_name -> heksher.plugin.v1.Header
-	4,  // 4: heksher.plugin.v1.RejectedValue.conditions:type_name -> heksher.plugin.v1.Condition
-	7,  // 5: heksher.plugin.v1.UpdateOK.header:type_name -> heksher.plugin.v1.Header
-	9,  // 6: heksher.plugin.v1.UpdateOK.rejected:type_name -> heksher.plugin.v1.RejectedValue
-	7,  // 7: heksher.plugin.v1.UpdateError.header:type_name -> heksher.plugin.v1.Header
-	7,  // 8: heksher.plugin.v1.SettingChanged.header:type_name -> heksher.plugin.v1.Header
-	6,  // 9: heksher.plugin.v1.SettingChanged.old:type_name -> heksher.plugin.v1.RuleSet
-	6,  // 10: heksher.plugin.v1.SettingChanged.new:type_name -> heksher.plugin.v1.RuleSet
-	7,  // 11: heksher.plugin.v1.Closing.header:type_name -> heksher.plugin.v1.Header
-	8,  // 12: heksher.plugin.v1.Delivery.declared:type_name -> heksher.plugin.v1.Declared
-	10, // 13: heksher.plugin.v1.Delivery.update_ok:type_name -> heksher.plugin.v1.UpdateOK
-	11, // 14: heksher.plugin.v1.Delivery.update_error:type_name -> heksher.plugin.v1.UpdateError
-	12, // 15: heksher.plugin.v1.Delivery.setting_changed:type_name -> heksher.plugin.v1.SettingChanged
-	13, // 16: heksher.plugin.v1.Delivery.closing:type_name -> heksher.plugin.v1.Closing
-	16, // 17: heksher.plugin.v1.LookupRequest.features:type_name -> heksher.plugin.v1.Feature
-	0,  // 18: heksher.plugin.v1.LookupResponse.source:type_name -> heksher.plugin.v1.Source
-	4,  // 19: heksher.plugin.v1.LookupResponse.conditions:type_name -> heksher.plugin.v1.Condition
-	1,  // 20: heksher.plugin.v1.Plugin.Init:input_type -> heksher.plugin.v1.InitRequest
-	14, // 21: heksher.plugin.v1.Plugin.Deliver:input_type -> heksher.plugin.v1.Delivery
-	17, // 22: heksher.plugin.v1.Settings.Lookup:input_type -> heksher.plugin.v1.LookupRequest
-	2,  // 23: heksher.plugin.v1.Plugin.Init:output_type -> heksher.plugin.v1.InitResponse
-	15, // 24: heksher.plugin.v1.Plugin.Deliver:output_type -> heksher.plugin.v1.DeliverResponse
-	18, // 25: heksher.plugin.v1.Settings.Lookup:output_type -> heksher.plugin.v1.LookupResponse
-	23, // [23:26] is the sub-list for method output_type
-	20, // [20:23] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	5,  // 0: heksher.plugin.v1.InitResponse.declarations:type_name -> heksher.plugin.v1.Declaration
+	4,  // 1: heksher.plugin.v1.InitResponse.settings:type_name -> heksher.plugin.v1.SettingSelection
+	6,  // 2: heksher.plugin.v1.Rule.conditions:type_name -> heksher.plugin.v1.Condition
+	7,  // 3: heksher.plugin.v1.RuleSet.rules:type_name -> heksher.plugin.v1.Rule
+	9,  // 4: heksher.plugin.v1.Declared.header:type_name -> heksher.plugin.v1.Header
+	6,  // 5: heksher.plugin.v1.RejectedValue.conditions:type_name -> heksher.plugin.v1.Condition
+	9,  // 6: heksher.plugin.v1.UpdateOK.header:type_name -> heksher.plugin.v1.Header
+	11, // 7: heksher.plugin.v1.UpdateOK.rejected:type_name -> heksher.plugin.v1.RejectedValue
+	9,  // 8: heksher.plugin.v1.UpdateError.header:type_name -> heksher.plugin.v1.Header
+	9,  // 9: heksher.plugin.v1.SettingChanged.header:type_name -> heksher.plugin.v1.Header
+	8,  // 10: heksher.plugin.v1.SettingChanged.old:type_name -> heksher.plugin.v1.RuleSet
+	8,  // 11: heksher.plugin.v1.SettingChanged.new:type_name -> heksher.plugin.v1.RuleSet
+	9,  // 12: heksher.plugin.v1.Closing.header:type_name -> heksher.plugin.v1.Header
+	0,  // 13: heksher.plugin.v1.Closing.reason:type_name -> heksher.plugin.v1.ClosingReason
+	10, // 14: heksher.plugin.v1.Delivery.declared:type_name -> heksher.plugin.v1.Declared
+	12, // 15: heksher.plugin.v1.Delivery.update_ok:type_name -> heksher.plugin.v1.UpdateOK
+	13, // 16: heksher.plugin.v1.Delivery.update_error:type_name -> heksher.plugin.v1.UpdateError
+	14, // 17: heksher.plugin.v1.Delivery.setting_changed:type_name -> heksher.plugin.v1.SettingChanged
+	15, // 18: heksher.plugin.v1.Delivery.closing:type_name -> heksher.plugin.v1.Closing
+	18, // 19: heksher.plugin.v1.LookupRequest.features:type_name -> heksher.plugin.v1.Feature
+	1,  // 20: heksher.plugin.v1.LookupResponse.source:type_name -> heksher.plugin.v1.Source
+	6,  // 21: heksher.plugin.v1.LookupResponse.conditions:type_name -> heksher.plugin.v1.Condition
+	2,  // 22: heksher.plugin.v1.Plugin.Init:input_type -> heksher.plugin.v1.InitRequest
+	16, // 23: heksher.plugin.v1.Plugin.Deliver:input_type -> heksher.plugin.v1.Delivery
+	19, // 24: heksher.plugin.v1.Settings.Lookup:input_type -> heksher.plugin.v1.LookupRequest
+	3,  // 25: heksher.plugin.v1.Plugin.Init:output_type -> heksher.plugin.v1.InitResponse
+	17, // 26: heksher.plugin.v1.Plugin.Deliver:output_type -> heksher.plugin.v1.DeliverResponse
+	20, // 27: heksher.plugin.v1.Settings.Lookup:output_type -> heksher.plugin.v1.LookupResponse
+	25, // [25:28] is the sub-list for method output_type
+	22, // [22:25] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_pluginv1_plugin_proto_init() }
@@ -1525,7 +1688,7 @@ func file_pluginv1_plugin_proto_init() {
 	if File_pluginv1_plugin_proto != nil {
 		return
 	}
-	file_pluginv1_plugin_proto_msgTypes[13].OneofWrappers = []any{
+	file_pluginv1_plugin_proto_msgTypes[14].OneofWrappers = []any{
 		(*Delivery_Declared)(nil),
 		(*Delivery_UpdateOk)(nil),
 		(*Delivery_UpdateError)(nil),
@@ -1537,8 +1700,8 @@ func file_pluginv1_plugin_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pluginv1_plugin_proto_rawDesc), len(file_pluginv1_plugin_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   18,
+			NumEnums:      2,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   2,
 		},
