@@ -26,6 +26,9 @@ type Config struct {
 	Workers int
 	// Header is added to every request (nil for none).
 	Header http.Header
+	// IgnoreETag: no request carries If-None-Match (default: each client
+	// sends the ETag of its last 200).
+	IgnoreETag bool
 	// Timeout bounds each request (default 10 s).
 	Timeout time.Duration
 	// Client sends the requests (default: a client of its own whose
@@ -189,7 +192,7 @@ func (r *run) send(ctx context.Context, w, i int, at time.Time) {
 	for k, vs := range r.c.Header {
 		req.Header[k] = vs
 	}
-	if cl.etag != "" {
+	if cl.etag != "" && !r.c.IgnoreETag {
 		req.Header.Set("If-None-Match", cl.etag)
 	}
 	begin := time.Now()
