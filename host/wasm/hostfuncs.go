@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"strconv"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -51,6 +52,7 @@ func instantiateHostModule(ctx context.Context, rt wazero.Runtime) error {
 	def(abi.ImportSubscribe, hostSubscribe, []api.ValueType{i32}, []api.ValueType{i32}, "kinds")
 	def(abi.ImportGetSettingInfo, hostGetSettingInfo, []api.ValueType{i32, i32, i32, i32, i32, i32}, []api.ValueType{i32},
 		"name_ptr", "name_len", "ctx_ptr", "ctx_len", "buf_ptr", "buf_cap")
+	def(abi.ImportLastError, hostLastError, []api.ValueType{i32, i32}, []api.ValueType{i32}, "buf_ptr", "buf_cap")
 	_, err := b.Instantiate(ctx)
 	return err
 }
@@ -81,17 +83,17 @@ func hostGetSetting(ctx context.Context, m api.Module, stack []uint64) {
 	}
 	name, ok := read(m, api.DecodeU32(stack[0]), api.DecodeU32(stack[1]))
 	if !ok {
-		ret(stack, abi.ResultInvalidMemory)
+		inst.badRange(ctx, stack, m, abi.ImportGetSetting, "the name", api.DecodeU32(stack[0]), api.DecodeU32(stack[1]))
 		return
 	}
 	ctxb, ok := read(m, api.DecodeU32(stack[2]), api.DecodeU32(stack[3]))
 	if !ok {
-		ret(stack, abi.ResultInvalidMemory)
+		inst.badRange(ctx, stack, m, abi.ImportGetSetting, "the context", api.DecodeU32(stack[2]), api.DecodeU32(stack[3]))
 		return
 	}
 	bufPtr, bufCap := api.DecodeU32(stack[4]), api.DecodeU32(stack[5])
 	if _, ok := read(m, bufPtr, bufCap); !ok {
-		ret(stack, abi.ResultInvalidMemory)
+		inst.badRange(ctx, stack, m, abi.ImportGetSetting, "the value buffer", bufPtr, bufCap)
 		return
 	}
 	// One pass over the context: decode, check and intern together.
@@ -100,20 +102,21 @@ func hostGetSetting(ctx context.Context, m api.Module, stack []uint64) {
 		r := abi.NewReader(ctxb)
 		n := r.U32()
 		if uint64(n)*8 > uint64(r.Len()) {
-			ret(stack, abi.ResultMalformed)
+			inst.badContext(ctx, stack, name, "it counts "+strconv.FormatUint(uint64(n), 10)+" pairs in "+strconv.Itoa(len(ctxb))+" bytes")
 			return
 		}
 		for i := 1; i <= 2*int(n); i += 2 {
 			f, v := r.Str(), r.Str()
 			if r.Err() != nil {
-				ret(stack, abi.ResultMalformed)
+				clear(feats)
+				inst.badContext(ctx, stack, name, "pair "+strconv.Itoa(i/2+1)+" of "+strconv.FormatUint(uint64(n), 10)+" does not decode")
 				return
 			}
 			feats = append(feats, pluginapi.Feature{Name: inst.strs.at(i, f), Value: inst.strs.at(i+1, v)})
 		}
 		if r.Len() != 0 {
 			clear(feats)
-			ret(stack, abi.ResultMalformed)
+			inst.badContext(ctx, stack, name, strconv.Itoa(r.Len())+" bytes follow its "+strconv.FormatUint(uint64(n), 10)+" pairs")
 			return
 		}
 	}
@@ -125,28 +128,32 @@ func hostGetSetting(ctx context.Context, m api.Module, stack []uint64) {
 	switch {
 	case err == nil:
 	case errors.Is(err, pluginapi.ErrNotFound):
-		ret(stack, abi.ResultNotFound)
+		inst.lookupFailed(ctx, stack, abi.ResultNotFound, name, err)
 		return
 	case errors.Is(err, pluginapi.ErrNotDeclared):
-		ret(stack, abi.ResultNotDeclared)
+		inst.lookupFailed(ctx, stack, abi.ResultNotDeclared, name, err)
 		return
 	case errors.Is(err, pluginapi.ErrBadContext):
-		ret(stack, abi.ResultBadContext)
+		inst.lookupFailed(ctx, stack, abi.ResultBadContext, name, err)
 		return
 	default:
-		p.log.LogAttrs(ctx, slog.LevelWarn, "wasm: lookup failed", slog.String("setting", string(name)), slog.Any("error", err))
+		inst.why.beginName(abi.ImportGetSetting, name).text("the host failed: ").text(err.Error())
+		if p.out.AdmitLine(inst.why.b, 0) {
+			p.log.LogAttrs(ctx, slog.LevelWarn, "wasm: lookup failed", slog.String("reason", string(inst.why.b)))
+		}
 		ret(stack, abi.ResultInternal)
 		return
 	}
 	out := inst.lookupAnswer(val) // the bare value, or get_setting_info's answer
 	n := len(out)
 	if n > int(^uint32(0)>>1) {
-		ret(stack, abi.ResultInternal)
+		inst.why.beginName(abi.ImportGetSetting, name).text("the value of " + strconv.Itoa(n) + " bytes is too large for the ABI")
+		inst.fail(ctx, stack, abi.ResultInternal)
 		return
 	}
 	if uint32(n) <= bufCap && n > 0 {
 		if !m.Memory().Write(bufPtr, out) {
-			ret(stack, abi.ResultInvalidMemory)
+			inst.badRange(ctx, stack, m, abi.ImportGetSetting, "the value buffer", bufPtr, bufCap)
 			return
 		}
 	}
@@ -215,18 +222,34 @@ func hostLogEnabled(ctx context.Context, _ api.Module, stack []uint64) {
 // hostDeclare: declare(ptr, len) -> result; only during heksher_init.
 func hostDeclare(ctx context.Context, m api.Module, stack []uint64) {
 	inst := callerOf(ctx)
-	if inst == nil || !inst.inInit {
+	if inst == nil {
 		ret(stack, abi.ResultNotAllowed)
+		return
+	}
+	if !inst.inInit {
+		inst.failf(ctx, stack, abi.ResultNotAllowed, abi.ImportDeclare, "only during heksher_init: the plugin's declarations are fixed when it loads")
 		return
 	}
 	b, ok := read(m, api.DecodeU32(stack[0]), api.DecodeU32(stack[1]))
 	if !ok {
-		ret(stack, abi.ResultInvalidMemory)
+		inst.badRange(ctx, stack, m, abi.ImportDeclare, "the declaration", api.DecodeU32(stack[0]), api.DecodeU32(stack[1]))
 		return
 	}
 	d, err := abi.DecodeDeclaration(b)
-	if err != nil || len(d.Name) == 0 || len(d.Type) == 0 || !json.Valid(d.Default) {
-		ret(stack, abi.ResultMalformed)
+	switch {
+	case err != nil:
+		inst.failf(ctx, stack, abi.ResultMalformed, abi.ImportDeclare, "the declaration does not decode (docs/ABI.md §5.4): "+err.Error())
+		return
+	case len(d.Name) == 0:
+		inst.failf(ctx, stack, abi.ResultMalformed, abi.ImportDeclare, "the setting's name is empty")
+		return
+	case len(d.Type) == 0:
+		inst.why.begin(abi.ImportDeclare).text("setting ").quote(d.Name).text(" has an empty type: give a Heksher type such as \"int\" or \"str\"")
+		inst.fail(ctx, stack, abi.ResultMalformed)
+		return
+	case !json.Valid(d.Default):
+		inst.why.begin(abi.ImportDeclare).text("setting ").quote(d.Name).text(": the default ").quote(d.Default).text(" is not JSON (a string default is quoted: \"\\\"text\\\"\")")
+		inst.fail(ctx, stack, abi.ResultMalformed)
 		return
 	}
 	decl := pluginapi.Declaration{
@@ -244,7 +267,8 @@ func hostDeclare(ctx context.Context, m api.Module, stack []uint64) {
 	}
 	if len(d.Metadata) > 0 {
 		if err := json.Unmarshal(d.Metadata, &decl.Metadata); err != nil {
-			ret(stack, abi.ResultMalformed)
+			inst.why.begin(abi.ImportDeclare).text("setting ").quote(d.Name).text(": the metadata is not a JSON object: ").text(err.Error())
+			inst.fail(ctx, stack, abi.ResultMalformed)
 			return
 		}
 	}
@@ -256,13 +280,18 @@ func hostDeclare(ctx context.Context, m api.Module, stack []uint64) {
 // hostSubscribe: subscribe(kinds) -> result; only during heksher_init.
 func hostSubscribe(ctx context.Context, _ api.Module, stack []uint64) {
 	inst := callerOf(ctx)
-	if inst == nil || !inst.inInit {
+	if inst == nil {
 		ret(stack, abi.ResultNotAllowed)
+		return
+	}
+	if !inst.inInit {
+		inst.failf(ctx, stack, abi.ResultNotAllowed, abi.ImportSubscribe, "only during heksher_init: the plugin's subscriptions are fixed when it loads")
 		return
 	}
 	mask := event.Set(api.DecodeU32(stack[0]))
 	if mask&^event.All != 0 {
-		ret(stack, abi.ResultMalformed)
+		inst.failf(ctx, stack, abi.ResultMalformed, abi.ImportSubscribe, "unknown bits "+strconv.FormatUint(uint64(mask&^event.All), 2)+
+			" in kinds "+strconv.FormatUint(uint64(mask), 2)+" (binary); the kinds are 2 declared, 4 update_ok, 8 update_error, 16 setting_changed, 32 closing")
 		return
 	}
 	inst.subs, inst.subscribed = mask, true

@@ -44,6 +44,7 @@ type instance struct {
 	inInit     bool
 	errSet     bool
 	errMsg     []byte
+	why        reason // last_error's answer
 	features   []pluginapi.Feature
 	strs       internTable
 	decls      []pluginapi.Declaration
@@ -171,6 +172,7 @@ func (inst *instance) callWithPayload(ctx context.Context, fn api.Function, payl
 	}
 	inst.errSet = false
 	inst.errMsg = inst.errMsg[:0]
+	inst.why.b = inst.why.b[:0]
 	inst.stack[0] = api.EncodeU32(inst.scratchPtr)
 	inst.stack[1] = api.EncodeU32(uint32(len(payload)))
 	if err := fn.CallWithStack(ctx, inst.stack); err != nil {

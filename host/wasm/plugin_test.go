@@ -67,7 +67,7 @@ func TestLookupErrorsReachGuest(t *testing.T) {
 	// as the guest's error status.
 	err := deliver(p, changed("no_such_setting"))
 	var ce *CallError
-	if !errors.As(err, &ce) || !errors.Is(err, ErrGuestStatus) || ce.Message != "wasm: setting not found" {
+	if !errors.As(err, &ce) || !errors.Is(err, ErrGuestStatus) || !strings.HasPrefix(ce.Message, `wasm: setting not found: get_setting "no_such_setting": `) {
 		t.Fatalf("err = %v", err)
 	}
 	// A value larger than the SDK's first buffer is fetched by growing it.

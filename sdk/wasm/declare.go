@@ -31,7 +31,8 @@ type Declaration struct {
 //
 // [ErrNotAllowed] outside init; [ErrInvalidDeclaration] if the host found
 // the declaration malformed (an empty name or type, a default or metadata
-// that is not JSON); [ErrHost]. The host checks the rest (a known type, a
+// that is not JSON); [ErrHost]. The host's refusals come as a [*HostError]
+// with its reason. The host checks the rest (a known type, a
 // default of that type, at least one configurable feature) when it registers
 // the plugin, and refuses the plugin at load if they fail.
 func Declare(d Declaration) error {
@@ -39,13 +40,14 @@ func Declare(d Declaration) error {
 		return ErrNotAllowed
 	}
 	b := abi.AppendDeclaration(nil, d.Name, d.Type, d.ConfigurableFeatures, d.Default, d.Version, d.Metadata)
-	switch hostDeclare(unsafe.Pointer(unsafe.SliceData(b)), uint32(len(b))) {
+	switch n := hostDeclare(unsafe.Pointer(unsafe.SliceData(b)), uint32(len(b))); n {
 	case abi.ResultOK:
 		return nil
 	case abi.ResultNotAllowed:
-		return ErrNotAllowed
+		return hostError(n, ErrNotAllowed)
 	case abi.ResultMalformed:
-		return ErrInvalidDeclaration
+		return hostError(n, ErrInvalidDeclaration)
+	default:
+		return hostError(n, ErrHost)
 	}
-	return ErrHost
 }

@@ -51,8 +51,11 @@
 // setting for a [Context]. Build fixed contexts once with [NewContext], or
 // changing ones with a reused [ContextBuilder]; a lookup then allocates only
 // its decoded value (none for numbers and bools, the string for GetString).
-// Errors are returned unwrapped, without allocating: [ErrNotFound],
-// [ErrNotDeclared], [ErrBadContext], [ErrType], [ErrHost].
+// A failed lookup returns [ErrNotFound], [ErrNotDeclared], [ErrBadContext]
+// or [ErrHost] in a [*HostError] that carries the host's reason (why the
+// context does not fit, which setting is unknown), and a value of another
+// type [ErrType]; only a failure allocates (the error and its reason).
+// Compare with errors.Is.
 //
 // # Limits
 //

@@ -64,7 +64,8 @@ var lookupBuf = make([]byte, 256)
 //
 // # Errors
 //
-// [ErrNotFound], [ErrNotDeclared], [ErrBadContext], [ErrHost].
+// [ErrNotFound], [ErrNotDeclared], [ErrBadContext], [ErrHost], each in a
+// [*HostError] with the host's reason.
 func GetRaw(setting string, c Context) ([]byte, error) {
 	for {
 		n := hostGetSetting(setting, unsafe.Pointer(unsafe.SliceData(c.b)), uint32(len(c.b)),
@@ -77,18 +78,6 @@ func GetRaw(setting string, c Context) ([]byte, error) {
 		}
 		lookupBuf = make([]byte, n) // the value did not fit: grow and ask again
 	}
-}
-
-func resultError(n int32) error {
-	switch n {
-	case abi.ResultNotFound:
-		return ErrNotFound
-	case abi.ResultNotDeclared:
-		return ErrNotDeclared
-	case abi.ResultBadContext, abi.ResultMalformed:
-		return ErrBadContext
-	}
-	return ErrHost
 }
 
 // GetInt looks up an int setting.

@@ -5,7 +5,8 @@
 // name, so that one module exercises every fault: "panic", "loop" (a pure
 // wasm busy loop that calls no host function), "oom" (allocates until the
 // memory limit), "error" (an error status with a message), "badptr" (calls
-// every host function with out-of-range pointers), "grow" (keeps 8 MiB, to
+// every host function with out-of-range pointers), "reasons" (logs the
+// errors of failing lookups, with the host's reasons), "grow" (keeps 8 MiB, to
 // trigger recycling), "sandbox" (logs what it can see of files, environment,
 // clock and randomness, and writes a line to stdout and one to stderr), "walk" (reads every field of the event), "noop"
 // (returns at once, after the SDK's own decoding), and anything else
@@ -120,6 +121,8 @@ func onChanged(d wasm.Delivery, e wasm.SettingChanged) error {
 		return errors.New("cannot handle " + e.Setting())
 	case "badptr":
 		return badPointers()
+	case "reasons":
+		return reasons()
 	case "grow":
 		kept = make([]byte, 8<<20)
 		return nil
@@ -256,6 +259,38 @@ func rawDeclare(ptr, n uint32) int32
 //go:wasmimport heksher_v1 subscribe
 func rawSubscribe(kinds uint32) int32
 
+//go:wasmimport heksher_v1 last_error
+func rawLastError(bufPtr, bufCap uint32) int32
+
+// reasons logs the errors of failing lookups, which carry the host's
+// reasons: a context naming a feature the setting is not configurable by,
+// an unknown setting, a context that does not decode (through the raw
+// import, since the SDK encodes contexts correctly) and a 1 MiB name.
+func reasons() error {
+	_, err := wasm.GetInt("answer", wasm.NewContext("colour", "red"))
+	wasm.Info("reasons: bad context: " + errText(err))
+	_, err = wasm.GetInt("no_such_setting", prod)
+	wasm.Info("reasons: not found: " + errText(err))
+	name := "answer"
+	garbage := []byte{9, 0, 0, 0, 1, 2}
+	var buf [2048]byte
+	n := rawGetSetting(uint32(uintptr(unsafe.Pointer(unsafe.StringData(name)))), uint32(len(name)),
+		uint32(uintptr(unsafe.Pointer(&garbage[0]))), uint32(len(garbage)), 0, 0)
+	m := rawLastError(uint32(uintptr(unsafe.Pointer(&buf[0]))), uint32(len(buf)))
+	wasm.Info("reasons: malformed " + strconv.Itoa(int(n)) + ": " + string(buf[:max(m, 0)]))
+	huge := strings.Repeat("n", 1<<20)
+	_, err = wasm.GetRaw(huge, prod)
+	wasm.Info("reasons: huge name: " + strconv.Itoa(len(errText(err))) + " bytes, reason " + strconv.Itoa(int(rawLastError(0, 0))) + " bytes")
+	return nil
+}
+
+func errText(err error) string {
+	if err == nil {
+		return "no error"
+	}
+	return err.Error()
+}
+
 // badPointers calls every host function with pointers and lengths outside
 // memory and fails unless each one answers INVALID_MEMORY (or NOT_ALLOWED
 // after init) instead of trapping.
@@ -278,6 +313,20 @@ func badPointers() error {
 		{"ctx garbage", rawGetSetting(np, 6, bp, 64, bp, 64), -5},
 		{"declare after init", rawDeclare(far, 10), -6},
 		{"subscribe after init", rawSubscribe(1 << 4), -6},
+		{"last_error ptr", rawLastError(far, 64), -4},
+		{"last_error cap", rawLastError(bp, 0xFFFF_FFFF), -4},
+	}
+	// After those failures last_error answers the last one's reason, and
+	// writes it only into a buffer large enough.
+	var why [abi.MaxReason]byte
+	wp := uint32(uintptr(unsafe.Pointer(&why[0])))
+	n := rawLastError(wp, abi.MaxReason)
+	if n <= 0 || n > abi.MaxReason || !strings.HasPrefix(string(why[:max(n, 0)]), "subscribe: ") {
+		return errors.New("badptr: last_error after subscribe answered " + strconv.Itoa(int(n)) + ": " + string(why[:max(n, 0)]))
+	}
+	why[0] = 0
+	if m := rawLastError(wp, uint32(n-1)); m != n || why[0] != 0 {
+		return errors.New("badptr: last_error into a short buffer answered " + strconv.Itoa(int(m)) + " or wrote")
 	}
 	rawSetError(far, 100)
 	rawLog(0, far, 100)
