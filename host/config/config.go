@@ -55,6 +55,9 @@ type Config struct {
 	Plugins []Plugin `yaml:"plugins"`
 	// Admin configures the status page, lookup API and metrics server.
 	Admin Admin `yaml:"admin"`
+	// Relay configures relay mode: the Heksher API served to downstream
+	// clients from a replica of the service (relay.go).
+	Relay Relay `yaml:"relay"`
 	// StateDir holds the last good snapshot and the wasm compilation cache;
 	// default "state" beside the configuration file.
 	StateDir string `yaml:"state_dir"`
@@ -259,6 +262,7 @@ func (c Config) WithDefaults() Config {
 	if c.Admin.EventsShown == 0 {
 		c.Admin.EventsShown = DefaultEventsShown
 	}
+	c.Relay = c.Relay.withDefaults()
 	if c.StateDir == "" {
 		c.StateDir = DefaultStateDir
 	}

@@ -78,6 +78,7 @@ func (c Config) validate(file string, pos Positions) error {
 		v.plugin(fmt.Sprintf("plugins[%d]", i), pl, plugins)
 	}
 	v.admin(c.Admin)
+	v.relay(c.Relay)
 	switch c.Log.Level {
 	case "", "debug", "info", "warn", "error":
 	default:
@@ -236,6 +237,7 @@ func (c Config) resolvePaths(dir string) Config {
 	c.Service.TLS.CertFile = abs(c.Service.TLS.CertFile)
 	c.Service.TLS.KeyFile = abs(c.Service.TLS.KeyFile)
 	c.Admin.TokenFile = abs(c.Admin.TokenFile)
+	c.Relay.TokenFile = abs(c.Relay.TokenFile)
 	if len(c.Plugins) > 0 {
 		ps := make([]Plugin, len(c.Plugins))
 		copy(ps, c.Plugins)
