@@ -52,6 +52,8 @@ func instantiateHostModule(ctx context.Context, rt wazero.Runtime) error {
 	def(abi.ImportSubscribe, hostSubscribe, []api.ValueType{i32}, []api.ValueType{i32}, "kinds")
 	def(abi.ImportGetSettingInfo, hostGetSettingInfo, []api.ValueType{i32, i32, i32, i32, i32, i32}, []api.ValueType{i32},
 		"name_ptr", "name_len", "ctx_ptr", "ctx_len", "buf_ptr", "buf_cap")
+	def(abi.ImportSubscribeSetting, hostSubscribeSetting, []api.ValueType{i32, i32}, []api.ValueType{i32}, "name_ptr", "name_len")
+	def(abi.ImportEventInfo, hostEventInfo, []api.ValueType{i32}, []api.ValueType{i32}, "what")
 	def(abi.ImportLastError, hostLastError, []api.ValueType{i32, i32}, []api.ValueType{i32}, "buf_ptr", "buf_cap")
 	_, err := b.Instantiate(ctx)
 	return err

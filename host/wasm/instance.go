@@ -52,6 +52,9 @@ type instance struct {
 	answer     []byte // its encoding buffer
 	subs       event.Set
 	subscribed bool
+	selected   bool     // subscribe_setting was called
+	selection  []string // the names it was given
+	info       eventInfo
 
 	stdout, stderr *lineLogger
 
