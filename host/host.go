@@ -36,6 +36,7 @@ type Host struct {
 	mgr      *manager
 	admin    *admin.Server
 	embedded *embedded
+	relay    *relayRunner // relay mode; nil when off
 	client   *heksher.Client
 	url      atomic.Pointer[string] // the service in use; read by the admin server during Start
 
@@ -168,6 +169,9 @@ func (h *Host) Start(ctx context.Context) (err error) {
 		h.log.Info("embedded Heksher server listening", "url", url)
 	}
 	h.url.Store(&url)
+	if err := h.startRelay(ctx); err != nil {
+		return err
+	}
 	if err := h.newClient(); err != nil {
 		return err
 	}
@@ -366,6 +370,9 @@ func (h *Host) Close(ctx context.Context) error {
 			if c, ok := l.(interface{ Close(context.Context) error }); ok {
 				errs = append(errs, c.Close(ctx))
 			}
+		}
+		if h.relay != nil {
+			errs = append(errs, h.relay.close(ctx))
 		}
 		if h.admin != nil {
 			errs = append(errs, h.admin.Close(ctx))

@@ -32,6 +32,7 @@ func (h *Host) Snapshot() admin.Snapshot {
 		s.Service.SnapshotTime = h.client.Status().SnapshotSaved
 	}
 	h.serviceState(&s.Service)
+	s.Relay = h.relayStatus()
 	if h.metrics != nil {
 		s.History = h.metrics.History().Snapshot(s.Time)
 	}

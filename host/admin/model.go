@@ -45,6 +45,8 @@ type Snapshot struct {
 	// History is the last hour of updates and deliveries, per minute; nil
 	// when nothing keeps it.
 	History *HistorySnapshot `json:"history,omitempty"`
+	// Relay is the relay's state; nil when relay mode is off.
+	Relay *RelayStatus `json:"relay,omitempty"`
 }
 
 // The states of [ServiceStatus.State].

@@ -220,6 +220,7 @@ form.context input{width:9em}
 <table>
 <tr><th>URL</th><td><code>{{.Service.URL}}</code>{{if .Service.Embedded}} (embedded server){{end}}</td></tr>
 <tr><th>Serving</th><td id="serving" class="{{if eq .Service.State "fresh"}}ok{{else if eq .Service.State "defaults"}}bad{{else}}warn{{end}}">{{.Service.Serving}}{{if not .Service.SnapshotTime.IsZero}} (snapshot saved {{when .Service.SnapshotTime}}){{end}}</td></tr>
+{{with .Relay}}<tr><th>Relay</th><td id="relay" class="{{if .Failing}}warn{{else if .Ready}}ok{{else}}bad{{end}}"><code>{{.URL}}</code> mirroring <code>{{.Upstream}}</code>: {{if .Ready}}{{.Settings}} settings, snapshot confirmed {{printf "%.1f" .SnapshotAgeSeconds}} s ago{{else}}no snapshot yet{{end}}{{if .Failing}}; upstream failing: {{.LastError}}{{end}}</td></tr>{{end}}
 </table>
 
 <h2 id="update">Last update</h2>
