@@ -117,7 +117,7 @@ func TestExampleAssemblyScriptRefusals(t *testing.T) {
 	}
 	err := deliver(p, changed("feature_x"))
 	var ce *CallError
-	if !errors.As(err, &ce) || !errors.Is(err, ErrGuestStatus) || ce.Message != "rate_limit: setting not found" {
+	if !errors.As(err, &ce) || !errors.Is(err, ErrGuestStatus) || ce.Message != `rate_limit: setting not found: get_setting "rate_limit": setting "rate_limit": pluginapi: setting not found` {
 		t.Fatalf("err = %v", err)
 	}
 	// The failure is the plugin's answer, not a fault: the instance stays.
@@ -167,7 +167,7 @@ func TestAssemblyScriptSDK(t *testing.T) {
 	}
 	for _, want := range []string{
 		fmt.Sprintf(`INFO changed motd seq=%d dropped=4 old: retrieved default= #1[]=1 new: retrieved default=5 #2[env=prod]=2 #3[env=dev,user=ann]=3 cursor: #2[env=prod]=2 #3[env=dev,user=ann]=3`, d.Seq),
-		`INFO typed: answer=43 ratio=43.0 enabled=true default_enabled=false greeting=hello, prod missing=-1 (missing: setting not found) answer_as_str=fallback (type error)`,
+		`INFO typed: answer=43 ratio=43.0 enabled=true default_enabled=false greeting=hello, prod missing=-1 (missing: setting not found: get_setting "missing": setting "missing": pluginapi: setting not found) answer_as_str=fallback (type error)`,
 		"INFO big: 1002",
 		`INFO update_ok: not_modified=false etag="e1" changed=a,b rejected a#7 "v": not an int`,
 		fmt.Sprintf("INFO update_error: boom ünïcode failures=2 last_success=%d", last.UnixNano()),

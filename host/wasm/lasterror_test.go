@@ -73,3 +73,21 @@ func TestReasonBounds(t *testing.T) {
 func fmtSscanf(s, format string, args ...any) (int, error) { return fmt.Sscanf(s, format, args...) }
 
 func utf8Valid(b []byte) bool { return utf8.Valid(b) }
+
+// TestLastErrorAssemblyScript: the AssemblyScript SDK's lookup errors carry
+// the host's reason too.
+func TestLastErrorAssemblyScript(t *testing.T) {
+	r, rec := newTestRuntime(t)
+	p := mustLoad(t, r, PluginConfig{Name: "as-reasons", Path: asGuestWasm}, nil)
+	defer func() { _ = p.Close(context.Background()) }()
+	if err := deliver(p, changed("reasons")); err != nil {
+		t.Fatal(err)
+	}
+	want := `INFO reasons: missing: get_setting "missing": setting "missing": pluginapi: setting not found; answer: answer: bad context for setting: get_setting "answer": bad context for setting`
+	if rec.find(want, "plugin=as-reasons") == "" {
+		t.Fatalf("no line %q:\n%s", want, rec.dump())
+	}
+	if rec.find("DEBUG wasm: host function refused the guest's call", "plugin=as-reasons", "result=-3") == "" {
+		t.Fatalf("no DEBUG line naming the plugin:\n%s", rec.dump())
+	}
+}

@@ -25,6 +25,12 @@ export declare function hostDeclare(ptr: usize, len: i32): i32;
 @external("heksher_v1", "subscribe")
 export declare function hostSubscribe(kinds: u32): i32;
 
+// The reason of this instance's last failing host call (docs/ABI.md §3,
+// last_error): its length, written to buf only if it fits.
+// @ts-ignore: decorator
+@external("heksher_v1", "last_error")
+export declare function hostLastError(buf: usize, bufCap: i32): i32;
+
 // WASI's random_get, imported only by a plugin that uses Math.random (through
 // the seed in abort.ts).
 // @ts-ignore: decorator

@@ -14,7 +14,7 @@
 // fallback when it fails, and its handle keeps why (`ok`, `err`, `error()`).
 // A handler returns null when it succeeded, or an error message.
 
-import { hostGetSetting, hostSetError, hostLog, hostLogEnabled, hostDeclare, hostSubscribe } from "./host";
+import { hostGetSetting, hostSetError, hostLog, hostLogEnabled, hostDeclare, hostSubscribe, hostLastError } from "./host";
 import { Reader, Writer, utf8 } from "./codec";
 
 // ---------------------------------------------------------------- logging
@@ -78,6 +78,21 @@ export enum Err {
   Internal = -7,
   /** The value is not of the type asked for. */
   Type = -100,
+}
+
+// reasonBuf receives the host's reasons, which are at most 1 KiB (ABI
+// last_error).
+const REASON_MAX = 1024;
+const reasonBuf: usize = heap.alloc(REASON_MAX);
+
+/**
+ * lastError returns the host's reason for this instance's last failing host
+ * call (a lookup, a declaration), such as `get_setting "rate_limit": …`;
+ * "" when the host gives none.
+ */
+export function lastError(): string {
+  const n = hostLastError(reasonBuf, REASON_MAX);
+  return n > 0 && n <= REASON_MAX ? String.UTF8.decodeUnsafe(reasonBuf, <usize>n) : "";
 }
 
 /** errText describes e. */
@@ -163,6 +178,8 @@ export class Setting {
   nameLen: i32;
   /** err is why the last lookup failed, Err.None if it did not. */
   err: Err = Err.None;
+  /** reason is the host's explanation of the last lookup's failure ("" if none). */
+  reason: string = "";
 
   constructor(name: string) {
     this.name = name;
@@ -173,8 +190,11 @@ export class Setting {
   /** ok reports whether the last lookup succeeded. */
   get ok(): bool { return this.err == Err.None; }
 
-  /** error describes the last lookup's failure, naming the setting. */
-  error(): string { return this.name + ": " + errText(this.err); }
+  /** error describes the last lookup's failure, naming the setting, with the host's reason. */
+  error(): string {
+    const s = this.name + ": " + errText(this.err);
+    return this.reason.length > 0 && this.err != Err.Type ? s + ": " + this.reason : s;
+  }
 
   /** fetch looks the setting up into lookupBuf; the value's length, or -1. */
   fetch(ctx: Context): i32 {
@@ -182,6 +202,7 @@ export class Setting {
       const n = hostGetSetting(this.namePtr, this.nameLen, ctx.w.buf, <i32>ctx.w.len, lookupBuf, lookupCap);
       if (n < 0) {
         this.err = <Err>(n < Err.Internal ? Err.Internal : n);
+        this.reason = lastError();
         return -1;
       }
       if (n <= lookupCap) {
@@ -329,7 +350,10 @@ export function declare(name: string, type: string, features: string[], defaultJ
 function declareRaw(name: string, type: string, features: string[], defaultJSON: string, version: string, metadata: string): void {
   declBuf.reset().str(name).str(type).strs(features).str(defaultJSON).str(version).str(metadata);
   const r = inInit ? hostDeclare(declBuf.buf, <i32>declBuf.len) : Err.NotAllowed;
-  if (r != 0 && declareErr === null) declareErr = "declare " + name + ": " + errText(<Err>r);
+  if (r != 0 && declareErr === null) {
+    const why = inInit ? lastError() : "";
+    declareErr = "declare " + name + ": " + errText(<Err>r) + (why.length > 0 ? ": " + why : "");
+  }
 }
 
 /** declareInt declares an int setting. */

@@ -47,7 +47,7 @@ function settingChanged(setting, seq = 1) {
 
 // ---- a heksher_v1 host
 function makeHost(values) {
-  const h = { logs: [], declarations: [], subscribed: null, error: "", lookups: 0, mem: null };
+  const h = { logs: [], declarations: [], subscribed: null, error: "", lookups: 0, mem: null, reason: "" };
   const m = () => new Uint8Array(h.mem.buffer);
   const str = (p, n) => dec.decode(m().subarray(p, p + n));
   h.imports = {
@@ -67,7 +67,7 @@ function makeHost(values) {
           }
         }
         const byEnv = values[name];
-        if (!byEnv) return -1;
+        if (!byEnv) { h.reason = `get_setting "${name}": no such setting in the test host`; return -1; }
         const v = enc.encode(byEnv[env] ?? byEnv[""]);
         if (v.length <= bc) m().set(v, bp);
         return v.length;
@@ -83,11 +83,19 @@ function makeHost(values) {
         const nf = b.readUInt32LE(o); o += 4;
         const features = []; for (let i = 0; i < nf; i++) features.push(s());
         const def = s(); s(); s();
-        if (name === "" || type === "") return -5;
+        if (name === "" || type === "") { h.reason = "declare: the setting's name is empty"; return -5; }
         h.declarations.push({ name, type, features, def });
         return 0;
       },
       subscribe(kinds) { h.subscribed = kinds; return 0; },
+      // last_error as docs/ABI.md §3 says: the length, the bytes only if
+      // they fit, INVALID_MEMORY for a range outside memory.
+      last_error(bp, bc) {
+        if (bp + bc > h.mem.buffer.byteLength) return -4;
+        const r = enc.encode(h.reason);
+        if (r.length <= bc) m().set(r, bp);
+        return r.length;
+      },
     },
     wasi_snapshot_preview1: {
       random_get(p, n) { m().fill(7, p, p + n); return 0; },
@@ -169,7 +177,7 @@ test("init failures: the guest's message, and a malformed declaration", async ()
   assert.equal(a.error, "init refused: fail");
   const b = await load(guestPath, "baddecl");
   assert.equal(b.initStatus, 1);
-  assert.equal(b.error, "declare : malformed payload");
+  assert.equal(b.error, "declare : malformed payload: declare: the setting's name is empty");
 });
 
 test("a setting_changed event is decoded in full", async () => {
@@ -212,5 +220,11 @@ test("update_error, closing and the example's behaviours", async () => {
   // A lookup that fails is the handler's error, naming the setting.
   const lost = await load(pluginPath, "null", {});
   assert.equal(lost.send("heksher_on_setting_changed", settingChanged("x")), 1);
-  assert.equal(lost.error, "rate_limit: setting not found");
+  assert.equal(lost.error, `rate_limit: setting not found: get_setting "rate_limit": no such setting in the test host`);
+});
+
+test("a failed lookup's error carries the host's reason (last_error)", async () => {
+  const h = await load(guestPath, "");
+  assert.equal(h.send("heksher_on_setting_changed", settingChanged("reasons")), 0, h.error);
+  assert.equal(h.logs.at(-1), `0 reasons: missing: get_setting "missing": no such setting in the test host; answer: ok`);
 });

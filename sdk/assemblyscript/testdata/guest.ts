@@ -5,7 +5,8 @@
 // once, "typed" logs typed lookups, "big" looks up a value larger than the
 // SDK's first lookup buffer, "boom" indexes an array out of range (an abort,
 // a trap for the host), "random" uses Math.random and trace (routed to WASI
-// and the log), "fail" returns an error; anything else logs the change.
+// and the log), "fail" returns an error, "reasons" logs the errors of failing
+// lookups with the host's reasons; anything else logs the change.
 // The config "fail" fails the init, "baddecl" declares a setting without a
 // name and "abort" fails an assertion during init.
 export * from "../assembly/exports";
@@ -94,6 +95,13 @@ onSettingChanged((d: Delivery, e: SettingChanged): string | null => {
     info("typed: answer=" + a.toString() + " ratio=" + r.toString() + " enabled=" + (en ? "true" : "false") +
       " default_enabled=" + t + " greeting=" + g + " missing=" + m.toString() + " (" + missing.error() +
       ") answer_as_str=" + asStr + " (" + (new StringSetting("answer").get(prod) == "" ? "type error" : "?") + ")");
+    return null;
+  }
+  if (e.setting == "reasons") {
+    missing.get(prod, -1);
+    const colour = new Context().add("colour", "red");
+    answer.get(colour, -1);
+    info("reasons: missing: " + missing.reason + "; answer: " + (answer.ok ? "ok" : answer.error()));
     return null;
   }
   if (e.setting == "big") {
