@@ -54,13 +54,16 @@ func fleetSeed(n int) []hekshertest.Setting {
 }
 
 // fleetQueries returns the query URLs under base of clients clients, each
-// naming a list of per settings of its own among nSettings (client i takes
-// every stride-th setting from i on, stride and start differing between
-// clients), with the context filters a Go client tracking every user and
-// theme sends.
-func fleetQueries(base string, clients, nSettings, per int) []string {
+// naming a list of per settings among nSettings, with the context filters
+// a Go client tracking every user and theme sends. There are lists distinct
+// lists (client i has list i%lists; list j takes every stride-th setting
+// from 13j on, stride 1 + j%7), so lists = clients gives every client a
+// list of its own, and fewer lists model the nodes of one service asking
+// the same.
+func fleetQueries(base string, clients, lists, nSettings, per int) []string {
 	out := make([]string, clients)
-	for i := range out {
+	for c := range out {
+		i := c % lists
 		stride := 1 + i%7
 		names := make([]string, per)
 		for k := range names {
@@ -149,7 +152,7 @@ func TestRelay_OneUpstreamQueryPerInterval(t *testing.T) {
 	rs := startRelay(t, up.URL, relay.Options{Interval: interval})
 	before := count.n.Load()
 	res, err := loadgen.Run(context.Background(), loadgen.Config{
-		URLs:     fleetQueries(rs.URL(), clients, 100, 20),
+		URLs:     fleetQueries(rs.URL(), clients, clients, 100, 20),
 		Interval: interval,
 		Duration: intervals * interval,
 		Workers:  4,
@@ -191,7 +194,7 @@ func TestRelayLoad(t *testing.T) {
 			nSettings = 1000
 			per       = 50
 			interval  = time.Second
-			window    = 30 * time.Second
+			window    = 20 * time.Second
 		)
 		seed := fleetSeed(nSettings)
 		up := hekshertest.NewServer(t, hekshertest.WithContextFeatures(fleetFeatures...),
@@ -209,22 +212,29 @@ func TestRelayLoad(t *testing.T) {
 		}
 		direct := serveLoopback(t, eng.Handler())
 
-		for _, target := range []struct{ name, base string }{{"relay", rs.URL()}, {"internal/server", direct}} {
+		for _, run := range []struct {
+			name, base string
+			lists      int
+		}{
+			{"relay", rs.URL(), clients}, {"internal/server", direct, clients},
+			{"relay", rs.URL(), 100}, {"internal/server", direct, 100},
+		} {
 			l0 := loadavg()
 			before := count.n.Load()
 			res, err := loadgen.Run(context.Background(), loadgen.Config{
-				URLs: fleetQueries(target.base, clients, nSettings, per), Interval: interval, Duration: window, Workers: 64,
+				URLs:     fleetQueries(run.base, clients, run.lists, nSettings, per),
+				Interval: interval, Duration: window, Workers: 64,
 			})
 			if err != nil {
 				t.Fatal(err)
 			}
 			upstream := count.n.Load() - before
-			row("| %d clients × %d of %d settings every %v, %v | %s | %d | %v | %v | %v | %d | %d | %s → %s |",
-				clients, per, nSettings, interval, window, target.name, res.Requests(),
+			row("| %d clients (%d distinct lists) × %d of %d settings every %v, %v | %s | %d | %v | %v | %v | %d | %d | %s → %s |",
+				clients, run.lists, per, nSettings, interval, window, run.name, res.Requests(),
 				res.Percentile(0.5).Round(time.Microsecond), res.Percentile(0.99).Round(time.Microsecond),
 				res.Max().Round(time.Microsecond), res.Errors, upstream, l0, loadavg())
-			t.Logf("%s: %v", target.name, res)
-			if target.name == "relay" {
+			t.Logf("%s: %v", run.name, res)
+			if run.name == "relay" {
 				if upstream > int64(window/interval)+2 {
 					t.Errorf("the upstream saw %d queries in %v", upstream, window)
 				}
@@ -251,7 +261,7 @@ func TestRelayLoad(t *testing.T) {
 			for _, target := range []struct{ name, base string }{{"minimal 304 handler", minimal}, {"relay", rs.URL()}} {
 				l0 := loadavg()
 				res, err := loadgen.Run(context.Background(), loadgen.Config{
-					URLs: fleetQueries(target.base, clients, nSettings, per), Duration: window, Workers: workers,
+					URLs: fleetQueries(target.base, clients, clients, nSettings, per), Duration: window, Workers: workers,
 				})
 				if err != nil {
 					t.Fatal(err)
