@@ -2,7 +2,7 @@
 // configured wasm and process plugins, and the admin server.
 //
 //	heksher-host -config host.yaml
-//	heksher-host -config host.yaml -check   # check the configuration and exit
+//	heksher-host -config host.yaml -check   # check the configuration and what it names, and exit
 //	heksher-host -version
 //
 // With no service URL in the configuration it starts the compatible Heksher
@@ -51,7 +51,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("heksher-host", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "heksher-host.yaml", "configuration file (see docs/CONFIG.md)")
-	check := fs.Bool("check", false, "check the configuration file and exit")
+	checkOnly := fs.Bool("check", false, "check the configuration file, the plugins and files it names, and exit, listing every problem (nothing is started)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -68,14 +68,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, version.Line("heksher-host"))
 		return exitOK
 	}
+	if *checkOnly {
+		return check(context.Background(), *cfgPath, stdout, stderr)
+	}
 	cfg, err := config.Load(*cfgPath)
 	if err != nil {
 		fmt.Fprintln(stderr, "heksher-host:", err)
 		return exitFailed
-	}
-	if *check {
-		fmt.Fprintf(stdout, "%s: ok\n", *cfgPath)
-		return exitOK
 	}
 	cfg = cfg.WithDefaults()
 	log := newLogger(cfg.Log, stderr)

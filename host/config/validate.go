@@ -22,7 +22,13 @@ func (c Config) Validate() error { return c.validate("", nil) }
 
 // validate checks c; pos (may be nil) locates fields in file.
 func (c Config) validate(file string, pos Positions) error {
-	v := validator{file: file, pos: pos}
+	v := c.check(file, pos)
+	return v.err
+}
+
+// check runs every check of c and returns the validator holding its problems.
+func (c Config) check(file string, pos Positions) *validator {
+	v := &validator{file: file, pos: pos}
 	v.service(c.Service)
 	if c.Service.URL == "" && c.Embedded.Listen != "" && !IsLoopback(c.Embedded.Listen) {
 		v.fail("embedded.listen", "the embedded server listens on loopback only; %q is not a loopback host:port", c.Embedded.Listen)
@@ -89,31 +95,40 @@ func (c Config) validate(file string, pos Positions) error {
 	default:
 		v.fail("log.format", "want text or json, got %q", c.Log.Format)
 	}
-	return v.err
+	return v
 }
 
 type validator struct {
 	file string
 	pos  Positions
-	err  error
+	err  error    // the first problem: what Load and Validate report
+	errs []*Error // every problem, for LoadAll
 }
 
-// fail records the first problem only: one clear error beats a list.
+// fail records a problem. Load reports the first (one clear error beats a
+// list); LoadAll, for heksher-host -check, all of them.
 func (v *validator) fail(field, format string, args ...any) {
-	if v.err != nil {
-		return
+	e := ErrorAt(v.file, v.pos, field, format, args...)
+	if v.err == nil {
+		v.err = e
 	}
-	// A missing field has no position: point at the nearest written parent.
-	p, ok := v.pos[field]
+	v.errs = append(v.errs, e)
+}
+
+// ErrorAt returns the problem msg (formatted with args) with field of a
+// file, located by pos: at the field, or, for a field not written in the
+// file, at its nearest written parent.
+func ErrorAt(file string, pos Positions, field, format string, args ...any) *Error {
+	p, ok := pos[field]
 	for f := field; !ok && f != ""; {
 		i := strings.LastIndexAny(f, ".[")
 		if i < 0 {
 			break
 		}
 		f = f[:i]
-		p, ok = v.pos[f]
+		p, ok = pos[f]
 	}
-	v.err = &Error{File: v.file, Line: p.Line, Column: p.Column, Field: field, Msg: fmt.Sprintf(format, args...)}
+	return &Error{File: file, Line: p.Line, Column: p.Column, Field: field, Msg: fmt.Sprintf(format, args...)}
 }
 
 func (v *validator) service(s Service) {
