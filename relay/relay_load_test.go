@@ -69,7 +69,7 @@ func fleetQueries(base string, clients, lists, nSettings, per int) []string {
 		for k := range names {
 			names[k] = fmt.Sprintf("setting_%06d", (i*13+k*stride)%nSettings)
 		}
-		out[i] = base + "/api/v1/query?settings=" + url.QueryEscape(strings.Join(names, ",")) +
+		out[c] = base + "/api/v1/query?settings=" + url.QueryEscape(strings.Join(names, ",")) +
 			"&context_filters=" + url.QueryEscape("user:*,theme:*")
 	}
 	return out

@@ -132,6 +132,7 @@ type workerStats struct {
 	errors    int
 	late      int
 	maxLag    time.Duration
+	firstErr  error
 }
 
 type poll struct {
@@ -186,7 +187,7 @@ func (r *run) send(ctx context.Context, w, i int, at time.Time) {
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.c.URLs[i], nil)
 	if err != nil {
-		st.errors++
+		st.fail(err)
 		return
 	}
 	for k, vs := range r.c.Header {
@@ -198,14 +199,14 @@ func (r *run) send(ctx context.Context, w, i int, at time.Time) {
 	begin := time.Now()
 	resp, err := r.client.Do(req)
 	if err != nil {
-		st.errors++
+		st.fail(err)
 		return
 	}
 	_, err = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	took := time.Since(begin)
 	if err != nil {
-		st.errors++
+		st.fail(fmt.Errorf("loadgen: reading the answer of %s: %w", r.c.URLs[i], err))
 		return
 	}
 	if st.status == nil {
@@ -213,11 +214,19 @@ func (r *run) send(ctx context.Context, w, i int, at time.Time) {
 	}
 	st.status[resp.StatusCode]++
 	if !r.c.Success(resp.StatusCode) {
-		st.errors++
+		st.fail(fmt.Errorf("loadgen: %s answered %s", r.c.URLs[i], resp.Status))
 		return
 	}
 	if resp.StatusCode == http.StatusOK {
 		cl.etag = resp.Header.Get("ETag")
 	}
 	st.latencies = append(st.latencies, took)
+}
+
+// fail counts a failed request and keeps the first error.
+func (st *workerStats) fail(err error) {
+	st.errors++
+	if st.firstErr == nil {
+		st.firstErr = err
+	}
 }

@@ -17,8 +17,10 @@ type Result struct {
 	// Status counts the answers by status code, errors included.
 	Status map[int]int
 	// Errors counts the requests that failed: no answer, a body cut short,
-	// or a status that Config.Success refuses.
-	Errors int
+	// or a status that Config.Success refuses; FirstError is one of them
+	// (nil with none).
+	Errors     int
+	FirstError error
 	// Late counts the polls that started more than 10 ms after they were
 	// due, because every worker was busy; MaxLag is the latest of them.
 	Late   int
@@ -37,6 +39,9 @@ func (r *run) result(elapsed time.Duration) *Result {
 			res.Status[code] += n
 		}
 		res.Errors += st.errors
+		if res.FirstError == nil {
+			res.FirstError = st.firstErr
+		}
 		res.Late += st.late
 		res.MaxLag = max(res.MaxLag, st.maxLag)
 	}
@@ -93,6 +98,9 @@ func (r *Result) String() string {
 	}
 	if r.Skipped > 0 {
 		s += fmt.Sprintf(" skipped=%d", r.Skipped)
+	}
+	if r.FirstError != nil {
+		s += fmt.Sprintf(" (first error: %v)", r.FirstError)
 	}
 	return s
 }
