@@ -69,12 +69,15 @@ type Client struct {
 	// With an update split into several queries (WithMaxQueryURL), etag
 	// lists their ETags and chunks holds each query's, by query string;
 	// chunks is only read while etag is not empty.
-	chunks    map[string]queryChunk
-	status    Status
-	attempts  uint64        // update attempts started
-	finished  uint64        // update attempts finished
-	lastErr   error         // error of the last finished attempt
-	attemptCh chan struct{} // closed when an attempt finishes; replaced each time
+	chunks   map[string]queryChunk
+	status   Status
+	attempts uint64 // update attempts started
+	finished uint64 // the number of the last update attempt finished (an abandoned watch is not)
+	// watchCancel ends the watch in flight (see endWatchLocked); nil when
+	// none is.
+	watchCancel context.CancelCauseFunc
+	lastErr     error         // error of the last finished attempt
+	attemptCh   chan struct{} // closed when an attempt finishes; replaced each time
 
 	declWake   chan struct{} // capacity 1
 	trigger    chan struct{} // capacity 1: manual update request
@@ -114,7 +117,7 @@ func NewClient(serviceURL string, interval time.Duration, features []string, opt
 	if interval <= 0 {
 		return nil, fmt.Errorf("heksher: update interval %v: must be positive", interval)
 	}
-	cfg := config{requestTimeout: 30 * time.Second, backoff: Backoff{}}
+	cfg := config{requestTimeout: 30 * time.Second, backoff: Backoff{}, watchWait: DefaultWatchWait}
 	for _, o := range opts {
 		o(&cfg)
 	}

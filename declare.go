@@ -103,6 +103,9 @@ func (c *Client) finishDeclaration(s settingHandle, res declResult) {
 			// the whole answer again.
 			c.etag = ""
 		}
+		if prev := c.tracked[s.settingName()]; prev != s {
+			c.endWatchLocked() // the query changes: a watch would not bring its values
+		}
 		c.tracked[s.settingName()] = s
 	}
 	if res.tracked || res.conflict != nil {

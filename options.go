@@ -35,6 +35,8 @@ type config struct {
 	hookQueue      int
 	hookDeadline   time.Duration
 	maxQueryURL    int
+	noWatch        bool          // WithoutWatch
+	watchWait      time.Duration // the longest wait asked of a server; DefaultWatchWait
 }
 
 // WithHTTPClient makes the client send its requests with hc. Default: a

@@ -149,6 +149,7 @@ func (c *Client) TrackContexts(tracks map[string][]string) error {
 	}
 	c.warnFilterSyntax(tracks)
 	c.tracking.Store(newTrackConfig(c.features, next.feats))
+	c.endWatchLocked() // the query's filters change
 	return nil
 }
 

@@ -16,44 +16,64 @@ import (
 
 // updateLoop runs an update attempt at once, then one each time the interval
 // passes after the end of the previous attempt or a Reload asks (B29, B57).
+// When the server advertises the watch (watch.go), the next attempt is sent
+// at once, spaced, as a watch instead.
 func (c *Client) updateLoop() {
 	defer c.wg.Done()
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
+	var next nextUpdate
 	for {
 		if c.ctx.Err() != nil {
 			return
 		}
-		err := c.attempt(c.ctx)
+		started := time.Now()
+		res, err, abandoned := c.attemptWith(c.ctx, next.wait)
 		if c.ctx.Err() != nil {
 			return
 		}
-		wait := c.interval
-		if err != nil && c.cfg.degraded {
-			c.mu.Lock()
-			n := c.status.ConsecutiveFailures
-			c.mu.Unlock()
-			wait = min(wait, c.cfg.backoff.Delay(n))
+		if abandoned {
+			// A Reload or a new query ended the watch: ask again at once,
+			// with a plain query (which answers a pending Reload).
+			next = nextUpdate{}
+			select {
+			case <-c.trigger:
+			default:
+			}
+			continue
 		}
-		timer.Reset(wait)
+		next = c.afterAttempt(res, err, next.wait > 0, started)
+		if next.pause <= 0 {
+			select {
+			case <-c.trigger:
+				next.wait = 0 // a Reload: answered by a plain query
+			default:
+			}
+			continue
+		}
+		timer.Reset(next.pause)
 		select {
 		case <-c.ctx.Done():
 			return
 		case <-c.trigger:
 			timer.Stop()
+			next.wait = 0
 		case <-timer.C:
 		}
 	}
 }
 
 // requestUpdate asks the loop for an attempt now (or right after the one in
-// flight).
+// flight); a watch in flight is ended for it.
 func (c *Client) requestUpdate() {
 	select {
 	case c.trigger <- struct{}{}:
 	default:
 	}
+	c.mu.Lock()
+	c.endWatchLocked()
+	c.mu.Unlock()
 }
 
 // Reload makes sure an update runs after the call and returns its result
@@ -109,18 +129,43 @@ func (c *Client) waitAttempt(ctx context.Context, n uint64) error {
 	}
 }
 
-// attempt runs one update attempt and reports it: status, Reload waiters,
-// logs and events. Only the update loop calls it.
+// attempt runs one plain update attempt (attemptWith).
 func (c *Client) attempt(ctx context.Context) error {
+	_, err, _ := c.attemptWith(ctx, 0)
+	return err
+}
+
+// attemptWith runs one update attempt, a watch waiting up to wait when wait
+// is positive, and reports it: status, Reload waiters, logs and events. A
+// watch ended by endWatchLocked before its answer came is abandoned: it
+// reports nothing and satisfies no Reload. Only the update loop calls it.
+func (c *Client) attemptWith(ctx context.Context, wait time.Duration) (res applyResult, err error, abandoned bool) {
 	c.mu.Lock()
 	c.attempts++
 	number := c.attempts
 	names := sortedKeys(c.tracked)
 	etag, chunks := c.etag, c.chunks
+	rctx := ctx
+	if wait > 0 && (etag == "" || len(c.trigger) > 0) {
+		wait = 0 // nothing to differ from, or a Reload waits: a plain query
+	}
+	if wait > 0 {
+		var cancel context.CancelCauseFunc
+		rctx, cancel = c.watchContext(ctx)
+		defer cancel(nil)
+	}
 	c.mu.Unlock()
 	start := time.Now()
 	c.log.Debug("heksher reload started")
-	res, err := c.fetchAndApply(ctx, names, etag, chunks)
+	res, err = c.fetchAndApply(rctx, names, etag, chunks, wait)
+	if wait > 0 {
+		c.mu.Lock()
+		c.watchCancel = nil
+		c.mu.Unlock()
+		if err != nil && ctx.Err() == nil && errors.Is(context.Cause(rctx), errWatchEnded) {
+			return applyResult{}, nil, true
+		}
+	}
 	if err != nil && c.cfg.degraded && ctx.Err() == nil {
 		// A degraded start serves the last saved answer until the service
 		// is back.
@@ -132,7 +177,7 @@ func (c *Client) attempt(ctx context.Context) error {
 	}
 
 	c.mu.Lock()
-	c.finished++
+	c.finished = number
 	c.lastErr = err
 	close(c.attemptCh)
 	c.attemptCh = make(chan struct{})
@@ -159,7 +204,7 @@ func (c *Client) attempt(ctx context.Context) error {
 
 	if err != nil {
 		if ctx.Err() != nil {
-			return err // closing: not an update failure worth reporting
+			return res, err, false // closing: not an update failure worth reporting
 		}
 		level := slog.LevelError
 		if number == 1 && !c.cfg.degraded {
@@ -169,7 +214,7 @@ func (c *Client) attempt(ctx context.Context) error {
 		c.publish(func(h event.Header) event.Event {
 			return &event.UpdateError{Header: h, Err: err, ConsecutiveFailures: failures, LastSuccess: lastSuccess, Duration: end.Sub(start)}
 		})
-		return err
+		return res, err, false
 	}
 	for _, ch := range res.changes {
 		c.publish(func(h event.Header) event.Event { ch.Header = h; return ch })
@@ -177,10 +222,12 @@ func (c *Client) attempt(ctx context.Context) error {
 	c.publish(func(h event.Header) event.Event {
 		return &event.UpdateOK{Header: h, NotModified: res.notModified, ETag: res.etag, Changed: res.changed, Rejected: res.rejected, Duration: end.Sub(start)}
 	})
-	return nil
+	return res, nil, false
 }
 
 type applyResult struct {
+	watchMax    time.Duration // the answer advertised the watch, held up to this long
+	watched     bool          // the server held the query as a watch (Preference-Applied)
 	notModified bool
 	etag        string
 	changed     []string
@@ -223,24 +270,36 @@ func (c *Client) updateQueries(names []string) []string {
 	return append(queries, b.String())
 }
 
-func (c *Client) fetchAndApply(ctx context.Context, names []string, etag string, chunks map[string]queryChunk) (applyResult, error) {
+// fetchAndApply runs the queries of an update and applies their answers. A
+// positive wait makes the query a watch (with an ETag to differ from, and
+// when the update is one query): its deadline is the request timeout plus
+// the wait. An update split into several queries is never a watch, and
+// reports no watch advertised.
+func (c *Client) fetchAndApply(ctx context.Context, names []string, etag string, chunks map[string]queryChunk, wait time.Duration) (applyResult, error) {
 	queries := c.updateQueries(names)
 	if len(queries) > 1 {
 		return c.fetchAndApplySplit(ctx, queries, etag, chunks)
 	}
-	rctx, cancel := context.WithTimeout(ctx, c.cfg.requestTimeout)
-	defer cancel()
 	var hdr http.Header
 	if etag != "" {
 		hdr = http.Header{"If-None-Match": {etag}}
+		if wait > 0 {
+			watchHeader(hdr, wait)
+		}
+	} else {
+		wait = 0
 	}
+	rctx, cancel := context.WithTimeout(ctx, c.cfg.requestTimeout+wait)
+	defer cancel()
 	a, err := c.doRaw(rctx, http.MethodGet, wire.PathQuery, queries[0], nil, hdr)
 	if err != nil {
 		return applyResult{}, err
 	}
+	watchMax := parseWatch(a.header.Get(wire.HeaderWatch))
+	watched := wait > 0 && a.header.Get("Preference-Applied") != ""
 	if a.status == http.StatusNotModified {
 		c.log.Debug("heksher reload not necessary")
-		return applyResult{notModified: true, etag: etag}, nil
+		return applyResult{notModified: true, etag: etag, watchMax: watchMax, watched: watched}, nil
 	}
 	if !a.ok() {
 		return applyResult{}, a.httpError(http.MethodGet)
@@ -250,6 +309,7 @@ func (c *Client) fetchAndApply(ctx context.Context, names []string, etag string,
 	if err != nil {
 		return res, err
 	}
+	res.watchMax, res.watched = watchMax, watched
 	if c.cfg.snapshotPath != "" {
 		if err := c.saveSnapshot(a.body, newTag); err != nil {
 			c.log.Warn("heksher: saving the snapshot failed", "path", c.cfg.snapshotPath, "error", err)
