@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/heksher-go/heksher/event"
+	"github.com/heksher-go/heksher/host/config"
 	"github.com/heksher-go/heksher/host/wasm"
 	"github.com/heksher-go/heksher/internal/version"
 	"github.com/heksher-go/heksher/internal/yamlstrict"
@@ -425,7 +426,7 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
 	var c common
 	c.register(fs)
-	start := fs.Bool("start", false, "also start a process plugin and initialise it with -config (a wasm module is always initialised: that is how it is validated)")
+	start := fs.Bool("start", false, "also start the plugin and initialise it with -config, and print what it declares (without it nothing of the plugin runs: a wasm module is compiled and validated against the ABI, a process plugin checked for its executable bit)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -479,6 +480,9 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	opts.Kind = kind
 	ctx := context.Background()
+	if kind == plugintest.KindWasm && !*start {
+		return checkWasm(ctx, path, c.sha, stdout)
+	}
 	p, err := plugintest.Open(ctx, path, opts)
 	if err != nil {
 		if errors.Is(err, wasm.ErrInvalidModule) {
@@ -493,6 +497,35 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 		what = "wasm module, valid against ABI v1, initialised"
 	}
 	fmt.Fprintf(stdout, "%s: ok: %s%s; subscribed to %v; declares %d setting(s)\n", path, what, shaNote(c.sha), m.Subscriptions.Kinds(), len(m.Declarations))
+	return exitOK
+}
+
+// checkWasm validates the module at path as heksher-host -check does:
+// compiled under the daemon's default memory limit and checked against ABI
+// v1, never instantiated, so none of its code runs. Each problem is a line.
+func checkWasm(ctx context.Context, path, sha string, stdout io.Writer) int {
+	rt, err := wasm.NewRuntime(ctx, wasm.RuntimeConfig{})
+	if err != nil {
+		fmt.Fprintf(stdout, "%s: INVALID: %v\n", path, err)
+		return exitFailed
+	}
+	defer func() { _ = rt.Close(ctx) }()
+	warnings, err := rt.Check(ctx, wasm.PluginConfig{Name: path, Path: path, SHA256: sha,
+		MemoryLimitPages: uint32(config.DefaultWasmMemoryLimit / (64 << 10))})
+	for _, w := range warnings {
+		fmt.Fprintf(stdout, "%s: warning: %s\n", path, w)
+	}
+	if ve, ok := errors.AsType[*wasm.ValidationError](err); ok && len(ve.Problems) > 0 {
+		for _, p := range ve.Problems {
+			fmt.Fprintf(stdout, "%s: INVALID: %s\n", path, p)
+		}
+		return exitFailed
+	}
+	if err != nil {
+		fmt.Fprintf(stdout, "%s: INVALID: %v\n", path, err)
+		return exitFailed
+	}
+	fmt.Fprintf(stdout, "%s: ok: wasm module, valid against ABI v1%s (not initialised: add -start to run its init and see its manifest)\n", path, shaNote(sha))
 	return exitOK
 }
 

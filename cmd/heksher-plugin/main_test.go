@@ -202,7 +202,16 @@ func TestValidate(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{watExample}, 0, "ok: wasm module, valid against ABI v1, initialised; subscribed to [setting_changed]; declares 1 setting(s)"},
+		{[]string{"-start", watExample}, 0, "ok: wasm module, valid against ABI v1, initialised; subscribed to [setting_changed]; declares 1 setting(s)"},
+		{[]string{watExample}, 0, "ok: wasm module, valid against ABI v1 (not initialised: add -start"},
+		// validate runs nothing of the module; -start runs its start section and init.
+		{[]string{watTestdata + "start_trap.wasm"}, 0, "ok: wasm module, valid against ABI v1 (not initialised"},
+		{[]string{"-start", watTestdata + "start_trap.wasm"}, 1, "INVALID: it does not initialise: "},
+		// Every problem, each with the valid names closest first.
+		{[]string{watTestdata + "misspelt.wasm"}, 1, "INVALID: unknown host function heksher_v1.get_settign (did you mean get_setting?"},
+		{[]string{watTestdata + "misspelt.wasm"}, 1, "INVALID: unknown host function wasi_snapshot_preview1.fd_wirte (did you mean fd_write?"},
+		{[]string{watTestdata + "misspelt.wasm"}, 1, `INVALID: missing export "heksher_init"`},
+		{[]string{watTestdata + "misspelt_handler.wasm"}, 0, "warning: export \"heksher_on_setting_change\" is not part of ABI v1 and is never called: did you mean heksher_on_setting_changed?"},
 		{[]string{"-sha256", good, watExample}, 0, "checksum matches"},
 		{[]string{"-sha256", strings.Repeat("0", 64), watExample}, 1, "INVALID: SHA-256 is " + good},
 		{[]string{asExample}, 0, "ok: wasm module"},
