@@ -75,6 +75,7 @@ type SubscribeOption func(*subConfig)
 type subConfig struct {
 	queueSize int
 	deadline  time.Duration
+	filter    func(event.Event) bool
 }
 
 // QueueSize bounds the subscriber's queue (default: the dispatcher's, see
@@ -95,6 +96,16 @@ func Deadline(d time.Duration) SubscribeOption {
 			c.deadline = d
 		}
 	}
+}
+
+// Filter narrows the subscription to the events of its kinds for which
+// accept answers true (default: all of them). accept is called by Publish,
+// on the publisher's goroutine, for every event of the subscription's
+// kinds: it must be fast and must not block. A [event.Closing] event is
+// always delivered, whatever accept answers. Filtered events are not
+// numbered: the subscriber's numbering has gaps only for drops.
+func Filter(accept func(event.Event) bool) SubscribeOption {
+	return func(c *subConfig) { c.filter = accept }
 }
 
 // Dispatcher fans events out to subscribers. Create it with [New]; it is safe
@@ -175,6 +186,36 @@ func (d *Dispatcher) Unsubscribe(name string) bool {
 	return true
 }
 
+// Detached is what [Dispatcher.Detach] returns about a subscriber it
+// removed.
+type Detached struct {
+	// Discarded are the events that were still queued, oldest first.
+	Discarded []event.Event
+	// Dropped counts the events dropped from the subscriber's full queue
+	// since its last delivery (they are not among Discarded).
+	Dropped uint64
+	// Next is the number its next delivery would have had; the worker
+	// may still be running the delivery before it.
+	Next uint64
+}
+
+// Detach removes the named subscriber as Unsubscribe does and returns what
+// it discarded, so that the caller can hand the subscriber one last event
+// of its own, numbered after them (the plugin host's closing event for a
+// plugin it replaces). ok is false if the name was not subscribed.
+func (d *Dispatcher) Detach(name string) (_ Detached, ok bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	cur := *d.subs.Load()
+	i := slices.IndexFunc(cur, func(s *subscription) bool { return s.name == name })
+	if i < 0 {
+		return Detached{}, false
+	}
+	next := slices.Delete(slices.Clone(cur), i, i+1)
+	d.subs.Store(&next)
+	return cur[i].detach(), true
+}
+
 // Publish queues e for every subscriber whose kinds include e's kind. It
 // never blocks and never calls a subscriber. After Close it does nothing.
 func (d *Dispatcher) Publish(e event.Event) {
@@ -183,7 +224,7 @@ func (d *Dispatcher) Publish(e event.Event) {
 	}
 	k := e.Kind()
 	for _, s := range *d.subs.Load() {
-		if s.kinds.Has(k) {
+		if s.kinds.Has(k) && (s.cfg.filter == nil || k == event.KindClosing || s.cfg.filter(e)) {
 			s.enqueue(e)
 		}
 	}

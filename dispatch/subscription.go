@@ -87,6 +87,20 @@ func (s *subscription) stop(discard bool) {
 	s.mu.Unlock()
 }
 
+// detach stops the worker at once, discarding the queue, and reports what
+// it discarded.
+func (s *subscription) detach() Detached {
+	s.mu.Lock()
+	var out Detached
+	for s.queue.len() > 0 {
+		out.Discarded = append(out.Discarded, s.queue.pop().ev)
+	}
+	out.Dropped, out.Next = s.dropped, s.seq+1
+	s.mu.Unlock()
+	s.stop(true)
+	return out
+}
+
 func (s *subscription) next() (item, uint64, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

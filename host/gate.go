@@ -21,9 +21,9 @@ import (
 // load never sees what was kept.
 //
 // The gate numbers what it hands over itself (Seq, Dropped), counting the
-// events it or the dispatcher dropped and skipping the kinds the plugin did
-// not subscribe to (known only once it is loaded), so that a gap in the
-// plugin's numbering is always a drop.
+// events it or the dispatcher dropped and skipping the events the plugin
+// does not receive (its kinds and settings, known only once it is loaded),
+// so that a gap in the plugin's numbering is always a drop.
 type startGate struct {
 	limit    int
 	deadline time.Duration
@@ -32,7 +32,7 @@ type startGate struct {
 	state   gateState
 	kept    []event.Delivery
 	target  dispatch.Subscriber
-	kinds   event.Set
+	accept  func(event.Event) bool
 	seq     uint64 // of the last delivery handed over
 	dropped uint64 // dropped since the last delivery handed over
 	lost    uint64 // dropped by the gate itself, in all
@@ -56,7 +56,7 @@ func (g *startGate) Deliver(ctx context.Context, d event.Delivery) error {
 	g.mu.Lock()
 	switch g.state {
 	case gateOpen:
-		if !g.kinds.Has(d.Event.Kind()) {
+		if !g.wants(d.Event) {
 			g.dropped += d.Dropped
 			g.mu.Unlock()
 			return nil
@@ -111,18 +111,21 @@ func (g *startGate) numberLocked(d event.Delivery) event.Delivery {
 	return d
 }
 
-// open hands what was kept to target, keeping only the kinds in kinds, then
-// lets later deliveries through. It returns when everything kept was handed
+// wants reports whether the plugin receives e.
+func (g *startGate) wants(e event.Event) bool { return g.accept(e) }
+
+// open hands what was kept to target, keeping only the events accept
+// answers true for, then lets later deliveries through. It returns when everything kept was handed
 // over, or when ctx ends (what is left is then dropped and counted). It is
 // called once, from one goroutine; the dispatcher's worker keeps calling
 // Deliver meanwhile, and target never gets two deliveries at once.
-func (g *startGate) open(ctx context.Context, target dispatch.Subscriber, kinds event.Set) {
+func (g *startGate) open(ctx context.Context, target dispatch.Subscriber, accept func(event.Event) bool) {
 	g.mu.Lock()
 	if g.state != gateLoading {
 		g.mu.Unlock()
 		return
 	}
-	g.state, g.target, g.kinds = gateOpening, target, kinds
+	g.state, g.target, g.accept = gateOpening, target, accept
 	g.mu.Unlock()
 	for {
 		g.mu.Lock()
@@ -138,7 +141,7 @@ func (g *startGate) open(ctx context.Context, target dispatch.Subscriber, kinds 
 		}
 		d := g.kept[0]
 		g.kept = g.kept[1:]
-		if !kinds.Has(d.Event.Kind()) {
+		if !g.wants(d.Event) {
 			g.dropped += d.Dropped
 			g.mu.Unlock()
 			continue
@@ -157,6 +160,31 @@ func (g *startGate) lostCount() uint64 {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.lost
+}
+
+// retire shuts the gate of a plugin that a reload retires and returns the
+// numbering of the last event the host hands it itself: the number after
+// everything the gate handed over, counting as dropped what it still kept
+// and what the dispatcher discarded (det) that the plugin would have
+// received.
+func (g *startGate) retire(det dispatch.Detached) (next, dropped uint64) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	dropped = g.dropped + det.Dropped
+	for _, k := range g.kept {
+		dropped += k.Dropped
+		if g.accept == nil || g.wants(k.Event) {
+			dropped++
+		}
+	}
+	for _, e := range det.Discarded {
+		if g.accept == nil || g.wants(e) {
+			dropped++
+		}
+	}
+	g.state = gateShut
+	g.kept = nil
+	return g.seq + dropped + 1, dropped
 }
 
 // shut drops everything kept and everything that arrives later: the plugin

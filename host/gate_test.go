@@ -8,6 +8,7 @@ import (
 
 	"github.com/heksher-go/heksher/dispatch"
 	"github.com/heksher-go/heksher/event"
+	"github.com/heksher-go/heksher/pluginapi"
 )
 
 type recordingSubscriber struct {
@@ -47,7 +48,8 @@ func TestStartGateKeepsChangesOverUpdateResults(t *testing.T) {
 	send(&event.Closing{})
 
 	r := &recordingSubscriber{}
-	g.open(ctx, r, event.SetOf(event.KindSettingChanged, event.KindClosing))
+	g.open(ctx, r, newEventFilter(pluginapi.Manifest{Subscriptions: event.SetOf(event.KindSettingChanged, event.KindClosing),
+		Settings: []string{pluginapi.AllSettings}}).accept)
 	send(&event.SettingChanged{Setting: "c"})
 	send(&event.UpdateOK{}) // not wanted: skipped, not a gap
 	send(&event.SettingChanged{Setting: "d"})
@@ -80,7 +82,7 @@ func TestStartGateKeepsChangesOverUpdateResults(t *testing.T) {
 	shut.shut()
 	_ = shut.Deliver(ctx, event.Delivery{Seq: 2, Event: &event.SettingChanged{Setting: "b"}})
 	r2 := &recordingSubscriber{}
-	shut.open(ctx, r2, event.All)
+	shut.open(ctx, r2, newEventFilter(pluginapi.Manifest{Subscriptions: event.All}).accept)
 	if len(r2.got) != 0 || len(shut.kept) != 0 {
 		t.Errorf("a shut gate handed over %v and keeps %d", r2.got, len(shut.kept))
 	}

@@ -80,6 +80,9 @@ type fakeFile struct {
 	Kinds []string                `json:"kinds"`
 	Decls []pluginapi.Declaration `json:"decls"`
 	Fail  string                  `json:"fail"`
+	// Settings is the manifest's selection; nil stands for a plugin that
+	// never selects ("*", every setting).
+	Settings []string `json:"settings"`
 }
 
 func (l *fakeLoader) Load(_ context.Context, spec PluginSpec) (pluginapi.Plugin, error) {
@@ -95,7 +98,10 @@ func (l *fakeLoader) Load(_ context.Context, spec PluginSpec) (pluginapi.Plugin,
 		kk, _ := event.ParseKind(k)
 		kinds = append(kinds, kk)
 	}
-	p := &fakePlugin{name: spec.Name, manifest: pluginapi.Manifest{Subscriptions: event.SetOf(kinds...), Declarations: f.Decls}}
+	if f.Settings == nil {
+		f.Settings = []string{pluginapi.AllSettings}
+	}
+	p := &fakePlugin{name: spec.Name, manifest: pluginapi.Manifest{Subscriptions: event.SetOf(kinds...), Declarations: f.Decls, Settings: f.Settings}}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	p.hang = l.hangs[spec.Name]

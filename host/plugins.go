@@ -29,7 +29,8 @@ type loadedPlugin struct {
 	manifest pluginapi.Manifest
 	decls    []pluginapi.Declaration // normalised
 	loadedAt time.Time
-	gate     *startGate // the gate it joined through at start-up; nil after a reload
+	gate     *startGate        // the gate it joined through at start-up; nil after a reload
+	sub      *pluginSubscriber // what its events go through; nil until it is committed
 }
 
 // declareFunc makes settings new to the registry known to the client core.
@@ -284,14 +285,15 @@ func (m *manager) commitStarted(spec config.Plugin, lp *loadedPlugin, err error)
 		}
 		return
 	}
-	sub := newPluginSubscriber(spec.Name, lp.plugin, m.metrics)
+	sub := newPluginSubscriber(spec.Name, lp.plugin, m.metrics, m.readableBy(spec.Name, spec.Grants.UndeclaredReads))
+	filter := newEventFilter(lp.manifest)
 	if g == nil {
 		if err := m.disp.Subscribe(spec.Name, lp.manifest.Subscriptions, sub,
-			dispatch.QueueSize(spec.QueueSize), dispatch.Deadline(spec.Deadline.D())); err != nil {
+			filter.subscribeOptions(spec.QueueSize, spec.Deadline.D())...); err != nil {
 			m.log.Error("subscribing plugin", "plugin", spec.Name, "err", err)
 		}
 	}
-	lp.gate = g
+	lp.gate, lp.sub = g, sub
 	m.running[spec.Name] = lp
 	m.orderLocked()
 	m.publishView()
@@ -300,8 +302,7 @@ func (m *manager) commitStarted(spec config.Plugin, lp *loadedPlugin, err error)
 		"subscriptions", kindNames(lp.manifest.Subscriptions), "declares", len(lp.decls))
 	if g != nil {
 		bg := m.background()
-		kinds := lp.manifest.Subscriptions
-		m.bg.Go(func() { g.open(bg, sub, kinds) })
+		m.bg.Go(func() { g.open(bg, sub, filter.accept) })
 	}
 	m.mu.Unlock()
 }
@@ -483,8 +484,9 @@ func (m *manager) applyRestart(ctx context.Context, want []config.Plugin, restar
 			retired = append(retired, cur)
 		}
 	}
-	for _, lp := range retired {
-		m.disp.Unsubscribe(lp.spec.Name)
+	detached := make([]dispatch.Detached, len(retired))
+	for i, lp := range retired {
+		detached[i], _ = m.disp.Detach(lp.spec.Name)
 		delete(m.running, lp.spec.Name)
 		if !slices.ContainsFunc(fresh, func(f *loadedPlugin) bool { return f.spec.Name == lp.spec.Name }) {
 			m.reg.removeOwner(lp.spec.Name)
@@ -494,9 +496,9 @@ func (m *manager) applyRestart(ctx context.Context, want []config.Plugin, restar
 		}
 	}
 	for _, lp := range fresh {
-		err := m.disp.Subscribe(lp.spec.Name, lp.manifest.Subscriptions,
-			newPluginSubscriber(lp.spec.Name, lp.plugin, m.metrics),
-			dispatch.QueueSize(lp.spec.QueueSize), dispatch.Deadline(lp.spec.Deadline.D()))
+		lp.sub = newPluginSubscriber(lp.spec.Name, lp.plugin, m.metrics, m.readableBy(lp.spec.Name, lp.spec.Grants.UndeclaredReads))
+		err := m.disp.Subscribe(lp.spec.Name, lp.manifest.Subscriptions, lp.sub,
+			newEventFilter(lp.manifest).subscribeOptions(lp.spec.QueueSize, lp.spec.Deadline.D())...)
 		if err != nil {
 			// Only possible while the dispatcher closes; the plugin is
 			// useless then.
@@ -514,10 +516,7 @@ func (m *manager) applyRestart(ctx context.Context, want []config.Plugin, restar
 	}
 	m.publishView()
 	m.saveDeclsLocked()
-	for _, lp := range retired {
-		m.log.Info("plugin stopped", "plugin", lp.spec.Name, "sha256", lp.sha[:12])
-		m.closePlugin(lp)
-	}
+	m.retire(ctx, retired, detached, fresh)
 	return revive, nil
 }
 
@@ -679,6 +678,40 @@ func (m *manager) loadOrAbandon(ctx context.Context, ld Loader, spec PluginSpec)
 		}()
 		return nil, fmt.Errorf("load abandoned: %w", context.Cause(ctx))
 	}
+}
+
+// retire stops the plugins a reload replaced or removed, all at once:
+// each gets a closing event saying which (if it subscribed to closing
+// events), bounded by its deadline, and is then closed. A plugin that
+// hangs in its closing handler therefore delays the reload by its
+// deadline and its close's bound, no more. det[i] is what the dispatcher
+// discarded of retired[i]'s queue; fresh are the plugins that replace
+// some of them.
+func (m *manager) retire(ctx context.Context, retired []*loadedPlugin, det []dispatch.Detached, fresh []*loadedPlugin) {
+	var wg sync.WaitGroup
+	for i, lp := range retired {
+		reason := event.ClosingRemoved
+		if slices.ContainsFunc(fresh, func(f *loadedPlugin) bool { return f.spec.Name == lp.spec.Name }) {
+			reason = event.ClosingReplaced
+		}
+		wg.Go(func() {
+			if lp.sub != nil && lp.manifest.Subscriptions.Has(event.KindClosing) {
+				next, dropped := det[i].Next, det[i].Dropped+uint64(len(det[i].Discarded))
+				if lp.gate != nil {
+					next, dropped = lp.gate.retire(det[i])
+				}
+				cctx := context.WithoutCancel(ctx) // a reload's caller going away does not skip the closing
+				if err := lp.sub.sayClosing(cctx, reason, next, dropped, lp.spec.Deadline.D()); err != nil {
+					m.log.Warn("plugin's closing event failed", "plugin", lp.spec.Name, "reason", reason.String(), "err", err)
+				}
+			} else if lp.gate != nil {
+				lp.gate.shut()
+			}
+			m.log.Info("plugin stopped", "plugin", lp.spec.Name, "sha256", lp.sha[:12], "reason", reason.String())
+			m.closePlugin(lp)
+		})
+	}
+	wg.Wait()
 }
 
 func (m *manager) closePlugin(lp *loadedPlugin) {

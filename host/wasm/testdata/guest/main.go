@@ -94,6 +94,11 @@ func init() {
 		if c.BadDeclare {
 			return wasm.Declare(wasm.Declaration{Type: "int", ConfigurableFeatures: []string{"env"}, Default: json.RawMessage("1")})
 		}
+		// The guest reacts to changes of many settings it does not
+		// declare (logflood, trap, …).
+		if err := wasm.SubscribeSetting(wasm.AllSettings); err != nil {
+			return err
+		}
 		return wasm.Declare(wasm.Declaration{Name: "answer", Type: "int", ConfigurableFeatures: []string{"env"}, Default: json.RawMessage("42")})
 	})
 	wasm.OnSettingChanged(onChanged)
