@@ -46,6 +46,7 @@ func startEmbedded(ctx context.Context, cfg config.Config, log *slog.Logger) (*e
 	e := &embedded{engine: eng, ln: ln, done: make(chan struct{}),
 		srv: &http.Server{Handler: guard(eng.Handler())}}
 	httpguard.Limits{}.Apply(e.srv)
+	e.srv.RegisterOnShutdown(eng.CloseWatches) // held watches must not hold up Close
 	go func() {
 		defer close(e.done)
 		if err := e.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

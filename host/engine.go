@@ -13,7 +13,8 @@ import (
 // features, seeded from the configured seed file (the heksher-devserver
 // -seed format).
 func newEngine(ctx context.Context, cfg config.Config, log *slog.Logger) (*server.Engine, error) {
-	eng, err := server.New(server.Options{ContextFeatures: cfg.ContextFeatures, Logger: log})
+	eng, err := server.New(server.Options{ContextFeatures: cfg.ContextFeatures, Logger: log,
+		Watch: server.WatchOptions{Enabled: true}})
 	if err != nil {
 		return nil, fmt.Errorf("host: embedded server: %w", err)
 	}
