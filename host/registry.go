@@ -46,7 +46,7 @@ func normalize(d pluginapi.Declaration) (pluginapi.Declaration, error) {
 	}
 	t, err := htype.Parse(d.Type)
 	if err != nil {
-		return d, fmt.Errorf("host: setting %q: %w", d.Name, err)
+		return d, fmt.Errorf("host: setting %q: %w; %s", d.Name, err, htype.Hint(d.Type))
 	}
 	d.Type = t.String()
 	if len(d.Default) == 0 {
