@@ -23,9 +23,10 @@ import (
 type Plugin interface {
 	// Init is called once per wasm instance or process, before any event,
 	// with the plugin's configuration, its settings and its logger. It
-	// returns the manifest: the settings the plugin reads (the host declares
-	// them on its behalf) and the event kinds it wants; zero Subscriptions
-	// means every kind.
+	// returns the manifest: the settings the plugin reads (Declarations:
+	// the host declares them on its behalf), the event kinds it wants
+	// (Subscriptions; none given means every kind), and the settings
+	// besides its own whose changes it wants (Settings).
 	Init(ctx context.Context, req InitRequest) (pluginapi.Manifest, error)
 	// OnDeclared follows the host's declaration of one setting.
 	OnDeclared(ctx context.Context, d Delivery, e *event.Declared) error
@@ -35,9 +36,14 @@ type Plugin interface {
 	// host's text of the failure.
 	OnUpdateError(ctx context.Context, d Delivery, e *event.UpdateError) error
 	// OnSettingChanged follows a change of one setting's rules or server
-	// default.
+	// default: of the settings the plugin declared, and of those its
+	// manifest selects in Settings (names, or pluginapi.AllSettings).
+	// e.Initial() marks a start-up change: the first values the host holds
+	// for the setting, not a change made on the service.
 	OnSettingChanged(ctx context.Context, d Delivery, e *event.SettingChanged) error
-	// OnClosing is the last event before the host closes its client.
+	// OnClosing is the last event before the host stops the plugin;
+	// e.Reason says why: the host stops (event.ClosingShutdown), or a
+	// configuration reload replaces or removes the plugin.
 	OnClosing(ctx context.Context, d Delivery, e *event.Closing) error
 }
 
@@ -45,9 +51,15 @@ type Plugin interface {
 // deliveries (1, 2, …) and Dropped the events its queue in the host dropped
 // since the previous one, so a gap in Seq shows a loss. The event's own
 // number and time are in its [event.Header].
+//
+// Unreadable is set on a setting_changed for a setting the plugin may not
+// read: it did not declare it, and the host does not grant it undeclared
+// reads, so its lookups fail with [pluginapi.ErrNotDeclared]. Such events
+// come only for settings selected in [pluginapi.Manifest.Settings].
 type Delivery struct {
-	Seq     uint64
-	Dropped uint64
+	Seq        uint64
+	Dropped    uint64
+	Unreadable bool
 }
 
 // InitRequest is what [Plugin.Init] receives. Plugins commonly keep it whole

@@ -139,7 +139,7 @@ func drive(t *testing.T, path string, out *syncWriter) run {
 		Name: "guest", Config: json.RawMessage(`{"env":"prod"}`), Settings: settings,
 		Logger: slog.New(slog.NewTextHandler(out, nil)),
 	})
-	if m := p.Manifest(); m.Subscriptions != event.All || len(m.Declarations) != 2 ||
+	if m := p.Manifest(); m.Subscriptions != event.All || len(m.Declarations) != 2 || !slices.Equal(m.Settings, []string{"other"}) ||
 		m.Declarations[0].Metadata["owner"] != "tests" || m.Declarations[1].Version != "1.1" {
 		t.Fatalf("manifest %+v", m)
 	}
@@ -157,7 +157,11 @@ func drive(t *testing.T, path string, out *syncWriter) run {
 	sent(p.SendUpdateError(ctx, errors.New("connection refused"), 3))
 	sent(p.SendSettingChanged(ctx, "limit", rule(11, 7, "env", "prod"), rule(12, 9, "env", "prod", "user", "ann")))
 	sent(p.SendSettingChanged(ctx, "fail"))
-	sent(p.SendClosing(ctx))
+	// The first values of a setting selected besides the declared ones: a
+	// start-up change (its old rules never retrieved).
+	sent(p.Send(ctx, &event.SettingChanged{Header: event.Header{Seq: 7}, Setting: "other",
+		New: event.RuleSet{Retrieved: true, Rules: []event.Rule{rule(21, 1)}}}))
+	sent(p.Send(ctx, &event.Closing{Header: event.Header{Seq: 8}, Reason: event.ClosingReplaced}))
 	// A process plugin's log records and output travel through pipes and
 	// gRPC streams that the host reads on goroutines of its own: wait for
 	// the last of them.
@@ -268,15 +272,16 @@ func TestOneSourceBothRuntimes(t *testing.T) {
 		`INFO declared motd 1.1 created tracked=true err=<nil> seq=1`,
 		`INFO update ok not_modified=false etag="plugintest" changed=[limit] event_seq=2 seq=2 timed=true`,
 		`WARN update error "connection refused" consecutive=3 since=1m0s`,
-		`INFO changed limit: [11:7{env=prod}] default= retrieved=true -> [11:7{env=prod} 12:9{env=prod,user=ann}] default= retrieved=true`,
+		`INFO changed limit initial=false: [11:7{env=prod}] default= retrieved=true -> [11:7{env=prod} 12:9{env=prod,user=ann}] default= retrieved=true`,
 		`INFO limit for env=prod: 7 <nil>`,
-		`INFO limit for env=prod,user=ann: 9 <nil>`,
+		`INFO limit for env=prod,user=ann: 9 rule rule=12 <nil>`,
 		`INFO motd: "hi" <nil>`,
 		`INFO unknown: errors.Is=true`,
 		`INFO undeclared: errors.Is=true`,
 		`INFO bad context: errors.Is=true`,
 		`INFO limit as a string: failed=true`,
-		`INFO closing k="two words" n=1`,
+		`INFO changed other initial=true: [] default= retrieved=false -> [21:1{}] default= retrieved=true`,
+		`INFO closing k="two words" n=1 reason=replaced`,
 	}
 	wantLookups := []string{
 		`limit {env=prod} -> 7 rule`,
@@ -301,7 +306,7 @@ func TestOneSourceBothRuntimes(t *testing.T) {
 				t.Errorf("%s: send %d: %s, want %s", kind, i+1, e, want)
 			}
 		}
-		if len(r.errs) != 6 || !strings.HasSuffix(r.errs[4], ": guest: refusing the change of fail") {
+		if len(r.errs) != 7 || !strings.HasSuffix(r.errs[4], ": guest: refusing the change of fail") {
 			t.Errorf("%s: sends answered %q, the fifth should end with the handler's error", kind, r.errs)
 		}
 		// stdout and stderr reach the host's log under the plugin's name,

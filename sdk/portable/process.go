@@ -94,4 +94,6 @@ func (a *processAdapter) OnClosing(ctx context.Context, d plugin.Delivery, e *ev
 	return a.p.OnClosing(ctx, delivery(d), e)
 }
 
-func delivery(d plugin.Delivery) Delivery { return Delivery{Seq: d.Seq, Dropped: d.Dropped} }
+func delivery(d plugin.Delivery) Delivery {
+	return Delivery{Seq: d.Seq, Dropped: d.Dropped, Unreadable: d.Unreadable}
+}

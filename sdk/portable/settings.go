@@ -23,9 +23,11 @@ type Settings struct {
 // The value's JSON is the plugin's to keep. A lookup whose ctx is done
 // fails with ctx's error without asking the host.
 //
-// In a process plugin the answer carries its [pluginapi.Source], rule id
-// and conditions. A wasm guest's answer carries the value only: its Source
-// is 0 (unknown), since ABI v1's get_setting returns the value alone.
+// The answer carries its [pluginapi.Source] and, for a rule, the rule's id,
+// in both runtimes. A wasm guest's answer also says its Origin (service,
+// snapshot or defaults) but not the rule's conditions; a process plugin's
+// has the conditions and no Origin (OriginUnknown), as the gRPC contract
+// carries them.
 //
 // # Errors
 //

@@ -52,11 +52,13 @@ func (b *backend) lookup(_ context.Context, setting string, features []pluginapi
 		}
 		c = b.ctx.Context()
 	}
-	raw, err := wasm.GetRaw(setting, c)
+	a, err := wasm.GetAnswer(setting, c)
 	if err != nil {
 		return pluginapi.Value{}, &lookupError{setting: setting, err: err}
 	}
-	return pluginapi.Value{JSON: bytes.Clone(raw)}, nil
+	return pluginapi.Value{
+		JSON: bytes.Clone(a.Value), Source: pluginapi.Source(a.Source), Origin: pluginapi.Origin(a.Origin), RuleID: a.RuleID,
+	}, nil
 }
 
 // lookupError is a failed lookup in a wasm guest: it carries sdk/wasm's
@@ -126,6 +128,9 @@ func (g *guest) init(cfg []byte) error {
 	}
 	if subs.Has(event.KindSettingChanged) {
 		wasm.OnSettingChanged(g.settingChanged)
+		if err := wasm.SubscribeSetting(m.Settings...); err != nil {
+			return fmt.Errorf("portable: select settings %q: %w", m.Settings, err)
+		}
 	}
 	if subs.Has(event.KindClosing) {
 		wasm.OnClosing(g.closing)
@@ -141,7 +146,9 @@ func header(d wasm.Delivery) event.Header {
 	return h
 }
 
-func delivery(d wasm.Delivery) Delivery { return Delivery{Seq: d.Seq, Dropped: d.Dropped} }
+func delivery(d wasm.Delivery) Delivery {
+	return Delivery{Seq: d.Seq, Dropped: d.Dropped, Unreadable: d.Unreadable}
+}
 
 // errText is a host's error text as an error, nil for none.
 func errText(s string) error {
@@ -203,7 +210,9 @@ func (g *guest) settingChanged(d wasm.Delivery, v wasm.SettingChanged) error {
 }
 
 func (g *guest) closing(d wasm.Delivery) error {
-	return g.p.OnClosing(context.Background(), delivery(d), &event.Closing{Header: header(d)})
+	// sdk/wasm's reasons have event.ClosingReason's values.
+	e := &event.Closing{Header: header(d), Reason: event.ClosingReason(d.Reason)}
+	return g.p.OnClosing(context.Background(), delivery(d), e)
 }
 
 func ruleSet(v wasm.RuleSet) event.RuleSet {

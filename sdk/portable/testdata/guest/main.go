@@ -39,7 +39,7 @@ func (g *guest) Init(_ context.Context, req portable.InitRequest) (pluginapi.Man
 		return pluginapi.Manifest{}, errors.New("guest: asked to fail its init")
 	}
 	req.Logger.Info("init", "config_nil", req.Config == nil, "env", c.Env)
-	return pluginapi.Manifest{Declarations: []pluginapi.Declaration{
+	return pluginapi.Manifest{Settings: []string{"other"}, Declarations: []pluginapi.Declaration{
 		{Name: "limit", Type: "int", ConfigurableFeatures: []string{"env", "user"}, Default: []byte("10"),
 			Metadata: map[string]any{"owner": "tests"}},
 		{Name: "motd", Type: "str", ConfigurableFeatures: []string{"env"}, Default: []byte(`"hi"`), Version: "1.1"},
@@ -67,13 +67,16 @@ func (g *guest) OnSettingChanged(ctx context.Context, _ portable.Delivery, e *ev
 		return errors.New("guest: refusing the change of fail")
 	}
 	log := g.req.Logger
-	log.Info(fmt.Sprintf("changed %s: %s -> %s", e.Setting, rules(e.Old), rules(e.New)))
+	log.Info(fmt.Sprintf("changed %s initial=%t: %s -> %s", e.Setting, e.Initial(), rules(e.Old), rules(e.New)))
+	if e.Setting != "limit" {
+		return nil
+	}
 	s := g.req.Settings
 	prod := pluginapi.Feature{Name: "env", Value: "prod"}
 	n, err := portable.Get[int](ctx, s, "limit", prod)
 	log.Info(fmt.Sprintf("limit for env=prod: %d %v", n, err))
 	v, err := s.Lookup(ctx, "limit", prod, pluginapi.Feature{Name: "user", Value: "ann"})
-	log.Info(fmt.Sprintf("limit for env=prod,user=ann: %s %v", v.JSON, err))
+	log.Info(fmt.Sprintf("limit for env=prod,user=ann: %s %s rule=%d %v", v.JSON, v.Source, v.RuleID, err))
 	m, err := portable.Get[string](ctx, s, "motd")
 	log.Info(fmt.Sprintf("motd: %q %v", m, err))
 	for _, c := range []struct {
@@ -94,8 +97,8 @@ func (g *guest) OnSettingChanged(ctx context.Context, _ portable.Delivery, e *ev
 	return nil
 }
 
-func (g *guest) OnClosing(_ context.Context, _ portable.Delivery, _ *event.Closing) error {
-	g.req.Logger.With("k", "two words").Info("closing", "n", 1)
+func (g *guest) OnClosing(_ context.Context, _ portable.Delivery, e *event.Closing) error {
+	g.req.Logger.With("k", "two words").Info("closing", "n", 1, "reason", e.Reason.String())
 	fmt.Println("stdout: goodbye")
 	fmt.Fprintln(os.Stderr, "stderr: goodbye")
 	return nil
