@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"sync"
+	"time"
 
 	"github.com/heksher-go/heksher"
 	"github.com/heksher-go/heksher/host/config"
@@ -166,7 +168,30 @@ func (h *Host) lookup(ctx context.Context, setting string, features []pluginapi.
 		}
 		return pluginapi.Value{}, fmt.Errorf("host: lookup %q: %w", setting, err)
 	}
-	return pluginapi.Value{JSON: r.Value, Source: pluginapi.Source(r.Source), RuleID: r.RuleID, Conditions: r.Conditions}, nil
+	return pluginapi.Value{JSON: r.Value, Source: pluginapi.Source(r.Source), Origin: h.originOf(r.Retrieved),
+		RuleID: r.RuleID, Conditions: r.Conditions}, nil
+}
+
+// originOf says where the rules of a setting came from, given whether it
+// has received any: the client's origin then (the service's latest answer,
+// or the snapshot loaded while the service was down), else the defaults.
+// Once the client serves the service's answers it never goes back, so only
+// lookups made before that ask the client.
+func (h *Host) originOf(retrieved bool) pluginapi.Origin {
+	if !retrieved {
+		return pluginapi.OriginDefaults
+	}
+	if h.fromService.Load() {
+		return pluginapi.OriginService
+	}
+	switch h.client.Status().Origin {
+	case heksher.OriginService:
+		h.fromService.Store(true)
+		return pluginapi.OriginService
+	case heksher.OriginSnapshot:
+		return pluginapi.OriginSnapshot
+	}
+	return pluginapi.OriginDefaults
 }
 
 // Lookup implements admin.Backend: a lookup without the declaration check.
@@ -174,24 +199,118 @@ func (h *Host) Lookup(ctx context.Context, setting string, features []pluginapi.
 	return h.lookup(ctx, setting, features)
 }
 
-// pluginSettings is the pluginapi.Settings the host gives one plugin.
+// initFetchTimeout bounds how long a lookup during a plugin's
+// initialisation waits for the service's rules of a setting that the
+// plugin has just declared (see pluginSettings.Lookup); the start-up
+// timeout bounds it too when shorter.
+const initFetchTimeout = 2 * time.Second
+
+// pluginSettings is the pluginapi.Settings the host gives one load of a
+// plugin. It also registers the declarations the plugin makes while it
+// initialises (pluginapi.InitDeclarer), so that the same initialisation can
+// look them up before the plugin is committed.
 type pluginSettings struct {
 	h      *Host
 	plugin string
 	grants config.Grants
+
+	mu sync.Mutex
+	// early are the declarations made during this load's initialisations
+	// (normalised), by name; fetched the settings whose rules a lookup has
+	// already waited for.
+	early   map[string]pluginapi.Declaration
+	fetched map[string]bool
 }
 
 func (h *Host) pluginSettings(plugin string, grants config.Grants) pluginapi.Settings {
 	return &pluginSettings{h: h, plugin: plugin, grants: grants}
 }
 
+// DeclareAtInit records d, declared by the plugin while it initialises, so
+// that the lookups of the same initialisation may read it (see Lookup). The
+// plugin's manifest is checked as ever when it is committed; a declaration
+// refused here is refused there with its reason.
+func (p *pluginSettings) DeclareAtInit(_ context.Context, plugin string, d pluginapi.Declaration) error {
+	nd, err := normalize(d)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.early == nil {
+		p.early = map[string]pluginapi.Declaration{}
+	}
+	if prev, ok := p.early[nd.Name]; ok {
+		return compare(nd.Name, fmt.Sprintf("plugin %q", plugin), prev, nd)
+	}
+	p.early[nd.Name] = nd
+	return nil
+}
+
+// earlyDecl reports whether this load declared setting while it
+// initialised and the host knows it with the same declaration: the plugin
+// may then read it before it is committed. A setting nobody declared yet is
+// declared at once, provisionally (a declaration committed later replaces it
+// if it differs), so that its rules can be fetched for the lookup.
+func (p *pluginSettings) earlyDecl(ctx context.Context, setting string) bool {
+	p.mu.Lock()
+	d, ok := p.early[setting]
+	p.mu.Unlock()
+	if !ok {
+		return false
+	}
+	if p.h.reg.addProvisional(d) {
+		if err := p.h.declare(ctx, []pluginapi.Declaration{d}); err != nil {
+			p.h.log.Warn("declaring a setting looked up at init", "plugin", p.plugin, "setting", setting, "err", err)
+			return false
+		}
+	}
+	same, _ := p.h.reg.matches(d)
+	return same
+}
+
+// fetchEarly waits, once per setting and load, for the service's rules of
+// a setting declared during the initialisation and not received yet,
+// bounded by initFetchTimeout. Nothing is waited for when the host does not
+// serve the service's answers (the service is down): the lookup answers
+// from the snapshot or the default at once.
+func (p *pluginSettings) fetchEarly(ctx context.Context, setting string) {
+	h := p.h
+	p.mu.Lock()
+	done := p.fetched[setting]
+	if p.fetched == nil {
+		p.fetched = map[string]bool{}
+	}
+	p.fetched[setting] = true
+	p.mu.Unlock()
+	if done || h.client == nil || !h.ready.Load() {
+		return
+	}
+	h.settingsMu.RLock()
+	s := h.settings[setting]
+	h.settingsMu.RUnlock()
+	if s == nil || s.RuleSet().Retrieved || h.originOf(true) != pluginapi.OriginService {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, min(initFetchTimeout, h.cfg.StartupTimeout.D()))
+	defer cancel()
+	if err := h.client.Reload(ctx); err != nil {
+		h.log.Debug("fetching the rules of a setting declared at init", "plugin", p.plugin, "setting", setting, "err", err)
+	}
+}
+
 // Lookup resolves setting for the plugin, which must have declared it unless
-// its grants allow undeclared reads.
+// its grants allow undeclared reads. A setting the plugin declared during
+// the initialisation in progress counts as declared (see DeclareAtInit).
 func (p *pluginSettings) Lookup(ctx context.Context, plugin, setting string, features []pluginapi.Feature) (pluginapi.Value, error) {
 	if plugin == "" {
 		plugin = p.plugin
 	}
 	declared, exists := p.h.reg.declaredBy(setting, plugin)
+	if !declared && p.earlyDecl(ctx, setting) {
+		declared, exists = true, true
+		p.fetchEarly(ctx, setting)
+	}
 	if !exists {
 		return pluginapi.Value{}, fmt.Errorf("%w: %q", pluginapi.ErrNotFound, setting)
 	}

@@ -53,10 +53,13 @@ type Host struct {
 	bgCtx    context.Context
 	bgCancel context.CancelFunc
 
-	started   atomic.Bool
-	ready     atomic.Bool
-	closeOnce sync.Once
-	closeErr  error
+	started atomic.Bool
+	ready   atomic.Bool
+	// fromService is set once the client serves the service's answers
+	// (see originOf).
+	fromService atomic.Bool
+	closeOnce   sync.Once
+	closeErr    error
 }
 
 // recorderName is the dispatcher name of the host's own event recorder.

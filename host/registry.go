@@ -33,6 +33,11 @@ type registry struct {
 type declEntry struct {
 	decl   pluginapi.Declaration // normalised
 	owners []string
+	// provisional marks a declaration made by a plugin while it
+	// initialised, before it was committed (see addProvisional): until
+	// someone owns it, a committed declaration replaces it instead of
+	// conflicting with it.
+	provisional bool
 }
 
 func newRegistry() *registry { return &registry{byName: map[string]*declEntry{}} }
@@ -46,7 +51,7 @@ func normalize(d pluginapi.Declaration) (pluginapi.Declaration, error) {
 	}
 	t, err := htype.Parse(d.Type)
 	if err != nil {
-		return d, fmt.Errorf("host: setting %q: %w; %s", d.Name, err, htype.Hint(d.Type))
+		return d, fmt.Errorf("host: setting %q: %w", d.Name, err)
 	}
 	d.Type = t.String()
 	if len(d.Default) == 0 {
@@ -85,7 +90,7 @@ func (r *registry) check(owner string, decls []pluginapi.Declaration) error {
 			}
 		}
 		seen[d.Name] = d
-		if e, ok := r.byName[d.Name]; ok {
+		if e, ok := r.byName[d.Name]; ok && !e.replaceable() {
 			first := "an unloaded plugin"
 			if len(e.owners) > 0 {
 				first = e.owners[0]
@@ -127,26 +132,64 @@ func orNone(b []byte) string {
 	return string(b)
 }
 
+// replaceable reports whether a committed declaration replaces e rather
+// than being checked against it: e was made by an initialisation and nobody
+// owns it yet.
+func (e *declEntry) replaceable() bool { return e.provisional && len(e.owners) == 0 }
+
 // add records owner's declarations (checked beforehand) and returns those
-// whose names are new to the registry, in order.
+// whose names are new to the registry, and those that replace a differing
+// provisional declaration, in order.
 func (r *registry) add(owner string, decls []pluginapi.Declaration) []pluginapi.Declaration {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var fresh []pluginapi.Declaration
 	for _, d := range decls {
 		e, ok := r.byName[d.Name]
-		if !ok {
+		switch {
+		case !ok:
 			e = &declEntry{decl: d}
 			r.byName[d.Name] = e
 			r.order = append(r.order, d.Name)
 			fresh = append(fresh, d)
+		case e.replaceable() && compare(d.Name, "", e.decl, d) != nil:
+			e.decl = d
+			fresh = append(fresh, d)
 		}
+		e.provisional = false
 		if !slices.Contains(e.owners, owner) {
 			e.owners = append(e.owners, owner)
 			slices.SortStableFunc(e.owners, func(a, b string) int { return r.rankOf(a) - r.rankOf(b) })
 		}
 	}
 	return fresh
+}
+
+// addProvisional records d (normalised), declared by a plugin during its
+// initialisation, when no setting of its name is known yet, and reports
+// whether it did. The entry has no owner until a plugin that declares it is
+// committed; a committed declaration that differs replaces it (add).
+func (r *registry) addProvisional(d pluginapi.Declaration) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.byName[d.Name]; ok {
+		return false
+	}
+	r.byName[d.Name] = &declEntry{decl: d, provisional: true}
+	r.order = append(r.order, d.Name)
+	return true
+}
+
+// matches reports whether setting is known with a declaration equal to d
+// (normalised), and whether it is known at all.
+func (r *registry) matches(d pluginapi.Declaration) (same, exists bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	e, ok := r.byName[d.Name]
+	if !ok {
+		return false, false
+	}
+	return compare(d.Name, "", e.decl, d) == nil, true
 }
 
 // setOwnerOrder makes owners listed in the order of names (after the host;
