@@ -55,8 +55,14 @@
 // first, so handlers may keep what they are given (sdk/wasm's views, which
 // copy nothing, are the faster path for a guest that needs it). An error
 // text the host saw (UpdateError.Err, Declared.Err) arrives as a plain
-// error with the same text. A [pluginapi.Manifest] with no Subscriptions
-// subscribes to every kind.
+// error with the same text.
+//
+// A [pluginapi.Manifest] with no Subscriptions subscribes to every kind; its
+// Settings selects the settings, besides the declared ones, whose changes
+// the plugin receives ([pluginapi.AllSettings] for all).
+// SettingChanged.Initial marks a setting's first values at start-up,
+// Closing.Reason says why the plugin stops, and [Delivery].Unreadable marks
+// a change of a setting the plugin may not read.
 //
 // # Lookups
 //
@@ -86,7 +92,9 @@
 //   - A wasm guest's log attributes are folded into the message as
 //     key=value text; a process plugin's stay attributes (in an order the
 //     host does not keep).
-//   - A wasm guest's lookup answers only the value: its Source is 0.
+//   - A lookup's answer has its source and rule id in both; a wasm guest's
+//     also says its origin (service, snapshot or defaults), a process
+//     plugin's the rule's conditions.
 //   - The error texts name their runtime; what errors.Is matches does not
 //     differ.
 //
