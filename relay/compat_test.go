@@ -16,9 +16,9 @@ import (
 
 // newUpstream starts a compatible server with settings, aliases, metadata
 // in a deliberate key order and rules with metadata.
-func newUpstream(t *testing.T) *hekshertest.Server {
+func newUpstream(t *testing.T, opts ...hekshertest.Option) *hekshertest.Server {
 	t.Helper()
-	up := hekshertest.NewServer(t, hekshertest.WithContextFeatures("user", "trust", "theme"),
+	up := hekshertest.NewServer(t, append(opts, hekshertest.WithContextFeatures("user", "trust", "theme"),
 		hekshertest.WithSettings(
 			hekshertest.Setting{Name: "size_limit", Type: "int", Default: 200, ConfigurableFeatures: []string{"user", "theme"},
 				Rules: []hekshertest.Rule{
@@ -29,7 +29,7 @@ func newUpstream(t *testing.T) *hekshertest.Server {
 			hekshertest.Setting{Name: "color", Type: `Enum["blue","green","red"]`, Default: "blue", ConfigurableFeatures: []string{"trust"},
 				Rules: []hekshertest.Rule{{Conditions: map[string]string{"trust": "high"}, Value: "red"}}},
 			hekshertest.Setting{Name: "ratio", Type: "float", Default: 1.5, ConfigurableFeatures: []string{"user", "trust", "theme"}},
-		))
+		))...)
 	ctx := context.Background()
 	// Metadata whose keys are not in sorted order, to check that the
 	// order survives the trip.
@@ -73,6 +73,9 @@ func newRelay(t *testing.T, upstream string, opts relay.Options) (*relay.Relay, 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
+		// Connections the client's transport dialled in a race and never
+		// used would hold up the server's graceful shutdown for 5 s.
+		http.DefaultClient.CloseIdleConnections()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := srv.Close(ctx); err != nil {

@@ -37,9 +37,10 @@ type ListenOptions struct {
 // and idle times and a 64 KiB header cap (431 beyond it, as the compatible
 // server's own listeners answer). Safe for concurrent use.
 type Server struct {
-	srv  *http.Server
-	ln   net.Listener
-	done chan struct{}
+	srv    *http.Server
+	ln     net.Listener
+	done   chan struct{}
+	cancel context.CancelFunc // ends the requests' base context
 }
 
 // Listen starts serving the relay on opts.Listen in the background until
@@ -69,10 +70,16 @@ func (r *Relay) Listen(ctx context.Context, opts ListenOptions) (*Server, error)
 		_ = ln.Close()
 		return nil, fmt.Errorf("relay: %w", err)
 	}
-	s := &Server{ln: ln, done: make(chan struct{}), srv: &http.Server{
-		Handler:  guard(r.Handler()),
-		ErrorLog: slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),
+	// Watches held by the relay's clients end when the server shuts down
+	// (they are answered as plain queries), so that a graceful shutdown
+	// does not wait for them.
+	base, cancel := context.WithCancel(context.Background())
+	s := &Server{ln: ln, done: make(chan struct{}), cancel: cancel, srv: &http.Server{
+		Handler:     guard(r.Handler()),
+		ErrorLog:    slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),
+		BaseContext: func(net.Listener) context.Context { return base },
 	}}
+	s.srv.RegisterOnShutdown(cancel)
 	httpguard.Limits{}.Apply(s.srv)
 	go func() {
 		defer close(s.done)
@@ -90,9 +97,10 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 // slash.
 func (s *Server) URL() string { return "http://" + s.Addr() }
 
-// Close stops the server: it waits for requests in flight until ctx ends,
-// then cuts the rest (long polls among them). Idempotent.
+// Close stops the server: held watches are answered at once, other
+// requests in flight are waited for until ctx ends, then cut. Idempotent.
 func (s *Server) Close(ctx context.Context) error {
+	s.cancel()
 	err := s.srv.Shutdown(ctx)
 	if err != nil {
 		_ = s.srv.Close()

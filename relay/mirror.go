@@ -71,8 +71,8 @@ func (r *Relay) run(ctx context.Context) {
 			r.noteSuccess()
 			r.failures = 0
 			delay = r.opts.Interval
-			if wait > 0 {
-				delay = 0 // the long poll was the wait
+			if r.opts.WatchWait > 0 && r.watchMax.Load() > 0 {
+				delay = 0 // the next long poll is the wait
 			}
 		}
 		if delay == 0 {

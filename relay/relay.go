@@ -69,6 +69,12 @@ type Options struct {
 	// by a downstream request for a setting the replica does not know;
 	// default 1s.
 	MissRefreshEvery time.Duration
+	// DownstreamWatch is the longest wait the relay offers its own
+	// clients' watches (advertised with the watch header on its query
+	// answers, so Go clients and downstream relays long-poll it); default
+	// 60s. Negative: no watch offered, the relay answers queries as the
+	// real service does.
+	DownstreamWatch time.Duration
 	// Writes says what to do with rule and setting writes; default
 	// RefuseWrites. Declarations are always forwarded.
 	Writes WriteMode
@@ -106,15 +112,15 @@ type Relay struct {
 	digest   string // of the state last applied
 	failures int
 
-	syncMu     sync.Mutex // guards the fields below
-	started    uint64     // syncs begun
-	finished   uint64     // the number of the last sync that ended
-	lastErr    error
+	syncMu      sync.Mutex // guards the fields below
+	started     uint64     // syncs begun
+	finished    uint64     // the number of the last sync that ended
+	lastErr     error
 	lastChanged bool
-	doneCh     chan struct{} // closed and replaced when a sync ends
-	kicked     bool          // a refresh was asked for
-	cancelPoll context.CancelFunc
-	lastMiss   time.Time
+	doneCh      chan struct{} // closed and replaced when a sync ends
+	kicked      bool          // a refresh was asked for
+	cancelPoll  context.CancelFunc
+	lastMiss    time.Time
 
 	kick chan struct{}
 
@@ -175,7 +181,11 @@ func New(ctx context.Context, opts Options) (*Relay, error) {
 		r.client = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 		r.ownHTTP = true
 	}
-	if r.replica, err = server.New(server.Options{}); err != nil {
+	var watch server.WatchOptions
+	if opts.DownstreamWatch >= 0 {
+		watch = server.WatchOptions{Enabled: true, MaxWait: opts.DownstreamWatch}
+	}
+	if r.replica, err = server.New(server.Options{Watch: watch}); err != nil {
 		return nil, fmt.Errorf("relay: %w", err)
 	}
 	r.replica.SetDatabaseDown(true) // until the first snapshot
@@ -229,15 +239,10 @@ func (r *Relay) serveHTTP(w http.ResponseWriter, req *http.Request) {
 			return
 		}
 	}
-	r.setAge(w.Header())
-	if !missable(req) {
-		r.handler.ServeHTTP(w, req)
-		return
-	}
 	// A 404 for a name may only mean that the setting was declared
 	// upstream since the last sync: hold the answer back, refresh once,
 	// and answer again.
-	mw := &missWriter{ResponseWriter: w}
+	mw := &ageWriter{ResponseWriter: w, r: r, hold: missable(req)}
 	r.handler.ServeHTTP(mw, req)
 	if !mw.held {
 		return
@@ -246,8 +251,7 @@ func (r *Relay) serveHTTP(w http.ResponseWriter, req *http.Request) {
 		h := w.Header()
 		h.Del("Content-Type")
 		h.Del("Content-Length")
-		r.setAge(h)
-		r.handler.ServeHTTP(w, req)
+		r.handler.ServeHTTP(&ageWriter{ResponseWriter: w, r: r}, req)
 		return
 	}
 	mw.release()
@@ -270,24 +274,28 @@ func missable(req *http.Request) bool {
 	return p == "/api/v1/query" || strings.HasPrefix(p, "/api/v1/settings/") || strings.HasPrefix(p, "/api/v1/rules/search")
 }
 
-// missWriter holds back a 404 so that it can be answered again after a
-// refresh; every other answer goes straight through.
-type missWriter struct {
+// ageWriter sets the snapshot-age header when the answer is written (a
+// watch may be answered long after it came), and, with hold, holds back a
+// 404 so that it can be answered again after a refresh.
+type ageWriter struct {
 	http.ResponseWriter
+	r      *Relay
+	hold   bool
 	held   bool
 	status int
 	body   []byte
 }
 
-func (m *missWriter) WriteHeader(status int) {
-	if status == http.StatusNotFound {
+func (m *ageWriter) WriteHeader(status int) {
+	if m.hold && status == http.StatusNotFound {
 		m.held, m.status = true, status
 		return
 	}
+	m.r.setAge(m.ResponseWriter.Header())
 	m.ResponseWriter.WriteHeader(status)
 }
 
-func (m *missWriter) Write(b []byte) (int, error) {
+func (m *ageWriter) Write(b []byte) (int, error) {
 	if m.held {
 		if len(m.body)+len(b) <= 64<<10 {
 			m.body = append(m.body, b...)
@@ -297,16 +305,18 @@ func (m *missWriter) Write(b []byte) (int, error) {
 	return m.ResponseWriter.Write(b)
 }
 
-func (m *missWriter) Unwrap() http.ResponseWriter { return m.ResponseWriter }
+func (m *ageWriter) Unwrap() http.ResponseWriter { return m.ResponseWriter }
 
-func (m *missWriter) release() {
+func (m *ageWriter) release() {
+	m.r.setAge(m.ResponseWriter.Header())
 	m.ResponseWriter.WriteHeader(m.status)
 	_, _ = m.ResponseWriter.Write(m.body) // the client went away; nothing to do
 }
 
 // missRefresh refreshes for a request that named an unknown setting,
 // unless one did less than MissRefreshEvery ago; it reports whether the
-// replica may have changed.
+// request should be answered again (the replica may have changed since
+// its first answer, by this refresh or by the sync before it).
 func (r *Relay) missRefresh(ctx context.Context) bool {
 	r.syncMu.Lock()
 	if time.Since(r.lastMiss) < r.opts.MissRefreshEvery {
@@ -318,8 +328,8 @@ func (r *Relay) missRefresh(ctx context.Context) bool {
 	r.stats.missRefreshes.Add(1)
 	ctx, cancel := context.WithTimeout(ctx, r.opts.RequestTimeout)
 	defer cancel()
-	changed, err := r.refresh(ctx)
-	return err == nil && changed
+	_, err := r.refresh(ctx)
+	return err == nil
 }
 
 // Stats is a relay's state, for status pages and metrics.
