@@ -6,7 +6,8 @@
 // wasm busy loop that calls no host function), "oom" (allocates until the
 // memory limit), "error" (an error status with a message), "badptr" (calls
 // every host function with out-of-range pointers), "reasons" (logs the
-// errors of failing lookups, with the host's reasons), "grow" (keeps 8 MiB, to
+// errors of failing lookups, with the host's reasons), "hostile" (provokes
+// refusals in a loop, with huge names), "grow" (keeps 8 MiB, to
 // trigger recycling), "sandbox" (logs what it can see of files, environment,
 // clock and randomness, and writes a line to stdout and one to stderr), "walk" (reads every field of the event), "noop"
 // (returns at once, after the SDK's own decoding), and anything else
@@ -47,6 +48,9 @@ type config struct {
 	// the granted directory /data: only the first instance starts.
 	FailRestart bool `json:"fail_restart"`
 	LoopInit    bool `json:"loop_init"`
+	// HostileInit makes init declare malformed settings with 128 KiB names
+	// and look such names up, 200 times each.
+	HostileInit bool `json:"hostile_init"`
 	// Tag is echoed at init ("init tag=…") and in the default handler's log
 	// line, so tests can tell that an instance was initialised with the
 	// plugin's config.
@@ -91,6 +95,15 @@ func init() {
 				return err
 			}
 		}
+		if c.HostileInit {
+			// Malformed declarations with huge names, then the usual one.
+			huge := strings.Repeat("h", 128<<10)
+			for range 200 {
+				_ = wasm.Declare(wasm.Declaration{Name: huge, ConfigurableFeatures: []string{"env"}, Default: json.RawMessage("1")})
+				_ = wasm.Declare(wasm.Declaration{Name: huge, Type: "int", ConfigurableFeatures: []string{"env"}, Default: json.RawMessage("{")})
+				_, _ = wasm.GetRaw(huge, wasm.NewContext(huge, huge))
+			}
+		}
 		if c.BadDeclare {
 			return wasm.Declare(wasm.Declaration{Type: "int", ConfigurableFeatures: []string{"env"}, Default: json.RawMessage("1")})
 		}
@@ -128,6 +141,8 @@ func onChanged(d wasm.Delivery, e wasm.SettingChanged) error {
 		return badPointers()
 	case "reasons":
 		return reasons()
+	case "hostile":
+		return hostile()
 	case "grow":
 		kept = make([]byte, 8<<20)
 		return nil
@@ -287,6 +302,28 @@ func reasons() error {
 	_, err = wasm.GetRaw(huge, prod)
 	wasm.Info("reasons: huge name: " + strconv.Itoa(len(errText(err))) + " bytes, reason " + strconv.Itoa(int(rawLastError(0, 0))) + " bytes")
 	return nil
+}
+
+// hostile does, 300 times, what a hostile or broken plugin might to make
+// the host log: lookups with a context the setting does not take, with a
+// 64 KiB name the host fails on ("internal_…"), with a context that does
+// not decode, declarations after init, and log calls with bad pointers;
+// then it fails with a 1 MiB error message.
+func hostile() error {
+	bad := wasm.NewContext("colour", "red")
+	long := "internal_" + strings.Repeat("x", 64<<10)
+	name := "answer"
+	garbage := []byte{9, 0, 0, 0, 1, 2}
+	np := uint32(uintptr(unsafe.Pointer(unsafe.StringData(name))))
+	gp := uint32(uintptr(unsafe.Pointer(&garbage[0])))
+	for range 300 {
+		_, _ = wasm.GetRaw("answer", bad)
+		_, _ = wasm.GetRaw(long, prod)
+		rawGetSetting(np, uint32(len(name)), gp, uint32(len(garbage)), 0, 0)
+		rawDeclare(gp, uint32(len(garbage)))
+		rawLog(8, 0xFFFF_FF00, 100)
+	}
+	return errors.New(strings.Repeat("e", 1<<20))
 }
 
 func errText(err error) string {
