@@ -52,6 +52,12 @@ type config struct {
 	// the file it names exists: a plugin that crashes right after every
 	// start.
 	CrashIf string `json:"crash_if"`
+	// Settings is the manifest's selection of settings whose changes it
+	// receives besides test.limit; absent, every setting ("*").
+	Settings *[]string `json:"settings"`
+	// HangClosing makes the closing handler record "closing_hangs" and
+	// block forever, ignoring its deadline.
+	HangClosing bool `json:"hang_closing"`
 }
 
 type testPlugin struct {
@@ -68,7 +74,13 @@ type record struct {
 	What    string          `json:"what"`
 	Seq     uint64          `json:"seq,omitempty"`
 	Dropped uint64          `json:"dropped,omitempty"`
-	Event   json.RawMessage `json:"event,omitempty"`
+	// Setting, Initial and Unreadable describe a setting_changed, Reason
+	// a closing.
+	Setting    string          `json:"setting,omitempty"`
+	Initial    bool            `json:"initial,omitempty"`
+	Unreadable bool            `json:"unreadable,omitempty"`
+	Reason     string          `json:"reason,omitempty"`
+	Event      json.RawMessage `json:"event,omitempty"`
 	Error   string          `json:"error,omitempty"`
 	Value   json.RawMessage `json:"value,omitempty"`
 	Source  string          `json:"source,omitempty"`
@@ -143,6 +155,10 @@ func (p *testPlugin) Init(ctx context.Context, req plugin.InitRequest) (pluginap
 			Name: "test.limit", Type: "int", ConfigurableFeatures: []string{"env"}, Default: json.RawMessage("7"),
 		}},
 	}
+	m.Settings = []string{pluginapi.AllSettings}
+	if p.cfg.Settings != nil {
+		m.Settings = *p.cfg.Settings
+	}
 	if p.cfg.DeclarePID {
 		m.Declarations = append(m.Declarations, pluginapi.Declaration{
 			Name: "test.pid", Type: "int", Default: json.RawMessage(strconv.Itoa(hostPID())),
@@ -179,7 +195,17 @@ func (p *testPlugin) OnUpdateError(_ context.Context, d plugin.Delivery, e *even
 }
 
 func (p *testPlugin) OnClosing(_ context.Context, d plugin.Delivery, e *event.Closing) error {
-	return p.log("closing", d, e)
+	if p.cfg.HangClosing {
+		if err := p.write(record{What: "closing_hangs", Seq: d.Seq, Reason: e.Reason.String()}); err != nil {
+			return err
+		}
+		select {} // never looks at ctx
+	}
+	b, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	return p.write(record{What: "closing", Seq: d.Seq, Dropped: d.Dropped, Reason: e.Reason.String(), Event: b})
 }
 
 var sink int
@@ -220,7 +246,12 @@ func (p *testPlugin) OnSettingChanged(ctx context.Context, d plugin.Delivery, e 
 	case "cmd.bench":
 		return p.bench(ctx, e.New.Default)
 	}
-	return p.log("setting_changed", d, e)
+	b, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	return p.write(record{What: "setting_changed", Seq: d.Seq, Dropped: d.Dropped, Setting: e.Setting,
+		Initial: e.Initial(), Unreadable: d.Unreadable, Event: b})
 }
 
 type lookupCmd struct {
