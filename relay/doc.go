@@ -31,8 +31,11 @@
 // with no settings parameter (every setting and every rule, whatever its
 // downstream clients ask for), with If-None-Match, once per
 // [Options.Interval]. When the upstream advertises the watch
-// ([wire.HeaderWatch]) the relay long-polls instead. When the answer
-// changed, or every [Options.DefinitionsEvery] intervals, it also reads
+// ([wire.HeaderWatch]) the relay long-polls instead; it offers the watch
+// to its own clients in turn ([Options.DownstreamWatch]), so a change goes
+// down a chain of relays as it happens. When the answer changed, or once
+// the definitions are [Options.DefinitionsEvery] intervals old, it also
+// reads
 // GET /api/v1/settings?include_additional_data=true and GET
 // /api/v1/context_features, builds the new state aside and swaps it in
 // whole: downstream clients never see half of an update. An upstream that

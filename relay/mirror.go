@@ -37,7 +37,12 @@ func (r *Relay) run(ctx context.Context) {
 		seq, kicked := r.beginSync()
 		wait := time.Duration(0)
 		if !kicked && r.failures == 0 && r.last != nil && r.opts.WatchWait > 0 && r.watchMax.Load() > 0 {
-			wait = min(r.opts.WatchWait, time.Duration(r.watchMax.Load()))
+			// The wait ends about when the definitions are due (in the
+			// whole seconds the wire speaks, at least one); once they are,
+			// a plain sync reads them.
+			if due := r.defsDue(); due > 0 {
+				wait = min(r.opts.WatchWait, time.Duration(r.watchMax.Load()), max(due, time.Second)).Truncate(time.Second)
+			}
 		}
 		pollCtx, cancelPoll := context.WithCancelCause(ctx)
 		r.setPollCancel(func() { cancelPoll(errPollCut) }, wait > 0)
@@ -192,10 +197,11 @@ func (r *Relay) syncOnce(ctx context.Context, wait time.Duration, force bool) (b
 			return false, ctx.Err()
 		}
 	}
-	if q == nil && !force && r.defs != nil && r.defsAge < r.opts.DefinitionsEvery {
-		if wait == 0 {
-			r.defsAge++
-		}
+	// A change of metadata, version or type alone leaves the query's
+	// answer as it was (and a watch held): the definitions are read again
+	// once they are DefinitionsEvery intervals old, long polls or not.
+	due := r.defsDue() <= 0
+	if q == nil && !force && r.defs != nil && !due {
 		r.confirm()
 		return false, nil
 	}
@@ -215,7 +221,7 @@ func (r *Relay) syncOnce(ctx context.Context, wait time.Duration, force bool) (b
 			if err != nil {
 				return false, err
 			}
-			r.last, r.etag, r.defs, r.defsAge = q, q.etag, defs, 0
+			r.last, r.etag, r.defs, r.defsAt = q, q.etag, defs, time.Now()
 			r.confirm()
 			return changed, nil
 		}
@@ -228,6 +234,11 @@ func (r *Relay) syncOnce(ctx context.Context, wait time.Duration, force bool) (b
 		}
 		q = fresh
 	}
+}
+
+// defsDue returns the time left until the definitions are read again.
+func (r *Relay) defsDue() time.Duration {
+	return time.Duration(r.opts.DefinitionsEvery)*r.opts.Interval - time.Since(r.defsAt)
 }
 
 // apply swaps rs in unless it is what the replica already holds.

@@ -57,13 +57,13 @@ type Options struct {
 	// WatchWait more); default 10s.
 	RequestTimeout time.Duration
 	// WatchWait is the longest wait asked of an upstream that offers the
-	// watch (capped by what it advertises); default 30s. Negative: never
-	// long-poll.
+	// watch (capped by what it advertises, at least 1s); default 30s.
+	// Negative: never long-poll.
 	WatchWait time.Duration
 	// DefinitionsEvery: the settings' definitions and the context features
-	// are read again at least every this many intervals even when the
+	// are read again once they are this many intervals old, even when the
 	// query's answer did not change (a metadata or version change does not
-	// show in it); default 10.
+	// show in it), whether the relay polls or long-polls; default 10.
 	DefinitionsEvery int
 	// MissRefreshEvery is the least time between two refreshes triggered
 	// by a downstream request for a setting the replica does not know;
@@ -108,8 +108,8 @@ type Relay struct {
 	etag     string
 	last     *queryAnswer
 	defs     *definitions
-	defsAge  int    // intervals since defs were read
-	digest   string // of the state last applied
+	defsAt   time.Time // when defs were read
+	digest   string    // of the state last applied
 	failures int
 
 	syncMu      sync.Mutex // guards the fields below
@@ -161,6 +161,9 @@ func New(ctx context.Context, opts Options) (*Relay, error) {
 	}
 	if opts.WatchWait == 0 {
 		opts.WatchWait = DefaultWatchWait
+	}
+	if opts.WatchWait > 0 {
+		opts.WatchWait = max(opts.WatchWait, time.Second) // the wire speaks whole seconds
 	}
 	if opts.DefinitionsEvery <= 0 {
 		opts.DefinitionsEvery = DefaultDefinitionsEvery

@@ -376,3 +376,21 @@ func TestMemoryBounded(t *testing.T) {
 	}
 	waitFor(t, "no goroutine per client", func() bool { return runtime.NumGoroutine() <= goroutines+4 })
 }
+
+// TestDefinitionsRefresh: a change that does not show in the query's answer
+// (a setting's metadata) reaches a relay that long-polls its upstream, once
+// its definitions are due.
+func TestDefinitionsRefresh(t *testing.T) {
+	up := newUpstream(t)
+	r, srv := newRelay(t, up.URL, relay.Options{Interval: time.Second, DefinitionsEvery: 2})
+	waitFor(t, "the relay to long-poll", func() bool { return r.Stats().Watch })
+	if _, err := up.Do(context.Background(), http.MethodPut, "/api/v1/settings/size_limit/metadata/owner", map[string]any{"value": "ops", "version": "1.1"}); err != nil {
+		t.Fatal(err)
+	}
+	p := "/api/v1/settings/size_limit"
+	want := do(t, http.MethodGet, up.URL+p, nil, "")
+	if !strings.Contains(want.body, `"owner":"ops"`) {
+		t.Fatalf("the service did not take the metadata: %s", want.body)
+	}
+	waitFor(t, "the metadata through the relay", func() bool { return do(t, http.MethodGet, srv.URL()+p, nil, "").body == want.body })
+}
