@@ -3,15 +3,20 @@ package relay_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/heksher-go/heksher"
 	"github.com/heksher-go/heksher/hekshertest"
 	"github.com/heksher-go/heksher/internal/httpguard"
 	"github.com/heksher-go/heksher/internal/loadgen"
@@ -281,8 +286,114 @@ func TestRelayLoad(t *testing.T) {
 			}
 		}
 	})
+	t.Run("propagation under two relay tiers", func(t *testing.T) {
+		for _, watch := range []bool{true, false} {
+			name := "without watch"
+			changes, interval := 12, time.Second
+			if watch {
+				name, changes = "with watch", 100
+			}
+			t.Run(name, func(t *testing.T) {
+				l0 := loadavg()
+				lat := propagation(t, watch, interval, changes)
+				row("| propagation, 2 relay tiers, interval %v, %s | Go client | %d changes | %v | %v | %v | — | — | %s → %s |",
+					interval, name, len(lat), pct(lat, 0.5), pct(lat, 0.99), pct(lat, 1), l0, loadavg())
+				if watch && pct(lat, 0.99) >= 100*time.Millisecond {
+					t.Errorf("with watch, a change took %v (p99) to reach the client, want < 100ms", pct(lat, 0.99))
+				}
+			})
+		}
+	})
 	t.Logf("\n| load | target | polls answered | p50 | p99 | max | errors | upstream queries | load average |\n|---|---|---|---|---|---|---|---|---|\n%s",
 		strings.Join(rows, "\n"))
+}
+
+// propagation changes a rule's value on a service changes times and
+// measures, for each, the time from the write until a Go client under two
+// relays (client → node relay → regional relay → service) reads the new
+// value. With watch, the service offers the watch and the relays and the
+// client long-poll; without, nobody offers it and everyone polls every
+// interval. Changes are a random 150–250 ms apart with watch (the client
+// starts at most one watch per 100 ms after a change, so changes closer
+// than that are batched; each change here is measured alone), and a random
+// part of an interval apart without, so that they fall at every phase of
+// the polls.
+func propagation(t *testing.T, watch bool, interval time.Duration, changes int) []time.Duration {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	opts := []hekshertest.Option{hekshertest.WithContextFeatures(fleetFeatures...),
+		hekshertest.WithSettings(hekshertest.Setting{Name: "motd", Type: "int", Default: 0, ConfigurableFeatures: fleetFeatures})}
+	ropts := relay.Options{Interval: interval}
+	copts := []heksher.Option{heksher.WithLogger(slog.New(slog.DiscardHandler))}
+	if !watch {
+		opts = append(opts, hekshertest.WithoutWatch())
+		ropts.WatchWait, ropts.DownstreamWatch = -1, -1
+		copts = append(copts, heksher.WithoutWatch())
+	}
+	up := hekshertest.NewServer(t, opts...)
+	id, err := up.AddRule("motd", map[string]string{"user": "alice"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	regional := startRelay(t, up.URL, ropts)
+	node := startRelay(t, regional.URL(), ropts)
+	c, err := heksher.NewClient(node.URL(), interval, fleetFeatures, copts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	if err := c.TrackContexts(map[string][]string{"user": {heksher.TrackAll}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.Track(ctx, "motd", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice := map[string]string{"user": "alice", "theme": "dark", "env": "prod"}
+	read := func() string {
+		r, err := s.LookupJSON(ctx, alice)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(r.Value)
+	}
+	// reach waits until the client reads want and returns when it did.
+	reach := func(want string) time.Time {
+		deadline := time.Now().Add(10*interval + 30*time.Second)
+		for read() != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("the client still reads %s, want %s", read(), want)
+			}
+			time.Sleep(100 * time.Microsecond)
+		}
+		return time.Now()
+	}
+	reach("0")
+	rng := rand.New(rand.NewPCG(1, 2))
+	lat := make([]time.Duration, 0, changes)
+	for k := 1; k <= changes; k++ {
+		gap := time.Duration(rng.Int64N(int64(interval)))
+		if watch {
+			gap = 150*time.Millisecond + time.Duration(rng.Int64N(int64(100*time.Millisecond)))
+		}
+		time.Sleep(gap)
+		begin := time.Now()
+		if err := up.SetRuleValue(id, k); err != nil {
+			t.Fatal(err)
+		}
+		lat = append(lat, reach(strconv.Itoa(k)).Sub(begin))
+	}
+	slices.Sort(lat)
+	return lat
+}
+
+// pct returns the nearest-rank percentile p (0 to 1) of sorted.
+func pct(sorted []time.Duration, p float64) time.Duration {
+	return sorted[int(p*float64(len(sorted)-1))].Round(10 * time.Microsecond)
 }
 
 // serveMinimal304 serves, on a plain net/http server on a loopback port,
