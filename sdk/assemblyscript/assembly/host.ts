@@ -31,6 +31,18 @@ export declare function hostSubscribe(kinds: u32): i32;
 @external("heksher_v1", "last_error")
 export declare function hostLastError(buf: usize, bufCap: i32): i32;
 
+// Selects the settings whose setting_changed events the plugin receives
+// (docs/ABI.md §3, subscribe_setting): its declarations and these names.
+// @ts-ignore: decorator
+@external("heksher_v1", "subscribe_setting")
+export declare function hostSubscribeSetting(name: usize, nameLen: i32): i32;
+
+// Describes the event being handled (docs/ABI.md §3, event_info): 1 its
+// flags (1 initial, 2 unreadable), 2 a closing event's reason.
+// @ts-ignore: decorator
+@external("heksher_v1", "event_info")
+export declare function hostEventInfo(what: i32): i32;
+
 // WASI's random_get, imported only by a plugin that uses Math.random (through
 // the seed in abort.ts).
 // @ts-ignore: decorator

@@ -14,7 +14,7 @@
 // fallback when it fails, and its handle keeps why (`ok`, `err`, `error()`).
 // A handler returns null when it succeeded, or an error message.
 
-import { hostGetSetting, hostSetError, hostLog, hostLogEnabled, hostDeclare, hostSubscribe, hostLastError } from "./host";
+import { hostGetSetting, hostSetError, hostLog, hostLogEnabled, hostDeclare, hostSubscribe, hostLastError, hostSubscribeSetting, hostEventInfo } from "./host";
 import { Reader, Writer, utf8 } from "./codec";
 
 // ---------------------------------------------------------------- logging
@@ -356,6 +356,22 @@ function declareRaw(name: string, type: string, features: string[], defaultJSON:
   }
 }
 
+/** ALL_SETTINGS, given to subscribeSetting, selects every setting. */
+export const ALL_SETTINGS = "*";
+
+/**
+ * subscribeSetting asks, during init only, for the setting_changed events
+ * of the named setting besides those the plugin declares (which it always
+ * receives); ALL_SETTINGS asks for every setting. Reading it stays capped by
+ * the host's grants: an event the plugin may not read arrives with
+ * `delivery.unreadable` set. A failure fails the plugin's init.
+ */
+export function subscribeSetting(name: string): void {
+  const n = String.UTF8.byteLength(name);
+  const r = inInit ? hostSubscribeSetting(utf8(name), n) : Err.NotAllowed;
+  if (r != 0 && declareErr === null) declareErr = "subscribeSetting " + name + ": " + errText(<Err>r);
+}
+
 /** declareInt declares an int setting. */
 export function declareInt(name: string, features: string[], def: i64, version: string = "", metadata: string = ""): IntSetting {
   return new IntSetting(name).declareWith(features, def, version, metadata);
@@ -476,6 +492,24 @@ export class Delivery {
   eventSeq: u64 = 0;
   /** timeUnixNano is when the event happened; 0 if unknown. */
   timeUnixNano: i64 = 0;
+  /**
+   * unreadable is set on a setting change the plugin may not read (it did
+   * not declare the setting and the host grants no undeclared reads): its
+   * lookups answer Err.NotDeclared.
+   */
+  unreadable: bool = false;
+  /** reason says why the plugin is closing, on a closing event. */
+  reason: ClosingReason = ClosingReason.Shutdown;
+}
+
+/** ClosingReason says why the plugin receives its closing event. */
+export enum ClosingReason {
+  /** The host stops. */
+  Shutdown = 0,
+  /** A configuration reload replaces the plugin with a new version of it. */
+  Replaced = 1,
+  /** A configuration reload removed the plugin. */
+  Removed = 2,
 }
 
 /** Condition is one exact match of a rule: feature = value. */
@@ -643,6 +677,13 @@ export class SettingChanged {
   setting: string = "";
   old: RuleSet = new RuleSet();
   new: RuleSet = new RuleSet();
+
+  /**
+   * initial is true for a start-up change: the old rules were never
+   * retrieved, so this carries the first values the host holds for the
+   * setting, not a change made on the service. Alerting plugins skip it.
+   */
+  get initial(): bool { return !this.old.retrieved; }
 }
 
 /** UpdateError: an update of the settings failed. */
@@ -743,7 +784,11 @@ export function dispatchInit(ptr: usize, len: i32): i32 {
   if (hSettingChanged !== null) mask |= 1 << 4;
   if (hClosing !== null) mask |= 1 << 5;
   const r = hostSubscribe(mask);
-  return r == 0 ? StatusOK : status("subscribe: " + errText(<Err>r));
+  if (r != 0) return status("subscribe: " + errText(<Err>r));
+  // The plugin's declarations (and what it asked for with subscribeSetting),
+  // not every setting as for guests that never call subscribe_setting.
+  const s = hostSubscribeSetting(0, 0);
+  return s == 0 ? StatusOK : status("subscribe_setting: " + errText(<Err>s));
 }
 
 // The delivery and the setting-changed event are reused from call to call
@@ -761,6 +806,8 @@ export function dispatchEvent(kind: u32, ptr: usize, len: i32): i32 {
   delivery.dropped = r.u64();
   delivery.eventSeq = r.u64();
   delivery.timeUnixNano = r.i64();
+  delivery.unreadable = false;
+  delivery.reason = ClosingReason.Shutdown;
   if (r.bad || k != kind || version != 1) return status("malformed event payload");
   let msg: string | null = null;
   switch (kind) {
@@ -823,6 +870,7 @@ export function dispatchEvent(kind: u32, ptr: usize, len: i32): i32 {
       readRuleSet(r, e.old);
       readRuleSet(r, e.new);
       if (r.bad || r.p != r.end) return status("malformed event payload");
+      delivery.unreadable = (hostEventInfo(1) & 2) != 0;
       msg = fn(delivery, e);
       break;
     }
@@ -830,6 +878,8 @@ export function dispatchEvent(kind: u32, ptr: usize, len: i32): i32 {
       const fn = hClosing;
       if (fn === null) return StatusUnsupported;
       if (r.p != r.end) return status("malformed event payload");
+      const why = hostEventInfo(2);
+      delivery.reason = why == 2 ? ClosingReason.Replaced : why == 3 ? ClosingReason.Removed : ClosingReason.Shutdown;
       msg = fn(delivery);
       break;
     }

@@ -47,7 +47,8 @@ function settingChanged(setting, seq = 1) {
 
 // ---- a heksher_v1 host
 function makeHost(values) {
-  const h = { logs: [], declarations: [], subscribed: null, error: "", lookups: 0, mem: null, reason: "" };
+  const h = { logs: [], declarations: [], subscribed: null, error: "", lookups: 0, mem: null, reason: "",
+    selection: [], flags: 0, closingReason: 0 };
   const m = () => new Uint8Array(h.mem.buffer);
   const str = (p, n) => dec.decode(m().subarray(p, p + n));
   h.imports = {
@@ -88,6 +89,9 @@ function makeHost(values) {
         return 0;
       },
       subscribe(kinds) { h.subscribed = kinds; return 0; },
+      // subscribe_setting and event_info as docs/ABI.md §3 says.
+      subscribe_setting(p, n) { h.selection.push(str(p, n)); return 0; },
+      event_info(what) { return what === 1 ? h.flags : what === 2 ? h.closingReason : -5; },
       // last_error as docs/ABI.md §3 says: the length, the bytes only if
       // they fit, INVALID_MEMORY for a range outside memory.
       last_error(bp, bc) {
@@ -227,4 +231,30 @@ test("a failed lookup's error carries the host's reason (last_error)", async () 
   const h = await load(guestPath, "");
   assert.equal(h.send("heksher_on_setting_changed", settingChanged("reasons")), 0, h.error);
   assert.equal(h.logs.at(-1), `0 reasons: missing: get_setting "missing": no such setting in the test host; answer: ok`);
+});
+
+test("settings selection, start-up and unreadable marks, closing reasons (subscribe_setting, event_info)", async () => {
+  const h = await load(guestPath, "");
+  assert.equal(h.initStatus, 0, h.error);
+  assert.deepEqual(h.selection, [""], "the SDK selects its declarations only");
+  const all = await load(guestPath, "all");
+  assert.equal(all.initStatus, 0, all.error);
+  assert.deepEqual(all.selection, ["*", ""]);
+
+  const marks = (retrieved) => {
+    const w = header(new W(), 4, 1).str("marks");
+    ruleset(w, { retrieved });
+    ruleset(w, { def: "5" });
+    return w.bytes();
+  };
+  assert.equal(h.send("heksher_on_setting_changed", marks(false)), 0, h.error);
+  assert.equal(h.logs.at(-1), "0 marks: initial=true unreadable=false");
+  h.flags = 2;
+  assert.equal(h.send("heksher_on_setting_changed", marks(true)), 0, h.error);
+  assert.equal(h.logs.at(-1), "0 marks: initial=false unreadable=true");
+  for (const [code, name] of [[0, "shutdown"], [1, "shutdown"], [2, "replaced"], [3, "removed"]]) {
+    h.closingReason = code;
+    assert.equal(h.send("heksher_on_closing", header(new W(), 5, 4).bytes()), 0, h.error);
+    assert.equal(h.logs.at(-1), `0 closing reason=${name}`);
+  }
 });

@@ -7,13 +7,15 @@
 // a trap for the host), "random" uses Math.random and trace (routed to WASI
 // and the log), "fail" returns an error, "reasons" logs the errors of failing
 // lookups with the host's reasons; anything else logs the change.
+// "marks" logs the change's start-up and unreadable marks.
 // The config "fail" fails the init, "baddecl" declares a setting without a
-// name and "abort" fails an assertion during init.
+// name, "abort" fails an assertion during init and "all" selects every
+// setting's changes (subscribeSetting).
 export * from "../assembly/exports";
 import {
   BoolSetting, Context, RuleSet, Declared, Delivery, EMPTY, FloatSetting, IntSetting, Setting, SettingChanged,
   StringSetting, UpdateError, UpdateOK, declareString, info, init, onClosing, onDeclared,
-  onSettingChanged, onUpdateError, onUpdateOK, parseJSONString,
+  onSettingChanged, onUpdateError, onUpdateOK, parseJSONString, subscribeSetting, ALL_SETTINGS, ClosingReason,
 } from "../assembly/index";
 
 const prod = new Context().add("env", "prod");
@@ -29,6 +31,7 @@ init((config: string): string | null => {
   if (config == "fail") return "init refused: " + config;
   if (config == "baddecl") declareString("", [], "x");
   if (config == "abort") assert(false, "refusing to start");
+  if (config == "all") subscribeSetting(ALL_SETTINGS);
   greeting = declareString("greeting", ["env"], "hello \"world\"");
   info("init: config=" + config + " answer=" + answer.get(prod).toString());
   return null;
@@ -83,6 +86,10 @@ onSettingChanged((d: Delivery, e: SettingChanged): string | null => {
     return null;
   }
   if (e.setting == "noop") return null;
+  if (e.setting == "marks") {
+    info("marks: initial=" + (e.initial ? "true" : "false") + " unreadable=" + (d.unreadable ? "true" : "false"));
+    return null;
+  }
   if (e.setting == "fail") return "handler failed on purpose";
   if (e.setting == "typed") {
     const a = answer.get(prod);
@@ -145,6 +152,7 @@ onDeclared((d: Delivery, e: Declared): string | null => {
 
 onClosing((d: Delivery): string | null => {
   info("closing seq=" + d.seq.toString());
+  info("closing reason=" + (d.reason == ClosingReason.Replaced ? "replaced" : d.reason == ClosingReason.Removed ? "removed" : "shutdown"));
   return null;
 });
 
