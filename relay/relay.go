@@ -203,14 +203,24 @@ func New(ctx context.Context, opts Options) (*Relay, error) {
 	return r, nil
 }
 
-// Wait waits until the relay holds a snapshot, or ctx ends.
+// Wait waits until the relay holds a snapshot, or ctx ends. It asks
+// nothing of the upstream: the syncs keep their schedule (and backoff).
 func (r *Relay) Wait(ctx context.Context) error {
-	for r.confirmed.Load() == 0 {
-		if _, err := r.refresh(ctx); err != nil && ctx.Err() != nil {
+	for {
+		r.syncMu.Lock()
+		ch := r.doneCh
+		r.syncMu.Unlock()
+		if r.confirmed.Load() != 0 {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-r.done:
+			return errClosed
+		case <-ctx.Done():
 			return fmt.Errorf("relay: no snapshot of %s yet: %w", r.base, ctx.Err())
 		}
 	}
-	return nil
 }
 
 // Close stops mirroring and waits for the loop to end (an upstream request

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"strconv"
 	"strings"
@@ -393,4 +394,38 @@ func TestDefinitionsRefresh(t *testing.T) {
 		t.Fatalf("the service did not take the metadata: %s", want.body)
 	}
 	waitFor(t, "the metadata through the relay", func() bool { return do(t, http.MethodGet, srv.URL()+p, nil, "").body == want.body })
+}
+
+// TestWaitDoesNotHammer: waiting for the first snapshot of an upstream that
+// is down leaves the retries to the backoff.
+func TestWaitDoesNotHammer(t *testing.T) {
+	up := hekshertest.NewServer(t)
+	up.Stop()
+	r, err := relay.New(context.Background(), relay.Options{Upstream: up.URL, Interval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = r.Close(context.Background()) }()
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	if err := r.Wait(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Wait: %v, want the deadline", err)
+	}
+	// 100 ms doubling: at most a handful in half a second, whatever the
+	// machine's speed (a loop would make thousands).
+	if n := r.Stats().UpstreamRequests; n > 10 {
+		t.Errorf("%d upstream requests in 500 ms", n)
+	}
+	// Downstream requests meanwhile: the service without its database.
+	rec := httptestGet(t, r.Handler(), "/api/health")
+	if rec != http.StatusInternalServerError {
+		t.Errorf("health without a snapshot: %d, want 500", rec)
+	}
+}
+
+func httptestGet(t *testing.T, h http.Handler, target string) int {
+	t.Helper()
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, target, nil))
+	return w.Code
 }
