@@ -105,6 +105,16 @@
 // back while the caller needs a consistent view of several settings (Get
 // never takes it); holding it while waiting for Reload deadlocks.
 //
+// A server of this module (heksher-devserver, hekshertest, the host's
+// embedded server and relay) advertises a watch on its query answers: the
+// client then sends its next update at once as a long poll that the server
+// holds until the answer changes, so a rule change arrives in milliseconds
+// instead of at the next interval. The real Heksher service has no watch,
+// and against it the client polls as described above; [WithoutWatch] makes
+// it poll everywhere. Events are the same either way: one OnUpdateOK (or
+// OnUpdateError) per answered query. An update split into several queries
+// ([WithMaxQueryURL]) does not watch.
+//
 // Hooks ([Hook], embed [NopHook]; [WithHooks]) receive the client's events:
 // OnDeclared, OnUpdateOK, OnUpdateError (exactly one of the two per
 // attempt), OnSettingChanged (rules or server default really changed) and

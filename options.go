@@ -97,7 +97,8 @@ func WithDispatcher(d *dispatch.Dispatcher) Option { return func(c *config) { c.
 // WithRequestTimeout bounds each HTTP request the client makes: the
 // context-feature check of SetAsMain, declarations, updates, Ping and
 // GetSettings. A caller's context that ends sooner still ends the request
-// sooner. Default: 30s.
+// sooner. A watch (see [WithoutWatch]) is given its wait on top. Default:
+// 30s.
 func WithRequestTimeout(d time.Duration) Option { return func(c *config) { c.requestTimeout = d } }
 
 // WithDegradedStart makes SetAsMain return after the first attempt even if
