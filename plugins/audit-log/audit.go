@@ -31,6 +31,10 @@ type Record struct {
 	Added   []int64 `json:"added_rules"`
 	Removed []int64 `json:"removed_rules"`
 	Changed []int64 `json:"changed_rules"`
+	// Initial marks the setting's first values since the host started
+	// (or since it was declared): the old rule set was never retrieved,
+	// so this records the state found, not a change made on the service.
+	Initial bool `json:"initial,omitempty"`
 	// DefaultChanged is true when the server default changed.
 	DefaultChanged bool          `json:"default_changed"`
 	Old            event.RuleSet `json:"old"`
@@ -69,7 +73,7 @@ func openAudit(raw []byte) (*auditLog, error) {
 // record builds the line for one change.
 func record(e *event.SettingChanged, delivery, dropped uint64) Record {
 	r := Record{Time: e.Time, Setting: e.Setting, Old: e.Old, New: e.New, Seq: e.Seq,
-		Delivery: delivery, Dropped: dropped, Added: []int64{}, Removed: []int64{}, Changed: []int64{}}
+		Delivery: delivery, Dropped: dropped, Initial: e.Initial(), Added: []int64{}, Removed: []int64{}, Changed: []int64{}}
 	old := map[int64]event.Rule{}
 	for _, x := range e.Old.Rules {
 		old[x.ID] = x

@@ -79,6 +79,9 @@ func TestBuiltPlugin(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close(ctx)
+	if m := p.Manifest(); len(m.Settings) != 1 || m.Settings[0] != pluginapi.AllSettings {
+		t.Fatalf("manifest %+v: the audit log wants every setting's changes", m)
+	}
 	changes := []*event.SettingChanged{
 		{Header: event.Header{Seq: 4, Time: time.Now()}, Setting: "banner", New: event.RuleSet{Retrieved: true, Rules: []event.Rule{rule(1, `"sale"`, "user", "alice")}}},
 		{Header: event.Header{Seq: 9, Time: time.Now()}, Setting: "banner", Old: event.RuleSet{Retrieved: true, Rules: []event.Rule{rule(1, `"sale"`, "user", "alice")}}, New: event.RuleSet{Retrieved: true, Rules: []event.Rule{}}},
@@ -106,7 +109,8 @@ func TestBuiltPlugin(t *testing.T) {
 		recs = append(recs, r)
 	}
 	if len(recs) != 2 || !slices.Equal(recs[0].Added, []int64{1}) || !slices.Equal(recs[1].Removed, []int64{1}) ||
-		recs[1].Dropped != 1 || recs[1].Seq != 9 || string(recs[0].New.Rules[0].Value) != `"sale"` {
+		recs[1].Dropped != 1 || recs[1].Seq != 9 || string(recs[0].New.Rules[0].Value) != `"sale"` ||
+		!recs[0].Initial || recs[1].Initial {
 		t.Fatalf("records %+v", recs)
 	}
 }

@@ -26,7 +26,10 @@ func (p *auditPlugin) Init(_ context.Context, req plugin.InitRequest) (pluginapi
 		return pluginapi.Manifest{}, err
 	}
 	p.log = l
-	return pluginapi.Manifest{Subscriptions: event.SetOf(event.KindSettingChanged, event.KindClosing)}, nil
+	// Every setting's changes, not only those of the settings it declares
+	// (none): the audit trail covers the whole service.
+	return pluginapi.Manifest{Subscriptions: event.SetOf(event.KindSettingChanged, event.KindClosing),
+		Settings: []string{pluginapi.AllSettings}}, nil
 }
 
 func (p *auditPlugin) OnSettingChanged(_ context.Context, d plugin.Delivery, e *event.SettingChanged) error {

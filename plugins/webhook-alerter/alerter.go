@@ -30,17 +30,23 @@ type config struct {
 	Headers map[string]string `json:"headers"`
 	// Timeout bounds each POST. Default "5s".
 	Timeout string `json:"timeout"`
+	// Watch names settings whose changes are posted too ("*" for every
+	// setting). Default none. A setting's first values at the host's
+	// start (or after it is declared) are no change made on the service
+	// and are never posted, so a restart of the host alerts nobody.
+	Watch []string `json:"watch"`
 }
 
 // Payload is the JSON body the alerter posts. Text is a one-line summary,
 // so chat webhooks that read a "text" field show it as it is.
 type Payload struct {
-	Status              string    `json:"status"` // "alert" or "all_clear"
+	Status              string    `json:"status"` // "alert", "all_clear" or "changed"
 	Text                string    `json:"text"`
 	ConsecutiveFailures int       `json:"consecutive_failures,omitempty"`
 	Error               string    `json:"error,omitempty"`
 	LastSuccess         time.Time `json:"last_success,omitzero"`
 	StaleFor            string    `json:"stale_for,omitempty"`
+	Setting             string    `json:"setting,omitempty"`
 	Time                time.Time `json:"time"`
 }
 
@@ -51,6 +57,7 @@ type alerter struct {
 	failures  int
 	staleness time.Duration
 	headers   map[string]string
+	watch     []string
 	client    *http.Client
 
 	alerted bool // an alert was sent and no all-clear since
@@ -70,7 +77,7 @@ func newAlerter(raw []byte) (*alerter, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("webhook-alerter: config: url %q: want an http or https URL", c.URL)
 	}
-	a := &alerter{url: c.URL, failures: c.Failures, headers: c.Headers}
+	a := &alerter{url: c.URL, failures: c.Failures, headers: c.Headers, watch: c.Watch}
 	if a.failures == 0 {
 		a.failures = 3
 	}
@@ -79,7 +86,12 @@ func newAlerter(raw []byte) (*alerter, error) {
 			return nil, fmt.Errorf("webhook-alerter: config: staleness %q: want a positive duration such as \"5m\"", c.Staleness)
 		}
 	}
-	if a.failures < 0 && a.staleness == 0 {
+	for _, w := range c.Watch {
+		if w == "" {
+			return nil, errors.New("webhook-alerter: config: watch: an empty setting name")
+		}
+	}
+	if a.failures < 0 && a.staleness == 0 && len(a.watch) == 0 {
 		return nil, errors.New("webhook-alerter: config: failures is off and no staleness is set; nothing would ever alert")
 	}
 	timeout := 5 * time.Second
@@ -123,6 +135,18 @@ func (a *alerter) onOK(ctx context.Context, e *event.UpdateOK) error {
 	}
 	a.alerted = false
 	a.pending = &Payload{Status: "all_clear", Text: "Heksher updates succeed again", Time: e.Time}
+	return a.flush(ctx)
+}
+
+// onChanged posts a change of a watched setting, unless it is a start-up
+// change (the first values the host holds for it, not a change made on
+// the service).
+func (a *alerter) onChanged(ctx context.Context, e *event.SettingChanged) error {
+	if e.Initial() {
+		return a.flush(ctx)
+	}
+	a.pending = &Payload{Status: "changed", Setting: e.Setting, Time: e.Time,
+		Text: fmt.Sprintf("Heksher setting %s changed: %d rules -> %d", e.Setting, len(e.Old.Rules), len(e.New.Rules))}
 	return a.flush(ctx)
 }
 

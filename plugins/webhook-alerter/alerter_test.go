@@ -70,6 +70,12 @@ func ok(at time.Duration) *event.UpdateOK {
 	return &event.UpdateOK{Header: event.Header{Time: t0.Add(at)}}
 }
 
+// changed is a change of setting; retrieved false makes it a start-up one.
+func changed(setting string, retrieved bool) *event.SettingChanged {
+	return &event.SettingChanged{Header: event.Header{Time: t0}, Setting: setting,
+		Old: event.RuleSet{Retrieved: retrieved}, New: event.RuleSet{Retrieved: true, Rules: []event.Rule{{ID: 1, Value: []byte("1")}}}}
+}
+
 func TestAlerter(t *testing.T) {
 	type step struct {
 		e    event.Event
@@ -97,6 +103,9 @@ func TestAlerter(t *testing.T) {
 			{fail(1, time.Time{}, time.Hour), ""}, {fail(2, time.Time{}, 2*time.Hour), "alert"},
 		}},
 		{"success without alert sends nothing", `{"url": "%s"}`, []step{{ok(0), ""}}},
+		{"a watched setting's change, never its start-up values", `{"url": "%s", "watch": ["a"]}`, []step{
+			{changed("a", false), ""}, {changed("a", true), "changed"},
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -111,6 +120,8 @@ func TestAlerter(t *testing.T) {
 					err = a.onError(context.Background(), e)
 				case *event.UpdateOK:
 					err = a.onOK(context.Background(), e)
+				case *event.SettingChanged:
+					err = a.onChanged(context.Background(), e)
 				}
 				if err != nil {
 					t.Fatalf("step %d: %v", i, err)

@@ -1,7 +1,8 @@
 // Command webhook-alerter is a heksher-host process plugin that POSTs a JSON
 // alert to a URL when the host's updates from Heksher keep failing (after N
 // consecutive failures, or once the values are older than T), and an
-// all-clear when they succeed again. See README.md.
+// all-clear when they succeed again; optionally also each change of the
+// settings it watches, never the start-up values. See README.md.
 package main
 
 import (
@@ -28,7 +29,16 @@ func (p *webhookPlugin) Init(_ context.Context, req plugin.InitRequest) (plugina
 		return pluginapi.Manifest{}, err
 	}
 	p.a, p.log = a, req.Logger
-	return pluginapi.Manifest{Subscriptions: event.SetOf(event.KindUpdateOK, event.KindUpdateError)}, nil
+	m := pluginapi.Manifest{Subscriptions: event.SetOf(event.KindUpdateOK, event.KindUpdateError)}
+	if len(a.watch) > 0 {
+		m.Subscriptions |= event.SetOf(event.KindSettingChanged)
+		m.Settings = a.watch
+	}
+	return m, nil
+}
+
+func (p *webhookPlugin) OnSettingChanged(ctx context.Context, _ plugin.Delivery, e *event.SettingChanged) error {
+	return p.a.onChanged(ctx, e)
 }
 
 func (p *webhookPlugin) OnUpdateError(ctx context.Context, _ plugin.Delivery, e *event.UpdateError) error {
