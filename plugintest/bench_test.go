@@ -37,7 +37,8 @@ func BenchmarkLoadAndDeliver(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if err := p.SendSettingChanged(ctx, "motd", plugintest.Rule("hi")); err != nil {
+				// rate_limit: declared by the Go and AssemblyScript examples.
+				if err := p.SendSettingChanged(ctx, "rate_limit", plugintest.Rule(250)); err != nil {
 					b.Fatal(err)
 				}
 				if err := p.Close(ctx); err != nil {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -252,17 +253,30 @@ func (p *Plugin) Reset() {
 // Send delivers ev (one of the event package's types) as the next event and
 // returns the plugin's answer: nil, the error it returned, or its failure
 // (a trap, a timeout, a crash). ev's header is used as it is; the Send…
-// helpers fill it in. An event of a kind the plugin did not subscribe to is
-// not delivered: Send returns [ErrNotSubscribed].
+// helpers fill it in. As in the host, an event of a kind the plugin did not
+// subscribe to, or a change of a setting it neither declared nor selected
+// ([pluginapi.Manifest.WantsSetting]), is not delivered: Send returns
+// [ErrNotSubscribed]. A change of a setting the plugin did not declare is
+// marked unreadable ([event.Delivery.Unreadable]), as its lookups of it
+// answer [pluginapi.ErrNotDeclared].
 func (p *Plugin) Send(ctx context.Context, ev event.Event) error {
-	if !p.plugin.Manifest().Subscriptions.Has(ev.Kind()) {
-		return fmt.Errorf("%w: %s (%s subscribed to %v)", ErrNotSubscribed, ev.Kind(), p.Name(), p.plugin.Manifest().Subscriptions.Kinds())
+	m := p.plugin.Manifest()
+	if !m.Subscriptions.Has(ev.Kind()) {
+		return fmt.Errorf("%w: %s (%s subscribed to %v)", ErrNotSubscribed, ev.Kind(), p.Name(), m.Subscriptions.Kinds())
+	}
+	var unreadable bool
+	if sc, ok := ev.(*event.SettingChanged); ok {
+		if !m.WantsSetting(sc.Setting) {
+			return fmt.Errorf("%w: setting_changed of %q (%s receives the settings it declares and selects: %v)",
+				ErrNotSubscribed, sc.Setting, p.Name(), m.Settings)
+		}
+		unreadable = !slices.ContainsFunc(m.Declarations, func(d pluginapi.Declaration) bool { return d.Name == sc.Setting })
 	}
 	p.mu.Lock()
 	p.seq++
 	seq := p.seq
 	p.mu.Unlock()
-	return p.plugin.Deliver(ctx, event.Delivery{Event: ev, Seq: seq})
+	return p.plugin.Deliver(ctx, event.Delivery{Event: ev, Seq: seq, Unreadable: unreadable})
 }
 
 func (p *Plugin) header() event.Header {
@@ -309,9 +323,25 @@ func (p *Plugin) SendSettingChanged(ctx context.Context, setting string, rules .
 	return p.Send(ctx, &event.SettingChanged{Header: p.header(), Setting: setting, Old: old, New: now})
 }
 
-// SendClosing sends the last event of a client's life.
+// SendInitialSettingChanged gives setting the rules in the plugin's
+// [Settings] and sends the change as the host's first update after it
+// starts sends it: a start-up change, whose old rules were never retrieved
+// ([event.SettingChanged.Initial]).
+func (p *Plugin) SendInitialSettingChanged(ctx context.Context, setting string, rules ...event.Rule) error {
+	_, now := p.settings.SetRules(setting, rules...)
+	return p.Send(ctx, &event.SettingChanged{Header: p.header(), Setting: setting, New: now})
+}
+
+// SendClosing sends the last event of a client's life: the host stops
+// ([event.ClosingShutdown]).
 func (p *Plugin) SendClosing(ctx context.Context) error {
-	return p.Send(ctx, &event.Closing{Header: p.header()})
+	return p.SendClosingReason(ctx, event.ClosingShutdown)
+}
+
+// SendClosingReason sends the closing event with a reason: the host stops,
+// or a configuration reload replaces or removes the plugin.
+func (p *Plugin) SendClosingReason(ctx context.Context, reason event.ClosingReason) error {
+	return p.Send(ctx, &event.Closing{Header: p.header(), Reason: reason})
 }
 
 // Close stops the plugin and releases its runtime. Idempotent.

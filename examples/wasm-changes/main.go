@@ -2,9 +2,11 @@
 // changes and looks settings up with a context.
 //
 // It declares "rate_limit" (an int configurable by env and user, default
-// 100). On every change of a setting it logs how many rules the setting had
-// before and after, then looks rate_limit up for the context named in its
-// config (by default env=prod) and logs the value it resolves to.
+// 100). On every change of any setting (it selects them all with
+// wasm.SubscribeSetting; a plugin receives by default only the changes of
+// the settings it declares) it logs how many rules the setting had before
+// and after, then looks rate_limit up for the context named in its config
+// (by default env=prod) and logs the value it resolves to.
 //
 // Build it with `make wasm` (mk/wasm.mk), which runs
 // GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o plugin.wasm.
@@ -46,6 +48,9 @@ func setup(raw []byte) error {
 		b.Add(k, v)
 	}
 	lookupCtx = b.Context()
+	if err := wasm.SubscribeSetting(wasm.AllSettings); err != nil {
+		return err
+	}
 	return wasm.Declare(wasm.Declaration{
 		Name:                 "rate_limit",
 		Type:                 "int",
