@@ -206,6 +206,10 @@ func (r *Relay) syncOnce(ctx context.Context, wait time.Duration, force bool) (b
 		return false, nil
 	}
 	if q == nil {
+		if r.last == nil {
+			// Only a query with If-None-Match may be answered 304.
+			return false, fmt.Errorf("relay: %s%s: 304 to a query that named no ETag", r.base, queryPath)
+		}
 		q = r.last
 	}
 	// The query and the definitions are two requests: a change upstream

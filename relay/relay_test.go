@@ -429,3 +429,26 @@ func httptestGet(t *testing.T, h http.Handler, target string) int {
 	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, target, nil))
 	return w.Code
 }
+
+// TestUpstream304WithoutETag: an upstream that answers 304 to a query
+// that named no ETag (there is nothing to keep) is a failing upstream, not
+// a crash.
+func TestUpstream304WithoutETag(t *testing.T) {
+	up := newUpstream(t, hekshertest.WithoutWatch())
+	up.Intercept(func(w http.ResponseWriter, req *http.Request, next http.Handler) {
+		if req.URL.Path == "/api/v1/query" {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		next.ServeHTTP(w, req)
+	})
+	r, err := relay.New(context.Background(), relay.Options{Upstream: up.URL, Interval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = r.Close(context.Background()) }()
+	waitFor(t, "the failure to show", func() bool { return r.Stats().Failing })
+	if r.Stats().Ready {
+		t.Error("a snapshot from nothing")
+	}
+}
