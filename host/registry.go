@@ -49,9 +49,15 @@ func normalize(d pluginapi.Declaration) (pluginapi.Declaration, error) {
 	if d.Name == "" {
 		return d, fmt.Errorf("host: a declaration has no name")
 	}
+	if len(d.Name) > maxSettingName {
+		return d, fmt.Errorf("host: setting %q: a name of %d bytes; at most %d", clip(d.Name), len(d.Name), maxSettingName)
+	}
+	if len(d.Type) > maxTypeString {
+		return d, fmt.Errorf("host: setting %q: a type string of %d bytes; at most %d", d.Name, len(d.Type), maxTypeString)
+	}
 	t, err := htype.Parse(d.Type)
 	if err != nil {
-		return d, fmt.Errorf("host: setting %q: %w", d.Name, err)
+		return d, fmt.Errorf("host: setting %q: %w; %s", d.Name, clipped{err}, htype.Hint(d.Type))
 	}
 	d.Type = t.String()
 	if len(d.Default) == 0 {
@@ -62,7 +68,7 @@ func normalize(d pluginapi.Declaration) (pluginapi.Declaration, error) {
 		return d, fmt.Errorf("host: setting %q: default is not JSON: %w", d.Name, err)
 	}
 	if err := t.Validate(buf.Bytes()); err != nil {
-		return d, fmt.Errorf("host: setting %q: default %s is not a %s: %w", d.Name, buf.String(), d.Type, err)
+		return d, fmt.Errorf("host: setting %q: default %s is not a %s: %w", d.Name, clip(buf.String()), clip(d.Type), clipped{err})
 	}
 	d.Default = buf.Bytes()
 	if len(d.ConfigurableFeatures) == 0 {
@@ -110,15 +116,15 @@ func compare(name, existing string, have, want pluginapi.Declaration) error {
 	c := &ConflictError{Setting: name, Existing: existing}
 	switch {
 	case have.Type != want.Type:
-		c.Field, c.Have, c.Want = "type", have.Type, want.Type
+		c.Field, c.Have, c.Want = "type", clip(have.Type), clip(want.Type)
 	case !slices.Equal(have.ConfigurableFeatures, want.ConfigurableFeatures):
 		c.Field = "configurable_features"
-		c.Have = "[" + strings.Join(have.ConfigurableFeatures, ",") + "]"
-		c.Want = "[" + strings.Join(want.ConfigurableFeatures, ",") + "]"
+		c.Have = clip("[" + strings.Join(have.ConfigurableFeatures, ",") + "]")
+		c.Want = clip("[" + strings.Join(want.ConfigurableFeatures, ",") + "]")
 	case !bytes.Equal(have.Default, want.Default):
 		c.Field, c.Have, c.Want = "default_value", orNone(have.Default), orNone(want.Default)
 	case have.Version != want.Version:
-		c.Field, c.Have, c.Want = "version", have.Version, want.Version
+		c.Field, c.Have, c.Want = "version", clip(have.Version), clip(want.Version)
 	default:
 		return nil
 	}
@@ -129,7 +135,7 @@ func orNone(b []byte) string {
 	if len(b) == 0 {
 		return "none"
 	}
-	return string(b)
+	return clip(string(b))
 }
 
 // replaceable reports whether a committed declaration replaces e rather

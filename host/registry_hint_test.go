@@ -2,6 +2,7 @@ package host
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -24,5 +25,29 @@ func TestNormalizeTypeHint(t *testing.T) {
 				t.Fatalf("err = %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestNormalizeBoundsMessages: a declaration with a huge name, type or
+// default is refused (or compared) with messages that quote a bounded part
+// of it, since they are logged and shown in the plugin's status.
+func TestNormalizeBoundsMessages(t *testing.T) {
+	huge := strings.Repeat("x", 1<<20)
+	decls := []pluginapi.Declaration{
+		{Name: huge, Type: "int", ConfigurableFeatures: []string{"env"}, Default: json.RawMessage(`1`)},
+		{Name: "x", Type: "Enum[" + huge + "]", ConfigurableFeatures: []string{"env"}, Default: json.RawMessage(`1`)},
+		{Name: "x", Type: "Enum[\"a\"]", ConfigurableFeatures: []string{"env"}, Default: json.RawMessage(`"` + huge + `"`)},
+	}
+	for i, d := range decls {
+		_, err := normalize(d)
+		if err == nil || len(err.Error()) > 2*maxQuoted+200 {
+			t.Errorf("declaration %d: error of %d bytes: %.300v", i, len(fmt.Sprint(err)), err)
+		}
+	}
+	have := pluginapi.Declaration{Name: "x", Type: "str", ConfigurableFeatures: []string{"env"}, Default: json.RawMessage(`"a"`)}
+	want := have
+	want.Default = json.RawMessage(`"` + huge + `"`)
+	if err := compare("x", "host", have, want); err == nil || len(err.Error()) > 2*maxQuoted+200 {
+		t.Errorf("conflict of %d bytes", len(fmt.Sprint(err)))
 	}
 }
