@@ -210,7 +210,7 @@ func TestUpstreamDown(t *testing.T) {
 // answer.)
 func TestUpstreamGarbage(t *testing.T) {
 	up := newUpstream(t, hekshertest.WithoutWatch())
-	r, srv := newRelay(t, up.URL, relay.Options{Interval: 20 * time.Millisecond})
+	r, srv := newRelay(t, up.URL, relay.Options{Interval: 20 * time.Millisecond, RequestTimeout: 300 * time.Millisecond})
 	p := "/api/v1/query?include_metadata=true"
 	good := do(t, http.MethodGet, srv.URL()+p, nil, "")
 
@@ -229,6 +229,11 @@ func TestUpstreamGarbage(t *testing.T) {
 			_, _ = w.Write([]byte(`{"settings":[]}`))
 		case m == "500":
 			w.WriteHeader(http.StatusInternalServerError)
+		case m == "slow":
+			select { // past the relay's request timeout
+			case <-req.Context().Done():
+			case <-time.After(10 * time.Second):
+			}
 		default:
 			next.ServeHTTP(w, req)
 		}
@@ -240,7 +245,7 @@ func TestUpstreamGarbage(t *testing.T) {
 	}
 	// A change on the service whose definitions cannot be read must not
 	// show half-applied: the rule appears only with a list that fits.
-	for i, m := range []string{"query", "list", "500"} {
+	for i, m := range []string{"query", "list", "500", "slow"} {
 		setMode(m)
 		if i == 0 {
 			if _, err := up.AddRule("size_limit", map[string]string{"user": "half"}, 1); err != nil {
