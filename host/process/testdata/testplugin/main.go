@@ -70,10 +70,10 @@ type testPlugin struct {
 
 // record is one line of the record file.
 type record struct {
-	PID     int             `json:"pid"`
-	What    string          `json:"what"`
-	Seq     uint64          `json:"seq,omitempty"`
-	Dropped uint64          `json:"dropped,omitempty"`
+	PID     int    `json:"pid"`
+	What    string `json:"what"`
+	Seq     uint64 `json:"seq,omitempty"`
+	Dropped uint64 `json:"dropped,omitempty"`
 	// Setting, Initial and Unreadable describe a setting_changed, Reason
 	// a closing.
 	Setting    string          `json:"setting,omitempty"`
@@ -81,13 +81,13 @@ type record struct {
 	Unreadable bool            `json:"unreadable,omitempty"`
 	Reason     string          `json:"reason,omitempty"`
 	Event      json.RawMessage `json:"event,omitempty"`
-	Error   string          `json:"error,omitempty"`
-	Value   json.RawMessage `json:"value,omitempty"`
-	Source  string          `json:"source,omitempty"`
-	Config  json.RawMessage `json:"config,omitempty"`
-	Name    string          `json:"name,omitempty"`
-	Args    []string        `json:"args,omitempty"`
-	Env     []string        `json:"env,omitempty"`
+	Error      string          `json:"error,omitempty"`
+	Value      json.RawMessage `json:"value,omitempty"`
+	Source     string          `json:"source,omitempty"`
+	Config     json.RawMessage `json:"config,omitempty"`
+	Name       string          `json:"name,omitempty"`
+	Args       []string        `json:"args,omitempty"`
+	Env        []string        `json:"env,omitempty"`
 	// InitLookup is what the lookup during Init got: a value source or an
 	// error sentinel's name.
 	InitLookup string `json:"init_lookup,omitempty"`
