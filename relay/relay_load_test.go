@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -20,6 +19,7 @@ import (
 	"github.com/heksher-go/heksher/hekshertest"
 	"github.com/heksher-go/heksher/internal/httpguard"
 	"github.com/heksher-go/heksher/internal/loadgen"
+	"github.com/heksher-go/heksher/internal/proptest"
 	"github.com/heksher-go/heksher/internal/server"
 	"github.com/heksher-go/heksher/relay"
 )
@@ -310,14 +310,14 @@ func TestRelayLoad(t *testing.T) {
 
 // propagation changes a rule's value on a service changes times and
 // measures, for each, the time from the write until a Go client under two
-// relays (client → node relay → regional relay → service) reads the new
-// value. With watch, the service offers the watch and the relays and the
-// client long-poll; without, nobody offers it and everyone polls every
-// interval. Changes are a random 150–250 ms apart with watch (the client
-// starts at most one watch per 100 ms after a change, so changes closer
-// than that are batched; each change here is measured alone), and a random
-// part of an interval apart without, so that they fall at every phase of
-// the polls.
+// relays (client → node relay → regional relay → service) has it (its
+// SettingChanged event, package internal/proptest). With watch, the service
+// offers the watch and the relays and the client long-poll; without, nobody
+// offers it and everyone polls every interval. Changes are a random
+// 150–250 ms apart with watch (the client starts at most one watch per
+// 100 ms after a change, so changes closer than that are batched; each
+// change here is measured alone), and a random part of an interval apart
+// without, so that they fall at every phase of the polls.
 func propagation(t *testing.T, watch bool, interval time.Duration, changes int) []time.Duration {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -325,7 +325,8 @@ func propagation(t *testing.T, watch bool, interval time.Duration, changes int) 
 	opts := []hekshertest.Option{hekshertest.WithContextFeatures(fleetFeatures...),
 		hekshertest.WithSettings(hekshertest.Setting{Name: "motd", Type: "int", Default: 0, ConfigurableFeatures: fleetFeatures})}
 	ropts := relay.Options{Interval: interval}
-	copts := []heksher.Option{heksher.WithLogger(slog.New(slog.DiscardHandler))}
+	probe := proptest.NewProbe("motd")
+	copts := []heksher.Option{heksher.WithLogger(slog.New(slog.DiscardHandler)), heksher.WithHooks(probe)}
 	if !watch {
 		opts = append(opts, hekshertest.WithoutWatch())
 		ropts.WatchWait, ropts.DownstreamWatch = -1, -1
@@ -353,26 +354,20 @@ func propagation(t *testing.T, watch bool, interval time.Duration, changes int) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	alice := map[string]string{"user": "alice", "theme": "dark", "env": "prod"}
-	read := func() string {
-		r, err := s.LookupJSON(ctx, alice)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		r, err := s.LookupJSON(ctx, map[string]string{"user": "alice", "theme": "dark", "env": "prod"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return string(r.Value)
-	}
-	// reach waits until the client reads want and returns when it did.
-	reach := func(want string) time.Time {
-		deadline := time.Now().Add(10*interval + 30*time.Second)
-		for read() != want {
-			if time.Now().After(deadline) {
-				t.Fatalf("the client still reads %s, want %s", read(), want)
-			}
-			time.Sleep(100 * time.Microsecond)
+		if string(r.Value) == "0" {
+			break
 		}
-		return time.Now()
+		if time.Now().After(deadline) {
+			t.Fatalf("the client reads %s, want the rule's 0", r.Value)
+		}
+		time.Sleep(time.Millisecond)
 	}
-	reach("0")
 	rng := rand.New(rand.NewPCG(1, 2))
 	lat := make([]time.Duration, 0, changes)
 	for k := 1; k <= changes; k++ {
@@ -381,11 +376,11 @@ func propagation(t *testing.T, watch bool, interval time.Duration, changes int) 
 			gap = 150*time.Millisecond + time.Duration(rng.Int64N(int64(100*time.Millisecond)))
 		}
 		time.Sleep(gap)
-		begin := time.Now()
-		if err := up.SetRuleValue(id, k); err != nil {
+		d, err := proptest.Measure(ctx, 1, func(context.Context, int) error { return up.SetRuleValue(id, k) }, probe)
+		if err != nil {
 			t.Fatal(err)
 		}
-		lat = append(lat, reach(strconv.Itoa(k)).Sub(begin))
+		lat = append(lat, d...)
 	}
 	slices.Sort(lat)
 	return lat
