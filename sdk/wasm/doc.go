@@ -38,6 +38,14 @@
 // they return aliases the host's buffer and is valid only until the handler
 // returns. Use strings.Clone or bytes.Clone to keep anything.
 //
+// [OnSettingChanged] receives the changes of the settings the plugin
+// declares, and of those it selects during init with [SubscribeSetting]
+// ([AllSettings] for every one). A change of a setting the plugin may not
+// read comes with [Delivery.Unreadable] set. [SettingChanged.Initial] marks
+// the first values the host holds for a setting, at its start, which are no
+// change made on the service. [OnClosing] comes when the host stops and when
+// a configuration reload replaces or removes the plugin: [Delivery.Reason].
+//
 // A handler's error becomes status ERROR with the error's text; the host logs
 // it and keeps the instance. Returning [ErrUnsupported] stops the host from
 // sending that kind. A panic is not recovered: the host discards the instance
