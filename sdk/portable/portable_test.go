@@ -28,36 +28,39 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // build compiles the main package in dir (relative to this directory) both
 // ways, as the docs say to: a wasm reactor with GOOS=wasip1 and a native
 // executable. It returns the two files' paths.
-func build(t *testing.T, dir string) (wasmPath, procPath string) {
-	t.Helper()
-	goCmd, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("the go command is needed to build %s both ways: %v", dir, err)
-	}
-	out := t.TempDir()
+func build(tb testing.TB, dir string) (wasmPath, procPath string) {
+	tb.Helper()
+	out := tb.TempDir()
 	wasmPath, procPath = filepath.Join(out, "plugin.wasm"), filepath.Join(out, "plugin")
 	var wg sync.WaitGroup
-	for _, b := range []struct {
-		env  []string
-		args []string
-	}{
-		{[]string{"GOOS=wasip1", "GOARCH=wasm"}, []string{"build", "-buildmode=c-shared", "-o", wasmPath, "."}},
-		{nil, []string{"build", "-o", procPath, "."}},
-	} {
-		wg.Go(func() {
-			cmd := exec.Command(goCmd, b.args...)
-			cmd.Dir = dir
-			cmd.Env = append(os.Environ(), b.env...)
-			if out, err := cmd.CombinedOutput(); err != nil {
-				t.Errorf("%s go %s: %v\n%s", strings.Join(b.env, " "), strings.Join(b.args, " "), err, out)
-			}
-		})
-	}
+	wg.Go(func() { goBuild(tb, dir, wasmPath, true) })
+	wg.Go(func() { goBuild(tb, dir, procPath, false) })
 	wg.Wait()
-	if t.Failed() {
-		t.FailNow()
+	if tb.Failed() {
+		tb.FailNow()
 	}
 	return wasmPath, procPath
+}
+
+// goBuild builds dir into out, as a wasm reactor or natively. It reports a
+// failure with tb.Errorf, so that it may run on any goroutine.
+func goBuild(tb testing.TB, dir, out string, wasm bool) {
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		tb.Errorf("the go command is needed to build %s: %v", dir, err)
+		return
+	}
+	args := []string{"build", "-o", out, "."}
+	cmd := exec.Command(goCmd, args...)
+	cmd.Dir = dir
+	cmd.Env = os.Environ()
+	if wasm {
+		cmd.Args = []string{goCmd, "build", "-buildmode=c-shared", "-o", out, "."}
+		cmd.Env = append(cmd.Env, "GOOS=wasip1", "GOARCH=wasm")
+	}
+	if b, err := cmd.CombinedOutput(); err != nil {
+		tb.Errorf("%s: %v\n%s", strings.Join(cmd.Args, " "), err, b)
+	}
 }
 
 // run is what one runtime made of the test guest.
@@ -101,7 +104,7 @@ func pluginLine(kind plugintest.Kind, l plugintest.Log) (string, bool) {
 // open is plugintest.New with room for a loaded machine: the first load of
 // a Go wasm module compiles it (seconds, longer under the race detector),
 // and a Go guest's runtime starts in its _initialize.
-func open(t *testing.T, path string, opts plugintest.Options) *plugintest.Plugin {
+func open(t testing.TB, path string, opts plugintest.Options) *plugintest.Plugin {
 	t.Helper()
 	opts.StartTimeout, opts.Deadline = 3*time.Minute, time.Minute
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
@@ -139,7 +142,7 @@ func drive(t *testing.T, path string, out *syncWriter) run {
 		Name: "guest", Config: json.RawMessage(`{"env":"prod"}`), Settings: settings,
 		Logger: slog.New(slog.NewTextHandler(out, nil)),
 	})
-	if m := p.Manifest(); m.Subscriptions != event.All || len(m.Declarations) != 2 || !slices.Equal(m.Settings, []string{"other"}) ||
+	if m := p.Manifest(); m.Subscriptions != event.All || len(m.Declarations) != 2 || !slices.Equal(m.Settings, []string{"other", "fail"}) ||
 		m.Declarations[0].Metadata["owner"] != "tests" || m.Declarations[1].Version != "1.1" {
 		t.Fatalf("manifest %+v", m)
 	}
@@ -318,6 +321,28 @@ func TestOneSourceBothRuntimes(t *testing.T) {
 		} {
 			if !strings.Contains(out, want) {
 				t.Errorf("%s: the host's log lacks %q:\n%s", kind, want, out)
+			}
+		}
+	}
+}
+
+// A portable plugin links nothing of the host, in either build: the
+// contract it shares with the host is package pluginapi (and event).
+func TestImportsNothingUnderHost(t *testing.T) {
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is needed to list the imports: %v", err)
+	}
+	for _, env := range [][]string{nil, {"GOOS=wasip1", "GOARCH=wasm"}} {
+		cmd := exec.Command(goCmd, "list", "-deps", "./testdata/guest")
+		cmd.Env = append(os.Environ(), env...)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("%s go list: %v", env, err)
+		}
+		for _, pkg := range strings.Fields(string(out)) {
+			if strings.HasPrefix(pkg, "github.com/heksher-go/heksher/host") {
+				t.Errorf("%s: the guest imports %s", env, pkg)
 			}
 		}
 	}

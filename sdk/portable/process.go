@@ -50,7 +50,7 @@ type backend struct {
 	s *plugin.Settings
 }
 
-func (b *backend) lookup(ctx context.Context, setting string, features []pluginapi.Feature) (pluginapi.Value, error) {
+func (b *backend) lookup(ctx context.Context, setting string, features []pluginapi.Feature, _ bool) (pluginapi.Value, error) {
 	return b.s.Lookup(ctx, setting, features...)
 }
 

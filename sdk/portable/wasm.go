@@ -43,7 +43,7 @@ type backend struct {
 	ctx wasm.ContextBuilder // reused by every lookup
 }
 
-func (b *backend) lookup(_ context.Context, setting string, features []pluginapi.Feature) (pluginapi.Value, error) {
+func (b *backend) lookup(_ context.Context, setting string, features []pluginapi.Feature, keep bool) (pluginapi.Value, error) {
 	var c wasm.Context
 	if len(features) > 0 {
 		b.ctx.Reset()
@@ -56,9 +56,11 @@ func (b *backend) lookup(_ context.Context, setting string, features []pluginapi
 	if err != nil {
 		return pluginapi.Value{}, &lookupError{setting: setting, err: err}
 	}
-	return pluginapi.Value{
-		JSON: bytes.Clone(a.Value), Source: pluginapi.Source(a.Source), Origin: pluginapi.Origin(a.Origin), RuleID: a.RuleID,
-	}, nil
+	v := pluginapi.Value{JSON: a.Value, Source: pluginapi.Source(a.Source), Origin: pluginapi.Origin(a.Origin), RuleID: a.RuleID}
+	if keep {
+		v.JSON = bytes.Clone(v.JSON) // a.Value is the SDK's buffer, reused by the next lookup
+	}
+	return v, nil
 }
 
 // lookupError is a failed lookup in a wasm guest: it carries sdk/wasm's
