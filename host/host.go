@@ -94,7 +94,8 @@ func New(cfg config.Config, opts ...Option) (*Host, error) {
 	h.mgr = &manager{
 		log: o.logger, loaders: o.loaders, disp: h.disp, reg: h.reg, metrics: h.metrics,
 		settings: h.pluginSettings, declare: h.declare, running: map[string]*loadedPlugin{},
-		reserved: map[string]bool{recorderName: true}, onFail: h.recordFailed,
+		reserved: map[string]bool{recorderName: true, conflictsName: true}, onFail: h.recordFailed,
+		conflictOf: h.conflictOf, later: h.runLater, onUnload: h.recordUnloaded,
 		declCachePath: filepath.Join(cfg.StateDir, declCacheFile),
 	}
 	for _, hk := range o.hooks {
@@ -149,6 +150,9 @@ func (h *Host) Start(ctx context.Context) (err error) {
 	}
 	if err := h.disp.Subscribe(recorderName, event.All, h.rec, dispatch.QueueSize(1024)); err != nil {
 		return fmt.Errorf("host: %w", err)
+	}
+	if err := h.subscribeConflicts(); err != nil {
+		return err
 	}
 	for _, hk := range h.opts.hooks {
 		kinds := hk.Kinds

@@ -55,6 +55,13 @@ type manager struct {
 	// declCachePath is the declaration cache (see declcache.go); "" keeps
 	// none.
 	declCachePath string
+	// conflictOf returns the conflict the service reported for a
+	// setting's declaration (nil: none, or no client); later runs a
+	// function on the host's background goroutines; onUnload records a
+	// plugin unloaded for its conflicts (see conflicts.go). Each may be nil.
+	conflictOf func(setting string) error
+	later      func(func())
+	onUnload   func(spec config.Plugin, reason error, conflicts []string)
 
 	mu      sync.Mutex // serialises apply, the start-up commits and close
 	running map[string]*loadedPlugin
@@ -73,6 +80,9 @@ type manager struct {
 	// then, kept for the plugins still starting when it is saved.
 	predeclared map[string][]pluginapi.Declaration
 	cached      map[string]declCacheEntry
+
+	// attributed are the conflicts logged per plugin load (conflicts.go).
+	attributed map[*loadedPlugin]map[string]bool
 
 	bgOnce   sync.Once
 	bgCtx    context.Context // ends when the manager closes
@@ -304,7 +314,11 @@ func (m *manager) commitStarted(spec config.Plugin, lp *loadedPlugin, err error)
 		bg := m.background()
 		m.bg.Go(func() { g.open(bg, sub, filter.accept) })
 	}
+	unload := m.checkConflictsLocked(lp)
 	m.mu.Unlock()
+	if unload {
+		m.unloadLater([]*loadedPlugin{lp})
+	}
 }
 
 // waitStart waits until the start-up loads are over (at once when none
@@ -507,6 +521,9 @@ func (m *manager) applyRestart(ctx context.Context, want []config.Plugin, restar
 		m.running[lp.spec.Name] = lp
 		m.log.Info("plugin loaded", "plugin", lp.spec.Name, "kind", lp.spec.Kind, "sha256", lp.sha[:12],
 			"subscriptions", kindNames(lp.manifest.Subscriptions), "declares", len(lp.decls))
+		if m.checkConflictsLocked(lp) {
+			defer m.unloadLater([]*loadedPlugin{lp}) // on the host's goroutines, once the commit is over
+		}
 	}
 	m.order = m.order[:0]
 	for _, n := range wantNames {

@@ -138,6 +138,7 @@ func (h *Host) pluginStatuses() []admin.PluginStatus {
 		if lp.gate != nil {
 			ps.Dropped += lp.gate.lostCount() // kept for it while it loaded, then dropped
 		}
+		ps.Conflicts = h.conflictsOf(lp)
 		out = append(out, ps)
 	}
 	for _, sp := range h.mgr.startingSnapshot() {

@@ -156,6 +156,11 @@ type PluginStatus struct {
 	// tails cut off long lines).
 	OutputDroppedLines uint64 `json:"output_dropped_lines"`
 	OutputDroppedBytes uint64 `json:"output_dropped_bytes"`
+
+	// Conflicts are the plugin's declarations that the service refused as
+	// conflicting with its own (409), each as the conflict's message; the
+	// service's declaration is in force for them.
+	Conflicts []string `json:"conflicts,omitempty"`
 }
 
 // FromStatus fills the runtime's part of a PluginStatus from s.

@@ -271,7 +271,7 @@ form.context input{width:9em}
 <td class="{{if eq .State "running"}}ok{{else}}bad{{end}}">{{.State}}</td>
 <td>{{.Calls}}</td><td class="{{if .Errors}}bad{{end}}">{{.Errors}}</td><td>{{.Timeouts}}</td><td>{{.Restarts}}</td><td>{{.Lookups}}</td>
 <td>{{.Queued}}/{{.QueueSize}}</td><td>{{.Dropped}}</td>
-<td class="last-error">{{if .LastError}}<span class="bad">{{.LastError}}</span>{{if not .LastErrorAt.IsZero}}<br><small>{{when .LastErrorAt}}</small>{{end}}{{else if .Errors}}<span class="warn">(the runtime kept no text)</span>{{end}}</td>
+<td class="last-error">{{if .LastError}}<span class="bad">{{.LastError}}</span>{{if not .LastErrorAt.IsZero}}<br><small>{{when .LastErrorAt}}</small>{{end}}{{else if .Errors}}<span class="warn">(the runtime kept no text)</span>{{end}}{{range .Conflicts}}<br><span class="bad conflict">declaration conflict: {{.}}</span>{{end}}</td>
 </tr>
 {{end}}</table>
 {{if and .History .Plugins}}
