@@ -17,10 +17,12 @@ import (
 // growing to 64 MiB allocated 383 MB of Go heap (BenchmarkGrowToLimit; 52 KB
 // now, see BENCHMARKS.md). On Linux the memory is instead
 // reserved once, at the limit, as address space without access, and each
-// growth makes the new pages readable and writable (mprotect): nothing moves,
-// nothing is copied, the kernel zeroes the pages when they are first written,
-// and none of it is in the Go heap. Elsewhere, or when the reservation is
-// refused (an address-space ulimit), the memory is a Go slice as wazero's own.
+// growth makes the new pages readable and writable (mprotect, 2 MiB at a
+// time, so that the kernel can use huge pages: see [mmapMemory]): nothing
+// moves, nothing is copied, the kernel zeroes the pages when they are first
+// written, and none of it is in the Go heap. Elsewhere, or when the
+// reservation is refused (an address-space ulimit), the memory is a Go slice
+// as wazero's own.
 type guestMemory interface {
 	experimental.LinearMemory
 	// release returns the memory to the system. Only the instance's owner
