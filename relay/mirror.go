@@ -46,7 +46,11 @@ func (r *Relay) run(ctx context.Context) {
 		}
 		pollCtx, cancelPoll := context.WithCancelCause(ctx)
 		r.setPollCancel(func() { cancelPoll(errPollCut) }, wait > 0)
+		if wait > 0 {
+			r.pollUntil.Store(time.Now().Add(wait).UnixNano())
+		}
 		changed, err := r.syncOnce(pollCtx, wait, kicked)
+		r.pollUntil.Store(0)
 		r.setPollCancel(nil, false)
 		if wait > 0 && errors.Is(context.Cause(pollCtx), errPollCut) && ctx.Err() == nil {
 			err = errPollCut

@@ -125,6 +125,7 @@ type Relay struct {
 	kick chan struct{}
 
 	confirmed  atomic.Int64 // unix nanoseconds of the last confirmation by the upstream; 0: none
+	pollUntil  atomic.Int64 // while a watch is held on the upstream, when its wait ends (unix ns); else 0
 	settings   atomic.Int64
 	watchMax   atomic.Int64 // the upstream's advertised longest wait (ns); 0: no watch
 	failing    atomic.Bool
@@ -271,10 +272,25 @@ func (r *Relay) serveHTTP(w http.ResponseWriter, req *http.Request) {
 }
 
 func (r *Relay) setAge(h http.Header) {
-	if c := r.confirmed.Load(); c != 0 {
-		age := time.Since(time.Unix(0, c))
+	if age, ok := r.age(); ok {
 		h.Set(wire.HeaderSnapshotAge, strconv.FormatFloat(age.Seconds(), 'f', 3, 64))
 	}
+}
+
+// age returns the time since the upstream last confirmed the snapshot,
+// and false without one. A watch held on the upstream confirms it all
+// along (the upstream answers as soon as its state changes) until the
+// wait it asked for has passed.
+func (r *Relay) age() (time.Duration, bool) {
+	c := r.confirmed.Load()
+	if c == 0 {
+		return 0, false
+	}
+	since := time.Unix(0, c)
+	if u := r.pollUntil.Load(); u != 0 {
+		since = time.Unix(0, max(c, min(u, time.Now().UnixNano())))
+	}
+	return time.Since(since), true
 }
 
 // missable reports whether a request may be answered 404 for a setting
@@ -371,9 +387,7 @@ func (r *Relay) Stats() Stats {
 		UpstreamRequests: r.stats.upstreamRequests.Load(), UpstreamErrors: r.stats.upstreamErrors.Load(),
 		Applied: r.stats.applied.Load(), Forwarded: r.stats.forwarded.Load(), Refused: r.stats.refused.Load(),
 		MissRefreshes: r.stats.missRefreshes.Load(), Unreachable: r.stats.unreachable.Load()}
-	if c := r.confirmed.Load(); c != 0 {
-		s.Ready, s.SnapshotAge = true, time.Since(time.Unix(0, c))
-	}
+	s.SnapshotAge, s.Ready = r.age()
 	if p := r.lastErrMsg.Load(); p != nil && s.Failing {
 		s.LastError = *p
 	}

@@ -3,6 +3,7 @@ package relay_test
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -114,5 +115,25 @@ func TestCloseEndsWatches(t *testing.T) {
 	}
 	if s := <-got; s != http.StatusNotModified && s != 0 {
 		t.Errorf("the held watch got %d", s)
+	}
+}
+
+// TestAgeWhileWatching: a watch held on the upstream keeps the snapshot
+// confirmed: its age does not grow while nothing changes.
+func TestAgeWhileWatching(t *testing.T) {
+	up := newUpstream(t)
+	r, srv := newRelay(t, up.URL, relay.Options{Interval: time.Hour})
+	waitFor(t, "the relay to long-poll", func() bool { return r.Stats().Watch })
+	start := time.Now()
+	for time.Since(start) < 1500*time.Millisecond {
+		a := do(t, http.MethodGet, srv.URL()+"/api/health", nil, "")
+		age, err := strconv.ParseFloat(a.header.Get(wire.HeaderSnapshotAge), 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if age > 1 {
+			t.Fatalf("snapshot age %.3f s while a watch is held on a live upstream", age)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
