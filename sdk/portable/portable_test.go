@@ -275,7 +275,7 @@ func TestOneSourceBothRuntimes(t *testing.T) {
 		`INFO declared motd 1.1 created tracked=true err=<nil> seq=1`,
 		`INFO update ok not_modified=false etag="plugintest" changed=[limit] event_seq=2 seq=2 timed=true`,
 		`WARN update error "connection refused" consecutive=3 since=1m0s`,
-		`INFO changed limit initial=false: [11:7{env=prod}] default= retrieved=true -> [11:7{env=prod} 12:9{env=prod,user=ann}] default= retrieved=true`,
+		`INFO changed limit initial=false unreadable=false: [11:7{env=prod}] default= retrieved=true -> [11:7{env=prod} 12:9{env=prod,user=ann}] default= retrieved=true`,
 		`INFO limit for env=prod: 7 <nil>`,
 		`INFO limit for env=prod,user=ann: 9 rule rule=12 <nil>`,
 		`INFO motd: "hi" <nil>`,
@@ -283,7 +283,7 @@ func TestOneSourceBothRuntimes(t *testing.T) {
 		`INFO undeclared: errors.Is=true`,
 		`INFO bad context: errors.Is=true`,
 		`INFO limit as a string: failed=true`,
-		`INFO changed other initial=true: [] default= retrieved=false -> [21:1{}] default= retrieved=true`,
+		`INFO changed other initial=true unreadable=true: [] default= retrieved=false -> [21:1{}] default= retrieved=true`,
 		`INFO closing k="two words" n=1 reason=replaced`,
 	}
 	wantLookups := []string{

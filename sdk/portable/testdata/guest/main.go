@@ -66,12 +66,12 @@ func (g *guest) OnUpdateError(_ context.Context, _ portable.Delivery, e *event.U
 	return nil
 }
 
-func (g *guest) OnSettingChanged(ctx context.Context, _ portable.Delivery, e *event.SettingChanged) error {
+func (g *guest) OnSettingChanged(ctx context.Context, d portable.Delivery, e *event.SettingChanged) error {
 	if e.Setting == "fail" {
 		return errors.New("guest: refusing the change of fail")
 	}
 	log := g.req.Logger
-	log.Info(fmt.Sprintf("changed %s initial=%t: %s -> %s", e.Setting, e.Initial(), rules(e.Old), rules(e.New)))
+	log.Info(fmt.Sprintf("changed %s initial=%t unreadable=%t: %s -> %s", e.Setting, e.Initial(), d.Unreadable, rules(e.Old), rules(e.New)))
 	if e.Setting != "limit" {
 		return nil
 	}
