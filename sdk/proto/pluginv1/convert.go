@@ -303,14 +303,14 @@ func ToFeatures(fs []*Feature) []pluginapi.Feature {
 // FromValue converts a lookup result to its wire form.
 func FromValue(v pluginapi.Value) *LookupResponse {
 	return &LookupResponse{
-		ValueJson: v.JSON, Source: Source(v.Source), RuleId: v.RuleID, Conditions: fromConditions(v.Conditions),
+		ValueJson: v.JSON, Source: Source(v.Source), Origin: Origin(v.Origin), RuleId: v.RuleID, Conditions: fromConditions(v.Conditions),
 	}
 }
 
 // ToValue converts a wire lookup result back.
 func (r *LookupResponse) ToValue() pluginapi.Value {
 	return pluginapi.Value{
-		JSON: nilIfEmpty(r.GetValueJson()), Source: pluginapi.Source(r.GetSource()),
+		JSON: nilIfEmpty(r.GetValueJson()), Source: pluginapi.Source(r.GetSource()), Origin: pluginapi.Origin(r.GetOrigin()),
 		RuleID: r.GetRuleId(), Conditions: toConditions(r.GetConditions()),
 	}
 }

@@ -142,6 +142,59 @@ func (Source) EnumDescriptor() ([]byte, []int) {
 	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{1}
 }
 
+// Origin mirrors pluginapi.Origin: where the rules behind a value came from.
+type Origin int32
+
+const (
+	Origin_ORIGIN_UNSPECIFIED Origin = 0
+	Origin_ORIGIN_SERVICE     Origin = 1 // the service's latest answer
+	Origin_ORIGIN_SNAPSHOT    Origin = 2 // the host's snapshot file, saved from an earlier answer
+	Origin_ORIGIN_DEFAULTS    Origin = 3 // no rules received for the setting: its declared default
+)
+
+// Enum value maps for Origin.
+var (
+	Origin_name = map[int32]string{
+		0: "ORIGIN_UNSPECIFIED",
+		1: "ORIGIN_SERVICE",
+		2: "ORIGIN_SNAPSHOT",
+		3: "ORIGIN_DEFAULTS",
+	}
+	Origin_value = map[string]int32{
+		"ORIGIN_UNSPECIFIED": 0,
+		"ORIGIN_SERVICE":     1,
+		"ORIGIN_SNAPSHOT":    2,
+		"ORIGIN_DEFAULTS":    3,
+	}
+)
+
+func (x Origin) Enum() *Origin {
+	p := new(Origin)
+	*p = x
+	return p
+}
+
+func (x Origin) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Origin) Descriptor() protoreflect.EnumDescriptor {
+	return file_pluginv1_plugin_proto_enumTypes[2].Descriptor()
+}
+
+func (Origin) Type() protoreflect.EnumType {
+	return &file_pluginv1_plugin_proto_enumTypes[2]
+}
+
+func (x Origin) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Origin.Descriptor instead.
+func (Origin) EnumDescriptor() ([]byte, []int) {
+	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{2}
+}
+
 type InitRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// settings_broker_id is the go-plugin broker id the Settings service is
@@ -1422,6 +1475,7 @@ type LookupResponse struct {
 	Source        Source                 `protobuf:"varint,2,opt,name=source,proto3,enum=heksher.plugin.v1.Source" json:"source,omitempty"`
 	RuleId        int64                  `protobuf:"varint,3,opt,name=rule_id,json=ruleId,proto3" json:"rule_id,omitempty"`
 	Conditions    []*Condition           `protobuf:"bytes,4,rep,name=conditions,proto3" json:"conditions,omitempty"`
+	Origin        Origin                 `protobuf:"varint,5,opt,name=origin,proto3,enum=heksher.plugin.v1.Origin" json:"origin,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1482,6 +1536,13 @@ func (x *LookupResponse) GetConditions() []*Condition {
 		return x.Conditions
 	}
 	return nil
+}
+
+func (x *LookupResponse) GetOrigin() Origin {
+	if x != nil {
+		return x.Origin
+	}
+	return Origin_ORIGIN_UNSPECIFIED
 }
 
 var File_pluginv1_plugin_proto protoreflect.FileDescriptor
@@ -1585,7 +1646,7 @@ const file_pluginv1_plugin_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value\"a\n" +
 	"\rLookupRequest\x12\x18\n" +
 	"\asetting\x18\x01 \x01(\tR\asetting\x126\n" +
-	"\bfeatures\x18\x02 \x03(\v2\x1a.heksher.plugin.v1.FeatureR\bfeatures\"\xb9\x01\n" +
+	"\bfeatures\x18\x02 \x03(\v2\x1a.heksher.plugin.v1.FeatureR\bfeatures\"\xec\x01\n" +
 	"\x0eLookupResponse\x12\x1d\n" +
 	"\n" +
 	"value_json\x18\x01 \x01(\fR\tvalueJson\x121\n" +
@@ -1593,7 +1654,8 @@ const file_pluginv1_plugin_proto_rawDesc = "" +
 	"\arule_id\x18\x03 \x01(\x03R\x06ruleId\x12<\n" +
 	"\n" +
 	"conditions\x18\x04 \x03(\v2\x1c.heksher.plugin.v1.ConditionR\n" +
-	"conditions*\x85\x01\n" +
+	"conditions\x121\n" +
+	"\x06origin\x18\x05 \x01(\x0e2\x19.heksher.plugin.v1.OriginR\x06origin*\x85\x01\n" +
 	"\rClosingReason\x12\x1e\n" +
 	"\x1aCLOSING_REASON_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17CLOSING_REASON_SHUTDOWN\x10\x01\x12\x1b\n" +
@@ -1603,7 +1665,12 @@ const file_pluginv1_plugin_proto_rawDesc = "" +
 	"\x12SOURCE_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vSOURCE_RULE\x10\x01\x12\x19\n" +
 	"\x15SOURCE_SERVER_DEFAULT\x10\x02\x12\x18\n" +
-	"\x14SOURCE_LOCAL_DEFAULT\x10\x032\x9d\x01\n" +
+	"\x14SOURCE_LOCAL_DEFAULT\x10\x03*^\n" +
+	"\x06Origin\x12\x16\n" +
+	"\x12ORIGIN_UNSPECIFIED\x10\x00\x12\x12\n" +
+	"\x0eORIGIN_SERVICE\x10\x01\x12\x13\n" +
+	"\x0fORIGIN_SNAPSHOT\x10\x02\x12\x13\n" +
+	"\x0fORIGIN_DEFAULTS\x10\x032\x9d\x01\n" +
 	"\x06Plugin\x12G\n" +
 	"\x04Init\x12\x1e.heksher.plugin.v1.InitRequest\x1a\x1f.heksher.plugin.v1.InitResponse\x12J\n" +
 	"\aDeliver\x12\x1b.heksher.plugin.v1.Delivery\x1a\".heksher.plugin.v1.DeliverResponse2Y\n" +
@@ -1622,65 +1689,67 @@ func file_pluginv1_plugin_proto_rawDescGZIP() []byte {
 	return file_pluginv1_plugin_proto_rawDescData
 }
 
-var file_pluginv1_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_pluginv1_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
 var file_pluginv1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_pluginv1_plugin_proto_goTypes = []any{
 	(ClosingReason)(0),       // 0: heksher.plugin.v1.ClosingReason
 	(Source)(0),              // 1: heksher.plugin.v1.Source
-	(*InitRequest)(nil),      // 2: heksher.plugin.v1.InitRequest
-	(*InitResponse)(nil),     // 3: heksher.plugin.v1.InitResponse
-	(*SettingSelection)(nil), // 4: heksher.plugin.v1.SettingSelection
-	(*Declaration)(nil),      // 5: heksher.plugin.v1.Declaration
-	(*Condition)(nil),        // 6: heksher.plugin.v1.Condition
-	(*Rule)(nil),             // 7: heksher.plugin.v1.Rule
-	(*RuleSet)(nil),          // 8: heksher.plugin.v1.RuleSet
-	(*Header)(nil),           // 9: heksher.plugin.v1.Header
-	(*Declared)(nil),         // 10: heksher.plugin.v1.Declared
-	(*RejectedValue)(nil),    // 11: heksher.plugin.v1.RejectedValue
-	(*UpdateOK)(nil),         // 12: heksher.plugin.v1.UpdateOK
-	(*UpdateError)(nil),      // 13: heksher.plugin.v1.UpdateError
-	(*SettingChanged)(nil),   // 14: heksher.plugin.v1.SettingChanged
-	(*Closing)(nil),          // 15: heksher.plugin.v1.Closing
-	(*Delivery)(nil),         // 16: heksher.plugin.v1.Delivery
-	(*DeliverResponse)(nil),  // 17: heksher.plugin.v1.DeliverResponse
-	(*Feature)(nil),          // 18: heksher.plugin.v1.Feature
-	(*LookupRequest)(nil),    // 19: heksher.plugin.v1.LookupRequest
-	(*LookupResponse)(nil),   // 20: heksher.plugin.v1.LookupResponse
+	(Origin)(0),              // 2: heksher.plugin.v1.Origin
+	(*InitRequest)(nil),      // 3: heksher.plugin.v1.InitRequest
+	(*InitResponse)(nil),     // 4: heksher.plugin.v1.InitResponse
+	(*SettingSelection)(nil), // 5: heksher.plugin.v1.SettingSelection
+	(*Declaration)(nil),      // 6: heksher.plugin.v1.Declaration
+	(*Condition)(nil),        // 7: heksher.plugin.v1.Condition
+	(*Rule)(nil),             // 8: heksher.plugin.v1.Rule
+	(*RuleSet)(nil),          // 9: heksher.plugin.v1.RuleSet
+	(*Header)(nil),           // 10: heksher.plugin.v1.Header
+	(*Declared)(nil),         // 11: heksher.plugin.v1.Declared
+	(*RejectedValue)(nil),    // 12: heksher.plugin.v1.RejectedValue
+	(*UpdateOK)(nil),         // 13: heksher.plugin.v1.UpdateOK
+	(*UpdateError)(nil),      // 14: heksher.plugin.v1.UpdateError
+	(*SettingChanged)(nil),   // 15: heksher.plugin.v1.SettingChanged
+	(*Closing)(nil),          // 16: heksher.plugin.v1.Closing
+	(*Delivery)(nil),         // 17: heksher.plugin.v1.Delivery
+	(*DeliverResponse)(nil),  // 18: heksher.plugin.v1.DeliverResponse
+	(*Feature)(nil),          // 19: heksher.plugin.v1.Feature
+	(*LookupRequest)(nil),    // 20: heksher.plugin.v1.LookupRequest
+	(*LookupResponse)(nil),   // 21: heksher.plugin.v1.LookupResponse
 }
 var file_pluginv1_plugin_proto_depIdxs = []int32{
-	5,  // 0: heksher.plugin.v1.InitResponse.declarations:type_name -> heksher.plugin.v1.Declaration
-	4,  // 1: heksher.plugin.v1.InitResponse.settings:type_name -> heksher.plugin.v1.SettingSelection
-	6,  // 2: heksher.plugin.v1.Rule.conditions:type_name -> heksher.plugin.v1.Condition
-	7,  // 3: heksher.plugin.v1.RuleSet.rules:type_name -> heksher.plugin.v1.Rule
-	9,  // 4: heksher.plugin.v1.Declared.header:type_name -> heksher.plugin.v1.Header
-	6,  // 5: heksher.plugin.v1.RejectedValue.conditions:type_name -> heksher.plugin.v1.Condition
-	9,  // 6: heksher.plugin.v1.UpdateOK.header:type_name -> heksher.plugin.v1.Header
-	11, // 7: heksher.plugin.v1.UpdateOK.rejected:type_name -> heksher.plugin.v1.RejectedValue
-	9,  // 8: heksher.plugin.v1.UpdateError.header:type_name -> heksher.plugin.v1.Header
-	9,  // 9: heksher.plugin.v1.SettingChanged.header:type_name -> heksher.plugin.v1.Header
-	8,  // 10: heksher.plugin.v1.SettingChanged.old:type_name -> heksher.plugin.v1.RuleSet
-	8,  // 11: heksher.plugin.v1.SettingChanged.new:type_name -> heksher.plugin.v1.RuleSet
-	9,  // 12: heksher.plugin.v1.Closing.header:type_name -> heksher.plugin.v1.Header
+	6,  // 0: heksher.plugin.v1.InitResponse.declarations:type_name -> heksher.plugin.v1.Declaration
+	5,  // 1: heksher.plugin.v1.InitResponse.settings:type_name -> heksher.plugin.v1.SettingSelection
+	7,  // 2: heksher.plugin.v1.Rule.conditions:type_name -> heksher.plugin.v1.Condition
+	8,  // 3: heksher.plugin.v1.RuleSet.rules:type_name -> heksher.plugin.v1.Rule
+	10, // 4: heksher.plugin.v1.Declared.header:type_name -> heksher.plugin.v1.Header
+	7,  // 5: heksher.plugin.v1.RejectedValue.conditions:type_name -> heksher.plugin.v1.Condition
+	10, // 6: heksher.plugin.v1.UpdateOK.header:type_name -> heksher.plugin.v1.Header
+	12, // 7: heksher.plugin.v1.UpdateOK.rejected:type_name -> heksher.plugin.v1.RejectedValue
+	10, // 8: heksher.plugin.v1.UpdateError.header:type_name -> heksher.plugin.v1.Header
+	10, // 9: heksher.plugin.v1.SettingChanged.header:type_name -> heksher.plugin.v1.Header
+	9,  // 10: heksher.plugin.v1.SettingChanged.old:type_name -> heksher.plugin.v1.RuleSet
+	9,  // 11: heksher.plugin.v1.SettingChanged.new:type_name -> heksher.plugin.v1.RuleSet
+	10, // 12: heksher.plugin.v1.Closing.header:type_name -> heksher.plugin.v1.Header
 	0,  // 13: heksher.plugin.v1.Closing.reason:type_name -> heksher.plugin.v1.ClosingReason
-	10, // 14: heksher.plugin.v1.Delivery.declared:type_name -> heksher.plugin.v1.Declared
-	12, // 15: heksher.plugin.v1.Delivery.update_ok:type_name -> heksher.plugin.v1.UpdateOK
-	13, // 16: heksher.plugin.v1.Delivery.update_error:type_name -> heksher.plugin.v1.UpdateError
-	14, // 17: heksher.plugin.v1.Delivery.setting_changed:type_name -> heksher.plugin.v1.SettingChanged
-	15, // 18: heksher.plugin.v1.Delivery.closing:type_name -> heksher.plugin.v1.Closing
-	18, // 19: heksher.plugin.v1.LookupRequest.features:type_name -> heksher.plugin.v1.Feature
+	11, // 14: heksher.plugin.v1.Delivery.declared:type_name -> heksher.plugin.v1.Declared
+	13, // 15: heksher.plugin.v1.Delivery.update_ok:type_name -> heksher.plugin.v1.UpdateOK
+	14, // 16: heksher.plugin.v1.Delivery.update_error:type_name -> heksher.plugin.v1.UpdateError
+	15, // 17: heksher.plugin.v1.Delivery.setting_changed:type_name -> heksher.plugin.v1.SettingChanged
+	16, // 18: heksher.plugin.v1.Delivery.closing:type_name -> heksher.plugin.v1.Closing
+	19, // 19: heksher.plugin.v1.LookupRequest.features:type_name -> heksher.plugin.v1.Feature
 	1,  // 20: heksher.plugin.v1.LookupResponse.source:type_name -> heksher.plugin.v1.Source
-	6,  // 21: heksher.plugin.v1.LookupResponse.conditions:type_name -> heksher.plugin.v1.Condition
-	2,  // 22: heksher.plugin.v1.Plugin.Init:input_type -> heksher.plugin.v1.InitRequest
-	16, // 23: heksher.plugin.v1.Plugin.Deliver:input_type -> heksher.plugin.v1.Delivery
-	19, // 24: heksher.plugin.v1.Settings.Lookup:input_type -> heksher.plugin.v1.LookupRequest
-	3,  // 25: heksher.plugin.v1.Plugin.Init:output_type -> heksher.plugin.v1.InitResponse
-	17, // 26: heksher.plugin.v1.Plugin.Deliver:output_type -> heksher.plugin.v1.DeliverResponse
-	20, // 27: heksher.plugin.v1.Settings.Lookup:output_type -> heksher.plugin.v1.LookupResponse
-	25, // [25:28] is the sub-list for method output_type
-	22, // [22:25] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	7,  // 21: heksher.plugin.v1.LookupResponse.conditions:type_name -> heksher.plugin.v1.Condition
+	2,  // 22: heksher.plugin.v1.LookupResponse.origin:type_name -> heksher.plugin.v1.Origin
+	3,  // 23: heksher.plugin.v1.Plugin.Init:input_type -> heksher.plugin.v1.InitRequest
+	17, // 24: heksher.plugin.v1.Plugin.Deliver:input_type -> heksher.plugin.v1.Delivery
+	20, // 25: heksher.plugin.v1.Settings.Lookup:input_type -> heksher.plugin.v1.LookupRequest
+	4,  // 26: heksher.plugin.v1.Plugin.Init:output_type -> heksher.plugin.v1.InitResponse
+	18, // 27: heksher.plugin.v1.Plugin.Deliver:output_type -> heksher.plugin.v1.DeliverResponse
+	21, // 28: heksher.plugin.v1.Settings.Lookup:output_type -> heksher.plugin.v1.LookupResponse
+	26, // [26:29] is the sub-list for method output_type
+	23, // [23:26] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_pluginv1_plugin_proto_init() }
@@ -1700,7 +1769,7 @@ func file_pluginv1_plugin_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pluginv1_plugin_proto_rawDesc), len(file_pluginv1_plugin_proto_rawDesc)),
-			NumEnums:      2,
+			NumEnums:      3,
 			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   2,
