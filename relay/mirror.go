@@ -49,6 +49,7 @@ func (r *Relay) run(ctx context.Context) {
 		if wait > 0 {
 			r.pollUntil.Store(time.Now().Add(wait).UnixNano())
 		}
+		started := time.Now()
 		changed, err := r.syncOnce(pollCtx, wait, kicked)
 		r.pollUntil.Store(0)
 		r.setPollCancel(nil, false)
@@ -80,8 +81,12 @@ func (r *Relay) run(ctx context.Context) {
 			r.noteSuccess()
 			r.failures = 0
 			delay = r.opts.Interval
-			if r.opts.WatchWait > 0 && r.watchMax.Load() > 0 {
-				delay = 0 // the next long poll is the wait
+			// The next long poll is the wait; but a watch answered 304
+			// well before its wait (an upstream at its cap of watches, or
+			// one that only says it holds them) must not make a loop.
+			early := wait > 0 && !changed && time.Since(started) < wait-time.Second/2
+			if r.opts.WatchWait > 0 && r.watchMax.Load() > 0 && !early {
+				delay = 0
 			}
 		}
 		if delay == 0 {

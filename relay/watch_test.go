@@ -137,3 +137,20 @@ func TestAgeWhileWatching(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestFalseWatch: an upstream that advertises the watch but answers at
+// once (at its cap of watches, say) is not polled in a loop.
+func TestFalseWatch(t *testing.T) {
+	up := newUpstream(t, hekshertest.WithoutWatch())
+	up.Intercept(func(w http.ResponseWriter, req *http.Request, next http.Handler) {
+		w.Header().Set(wire.HeaderWatch, "wait=60")
+		next.ServeHTTP(w, req)
+	})
+	r, _ := newRelay(t, up.URL, relay.Options{Interval: 200 * time.Millisecond})
+	waitFor(t, "the relay to believe in the watch", func() bool { return r.Stats().Watch })
+	before := r.Stats().UpstreamRequests
+	time.Sleep(time.Second) // counting what a second costs; no assertion on timing itself
+	if n := r.Stats().UpstreamRequests - before; n > 20 {
+		t.Errorf("%d upstream requests in a second with an interval of 200 ms", n)
+	}
+}
