@@ -242,3 +242,115 @@ func TestValuesAtInitHangingPlugin(t *testing.T) {
 		t.Errorf("plugins %s, want hang failed", got)
 	}
 }
+
+// initRecord is what host/process/testdata/testplugin records of an Init
+// that looked test.limit up.
+type initRecord struct {
+	What       string          `json:"what"`
+	InitLookup string          `json:"init_lookup"`
+	InitOrigin string          `json:"init_origin"`
+	InitValue  json.RawMessage `json:"init_value"`
+}
+
+func initRecords(t *testing.T, path string) []initRecord {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	var out []initRecord
+	for line := range bytes.SplitSeq(b, []byte("\n")) {
+		var r initRecord
+		if json.Unmarshal(line, &r) == nil && r.What == "init" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// waitInits waits, up to a minute, for n Init records at path, and returns
+// the last.
+func waitInits(t *testing.T, path string, n int) initRecord {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		rs := initRecords(t, path)
+		if len(rs) >= n {
+			return rs[n-1]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d Init records in a minute, want %d: %+v", len(rs), n, rs)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A process plugin declares in the manifest that Init returns, so its Init
+// reads its declarations as the host knows them before: from the plugin's
+// previous run (the declaration cache) at the host's start, from the
+// plugin's previous version at a reload, from its manifest at a restart.
+// Each time the value is the service's, and the answer says so.
+func TestValuesAtInitProcess(t *testing.T) {
+	bin := builtFile(t, "host/process/testdata/bin/testplugin")
+	srv := hekshertest.NewServer(t, hekshertest.WithContextFeatures("user", "theme", "env"),
+		hekshertest.WithSettings(hekshertest.Setting{Name: "test.limit", Type: "int", ConfigurableFeatures: []string{"env"}, Default: 7,
+			Rules: []hekshertest.Rule{{Conditions: map[string]string{"env": "prod"}, Value: 9}}}))
+	stateDir, dir := t.TempDir(), t.TempDir()
+	rec := filepath.Join(dir, "p.jsonl")
+	plug := func(tag string) config.Plugin {
+		return config.Plugin{Name: "p", Kind: "process", Path: bin, StartTimeout: config.Duration(time.Minute),
+			Config: map[string]any{"record": rec, "init_lookup": true, "settings": []string{}, "tag": tag}}
+	}
+	start := func() *Host {
+		cfg := testConfig(t)
+		cfg.Service.URL = srv.URL
+		cfg.StateDir = stateDir
+		cfg.ContextFeatures = []string{"user", "theme", "env"}
+		cfg.ContextDefaults = map[string]string{"theme": "light", "env": "prod"}
+		cfg.TrackedContexts["env"] = []string{"*"}
+		cfg.Plugins = []config.Plugin{plug("")}
+		return startLogged(t, cfg, discardLogger(), WithLoader("process", ProcessLoader(discardLogger())))
+	}
+	first := start()
+	if r := waitInits(t, rec, 1); r.InitLookup != "ErrNotFound" {
+		// The first Init ever: the host learns the declaration from the
+		// manifest Init returns.
+		t.Logf("the first Init's lookup: %+v", r)
+	}
+	// The cache of the plugins' declarations is written once it is loaded.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if b, _ := os.ReadFile(filepath.Join(stateDir, declCacheFile)); bytes.Contains(b, []byte("test.limit")) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no declaration cache in a minute")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	closeHost(t, first)
+
+	want := initRecord{What: "init", InitLookup: "rule", InitOrigin: "service", InitValue: json.RawMessage("9")}
+	same := func(r initRecord) bool {
+		return r.InitLookup == want.InitLookup && r.InitOrigin == want.InitOrigin && string(r.InitValue) == string(want.InitValue)
+	}
+	h := start()
+	t.Cleanup(func() { closeHost(t, h) })
+	if r := waitInits(t, rec, 2); !same(r) {
+		t.Errorf("Init at the host's start: %+v, want %+v", r, want)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := h.Apply(ctx, []config.Plugin{plug("second")}); err != nil {
+		t.Fatal(err)
+	}
+	if r := waitInits(t, rec, 3); !same(r) {
+		t.Errorf("Init at a reload: %+v, want %+v", r, want)
+	}
+	if err := h.RestartPlugin(ctx, "p"); err != nil {
+		t.Fatal(err)
+	}
+	if r := waitInits(t, rec, 4); !same(r) {
+		t.Errorf("Init at a restart: %+v, want %+v", r, want)
+	}
+}

@@ -91,6 +91,10 @@ type record struct {
 	// InitLookup is what the lookup during Init got: a value source or an
 	// error sentinel's name.
 	InitLookup string `json:"init_lookup,omitempty"`
+	// InitOrigin and InitValue are where that lookup's value came from
+	// and the value, when it succeeded.
+	InitOrigin string          `json:"init_origin,omitempty"`
+	InitValue  json.RawMessage `json:"init_value,omitempty"`
 	// Bench results, nanoseconds per call.
 	BrokerNS float64 `json:"broker_ns,omitempty"`
 	BareNS   float64 `json:"bare_ns,omitempty"`
@@ -143,10 +147,14 @@ func (p *testPlugin) Init(ctx context.Context, req plugin.InitRequest) (pluginap
 		select {} // never looks at ctx
 	}
 	p.settings = req.Settings
-	var initLookup string
+	var initLookup, initOrigin string
+	var initValue json.RawMessage
 	if p.cfg.InitLookup {
 		v, err := p.settings.Lookup(ctx, "test.limit")
 		initLookup = outcome(v, err)
+		if err == nil {
+			initOrigin, initValue = v.Origin.String(), v.JSON
+		}
 	}
 	req.Logger.Info("test plugin initialised", "pid", hostPID())
 	m := pluginapi.Manifest{
@@ -170,7 +178,7 @@ func (p *testPlugin) Init(ctx context.Context, req plugin.InitRequest) (pluginap
 		}
 	}
 	return m, p.write(record{What: "init", Config: req.Config, Name: req.Name, Args: os.Args[1:], Env: os.Environ(),
-		InitLookup: initLookup})
+		InitLookup: initLookup, InitOrigin: initOrigin, InitValue: initValue})
 }
 
 func (p *testPlugin) log(what string, d plugin.Delivery, e any) error {
