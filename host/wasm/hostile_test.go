@@ -69,7 +69,7 @@ func (s failingSettings) Lookup(ctx context.Context, plugin, setting string, f [
 }
 
 // TestHostileGuestLogs: a guest that provokes refusals in a loop, with huge
-// names (malformed declarations and 128 KiB names at init; bad contexts, 64
+// names (malformed declarations and 64 KiB names at init; bad contexts, 64
 // KiB names the host fails on, undecodable contexts, declarations after
 // init and bad log pointers 300 times per event; a 1 MiB error), with the
 // host logging at DEBUG, makes the host log only records that name the
@@ -85,7 +85,7 @@ func TestHostileGuestLogs(t *testing.T) {
 	budget := pluginapi.OutputBudget{Rate: 16 << 10, Burst: 32 << 10, MaxLine: 4 << 10}
 	start := time.Now()
 	p, err := r.Load(context.Background(), PluginConfig{Name: "hostile", Path: guestWasm, Config: []byte(`{"hostile_init":true}`),
-		Output: budget, Deadline: time.Minute, MemoryLimitPages: 1024}, failingSettings{newSettings()})
+		Output: budget, Deadline: time.Minute, InitTimeout: time.Minute, MemoryLimitPages: 1024}, failingSettings{newSettings()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,8 +48,8 @@ type config struct {
 	// the granted directory /data: only the first instance starts.
 	FailRestart bool `json:"fail_restart"`
 	LoopInit    bool `json:"loop_init"`
-	// HostileInit makes init declare malformed settings with 128 KiB names
-	// and look such names up, 200 times each.
+	// HostileInit makes init declare malformed settings with 64 KiB names
+	// and look such names up, 50 times each.
 	HostileInit bool `json:"hostile_init"`
 	// Tag is echoed at init ("init tag=…") and in the default handler's log
 	// line, so tests can tell that an instance was initialised with the
@@ -97,8 +97,8 @@ func init() {
 		}
 		if c.HostileInit {
 			// Malformed declarations with huge names, then the usual one.
-			huge := strings.Repeat("h", 128<<10)
-			for range 200 {
+			huge := strings.Repeat("h", 64<<10)
+			for range 50 {
 				_ = wasm.Declare(wasm.Declaration{Name: huge, ConfigurableFeatures: []string{"env"}, Default: json.RawMessage("1")})
 				_ = wasm.Declare(wasm.Declaration{Name: huge, Type: "int", ConfigurableFeatures: []string{"env"}, Default: json.RawMessage("{")})
 				_, _ = wasm.GetRaw(huge, wasm.NewContext(huge, huge))
