@@ -10,8 +10,8 @@
 //
 // Setting values come from -set flags and a -settings file (YAML or JSON);
 // events are words: declared:NAME[:OUTCOME], update-ok[:NAME,…],
-// update-error[:MESSAGE], changed:NAME[=VALUE] (or changed:NAME[f=v,…]=VALUE)
-// and closing. See docs/ABI.md, "Testing your plugin".
+// update-error[:MESSAGE], changed:NAME[=VALUE] (or changed:NAME[f=v,…]=VALUE),
+// initial:NAME[=VALUE] (a start-up change) and closing[:REASON]. See docs/ABI.md, "Testing your plugin".
 package main
 
 import (
@@ -58,7 +58,8 @@ Events:
   changed:NAME                  NAME changed (old rules: none; new: its current rules)
   changed:NAME[=VALUE]          NAME's rules become one rule VALUE for every context, and it changed
   changed:NAME[f=v,...]=VALUE   NAME's rules become one rule VALUE for f=v,…, and it changed
-  closing                       the client is closing
+  initial:NAME[...]             as changed, but a start-up change (old rules never retrieved)
+  closing[:REASON]              the plugin's last event; REASON shutdown (default), replaced or removed
 
 Settings file (YAML or JSON):
   greeting:
@@ -397,27 +398,42 @@ func parseEvent(s string) (func(*plugintest.Plugin, context.Context) error, erro
 			n++
 			return p.SendUpdateError(ctx, errors.New(msg), n)
 		}, nil
-	case "changed", "setting-changed", "setting_changed":
+	case "changed", "setting-changed", "setting_changed", "initial":
 		if !hasArg || arg == "" {
-			return nil, errors.New("want changed:NAME[=VALUE]")
+			return nil, fmt.Errorf("want %s:NAME[=VALUE]", kind)
 		}
+		initial := kind == "initial"
 		if !strings.ContainsAny(arg, "=[") {
 			name := arg
 			return func(p *plugintest.Plugin, ctx context.Context) error {
 				st, _ := p.Settings().Get(name)
+				// Old rules: none, retrieved (a real change) unless initial.
 				return p.Send(ctx, &event.SettingChanged{Header: event.Header{Time: time.Now()}, Setting: name,
-					New: event.RuleSet{Retrieved: true, Rules: st.Rules, Default: st.Default}})
+					Old: event.RuleSet{Retrieved: !initial}, New: event.RuleSet{Retrieved: true, Rules: st.Rules, Default: st.Default}})
 			}, nil
 		}
 		name, rule, err := parseValue(arg)
 		if err != nil {
 			return nil, err
 		}
+		if initial {
+			return func(p *plugintest.Plugin, ctx context.Context) error { return p.SendInitialSettingChanged(ctx, name, rule) }, nil
+		}
 		return func(p *plugintest.Plugin, ctx context.Context) error { return p.SendSettingChanged(ctx, name, rule) }, nil
 	case "closing":
-		return func(p *plugintest.Plugin, ctx context.Context) error { return p.SendClosing(ctx) }, nil
+		reason := event.ClosingShutdown
+		switch arg {
+		case "", "shutdown":
+		case "replaced":
+			reason = event.ClosingReplaced
+		case "removed":
+			reason = event.ClosingRemoved
+		default:
+			return nil, fmt.Errorf("unknown closing reason %q (want shutdown, replaced or removed)", arg)
+		}
+		return func(p *plugintest.Plugin, ctx context.Context) error { return p.SendClosingReason(ctx, reason) }, nil
 	}
-	return nil, fmt.Errorf("unknown event %q (want declared, update-ok, update-error, changed or closing)", kind)
+	return nil, fmt.Errorf("unknown event %q (want declared, update-ok, update-error, changed, initial or closing)", kind)
 }
 
 func validateCmd(args []string, stdout, stderr io.Writer) int {

@@ -4,10 +4,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -258,5 +261,46 @@ func TestNotAPluginBinary(t *testing.T) {
 	out, _, code = runCmd(t, "validate", "-start", garbage)
 	if code != 1 || !strings.Contains(out, "INVALID: it does not initialise: ") {
 		t.Errorf("validate -start: exit %d:\n%s", code, out)
+	}
+}
+
+// initial:NAME sends a start-up change and changed:NAME a real one;
+// closing:REASON sends the closing event with its reason, as a reload that
+// replaces or removes the plugin does. The process test plugin records what
+// it got.
+func TestRunInitialAndClosingReason(t *testing.T) {
+	testplugin, _ := filepath.Abs("../../host/process/testdata/bin/testplugin")
+	if _, err := os.Stat(testplugin); err != nil {
+		t.Fatalf("%s is missing: run `make process-plugins`: %v", testplugin, err)
+	}
+	rec := filepath.Join(t.TempDir(), "record.jsonl")
+	cfg := `{"record":"` + rec + `"}`
+	out, stderr, code := runCmd(t, "run", "-config", cfg, testplugin, "initial:greeting=hi", "changed:greeting=hello", "closing:removed")
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s\n%s", code, out, stderr)
+	}
+	b, err := os.ReadFile(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var r struct {
+			What, Setting, Reason string
+			Initial               bool
+		}
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.What == "setting_changed" || r.What == "closing" {
+			got = append(got, fmt.Sprintf("%s %s initial=%v %s", r.What, r.Setting, r.Initial, r.Reason))
+		}
+	}
+	want := []string{"setting_changed greeting initial=true ", "setting_changed greeting initial=false ", "closing  initial=false removed"}
+	if !slices.Equal(got, want) {
+		t.Errorf("the plugin got %q, want %q", got, want)
+	}
+	if _, stderr, code := runCmd(t, "run", testplugin, "closing:bored"); code != 2 || !strings.Contains(stderr, "unknown closing reason") {
+		t.Errorf("closing:bored: exit %d, %q", code, stderr)
 	}
 }
