@@ -354,3 +354,25 @@ func TestValuesAtInitProcess(t *testing.T) {
 		t.Errorf("Init at a restart: %+v, want %+v", r, want)
 	}
 }
+
+// The AssemblyScript example looks rate_limit up in its init, which it
+// declares there: on a real host it logs the service's value (it used to
+// warn that the setting was not found).
+func TestValuesAtInitAssemblyScriptExample(t *testing.T) {
+	srv := hekshertest.NewServer(t, hekshertest.WithContextFeatures("user", "theme", "env"),
+		hekshertest.WithSettings(hekshertest.Setting{Name: "rate_limit", Type: "int", ConfigurableFeatures: []string{"env", "user"}, Default: 100,
+			Rules: []hekshertest.Rule{{Conditions: map[string]string{"env": "prod"}, Value: 250}}}))
+	var log logLines
+	initHost(t, srv.URL, t.TempDir(), t.TempDir(), &log, nil, func(c *config.Config) {
+		c.ContextFeatures = []string{"user", "theme", "env"}
+		c.TrackedContexts["env"] = []string{"*"}
+		c.Plugins = []config.Plugin{{Name: "as", Kind: "wasm", Path: builtFile(t, "examples/wasm-assemblyscript/plugin.wasm"),
+			StartTimeout: config.Duration(time.Minute)}}
+	})
+	if n := log.count(`msg="rate_limit at init is 250"`, "plugin=as"); n != 1 {
+		t.Errorf("%d lines with the service's value at init, want 1", n)
+	}
+	if n := log.count(`rate_limit at init:`); n != 0 {
+		t.Errorf("the example warned at init %d times", n)
+	}
+}
