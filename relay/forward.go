@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 
@@ -48,7 +49,10 @@ func (r *Relay) forward(w http.ResponseWriter, req *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(req.Context(), r.opts.RequestTimeout)
 	defer cancel()
-	target := r.base + req.URL.Path
+	// The path as the client escaped it: the decoded one would let "%23"
+	// or "%3F" cut it short upstream (DELETE /api/v1/rules/5%23 is a
+	// malformed id, not rule 5).
+	target := r.base + req.URL.EscapedPath()
 	if req.URL.RawQuery != "" {
 		target += "?" + req.URL.RawQuery
 	}
@@ -75,7 +79,15 @@ func (r *Relay) forward(w http.ResponseWriter, req *http.Request) {
 	}
 	ans, err := io.ReadAll(io.LimitReader(resp.Body, maxForward+1))
 	_ = resp.Body.Close()
-	if err != nil || len(ans) > maxForward {
+	switch {
+	case err == nil && len(ans) > maxForward:
+		err = fmt.Errorf("relay: %s %s: answer larger than %d bytes", req.Method, target, maxForward)
+	case err == nil && resp.StatusCode/100 == 3:
+		// The v1 API never redirects a write it routes; passing the
+		// Location on would send the client (with its token) elsewhere.
+		err = fmt.Errorf("relay: %s %s: redirect to %q refused", req.Method, target, resp.Header.Get("Location"))
+	}
+	if err != nil {
 		r.unreachable(w, req, body, err)
 		return
 	}

@@ -48,7 +48,8 @@ type Options struct {
 	Header http.Header
 	// HTTPClient makes the upstream requests; default a client of its own
 	// (closed by Close). Its Timeout, if any, must leave room for a long
-	// poll of WatchWait.
+	// poll of WatchWait. Redirects are never followed, whatever its
+	// CheckRedirect: the relay uses a copy with its own.
 	HTTPClient *http.Client
 	// Interval is the time between two queries to the upstream when it
 	// does not offer the watch; default 5s.
@@ -180,11 +181,14 @@ func New(ctx context.Context, opts Options) (*Relay, error) {
 	}
 	r := &Relay{opts: opts, base: strings.TrimSuffix(opts.Upstream, "/"), log: opts.Logger,
 		done: make(chan struct{}), first: make(chan struct{}), doneCh: make(chan struct{}), kick: make(chan struct{}, 1)}
-	r.client = opts.HTTPClient
-	if r.client == nil {
+	if opts.HTTPClient != nil {
+		c := *opts.HTTPClient // a copy, to refuse redirects without changing the caller's
+		r.client = &c
+	} else {
 		r.client = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 		r.ownHTTP = true
 	}
+	r.client.CheckRedirect = refuseRedirect
 	var watch server.WatchOptions
 	if opts.DownstreamWatch >= 0 {
 		watch = server.WatchOptions{Enabled: true, MaxWait: opts.DownstreamWatch}
@@ -393,6 +397,14 @@ func (r *Relay) Stats() Stats {
 	}
 	return s
 }
+
+// refuseRedirect makes the upstream client answer a redirect as it is,
+// instead of following it: a redirected request would carry the relay's
+// upstream headers (credentials among them: Go drops only Authorization and
+// cookies, and only for another host name) and a forwarded write's body to
+// wherever the upstream points. The v1 API does not redirect the requests
+// the relay makes, so a 3xx is a failure like a 5xx.
+func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // errClosed is the refresh error once the relay is closed.
 var errClosed = errors.New("relay: closed")
