@@ -109,15 +109,34 @@ func (m *manager) readableBy(plugin string, undeclaredReads bool) func(string) b
 
 // sayClosing hands a plugin that a reload retires its closing event, with
 // reason, numbered after what its subscription discarded (next, dropped),
-// and waits for it at most the plugin's deadline: a plugin that hangs in
-// its closing handler delays the reload by its deadline, no more, and is
-// then closed whatever it does.
+// and waits for it at most the plugin's deadline (and a tenth of it for a
+// plugin that noticed the deadline to return): a plugin that hangs in its
+// closing handler, even one that ignores its context, delays the reload by
+// that much, no more, and is then closed whatever it does. The call left
+// behind ends when the plugin returns, as the dispatcher's abandoned calls
+// do.
 func (s *pluginSubscriber) sayClosing(ctx context.Context, reason event.ClosingReason, next, dropped uint64, deadline time.Duration) error {
-	ctx, cancel := context.WithTimeoutCause(ctx, deadline,
-		fmt.Errorf("host: plugin %q: its closing event overran its deadline (%v)", s.name, deadline))
-	defer cancel()
-	return s.Deliver(ctx, event.Delivery{
-		Event: &event.Closing{Header: event.Header{Time: time.Now()}, Reason: reason},
-		Seq:   next, Dropped: dropped,
-	})
+	cause := fmt.Errorf("host: plugin %q: its closing event overran its deadline (%v)", s.name, deadline)
+	ctx, cancel := context.WithTimeoutCause(ctx, deadline, cause)
+	done := make(chan error, 1)
+	go func() {
+		defer cancel()
+		done <- s.Deliver(ctx, event.Delivery{
+			Event: &event.Closing{Header: event.Header{Time: time.Now()}, Reason: reason},
+			Seq:   next, Dropped: dropped,
+		})
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	grace := time.NewTimer(deadline/10 + time.Millisecond)
+	defer grace.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-grace.C:
+		return cause
+	}
 }
