@@ -68,10 +68,18 @@ func (s failingSettings) Lookup(ctx context.Context, plugin, setting string, f [
 	return s.memSettings.Lookup(ctx, plugin, setting, f)
 }
 
+// DeclareAtInit refuses every declaration made during init, quoting it
+// whole, as a host whose registry refuses it would.
+func (s failingSettings) DeclareAtInit(_ context.Context, _ string, d pluginapi.Declaration) error {
+	return fmt.Errorf("setting %q refused", d.Name)
+}
+
+var _ pluginapi.InitDeclarer = failingSettings{}
+
 // TestHostileGuestLogs: a guest that provokes refusals in a loop, with huge
 // names (malformed declarations and 64 KiB names at init; bad contexts, 64
 // KiB names the host fails on, undecodable contexts, declarations after
-// init and bad log pointers 300 times per event; a 1 MiB error), with the
+// init and bad log pointers 100 times per event; a 1 MiB error), with the
 // host logging at DEBUG, makes the host log only records that name the
 // plugin, and no more bytes than its output budget allows (plus the few
 // lines the host writes once per call).

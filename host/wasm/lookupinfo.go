@@ -46,8 +46,14 @@ func (inst *instance) declareAtInit(ctx context.Context, d pluginapi.Declaration
 	if !ok {
 		return
 	}
-	if err := ds.DeclareAtInit(ctx, p.cfg.Name, d); err != nil {
-		p.log.LogAttrs(ctx, slog.LevelDebug, "wasm: a declaration at init is not readable during init",
-			slog.String("setting", d.Name), slog.Any("error", err))
+	if err := ds.DeclareAtInit(ctx, p.cfg.Name, d); err != nil && p.log.Enabled(ctx, slog.LevelDebug) {
+		// Within the plugin's output budget, its name cut: a guest can
+		// declare in a loop during init.
+		var why reason
+		why.begin(abi.ImportDeclare).text("setting ").quote([]byte(d.Name)).text(": ").text(err.Error())
+		if p.out.AdmitLine(why.b, 0) {
+			p.log.LogAttrs(ctx, slog.LevelDebug, "wasm: a declaration at init is not readable during init",
+				slog.String("reason", string(why.b)))
+		}
 	}
 }

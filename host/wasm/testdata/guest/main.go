@@ -48,8 +48,9 @@ type config struct {
 	// the granted directory /data: only the first instance starts.
 	FailRestart bool `json:"fail_restart"`
 	LoopInit    bool `json:"loop_init"`
-	// HostileInit makes init declare malformed settings with 64 KiB names
-	// and look such names up, 50 times each.
+	// HostileInit makes init declare settings with 64 KiB names (malformed
+	// ones, and well-formed ones the host may refuse) and look such names
+	// up, 50 times each.
 	HostileInit bool `json:"hostile_init"`
 	// Tag is echoed at init ("init tag=…") and in the default handler's log
 	// line, so tests can tell that an instance was initialised with the
@@ -102,6 +103,7 @@ func init() {
 				_ = wasm.Declare(wasm.Declaration{Name: huge, ConfigurableFeatures: []string{"env"}, Default: json.RawMessage("1")})
 				_ = wasm.Declare(wasm.Declaration{Name: huge, Type: "int", ConfigurableFeatures: []string{"env"}, Default: json.RawMessage("{")})
 				_, _ = wasm.GetRaw(huge, wasm.NewContext(huge, huge))
+				_ = wasm.Declare(wasm.Declaration{Name: huge, Type: "int", ConfigurableFeatures: []string{"env"}, Default: json.RawMessage("1")})
 			}
 		}
 		if c.BadDeclare {
@@ -304,7 +306,7 @@ func reasons() error {
 	return nil
 }
 
-// hostile does, 300 times, what a hostile or broken plugin might to make
+// hostile does, 100 times, what a hostile or broken plugin might to make
 // the host log: lookups with a context the setting does not take, with a
 // 64 KiB name the host fails on ("internal_…"), with a context that does
 // not decode, declarations after init, and log calls with bad pointers;
@@ -316,7 +318,7 @@ func hostile() error {
 	garbage := []byte{9, 0, 0, 0, 1, 2}
 	np := uint32(uintptr(unsafe.Pointer(unsafe.StringData(name))))
 	gp := uint32(uintptr(unsafe.Pointer(&garbage[0])))
-	for range 300 {
+	for range 100 {
 		_, _ = wasm.GetRaw("answer", bad)
 		_, _ = wasm.GetRaw(long, prod)
 		rawGetSetting(np, uint32(len(name)), gp, uint32(len(garbage)), 0, 0)
