@@ -423,12 +423,17 @@ func (t *Table) reaches(m int, values []string, hashes []uint64) bool {
 	px := t.prefixIndex()
 	sm := uint64(len(px.slots) - 1)
 	masks, bitsBy := px.masks[m], px.maskBits[m]
+	if len(masks) <= directProbes {
+		for _, r := range masks {
+			if px.probe(t, r, m, sm, values, hashes) {
+				return true
+			}
+		}
+		return false
+	}
 	// known: the features whose usability is learnt; unusable: those of
 	// them whose value no rule names.
 	var known, unusable uint64
-	if len(masks) <= directProbes {
-		known = low
-	}
 	for w := 0; 64*w < len(masks); w++ {
 		cand := ^uint64(0)
 		if rest := len(masks) - 64*w; rest < 64 {
