@@ -98,7 +98,8 @@ func TestDeclarationConflictAttributed(t *testing.T) {
 }
 
 // With on_declaration_conflict: unload, the plugin is unloaded once the
-// service has answered, and its status says stopped and why; the host
+// service has answered: it receives a closing event saying it is removed,
+// and its status says stopped and why; the host
 // stays ready, and a plugin beside it keeps running.
 func TestDeclarationConflictUnload(t *testing.T) {
 	srv := discountService(t)
@@ -113,6 +114,7 @@ func TestDeclarationConflictUnload(t *testing.T) {
 		t.Errorf("unloaded plugin's status %+v", p)
 	}
 	log.waitFor(t, 1, `msg="plugin unloaded for a declaration conflict"`, "plugin=p")
+	log.waitFor(t, 1, `msg="closing reason=removed"`, "plugin=p")
 	if got := pluginStates(h); !strings.Contains(got, "other:running") || !h.Ready() {
 		t.Errorf("plugins %s, ready %v", got, h.Ready())
 	}

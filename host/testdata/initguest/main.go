@@ -10,6 +10,7 @@
 // that a test can make it restart; every change is logged as "changed
 // NAME=VALUE source=S origin=O" after a lookup of NAME, and a change that
 // gives "trap" the value 1 then traps, so that a test can make it restart.
+// A closing event is logged as "closing reason=R".
 package main
 
 import (
@@ -61,6 +62,10 @@ func init() {
 	})
 	wasm.OnDeclared(func(_ wasm.Delivery, e wasm.Declared) error {
 		wasm.Info("declared " + e.Setting() + " outcome=" + e.Outcome() + " error=" + e.Err())
+		return nil
+	})
+	wasm.OnClosing(func(d wasm.Delivery) error {
+		wasm.Info("closing reason=" + d.Reason.String())
 		return nil
 	})
 	wasm.OnSettingChanged(func(_ wasm.Delivery, e wasm.SettingChanged) error {
