@@ -39,6 +39,14 @@
 // JSON. An error text the host saw (UpdateError.Err, Declared.Err) arrives as
 // a plain error with the same text.
 //
+// [Plugin.OnSettingChanged] comes for the settings the manifest declares and
+// those it selects in pluginapi.Manifest.Settings (pluginapi.AllSettings for
+// every one); a change the plugin may not read has [Delivery].Unreadable set,
+// and event.SettingChanged.Initial marks the first values the host holds
+// for a setting at its start, no change made on the service.
+// [Plugin.OnClosing] comes when the host stops and when a configuration
+// reload replaces or removes the plugin: event.Closing.Reason says which.
+//
 // # Lookups
 //
 // [Settings.Lookup] and the typed [Get] resolve a setting through the host
