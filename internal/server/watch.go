@@ -150,7 +150,12 @@ func (e *Engine) watchWait(rq *request) time.Duration {
 	if !ok || secs <= 0 {
 		return 0
 	}
-	return min(time.Duration(secs)*time.Second, e.watch.maxWait)
+	// Compared in seconds: a huge wait would overflow a Duration (to a
+	// negative one, or to a fraction of a second).
+	if secs >= int64(e.watch.maxWait/time.Second) {
+		return e.watch.maxWait
+	}
+	return time.Duration(secs) * time.Second
 }
 
 // preferWait finds the wait preference (RFC 7240: "wait=<delta-seconds>")
