@@ -29,9 +29,6 @@ type instKey struct{}
 
 func callerOf(ctx context.Context) *instance {
 	inst, _ := ctx.Value(instKey{}).(*instance)
-	if inst != nil {
-		inst.wd.maybeLower()
-	}
 	return inst
 }
 

@@ -14,15 +14,6 @@ import (
 // calling into that instance.
 type lineLogger struct {
 	*outbudget.LineWriter
-	inst *instance // whose watchdog may lower the writing thread's priority
-}
-
-// Write implements [io.Writer] for wazero, on the guest's thread.
-func (w *lineLogger) Write(b []byte) (int, error) {
-	if w.inst != nil {
-		w.inst.wd.maybeLower()
-	}
-	return w.LineWriter.Write(b)
 }
 
 func newLineLogger(p *Plugin, level slog.Level, stream string) *lineLogger {

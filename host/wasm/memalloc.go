@@ -36,23 +36,7 @@ type guestMemory interface {
 // that the instance's owner can release it when the instance is discarded.
 // It is handed to wazero through the context of the instantiation.
 type memoryAllocator struct {
-	mem  guestMemory
-	inst *instance // whose watchdog may lower the growing thread's priority
-}
-
-// loweringMemory has the guest's thread check, before each growth, whether
-// its call is due for a lower priority (see [watchdog]).
-type loweringMemory struct {
-	guestMemory
-	a *memoryAllocator
-}
-
-// Reallocate implements [experimental.LinearMemory], on the guest's thread.
-func (m loweringMemory) Reallocate(size uint64) []byte {
-	if inst := m.a.inst; inst != nil {
-		inst.wd.maybeLower()
-	}
-	return m.guestMemory.Reallocate(size)
+	mem guestMemory
 }
 
 // Allocate implements [experimental.MemoryAllocator]. capacity is wazero's
@@ -62,7 +46,7 @@ func (a *memoryAllocator) Allocate(capacity, maxBytes uint64) experimental.Linea
 		a.mem.release() // a module has at most one memory; never reached
 	}
 	a.mem = reserveMemory(capacity, maxBytes)
-	return loweringMemory{a.mem, a}
+	return a.mem
 }
 
 // release releases the memory, if one was made. Idempotent.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -39,42 +38,38 @@ import (
 // A watchdog belongs to the goroutine calling into its instance; fire runs
 // on the timer's, the context's or Close's goroutine, hence the mutex.
 //
-// The watchdog also has the priority of the call's OS thread lowered once
-// the call has run for lowerAfter (see [lowerAfter]): a second timer sets
-// due, and the guest's thread lowers itself the next time it runs the
-// host's code (a host function, a write to stdout or stderr, a memory.grow),
-// since only that thread knows its id without a system call per call
-// (gettid costs about 1 µs where system calls are slow). disarm restores it
-// on the same thread, which the caller keeps locked for the call.
+// Why the call's OS thread keeps its priority: lowering it (nice 19) once
+// a call had run for 5 ms made the host slower, not faster. The Go
+// scheduler cannot take its P (its share of GOMAXPROCS) from a goroutine
+// running a guest, and a thread at nice 19 that holds a P while the host's
+// other threads keep the cores busy hardly runs: the P, its run queue and
+// its timers wait with it. With a guest spinning at its memory limit and a
+// bystander plugin busy, the host's lookups then paused for up to 1.2 s
+// (TestMemoryGrowthDoesNotStallOthers, -race, load average 16–22), against
+// 0.2–0.3 s at the same priority; the lookup API's p99 beside a faulty
+// plugin did not improve (BENCHMARKS.md, "Lookup API p99 beside a faulty
+// plugin").
 type watchdog struct {
 	timer *time.Timer
-	lower *time.Timer   // sets due
 	done  chan struct{} // closed by fire
-	due   atomic.Bool   // the call has run for lowerAfter
 
 	mu    sync.Mutex
 	armed bool
 	fired bool
 	cause error // why fire stopped the call
-	tid   int   // the thread whose priority was lowered; 0 if none
-	prev  int   // its nice value before
 }
 
 func newWatchdog() *watchdog {
 	w := &watchdog{done: make(chan struct{})}
 	w.timer = time.AfterFunc(time.Hour, func() { w.fire(context.DeadlineExceeded) })
 	w.timer.Stop()
-	w.lower = time.AfterFunc(time.Hour, w.setDue)
-	w.lower.Stop()
 	return w
 }
 
-// arm starts watching a call bounded by timeout and by ctx; lower says
-// whether its thread's priority is to be lowered past lowerAfter (the
-// caller has locked the goroutine to its thread). It returns the function
-// that stops watching ctx (nil when ctx cannot end). The caller must call
-// disarm when the call returns.
-func (w *watchdog) arm(ctx context.Context, timeout time.Duration, lower bool) (stop func() bool) {
+// arm starts watching a call bounded by timeout and by ctx. It returns the
+// function that stops watching ctx (nil when ctx cannot end). The caller
+// must call disarm when the call returns.
+func (w *watchdog) arm(ctx context.Context, timeout time.Duration) (stop func() bool) {
 	if d, ok := ctx.Deadline(); ok {
 		timeout = min(timeout, time.Until(d))
 	}
@@ -82,64 +77,25 @@ func (w *watchdog) arm(ctx context.Context, timeout time.Duration, lower bool) (
 	w.armed = true
 	w.mu.Unlock()
 	w.timer.Reset(max(timeout, 0))
-	if lower {
-		w.lower.Reset(lowerAfter)
-	}
 	if ctx.Done() != nil {
 		stop = context.AfterFunc(ctx, func() { w.fire(context.Cause(ctx)) })
 	}
 	return stop
 }
 
-// disarm stops watching, and restores the priority of the call's thread if
-// it was lowered; the caller runs on that thread. It reports whether the
-// watchdog fired, and why; if it did, the call was stopped or is about to
-// be, and the instance must be discarded. restored is false only when the
-// thread's priority stays lowered.
-func (w *watchdog) disarm(stop func() bool) (fired, restored bool, cause error) {
+// disarm stops watching. It reports whether the watchdog fired, and why;
+// if it did, the call was stopped or is about to be, and the instance must
+// be discarded.
+func (w *watchdog) disarm(stop func() bool) (fired bool, cause error) {
 	w.timer.Stop()
-	w.lower.Stop()
 	if stop != nil {
 		stop()
 	}
-	restored = true
 	w.mu.Lock()
 	w.armed = false
-	w.due.Store(false)
-	if w.tid != 0 {
-		restored = restoreThread(w.tid, w.prev) == nil
-		w.tid = 0
-	}
 	fired, cause = w.fired, w.cause
 	w.mu.Unlock()
-	return fired, restored, cause
-}
-
-// setDue marks the call being watched as due for a lower priority.
-func (w *watchdog) setDue() {
-	w.mu.Lock()
-	if w.armed {
-		w.due.Store(true)
-	}
-	w.mu.Unlock()
-}
-
-// maybeLower lowers the priority of the calling thread if the call it runs
-// is due for it. The guest's thread calls it whenever it runs the host's
-// code; it costs an atomic load until the call is due. w may be nil.
-func (w *watchdog) maybeLower() {
-	if w == nil || !w.due.Load() {
-		return
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if !w.armed || !w.due.Load() || w.tid != 0 {
-		return
-	}
-	w.due.Store(false)
-	if tid, prev, err := lowerThisThread(); err == nil {
-		w.tid, w.prev = tid, prev
-	}
+	return fired, cause
 }
 
 // fire stops the call being watched, if any, by closing done.
@@ -171,7 +127,6 @@ func (w *watchdog) err() error {
 // close releases the timer; the instance is being discarded.
 func (w *watchdog) close() {
 	w.timer.Stop()
-	w.lower.Stop()
 	w.mu.Lock()
 	w.armed = false
 	w.mu.Unlock()
