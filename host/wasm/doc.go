@@ -26,9 +26,12 @@
 // validates it
 // before anything of it runs: the ABI marker, the memory, every export's
 // signature and every import against what the host provides. A failure is a
-// [*ValidationError] naming the plugin and the problem. Load then makes the
+// [*ValidationError] naming the plugin and listing every problem, a
+// misspelt name with the valid ones closest first. Load then makes the
 // plugin's instance and initialises it, which gives the plugin's manifest:
 // the settings it declared and the events it subscribed to.
+// [Runtime.Check] does the reading and validating alone, running nothing of
+// the module (heksher-host -check and heksher-plugin validate use it).
 //
 // # Instances, deadlines and failures
 //
@@ -89,6 +92,10 @@
 // The host side does not allocate in the steady state: strings handed to
 // Lookup come from a per-instance intern table (never aliasing guest memory),
 // and the features slice is reused, so Lookup must not keep it.
+//
+// A host function that refuses a call records why, for the guest's
+// last_error (docs/ABI.md §3), and logs it at DEBUG with the plugin's name
+// within the plugin's output budget.
 //
 // # Concurrency
 //
