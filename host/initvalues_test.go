@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -374,5 +376,47 @@ func TestValuesAtInitAssemblyScriptExample(t *testing.T) {
 	}
 	if n := log.count(`rate_limit at init:`); n != 0 {
 		t.Errorf("the example warned at init %d times", n)
+	}
+}
+
+// A service that stalls once the host is up (it never answers a
+// declaration) costs an init's lookup of a new setting its bound, 2 s,
+// not the plugin's start timeout: the answer is then the declared default,
+// saying so, and the host stays ready.
+func TestValuesAtInitStalledService(t *testing.T) {
+	srv := rateService(t)
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	var stall atomic.Bool
+	srv.Intercept(func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		if stall.Load() && strings.HasSuffix(r.URL.Path, "/settings/declare") {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+	var log logLines
+	fresh := map[string]any{"name": "fresh", "type": "int", "features": []string{"user"}, "default": json.RawMessage("3")}
+	h := initHost(t, srv.URL, t.TempDir(), t.TempDir(), &log, initGuestConfig(false))
+	stall.Store(true)
+	began := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := h.Apply(ctx, []config.Plugin{{Name: "p", Kind: "wasm", Path: builtFile(t, "host/testdata/initguest.wasm"),
+		Config: initGuestConfig(false, fresh), StartTimeout: config.Duration(time.Minute)}}); err != nil {
+		t.Fatal(err)
+	}
+	// The bound is 2 s; the load's own work comes on top of it.
+	if took := time.Since(began); took >= 30*time.Second {
+		t.Errorf("the reload took %v beside a stalled service", took)
+	}
+	if n := log.count(`msg="init fresh=3 source=local_default origin=defaults"`, "plugin=p"); n != 1 {
+		t.Errorf("%d init lookups of fresh's default, want 1", n)
+	}
+	if !h.Ready() || !strings.Contains(pluginStates(h), "p:running") {
+		t.Errorf("ready %v, plugins %s", h.Ready(), pluginStates(h))
 	}
 }
