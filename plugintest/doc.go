@@ -39,9 +39,14 @@
 // answered: nil, the error its handler returned, or its failure (a trap, a
 // deadline, a crash). SendSettingChanged also gives the setting its new
 // rules in the fake settings first, so the plugin's lookups see the change
-// the event announces. [Plugin.Send] delivers any event built by hand. The
-// host delivers only the kinds a plugin subscribed to, so do these: another
-// kind returns [ErrNotSubscribed].
+// the event announces. [Plugin.SendInitialSettingChanged] sends it as a
+// start-up change (the host's first update: old rules never retrieved) and
+// [Plugin.SendClosingReason] a closing event with its reason (a reload
+// replacing or removing the plugin). [Plugin.Send] delivers any event built
+// by hand. The host delivers only the kinds a plugin subscribed to, and the
+// changes of the settings it declared or selected, so do these: anything
+// else returns [ErrNotSubscribed]. A change of a setting the plugin did not
+// declare arrives marked unreadable, as in the host.
 //
 // # Lookups and logs
 //
