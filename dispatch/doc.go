@@ -23,7 +23,12 @@
 // in publication order, wrapped in an [event.Delivery] numbered per
 // subscriber. When a queue is full the oldest queued event is dropped (never a
 // [event.Closing]); the number it consumed shows as a gap, and the next
-// delivery's Dropped says how many were lost.
+// delivery's Dropped says how many were lost. A subscription with a
+// [Filter] gets only the events it accepts (the plugin host's choice of
+// setting changes per plugin); they are filtered before they are queued and
+// numbered, so a gap is still a drop. [Dispatcher.Detach] removes a
+// subscriber and reports what it discarded, for a caller that hands it one
+// last event of its own in the same numbering.
 //
 // Every delivery gets a context with the subscriber's deadline. A subscriber
 // that returns an error or panics is counted (the panic is recovered and
