@@ -726,6 +726,11 @@ func (m *manager) retire(ctx context.Context, retired []*loadedPlugin, det []dis
 			}
 			m.log.Info("plugin stopped", "plugin", lp.spec.Name, "sha256", lp.sha[:12], "reason", reason.String())
 			m.closePlugin(lp)
+			if reason == event.ClosingRemoved && m.metrics != nil {
+				// Its closing delivery was observed after the reload
+				// forgot its series: forget them again.
+				m.metrics.ForgetPlugin(lp.spec.Name)
+			}
 		})
 	}
 	wg.Wait()
