@@ -20,7 +20,8 @@ import (
 // errors each fold into one event record; the history counts the attempts
 // and the failures.
 func TestSnapshot_StateFollowsTheUpdates(t *testing.T) {
-	srv := hekshertest.NewServer(t, hekshertest.WithContextFeatures("user", "theme"))
+	// Without the watch, as the real service: the host polls every interval.
+	srv := hekshertest.NewServer(t, hekshertest.WithContextFeatures("user", "theme"), hekshertest.WithoutWatch())
 	cfg := testConfig(t)
 	cfg.Service.URL = srv.URL
 	h := startHost(t, cfg)
