@@ -2,6 +2,7 @@ package wasm
 
 import (
 	"context"
+	"strconv"
 
 	"github.com/tetratelabs/wazero/api"
 
@@ -45,13 +46,17 @@ func infoOf(d event.Delivery) eventInfo {
 // setting to its declarations plus the names given ("*": every setting).
 func hostSubscribeSetting(ctx context.Context, m api.Module, stack []uint64) {
 	inst := callerOf(ctx)
-	if inst == nil || !inst.inInit {
+	if inst == nil {
 		ret(stack, abi.ResultNotAllowed)
+		return
+	}
+	if !inst.inInit {
+		inst.failf(ctx, stack, abi.ResultNotAllowed, abi.ImportSubscribeSetting, "only during heksher_init: the plugin's subscriptions are fixed when it loads")
 		return
 	}
 	name, ok := read(m, api.DecodeU32(stack[0]), api.DecodeU32(stack[1]))
 	if !ok {
-		ret(stack, abi.ResultInvalidMemory)
+		inst.badRange(ctx, stack, m, abi.ImportSubscribeSetting, "the name", api.DecodeU32(stack[0]), api.DecodeU32(stack[1]))
 		return
 	}
 	inst.selected = true
@@ -65,16 +70,21 @@ func hostSubscribeSetting(ctx context.Context, m api.Module, stack []uint64) {
 // handler.
 func hostEventInfo(ctx context.Context, _ api.Module, stack []uint64) {
 	inst := callerOf(ctx)
-	if inst == nil || !inst.info.active {
+	if inst == nil {
 		ret(stack, abi.ResultNotAllowed)
 		return
 	}
-	switch api.DecodeI32(stack[0]) {
+	if !inst.info.active {
+		inst.failf(ctx, stack, abi.ResultNotAllowed, abi.ImportEventInfo, "only in an event handler: it describes the event being handled")
+		return
+	}
+	switch what := api.DecodeI32(stack[0]); what {
 	case abi.InfoFlags:
 		ret(stack, inst.info.flags)
 	case abi.InfoClosingReason:
 		ret(stack, inst.info.reason)
 	default:
-		ret(stack, abi.ResultMalformed)
+		inst.failf(ctx, stack, abi.ResultMalformed, abi.ImportEventInfo, "unknown question "+strconv.Itoa(int(what))+
+			" (1 the event's flags, 2 a closing event's reason)")
 	}
 }
