@@ -144,7 +144,8 @@ func chartBuckets(dom, id string) int {
 // their data attributes. A screenshot is kept.
 func TestE2E_StatusPageDuringAnOutage(t *testing.T) {
 	chromium := findChromium(t)
-	srv := hekshertest.NewServer(t, hekshertest.WithContextFeatures("user", "theme"))
+	// Without the watch, as the real service: the page shows the 304 polls.
+	srv := hekshertest.NewServer(t, hekshertest.WithContextFeatures("user", "theme"), hekshertest.WithoutWatch())
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		http.Error(w, "webhook receiver down", http.StatusServiceUnavailable)
 	}))
