@@ -417,7 +417,9 @@ func parseEvent(s string) (func(*plugintest.Plugin, context.Context) error, erro
 			return nil, err
 		}
 		if initial {
-			return func(p *plugintest.Plugin, ctx context.Context) error { return p.SendInitialSettingChanged(ctx, name, rule) }, nil
+			return func(p *plugintest.Plugin, ctx context.Context) error {
+				return p.SendInitialSettingChanged(ctx, name, rule)
+			}, nil
 		}
 		return func(p *plugintest.Plugin, ctx context.Context) error { return p.SendSettingChanged(ctx, name, rule) }, nil
 	case "closing":
