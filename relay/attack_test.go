@@ -455,4 +455,178 @@ func TestAttackTokenSpellings(t *testing.T) {
 	}
 }
 
-var _ = fmt.Sprint
+// TestAttackEndlessUpstreamBody: an upstream that answers with a body
+// without end, or announces one larger than the bound, fails the sync at
+// Options.MaxAnswer: the relay neither reads on nor grows, and serves its
+// last snapshot.
+func TestAttackEndlessUpstreamBody(t *testing.T) {
+	up := newUpstream(t, hekshertest.WithoutWatch())
+	var mode atomic.Value
+	mode.Store("")
+	up.Intercept(func(w http.ResponseWriter, req *http.Request, next http.Handler) {
+		switch m := mode.Load().(string); {
+		case m == "" || req.URL.Path != "/api/v1/query":
+			next.ServeHTTP(w, req)
+		case m == "endless":
+			w.Header().Set("ETag", `"endless"`)
+			_, _ = io.WriteString(w, `{"settings":{"a":{"default_value":"`)
+			buf := []byte(strings.Repeat("x", 64<<10))
+			for req.Context().Err() == nil {
+				if _, err := w.Write(buf); err != nil {
+					return
+				}
+			}
+		case m == "announced":
+			w.Header().Set("Content-Length", strconv.Itoa(1<<30))
+			w.Header().Set("ETag", `"big"`)
+			_, _ = io.WriteString(w, `{"settings":{`)
+		}
+	})
+	r, srv := newRelay(t, up.URL, relay.Options{Interval: 50 * time.Millisecond, MaxAnswer: 1 << 20})
+	good := do(t, http.MethodGet, srv.URL()+"/api/v1/query", nil, "")
+	var ms runtime.MemStats
+	for _, m := range []string{"endless", "announced"} {
+		mode.Store(m)
+		errs := r.Stats().UpstreamErrors
+		waitFor(t, m+": failures counted", func() bool { return r.Stats().UpstreamErrors >= errs+5 })
+		if st := r.Stats(); !strings.Contains(st.LastError, "larger than") {
+			t.Errorf("%s: last error %q", m, st.LastError)
+		}
+		if a := do(t, http.MethodGet, srv.URL()+"/api/v1/query", nil, ""); a.body != good.body {
+			t.Errorf("%s: the last snapshot is not served", m)
+		}
+	}
+	runtime.ReadMemStats(&ms)
+	if ms.HeapAlloc > 256<<20 {
+		t.Errorf("heap at %d bytes after endless bodies bounded at 1 MiB", ms.HeapAlloc)
+	}
+}
+
+// heldWatches opens n downstream watches on raw connections to addr and
+// returns them; the caller closes them.
+func heldWatches(t *testing.T, addr, etag string, n int) []net.Conn {
+	t.Helper()
+	req := "GET /api/v1/query HTTP/1.1\r\nHost: 127.0.0.1\r\nIf-None-Match: " + etag + "\r\n" + wire.HeaderPrefer + ": wait=3600\r\n\r\n"
+	conns := make([]net.Conn, 0, n)
+	for range n {
+		c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		if _, err := io.WriteString(c, req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return conns
+}
+
+// TestAttackManyWatchers: thousands of downstream watches cost a bounded
+// amount each (a goroutine and buffers, no copy of the state); past
+// Options.MaxWatchers a watch is answered at once; clients that go away
+// release theirs.
+func TestAttackManyWatchers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("thousands of connections")
+	}
+	up := newUpstream(t)
+	r, srv := newRelay(t, up.URL, relay.Options{Interval: time.Hour, MaxWatchers: 2000})
+	etag := do(t, http.MethodGet, srv.URL()+"/api/v1/query", nil, "").etag
+	heap := func() uint64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc + ms.StackInuse
+	}
+	base, g0 := heap(), runtime.NumGoroutine()
+	conns := heldWatches(t, srv.Addr(), etag, 2000)
+	defer func() {
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	}()
+	waitFor(t, "2,000 watches held", func() bool { return r.Stats().Watchers == 2000 })
+	per := (int64(heap()) - int64(base)) / 2000
+	t.Logf("2,000 watches: %d bytes and %.1f goroutines each", per, float64(runtime.NumGoroutine()-g0)/2000)
+	if per > 64<<10 {
+		t.Errorf("%d bytes per held watch", per)
+	}
+	// At the cap: answered at once, a plain 304.
+	over := heldWatches(t, srv.Addr(), etag, 20)
+	for _, c := range over {
+		_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("a watch over the cap: %v", err)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusNotModified || resp.Header.Get("Preference-Applied") != "" {
+			t.Errorf("a watch over the cap: %d %v", resp.StatusCode, resp.Header)
+		}
+		_ = c.Close()
+	}
+	if n := r.Stats().Watchers; n != 2000 {
+		t.Errorf("%d watches held over a cap of 2,000", n)
+	}
+	for _, c := range conns {
+		_ = c.Close()
+	}
+	waitFor(t, "every watch released", func() bool { return r.Stats().Watchers == 0 })
+	waitFor(t, "their goroutines gone", func() bool { return runtime.NumGoroutine() < g0+50 })
+}
+
+// handlersIn counts the goroutines whose stack holds fn.
+func handlersIn(fn string) int {
+	buf := make([]byte, 16<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	n := 0
+	for g := range strings.SplitSeq(string(buf), "\n\n") {
+		if strings.Contains(g, fn) {
+			n++
+		}
+	}
+	return n
+}
+
+// TestAttackNeverReads: clients that ask for a large answer and never read
+// it are disconnected ListenOptions.AnswerTimeout after it starts: they do
+// not hold the relay's goroutines and answers for ever (the watch cap does
+// not count them: their wait is over).
+func TestAttackNeverReads(t *testing.T) {
+	// 6 MiB: more than the kernel buffers on both sides of a loopback
+	// connection whose reader asked for a small receive buffer.
+	big := strings.Repeat("x", 1<<20)
+	var settings []hekshertest.Setting
+	for i := range 6 {
+		settings = append(settings, hekshertest.Setting{Name: fmt.Sprintf("big%02d", i), Type: "str", Default: big,
+			ConfigurableFeatures: []string{"user"}})
+	}
+	up := hekshertest.NewServer(t, hekshertest.WithContextFeatures("user"), hekshertest.WithSettings(settings...))
+	ctx := context.Background()
+	r, err := relay.New(ctx, relay.Options{Upstream: up.URL, Interval: time.Hour, RequestTimeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Close(ctx) })
+	if err := r.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := r.Listen(ctx, relay.ListenOptions{Listen: "127.0.0.1:0", AnswerTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close(ctx) })
+	for range 4 {
+		c, err := net.DialTimeout("tcp", srv.Addr(), 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.(*net.TCPConn).SetReadBuffer(4096)
+		defer c.Close()
+		if _, err := io.WriteString(c, "GET /api/v1/query HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the answers to be written", func() bool { return handlersIn("relay.(*Relay).serveHTTP") >= 1 })
+	waitFor(t, "the relay to give up on clients that do not read", func() bool { return handlersIn("relay.(*Relay).serveHTTP") == 0 })
+}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"time"
 
 	"github.com/heksher-go/heksher/internal/httpguard"
 )
@@ -28,7 +29,16 @@ type ListenOptions struct {
 	Token string
 	// Logger receives the server's errors; default the relay's.
 	Logger *slog.Logger
+	// AnswerTimeout bounds writing one answer, counted from its first
+	// byte (a watch's wait comes before it and is not counted): a client
+	// that asks for an answer and never reads it is disconnected then,
+	// instead of holding a goroutine and the answer for ever. Default
+	// DefaultAnswerTimeout.
+	AnswerTimeout time.Duration
 }
+
+// DefaultAnswerTimeout is ListenOptions.AnswerTimeout's default.
+const DefaultAnswerTimeout = time.Minute
 
 // Server is a relay's HTTP listener: the relay's handler behind the same
 // access rules and read bounds as every listener of the project (package
@@ -57,6 +67,9 @@ func (r *Relay) Listen(ctx context.Context, opts ListenOptions) (*Server, error)
 	if opts.Logger == nil {
 		opts.Logger = r.log
 	}
+	if opts.AnswerTimeout <= 0 {
+		opts.AnswerTimeout = DefaultAnswerTimeout
+	}
 	if !httpguard.IsLoopbackAddr(opts.Listen) && opts.Token == "" {
 		return nil, fmt.Errorf("%w: %q", ErrNotLoopback, opts.Listen)
 	}
@@ -75,7 +88,7 @@ func (r *Relay) Listen(ctx context.Context, opts ListenOptions) (*Server, error)
 	// does not wait for them.
 	base, cancel := context.WithCancel(context.Background())
 	s := &Server{ln: ln, done: make(chan struct{}), cancel: cancel, srv: &http.Server{
-		Handler:     guard(r.Handler()),
+		Handler:     answerDeadline(opts.AnswerTimeout, guard(r.Handler())),
 		ErrorLog:    slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),
 		BaseContext: func(net.Listener) context.Context { return base },
 	}}
@@ -111,3 +124,42 @@ func (s *Server) Close(ctx context.Context) error {
 	}
 	return nil
 }
+
+// answerDeadline puts a write deadline of d on each answer, set when its
+// header is written. The server has no WriteTimeout (it would cut the
+// watches, which are held before anything is written), so without it a
+// client that never reads would block the answer's write for ever: its
+// goroutine and the answer held, beyond the cap on watches.
+func answerDeadline(d time.Duration, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		next.ServeHTTP(&deadlineWriter{ResponseWriter: w, d: d}, req)
+	})
+}
+
+// deadlineWriter sets the write deadline when the answer starts.
+type deadlineWriter struct {
+	http.ResponseWriter
+	d   time.Duration
+	set bool
+}
+
+func (dw *deadlineWriter) start() {
+	if !dw.set {
+		dw.set = true
+		// A writer that cannot set deadlines (not a connection) has
+		// nothing to hold.
+		_ = http.NewResponseController(dw.ResponseWriter).SetWriteDeadline(time.Now().Add(dw.d))
+	}
+}
+
+func (dw *deadlineWriter) WriteHeader(status int) {
+	dw.start()
+	dw.ResponseWriter.WriteHeader(status)
+}
+
+func (dw *deadlineWriter) Write(b []byte) (int, error) {
+	dw.start()
+	return dw.ResponseWriter.Write(b)
+}
+
+func (dw *deadlineWriter) Unwrap() http.ResponseWriter { return dw.ResponseWriter }

@@ -19,10 +19,6 @@ import (
 	"github.com/heksher-go/heksher/internal/wire"
 )
 
-// maxAnswer bounds an upstream answer's body, as the client bounds one
-// query answer.
-const maxAnswer = 256 << 20
-
 // pollSpacingAfterChange is the least time between the starts of two
 // upstream queries when the first brought a change: an upstream whose state
 // changes all the time (a writer in a loop, or a hostile upstream answering
@@ -436,12 +432,16 @@ func (r *Relay) get(ctx context.Context, path string, h http.Header, wait time.D
 		return 0, nil, nil, fmt.Errorf("relay: %w", err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
+	limit := r.opts.MaxAnswer
+	if resp.ContentLength > limit {
+		return 0, nil, nil, fmt.Errorf("relay: %s%s: answer of %d bytes, larger than %d", r.base, path, resp.ContentLength, limit)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
 		return 0, nil, nil, fmt.Errorf("relay: reading %s%s: %w", r.base, path, err)
 	}
-	if len(body) > maxAnswer {
-		return 0, nil, nil, fmt.Errorf("relay: %s%s: answer larger than %d bytes", r.base, path, maxAnswer)
+	if int64(len(body)) > limit {
+		return 0, nil, nil, fmt.Errorf("relay: %s%s: answer larger than %d bytes", r.base, path, limit)
 	}
 	return resp.StatusCode, resp.Header, body, nil
 }

@@ -25,6 +25,10 @@ const (
 	DefaultWatchWait        = 30 * time.Second
 	DefaultDefinitionsEvery = 10
 	DefaultMissRefreshEvery = time.Second
+	// DefaultMaxAnswer bounds the body of each upstream answer the relay
+	// reads to mirror it (a query for 100,000 settings × 5 rules is about
+	// 60 MB).
+	DefaultMaxAnswer = 256 << 20
 )
 
 // WriteMode says what a relay does with rule and setting writes other than
@@ -76,6 +80,14 @@ type Options struct {
 	// 60s. Negative: no watch offered, the relay answers queries as the
 	// real service does.
 	DownstreamWatch time.Duration
+	// MaxWatchers caps the downstream watches held at once; past it a
+	// watch is answered at once, as a plain query. Default
+	// server.DefaultMaxWatchers (10,000).
+	MaxWatchers int
+	// MaxAnswer bounds the body of each upstream answer read to mirror
+	// it; a larger one fails the sync (the last snapshot stays). Default
+	// DefaultMaxAnswer.
+	MaxAnswer int64
 	// Writes says what to do with rule and setting writes; default
 	// RefuseWrites. Declarations are always forwarded.
 	Writes WriteMode
@@ -173,6 +185,9 @@ func New(ctx context.Context, opts Options) (*Relay, error) {
 	if opts.MissRefreshEvery <= 0 {
 		opts.MissRefreshEvery = DefaultMissRefreshEvery
 	}
+	if opts.MaxAnswer <= 0 {
+		opts.MaxAnswer = DefaultMaxAnswer
+	}
 	if opts.Backoff == (backoff.Policy{}) {
 		opts.Backoff = backoff.Policy{Initial: 100 * time.Millisecond, Max: opts.Interval}
 	}
@@ -191,7 +206,7 @@ func New(ctx context.Context, opts Options) (*Relay, error) {
 	r.client.CheckRedirect = refuseRedirect
 	var watch server.WatchOptions
 	if opts.DownstreamWatch >= 0 {
-		watch = server.WatchOptions{Enabled: true, MaxWait: opts.DownstreamWatch}
+		watch = server.WatchOptions{Enabled: true, MaxWait: opts.DownstreamWatch, MaxWatchers: opts.MaxWatchers}
 	}
 	if r.replica, err = server.New(server.Options{Watch: watch}); err != nil {
 		return nil, fmt.Errorf("relay: %w", err)
@@ -381,6 +396,8 @@ type Stats struct {
 	LastError string
 	// Watch says the upstream offers the watch (the relay long-polls).
 	Watch bool
+	// Watchers is the number of downstream watches held now.
+	Watchers int
 	// Counters since New.
 	UpstreamRequests, UpstreamErrors, Applied, Forwarded, Refused, MissRefreshes, Unreachable uint64
 }
@@ -390,7 +407,7 @@ func (r *Relay) Stats() Stats {
 	s := Stats{Upstream: r.base, Settings: int(r.settings.Load()), Failing: r.failing.Load(), Watch: r.watchMax.Load() > 0,
 		UpstreamRequests: r.stats.upstreamRequests.Load(), UpstreamErrors: r.stats.upstreamErrors.Load(),
 		Applied: r.stats.applied.Load(), Forwarded: r.stats.forwarded.Load(), Refused: r.stats.refused.Load(),
-		MissRefreshes: r.stats.missRefreshes.Load(), Unreachable: r.stats.unreachable.Load()}
+		MissRefreshes: r.stats.missRefreshes.Load(), Unreachable: r.stats.unreachable.Load(), Watchers: r.replica.Watchers()}
 	s.SnapshotAge, s.Ready = r.age()
 	if p := r.lastErrMsg.Load(); p != nil && s.Failing {
 		s.LastError = *p
