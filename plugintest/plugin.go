@@ -178,9 +178,17 @@ func Open(ctx context.Context, path string, opts Options) (*Plugin, error) {
 
 // New is [Open] for tests: it fails tb at once if the plugin does not load,
 // and closes the plugin when the test ends.
+//
+// Loading (a wasm module's compilation, then its start bounded by
+// Options.StartTimeout) is bounded by the test's deadline (go test
+// -timeout), less a tenth of the time left (at most a minute) so that the
+// test fails with the plugin's error rather than a timeout panic; without a
+// deadline (a benchmark, -timeout 0) by [DefaultLoadTimeout] plus
+// StartTimeout. A fresh Go wasm module's first compilation under the race
+// detector on a loaded 2-core machine can take most of a minute.
 func New(tb testing.TB, path string, opts Options) *Plugin {
 	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := loadContext(tb, opts)
 	defer cancel()
 	p, err := Open(ctx, path, opts)
 	if err != nil {
@@ -194,6 +202,21 @@ func New(tb testing.TB, path string, opts Options) *Plugin {
 		}
 	})
 	return p
+}
+
+// DefaultLoadTimeout bounds [New]'s loading of a plugin, plus
+// Options.StartTimeout, when the test has no deadline.
+const DefaultLoadTimeout = 5 * time.Minute
+
+// loadContext is New's bound on loading (see New).
+func loadContext(tb testing.TB, opts Options) (context.Context, context.CancelFunc) {
+	if d, ok := tb.(interface{ Deadline() (time.Time, bool) }); ok {
+		if end, ok := d.Deadline(); ok {
+			margin := min(time.Until(end)/10, time.Minute)
+			return context.WithDeadline(context.Background(), end.Add(-margin))
+		}
+	}
+	return context.WithTimeout(context.Background(), DefaultLoadTimeout+max(opts.StartTimeout, 0))
 }
 
 // DetectKind says how the file at path runs: [KindWasm] when it starts with
