@@ -350,3 +350,44 @@ func TestLogFloodIsCapped(t *testing.T) {
 		t.Fatalf("after Reset: %d kept, %d dropped", len(p.Logs()), p.LogsDropped())
 	}
 }
+
+// Lookups say where the rules came from: the service unless the test says
+// otherwise (a host serving its snapshot), a Setting's own Origin first, and
+// the declared default of a setting held nowhere is the defaults' (they
+// answered "unknown" before).
+func TestSettingsOrigin(t *testing.T) {
+	s := plugintest.NewSettings(nil,
+		plugintest.Setting{Name: "limit", Rules: []event.Rule{plugintest.Rule(1, "env", "prod")}, Default: json.RawMessage(`5`)},
+		plugintest.Setting{Name: "pinned", Default: json.RawMessage(`1`), Origin: pluginapi.OriginDefaults})
+	s.Declare([]pluginapi.Declaration{
+		{Name: "limit", Type: "int", ConfigurableFeatures: []string{"env"}, Default: json.RawMessage(`0`)},
+		{Name: "pinned", Type: "int", ConfigurableFeatures: []string{"env"}, Default: json.RawMessage(`0`)},
+		{Name: "local", Type: "int", ConfigurableFeatures: []string{"env"}, Default: json.RawMessage(`7`)},
+	})
+	prod := []pluginapi.Feature{{Name: "env", Value: "prod"}}
+	tests := []struct {
+		name    string
+		origin  pluginapi.Origin // 0: not set
+		setting string
+		want    pluginapi.Origin
+	}{
+		{"a rule, by default", 0, "limit", pluginapi.OriginService},
+		{"the setting's own origin", 0, "pinned", pluginapi.OriginDefaults},
+		{"a setting held nowhere", 0, "local", pluginapi.OriginDefaults},
+		{"a rule from the snapshot", pluginapi.OriginSnapshot, "limit", pluginapi.OriginSnapshot},
+		{"the setting's own origin, snapshot set", pluginapi.OriginSnapshot, "pinned", pluginapi.OriginDefaults},
+		{"a setting held nowhere, snapshot set", pluginapi.OriginSnapshot, "local", pluginapi.OriginDefaults},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s.SetOrigin(pluginapi.OriginService)
+			if tc.origin != 0 {
+				s.SetOrigin(tc.origin)
+			}
+			v, err := s.Lookup(t.Context(), "p", tc.setting, prod)
+			if err != nil || v.Origin != tc.want {
+				t.Errorf("%s: origin %v (%+v, %v), want %v", tc.setting, v.Origin, v, err, tc.want)
+			}
+		})
+	}
+}

@@ -27,6 +27,10 @@ type Setting struct {
 	// ConfigurableFeatures are the features the setting's rules may use, in
 	// resolution order; nil takes them from the plugin's declaration.
 	ConfigurableFeatures []string
+	// Origin is where the host got the setting's rules, as its lookups
+	// answer it; the zero value (OriginUnknown) means the Settings' origin
+	// (see [Settings.SetOrigin]).
+	Origin pluginapi.Origin
 }
 
 // Lookup is one lookup a plugin made through the fake [Settings].
@@ -59,7 +63,15 @@ type Lookup struct {
 // conditioned feature comes latest in the setting's configurable features,
 // then the one with a condition on the earliest feature (then the next, and
 // so on); among equals, the first in order.
-// No match gives the server default, else the declared default. Once the
+// No match gives the server default, else the declared default.
+//
+// Origin: a held setting's answer says its rules came from the service
+// ([pluginapi.OriginService]), or from what [Settings.SetOrigin] or the
+// Setting's Origin says, e.g. [pluginapi.OriginSnapshot] to test how a
+// plugin takes a snapshot's value at init while the service is down; a
+// declared setting it does not hold answers its declared default with
+// [pluginapi.OriginDefaults], as the host does for a setting it has no
+// rules for. Once the
 // manifest is known, a rule or server default whose value is not of the
 // declared type is passed over, as the host's client refuses it, and listed
 // in the [Lookup]'s Rejected. A name
@@ -78,13 +90,14 @@ type Settings struct {
 	defaults map[string]string
 	declared map[string]pluginapi.Declaration // nil until the manifest is known
 	types    map[string]*htype.Type           // the declared types that parse
+	origin   pluginapi.Origin                 // of the held settings' rules
 	lookups  []Lookup
 }
 
 // NewSettings returns a Settings holding settings, with contextDefaults as
 // the host's context defaults (the features a lookup does not give).
 func NewSettings(contextDefaults map[string]string, settings ...Setting) *Settings {
-	s := &Settings{settings: make(map[string]Setting), defaults: make(map[string]string)}
+	s := &Settings{settings: make(map[string]Setting), defaults: make(map[string]string), origin: pluginapi.OriginService}
 	for k, v := range contextDefaults {
 		s.defaults[k] = v
 	}
@@ -99,6 +112,18 @@ func (s *Settings) Set(st Setting) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.settings[st.Name] = st
+}
+
+// SetOrigin sets where the held settings' rules came from, as lookups
+// answer it (a Setting's own Origin comes first): [pluginapi.OriginService]
+// by default, [pluginapi.OriginSnapshot] for a host serving its snapshot
+// while the service is down, [pluginapi.OriginDefaults] for a host that has
+// received no rules. Call it before [New] or [Open] to set what the
+// plugin's init reads.
+func (s *Settings) SetOrigin(o pluginapi.Origin) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.origin = o
 }
 
 // Get returns the setting named name, if held.
@@ -226,14 +251,21 @@ func (s *Settings) resolve(name string, features []pluginapi.Feature, rejected *
 			serverDefault = nil
 		}
 	}
+	origin := st.Origin
+	if origin == pluginapi.OriginUnknown {
+		origin = s.origin
+	}
 	switch {
 	case best >= 0:
 		r := rules[best]
-		return pluginapi.Value{JSON: r.Value, Source: pluginapi.SourceRule, RuleID: r.ID, Conditions: r.Conditions}, nil
+		return pluginapi.Value{JSON: r.Value, Source: pluginapi.SourceRule, Origin: origin, RuleID: r.ID, Conditions: r.Conditions}, nil
 	case serverDefault != nil:
-		return pluginapi.Value{JSON: serverDefault, Source: pluginapi.SourceServerDefault}, nil
+		return pluginapi.Value{JSON: serverDefault, Source: pluginapi.SourceServerDefault, Origin: origin}, nil
 	case declared:
-		return pluginapi.Value{JSON: decl.Default, Source: pluginapi.SourceLocalDefault}, nil
+		if !held {
+			origin = pluginapi.OriginDefaults // no rules for it: the host answers the same
+		}
+		return pluginapi.Value{JSON: decl.Default, Source: pluginapi.SourceLocalDefault, Origin: origin}, nil
 	}
 	return pluginapi.Value{}, fmt.Errorf("%w: %q has no rule for this context and no default", pluginapi.ErrNotFound, name)
 }
