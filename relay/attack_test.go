@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -629,4 +630,115 @@ func TestAttackNeverReads(t *testing.T) {
 	}
 	waitFor(t, "the answers to be written", func() bool { return handlersIn("relay.(*Relay).serveHTTP") >= 1 })
 	waitFor(t, "the relay to give up on clients that do not read", func() bool { return handlersIn("relay.(*Relay).serveHTTP") == 0 })
+}
+
+// TestAttackInconsistentUpstream: an upstream whose state does not hold
+// together (rule ids used twice, a context feature that is not a valid
+// name, a rule on a feature it does not list) is refused whole: the last
+// snapshot stays served and the failure says why.
+func TestAttackInconsistentUpstream(t *testing.T) {
+	up := newUpstream(t, hekshertest.WithoutWatch())
+	var mode atomic.Value
+	mode.Store("")
+	ruleID := regexp.MustCompile(`"rule_id": ?\d+`)
+	up.Intercept(func(w http.ResponseWriter, req *http.Request, next http.Handler) {
+		m := mode.Load().(string)
+		if m != "" {
+			req.Header.Del("If-None-Match") // a new answer each time
+		}
+		rec := httptest.NewRecorder()
+		next.ServeHTTP(rec, req)
+		body := rec.Body.String()
+		switch {
+		case m == "ids" && req.URL.Path == "/api/v1/query":
+			body = ruleID.ReplaceAllString(body, `"rule_id": 1`)
+		case m == "feature" && req.URL.Path == "/api/v1/context_features":
+			body = `{"context_features":["user","trust","theme","not a name!"]}`
+		case m == "unlisted" && req.URL.Path == "/api/v1/context_features":
+			body = `{"context_features":["user","trust"]}`
+		}
+		for k, vs := range rec.Header() {
+			w.Header()[k] = vs
+		}
+		w.Header().Del("Content-Length")
+		if m != "" && req.URL.Path == "/api/v1/query" {
+			w.Header().Set("ETag", `"`+m+`"`)
+		}
+		w.WriteHeader(rec.Code)
+		_, _ = io.WriteString(w, body)
+	})
+	r, srv := newRelay(t, up.URL, relay.Options{Interval: 30 * time.Millisecond})
+	good := do(t, http.MethodGet, srv.URL()+"/api/v1/query?include_metadata=true", nil, "")
+	for _, m := range []string{"ids", "feature", "unlisted"} {
+		mode.Store(m)
+		errs := r.Stats().UpstreamErrors
+		waitFor(t, m+": failures counted", func() bool { return r.Stats().UpstreamErrors >= errs+2 })
+		if st := r.Stats(); !strings.Contains(st.LastError, "refused") {
+			t.Errorf("%s: last error %q", m, st.LastError)
+		}
+		if a := do(t, http.MethodGet, srv.URL()+"/api/v1/query?include_metadata=true", nil, ""); a.body != good.body {
+			t.Errorf("%s: the last snapshot is not served: %s", m, a.body)
+		}
+	}
+}
+
+// TestAttackDeclarationFlood: declarations are forwarded one for one (the
+// upstream decides), but the syncs they trigger are not: the declarations
+// every client repeats cost none, and new ones made at once share them.
+func TestAttackDeclarationFlood(t *testing.T) {
+	up := newUpstream(t, hekshertest.WithoutWatch())
+	var declares, queries atomic.Int64
+	up.Intercept(func(w http.ResponseWriter, req *http.Request, next http.Handler) {
+		switch req.URL.Path {
+		case "/api/v1/settings/declare":
+			declares.Add(1)
+		case "/api/v1/query":
+			queries.Add(1)
+		}
+		next.ServeHTTP(w, req)
+	})
+	_, srv := newRelay(t, up.URL, relay.Options{Interval: time.Hour})
+	tr := &http.Transport{MaxIdleConnsPerHost: 16}
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr}
+	declare := func(body string) {
+		resp, err := hc.Post(srv.URL()+"/api/v1/settings/declare", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("declaration: %d", resp.StatusCode)
+		}
+	}
+	q0 := queries.Load()
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 16)
+	for range 300 {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			declare(`{"name":"size_limit","configurable_features":["user","theme"],"type":"int","default_value":200}`)
+		})
+	}
+	wg.Wait()
+	if d, q := declares.Load(), queries.Load()-q0; d != 300 || q != 0 {
+		t.Errorf("300 repeated declarations: %d forwarded, %d syncs (want 300, 0)", d, q)
+	}
+	q0 = queries.Load()
+	for i := range 64 {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			declare(fmt.Sprintf(`{"name":"new_%d","configurable_features":["user"],"type":"int","default_value":%d}`, i, i))
+		})
+	}
+	wg.Wait()
+	q := queries.Load() - q0
+	t.Logf("64 new settings declared 16 at a time: %d syncs", q)
+	if q > 64 {
+		t.Errorf("64 new declarations cost %d syncs", q)
+	}
 }
