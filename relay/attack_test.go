@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/heksher-go/heksher/hekshertest"
+	"github.com/heksher-go/heksher/internal/httpguard"
 	"github.com/heksher-go/heksher/internal/wire"
 	"github.com/heksher-go/heksher/relay"
 )
@@ -740,5 +741,30 @@ func TestAttackDeclarationFlood(t *testing.T) {
 	t.Logf("64 new settings declared 16 at a time: %d syncs", q)
 	if q > 64 {
 		t.Errorf("64 new declarations cost %d syncs", q)
+	}
+}
+
+// TestAttackSlowDeclarationBody: a declaration whose body does not arrive
+// within the listener's body bound is answered as the compatible server
+// answers it (408), not forwarded, and not taken for a malformed body.
+func TestAttackSlowDeclarationBody(t *testing.T) {
+	up := newUpstream(t)
+	r, _ := newRelay(t, up.URL, relay.Options{Interval: time.Hour})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: r.Handler()}
+	httpguard.Limits{ReadBodyTimeout: 300 * time.Millisecond}.Apply(hs)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = hs.Serve(ln) }()
+	t.Cleanup(func() { _ = hs.Close(); <-done })
+	status, _, body := rawRequest(t, ln.Addr().String(), "POST /api/v1/settings/declare HTTP/1.1\r\nHost: 127.0.0.1\r\n"+
+		"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"name\":")
+	if status != http.StatusRequestTimeout {
+		t.Errorf("a declaration body that never arrives: %d %q, want 408", status, body)
+	}
+	if st := r.Stats(); st.Forwarded != 0 {
+		t.Errorf("stats %+v: nothing should be forwarded", st)
 	}
 }

@@ -40,8 +40,13 @@ func (r *Relay) forward(w http.ResponseWriter, req *http.Request) {
 		b, err := io.ReadAll(io.LimitReader(req.Body, maxForward+1))
 		if err != nil || len(b) > maxForward {
 			// Too large or unreadable: the engine gives the answer it
-			// gives to such a body, from what could be read.
-			req.Body = io.NopCloser(bytes.NewReader(b))
+			// gives to such a body (413, or 408 for one not sent in
+			// time), from what could be read and the same error.
+			rest := io.Reader(bytes.NewReader(nil))
+			if err != nil {
+				rest = errReader{err}
+			}
+			req.Body = io.NopCloser(io.MultiReader(bytes.NewReader(b), rest))
 			r.down.Handler().ServeHTTP(w, req)
 			return
 		}
@@ -136,3 +141,8 @@ func (r *Relay) unreachable(w http.ResponseWriter, req *http.Request, body []byt
 	req.Body = io.NopCloser(bytes.NewReader(body))
 	r.down.Handler().ServeHTTP(w, req)
 }
+
+// errReader fails every read with its error.
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
