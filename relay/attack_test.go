@@ -768,3 +768,38 @@ func TestAttackSlowDeclarationBody(t *testing.T) {
 		t.Errorf("stats %+v: nothing should be forwarded", st)
 	}
 }
+
+// TestAttackETagChurn: an upstream that offers the watch and answers every
+// long poll at once with 200 and a new ETag for the same content costs the
+// relay one sync per interval, and changes nothing downstream (the
+// replica's ETag stays, so its clients' watches stay held).
+func TestAttackETagChurn(t *testing.T) {
+	up := newUpstream(t)
+	var n atomic.Int64
+	var churn atomic.Bool
+	up.Intercept(func(w http.ResponseWriter, req *http.Request, next http.Handler) {
+		if churn.Load() && req.URL.Path == "/api/v1/query" {
+			req.Header.Del("If-None-Match")
+			w.Header().Set("ETag", fmt.Sprintf(`"churn-%d"`, n.Add(1)))
+		}
+		next.ServeHTTP(w, req)
+	})
+	r, srv := newRelay(t, up.URL, relay.Options{Interval: 200 * time.Millisecond})
+	waitFor(t, "the relay to long-poll", func() bool { return r.Stats().Watch })
+	before := do(t, http.MethodGet, srv.URL()+"/api/v1/query", nil, "")
+	churn.Store(true)
+	applied := r.Stats().Applied
+	n0 := n.Load()
+	start := time.Now()
+	time.Sleep(2 * time.Second) // counting what two seconds cost
+	el := time.Since(start)
+	if q := n.Load() - n0; q > int64(el/(200*time.Millisecond))+3 {
+		t.Errorf("%d queries in %v with an interval of 200 ms", q, el)
+	}
+	if r.Stats().Applied != applied {
+		t.Errorf("the same content under new ETags was applied again")
+	}
+	if a := do(t, http.MethodGet, srv.URL()+"/api/v1/query", nil, ""); a.etag != before.etag {
+		t.Errorf("the relay's own ETag changed: %s, was %s", a.etag, before.etag)
+	}
+}

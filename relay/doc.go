@@ -58,6 +58,17 @@
 // the usual validation). Other writes are refused (403) or forwarded, by
 // [Options.Writes].
 //
+// # Limits
+//
+// Downstream: at most [Options.MaxWatchers] watches held (10,000), each at
+// most [Options.DownstreamWatch] whatever its Prefer header asks; an answer
+// must be taken within [ListenOptions.AnswerTimeout] of its first byte (1
+// min); the listener's header, body and idle bounds. Upstream: each answer
+// read up to [Options.MaxAnswer] (256 MiB) within [Options.RequestTimeout];
+// redirects are never followed; a state that changes all the time is
+// queried at most every 100 ms; refreshes for unknown names at most one per
+// [Options.MissRefreshEvery]. docs/RELAY.md, "Limits", lists them all.
+//
 // # Concurrency
 //
 // A [Relay] is safe for concurrent use. It keeps no state per downstream
