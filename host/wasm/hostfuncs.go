@@ -29,6 +29,9 @@ type instKey struct{}
 
 func callerOf(ctx context.Context) *instance {
 	inst, _ := ctx.Value(instKey{}).(*instance)
+	if inst != nil {
+		inst.wd.pace()
+	}
 	return inst
 }
 

@@ -98,6 +98,7 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 		inst.wd = newWatchdog()
 		inst.ctx = &callContext{parent: context.Background(), inst: inst, w: inst.wd}
 		inst.stop = func() { inst.wd.fire(context.Canceled) }
+		inst.mem.inst, inst.stdout.inst, inst.stderr.inst = inst, inst, inst
 	}
 	inst.alloc = mod.ExportedFunction(abi.ExportAlloc)
 	inst.free = mod.ExportedFunction(abi.ExportFree)

@@ -14,6 +14,15 @@ import (
 // calling into that instance.
 type lineLogger struct {
 	*outbudget.LineWriter
+	inst *instance // whose watchdog paces the writing goroutine
+}
+
+// Write implements [io.Writer] for wazero, on the guest's goroutine.
+func (w *lineLogger) Write(b []byte) (int, error) {
+	if w.inst != nil {
+		w.inst.wd.pace()
+	}
+	return w.LineWriter.Write(b)
 }
 
 func newLineLogger(p *Plugin, level slog.Level, stream string) *lineLogger {

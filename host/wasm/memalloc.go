@@ -36,7 +36,24 @@ type guestMemory interface {
 // that the instance's owner can release it when the instance is discarded.
 // It is handed to wazero through the context of the instantiation.
 type memoryAllocator struct {
-	mem guestMemory
+	mem  guestMemory
+	inst *instance // whose watchdog paces the growing goroutine
+}
+
+// pacedMemory has the guest's goroutine paced before each growth (see
+// [paceAfter]).
+type pacedMemory struct {
+	guestMemory
+	a *memoryAllocator
+}
+
+// Reallocate implements [experimental.LinearMemory], on the guest's
+// goroutine.
+func (m pacedMemory) Reallocate(size uint64) []byte {
+	if inst := m.a.inst; inst != nil {
+		inst.wd.pace()
+	}
+	return m.guestMemory.Reallocate(size)
 }
 
 // Allocate implements [experimental.MemoryAllocator]. capacity is wazero's
@@ -46,7 +63,7 @@ func (a *memoryAllocator) Allocate(capacity, maxBytes uint64) experimental.Linea
 		a.mem.release() // a module has at most one memory; never reached
 	}
 	a.mem = reserveMemory(capacity, maxBytes)
-	return a.mem
+	return pacedMemory{a.mem, a}
 }
 
 // release releases the memory, if one was made. Idempotent.

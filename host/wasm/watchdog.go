@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -38,6 +39,10 @@ import (
 // A watchdog belongs to the goroutine calling into its instance; fire runs
 // on the timer's, the context's or Close's goroutine, hence the mutex.
 //
+// The watchdog also paces a call that runs long (see [paceAfter]): a second
+// timer sets due, and the guest's goroutine then pauses now and then when
+// it runs the host's code ([watchdog.pace]).
+//
 // Why the call's OS thread keeps its priority: lowering it (nice 19) once
 // a call had run for 5 ms made the host slower, not faster. The Go
 // scheduler cannot take its P (its share of GOMAXPROCS) from a goroutine
@@ -51,7 +56,16 @@ import (
 // plugin").
 type watchdog struct {
 	timer *time.Timer
+	slow  *time.Timer   // sets due once the call has run for paceAfter
+	nap   *time.Timer   // ends a pause of a paced call
 	done  chan struct{} // closed by fire
+	due   atomic.Bool   // the call has run for paceAfter
+
+	// ran is when a paced call last resumed; zero until its first pause
+	// is considered. paused is how long the instance's calls have spent
+	// in pauses. Only the call's goroutine touches them.
+	ran    time.Time
+	paused time.Duration
 
 	mu    sync.Mutex
 	armed bool
@@ -63,6 +77,10 @@ func newWatchdog() *watchdog {
 	w := &watchdog{done: make(chan struct{})}
 	w.timer = time.AfterFunc(time.Hour, func() { w.fire(context.DeadlineExceeded) })
 	w.timer.Stop()
+	w.slow = time.AfterFunc(time.Hour, w.setDue)
+	w.slow.Stop()
+	w.nap = time.NewTimer(time.Hour)
+	w.nap.Stop()
 	return w
 }
 
@@ -77,6 +95,7 @@ func (w *watchdog) arm(ctx context.Context, timeout time.Duration) (stop func() 
 	w.armed = true
 	w.mu.Unlock()
 	w.timer.Reset(max(timeout, 0))
+	w.slow.Reset(paceAfter)
 	if ctx.Done() != nil {
 		stop = context.AfterFunc(ctx, func() { w.fire(context.Cause(ctx)) })
 	}
@@ -88,14 +107,53 @@ func (w *watchdog) arm(ctx context.Context, timeout time.Duration) (stop func() 
 // be discarded.
 func (w *watchdog) disarm(stop func() bool) (fired bool, cause error) {
 	w.timer.Stop()
+	w.slow.Stop()
 	if stop != nil {
 		stop()
 	}
+	w.ran = time.Time{}
 	w.mu.Lock()
 	w.armed = false
+	w.due.Store(false)
 	fired, cause = w.fired, w.cause
 	w.mu.Unlock()
 	return fired, cause
+}
+
+// setDue marks the call being watched as due for pacing.
+func (w *watchdog) setDue() {
+	w.mu.Lock()
+	if w.armed {
+		w.due.Store(true)
+	}
+	w.mu.Unlock()
+}
+
+// pace pauses the calling goroutine for pacePause if the call it runs is
+// due for pacing and has run for paceRun since its last pause; a fired
+// watchdog ends the pause at once. The guest's goroutine calls it whenever
+// it runs the host's code; it costs an atomic load until the call is due.
+// w may be nil.
+func (w *watchdog) pace() {
+	if w == nil || !w.due.Load() {
+		return
+	}
+	now := time.Now()
+	if w.ran.IsZero() {
+		w.ran = now
+		return
+	}
+	if now.Sub(w.ran) < paceRun {
+		return
+	}
+	w.nap.Reset(pacePause)
+	select {
+	case <-w.nap.C:
+	case <-w.done:
+		w.nap.Stop()
+	}
+	w.ran = time.Now()
+	w.paused += w.ran.Sub(now)
 }
 
 // fire stops the call being watched, if any, by closing done.
@@ -127,6 +185,8 @@ func (w *watchdog) err() error {
 // close releases the timer; the instance is being discarded.
 func (w *watchdog) close() {
 	w.timer.Stop()
+	w.slow.Stop()
+	w.nap.Stop()
 	w.mu.Lock()
 	w.armed = false
 	w.mu.Unlock()
