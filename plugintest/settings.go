@@ -89,6 +89,7 @@ type Settings struct {
 	settings map[string]Setting
 	defaults map[string]string
 	declared map[string]pluginapi.Declaration // nil until the manifest is known
+	atInit   map[string]pluginapi.Declaration // declared during the init, before the manifest
 	types    map[string]*htype.Type           // the declared types that parse
 	origin   pluginapi.Origin                 // of the held settings' rules
 	lookups  []Lookup
@@ -112,6 +113,19 @@ func (s *Settings) Set(st Setting) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.settings[st.Name] = st
+}
+
+// DeclareAtInit implements [pluginapi.InitDeclarer]: a setting a wasm
+// plugin declares during its init is then read by the same init as the
+// host reads it, its declared default when Settings does not hold it.
+func (s *Settings) DeclareAtInit(_ context.Context, _ string, d pluginapi.Declaration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.atInit == nil {
+		s.atInit = make(map[string]pluginapi.Declaration)
+	}
+	s.atInit[d.Name] = d
+	return nil
 }
 
 // SetOrigin sets where the held settings' rules came from, as lookups
@@ -191,6 +205,9 @@ func (s *Settings) Lookup(_ context.Context, _, setting string, features []plugi
 func (s *Settings) resolve(name string, features []pluginapi.Feature, rejected *[]event.RejectedValue) (pluginapi.Value, error) {
 	st, held := s.settings[name]
 	decl, declared := s.declared[name]
+	if s.declared == nil && !held {
+		decl, declared = s.atInit[name] // only its own declarations, before the manifest
+	}
 	switch {
 	case !held && !declared:
 		return pluginapi.Value{}, fmt.Errorf("%w: %q", pluginapi.ErrNotFound, name)

@@ -5,6 +5,12 @@
 @external("heksher_v1", "get_setting")
 export declare function hostGetSetting(name: usize, nameLen: i32, ctx: usize, ctxLen: i32, buf: usize, bufCap: i32): i32;
 
+// get_setting with where the value came from: writes a lookup answer
+// (docs/ABI.md §5.5: source, origin, rule id, conditions, value).
+// @ts-ignore: decorator
+@external("heksher_v1", "get_setting_info")
+export declare function hostGetSettingInfo(name: usize, nameLen: i32, ctx: usize, ctxLen: i32, buf: usize, bufCap: i32): i32;
+
 // @ts-ignore: decorator
 @external("heksher_v1", "set_error")
 export declare function hostSetError(ptr: usize, len: i32): void;

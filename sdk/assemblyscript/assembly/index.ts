@@ -14,7 +14,7 @@
 // fallback when it fails, and its handle keeps why (`ok`, `err`, `error()`).
 // A handler returns null when it succeeded, or an error message.
 
-import { hostGetSetting, hostSetError, hostLog, hostLogEnabled, hostDeclare, hostSubscribe, hostLastError, hostSubscribeSetting, hostEventInfo } from "./host";
+import { hostGetSetting, hostGetSettingInfo, hostSetError, hostLog, hostLogEnabled, hostDeclare, hostSubscribe, hostLastError, hostSubscribeSetting, hostEventInfo } from "./host";
 import { Reader, Writer, utf8 } from "./codec";
 
 // ---------------------------------------------------------------- logging
@@ -221,7 +221,134 @@ export class Setting {
     const n = this.fetch(ctx);
     return n < 0 ? null : String.UTF8.decodeUnsafe(lookupBuf, <usize>n);
   }
+
+  /**
+   * fetchAnswer looks the setting up with get_setting_info into lookupBuf,
+   * fills a's source, origin, rule id, conditions and valueJSON, and
+   * returns the value's length (at answerValueAt), or -1.
+   */
+  fetchAnswer(ctx: Context, a: AnswerInfo): i32 {
+    while (true) {
+      const n = hostGetSettingInfo(this.namePtr, this.nameLen, ctx.w.buf, <i32>ctx.w.len, lookupBuf, lookupCap);
+      if (n < 0) {
+        this.err = <Err>(n < Err.Internal ? Err.Internal : n);
+        this.reason = lastError();
+        return -1;
+      }
+      if (n <= lookupCap) {
+        const r = new Reader(lookupBuf, lookupBuf + <usize>n);
+        const source = r.u8();
+        const origin = r.u8();
+        const ruleId = r.i64();
+        const conditions = readConditions(r);
+        answerValueAt = r.span();
+        const len = r.last;
+        if (r.bad || r.p != r.end) {
+          this.err = Err.Internal;
+          this.reason = "get_setting_info \"" + this.name + "\": the host's answer does not decode (docs/ABI.md §5.5)";
+          return -1;
+        }
+        this.err = Err.None;
+        a.source = <Source>source;
+        a.origin = <Origin>origin;
+        a.ruleId = ruleId;
+        a.conditions = conditions;
+        a.valueJSON = String.UTF8.decodeUnsafe(answerValueAt, len);
+        return <i32>len;
+      }
+      heap.free(lookupBuf); // the answer did not fit: grow and ask again
+      lookupBuf = heap.alloc(<usize>n);
+      lookupCap = n;
+    }
+    return -1;
+  }
+
+  /**
+   * answerJSON looks the setting up for ctx and says where the value came
+   * from: its value is the wire JSON ("" when the lookup fails, see `ok`).
+   * It needs a host with get_setting_info (docs/ABI.md §3); a module that
+   * calls it is refused at load by older hosts.
+   */
+  answerJSON(ctx: Context = EMPTY): Answer<string> {
+    const a = new Answer<string>("");
+    if (this.fetchAnswer(ctx, a) >= 0) a.value = a.valueJSON;
+    return a;
+  }
 }
+
+/** Source says whether a rule or a default gave a looked-up value. */
+export enum Source {
+  /** The lookup failed. */
+  Unknown = 0,
+  /** A rule matched. */
+  Rule = 1,
+  /** No rule matched: the server's default. */
+  ServerDefault = 2,
+  /** No rule matched and no server default: the declared default. */
+  LocalDefault = 3,
+}
+
+/** Origin says where the rules behind a looked-up value came from. */
+export enum Origin {
+  /** The host does not say (or the lookup failed). */
+  Unknown = 0,
+  /** The service's latest answer. */
+  Service = 1,
+  /** The host's snapshot file, saved from an earlier answer: the service is down. */
+  Snapshot = 2,
+  /** No rules received for the setting: its declared default. */
+  Defaults = 3,
+}
+
+/** sourceName returns "rule", "server_default", "local_default" or "unknown". */
+export function sourceName(s: Source): string {
+  switch (s) {
+    case Source.Rule: return "rule";
+    case Source.ServerDefault: return "server_default";
+    case Source.LocalDefault: return "local_default";
+  }
+  return "unknown";
+}
+
+/** originName returns "service", "snapshot", "defaults" or "unknown". */
+export function originName(o: Origin): string {
+  switch (o) {
+    case Origin.Service: return "service";
+    case Origin.Snapshot: return "snapshot";
+    case Origin.Defaults: return "defaults";
+  }
+  return "unknown";
+}
+
+/** AnswerInfo is where a looked-up value came from (docs/ABI.md §5.5). */
+export class AnswerInfo {
+  /** source says whether a rule or a default gave the value. */
+  source: Source = Source.Unknown;
+  /** origin says whether the rules were the service's, the snapshot's, or none. */
+  origin: Origin = Origin.Unknown;
+  /** ruleId is the matching rule's id when source is Source.Rule, else 0. */
+  ruleId: i64 = 0;
+  /** conditions are the matching rule's conditions (empty unless source is Source.Rule). */
+  conditions: Condition[] = [];
+  /** valueJSON is the value as wire JSON ("" when the lookup failed). */
+  valueJSON: string = "";
+}
+
+/**
+ * Answer is a typed lookup's answer: the value (the fallback when the
+ * lookup failed; the setting's `ok`, `err` and `error()` say why) and where
+ * it came from.
+ */
+export class Answer<T> extends AnswerInfo {
+  value: T;
+  constructor(value: T) {
+    super();
+    this.value = value;
+  }
+}
+
+// answerValueAt is where fetchAnswer found the value in lookupBuf.
+let answerValueAt: usize = 0;
 
 /** IntSetting reads an int setting. */
 export class IntSetting extends Setting {
@@ -239,6 +366,17 @@ export class IntSetting extends Setting {
     if (intOK) return v;
     this.err = Err.Type;
     return fallback;
+  }
+
+  /** answer returns the value for ctx (or fallback) with where it came from (get_setting_info). */
+  answer(ctx: Context = EMPTY, fallback: i64 = 0): Answer<i64> {
+    const a = new Answer<i64>(fallback);
+    const n = this.fetchAnswer(ctx, a);
+    if (n < 0) return a;
+    const v = parseIntJSON(answerValueAt, n);
+    if (intOK) a.value = v;
+    else this.err = Err.Type;
+    return a;
   }
 }
 
@@ -263,6 +401,18 @@ export class FloatSetting extends Setting {
     }
     return v;
   }
+
+  /** answer returns the value for ctx (or fallback) with where it came from (get_setting_info). */
+  answer(ctx: Context = EMPTY, fallback: f64 = 0): Answer<f64> {
+    const a = new Answer<f64>(fallback);
+    const n = this.fetchAnswer(ctx, a);
+    if (n < 0) return a;
+    const v = parseFloat(a.valueJSON);
+    const c = n > 0 ? load<u8>(answerValueAt) : 0;
+    if (isNaN(v) || !(c == 0x2d || (c >= 0x30 && c <= 0x39))) this.err = Err.Type;
+    else a.value = v;
+    return a;
+  }
 }
 
 /** BoolSetting reads a bool setting. */
@@ -281,6 +431,16 @@ export class BoolSetting extends Setting {
     if (n == 5 && load<u32>(lookupBuf) == 0x736c6166 && load<u8>(lookupBuf + 4) == 0x65) return false; // "false"
     this.err = Err.Type;
     return fallback;
+  }
+
+  /** answer returns the value for ctx (or fallback) with where it came from (get_setting_info). */
+  answer(ctx: Context = EMPTY, fallback: bool = false): Answer<bool> {
+    const a = new Answer<bool>(fallback);
+    if (this.fetchAnswer(ctx, a) < 0) return a;
+    if (a.valueJSON == "true") a.value = true;
+    else if (a.valueJSON == "false") a.value = false;
+    else this.err = Err.Type;
+    return a;
   }
 }
 
@@ -302,6 +462,16 @@ export class StringSetting extends Setting {
       return fallback;
     }
     return s;
+  }
+
+  /** answer returns the value for ctx (or fallback) with where it came from (get_setting_info). */
+  answer(ctx: Context = EMPTY, fallback: string = ""): Answer<string> {
+    const a = new Answer<string>(fallback);
+    if (this.fetchAnswer(ctx, a) < 0) return a;
+    const v = new JSONScanner(a.valueJSON).str();
+    if (v === null) this.err = Err.Type;
+    else a.value = v;
+    return a;
   }
 }
 

@@ -45,9 +45,24 @@ function settingChanged(setting, seq = 1) {
   return w.bytes();
 }
 
+// contextEnv returns the env feature's value in an encoded context (§5.2).
+function contextEnv(ctx) {
+  let env = "";
+  if (ctx.length > 0) {
+    const n = ctx.readUInt32LE(0);
+    let o = 4;
+    for (let i = 0; i < n; i++) {
+      const kl = ctx.readUInt32LE(o); const k = ctx.subarray(o + 4, o + 4 + kl).toString(); o += 4 + kl;
+      const vl = ctx.readUInt32LE(o); const v = ctx.subarray(o + 4, o + 4 + vl).toString(); o += 4 + vl;
+      if (k === "env") env = v;
+    }
+  }
+  return env;
+}
+
 // ---- a heksher_v1 host
 function makeHost(values) {
-  const h = { logs: [], declarations: [], subscribed: null, error: "", lookups: 0, mem: null, reason: "",
+  const h = { origin: 1, logs: [], declarations: [], subscribed: null, error: "", lookups: 0, mem: null, reason: "",
     selection: [], flags: 0, closingReason: 0 };
   const m = () => new Uint8Array(h.mem.buffer);
   const str = (p, n) => dec.decode(m().subarray(p, p + n));
@@ -56,22 +71,30 @@ function makeHost(values) {
       get_setting(np, nl, cp, cl, bp, bc) {
         h.lookups++;
         const name = str(np, nl);
-        const ctx = Buffer.from(m().subarray(cp, cp + cl));
-        let env = "";
-        if (cl > 0) {
-          const n = ctx.readUInt32LE(0);
-          let o = 4;
-          for (let i = 0; i < n; i++) {
-            const kl = ctx.readUInt32LE(o); const k = ctx.subarray(o + 4, o + 4 + kl).toString(); o += 4 + kl;
-            const vl = ctx.readUInt32LE(o); const v = ctx.subarray(o + 4, o + 4 + vl).toString(); o += 4 + vl;
-            if (k === "env") env = v;
-          }
-        }
+        const env = contextEnv(Buffer.from(m().subarray(cp, cp + cl)));
         const byEnv = values[name];
         if (!byEnv) { h.reason = `get_setting "${name}": no such setting in the test host`; return -1; }
         const v = enc.encode(byEnv[env] ?? byEnv[""]);
         if (v.length <= bc) m().set(v, bp);
         return v.length;
+      },
+      // get_setting_info as docs/ABI.md §5.5 says: a rule (id 7, on env)
+      // when the context's env has a value, else the server's default;
+      // the origin is h.origin.
+      get_setting_info(np, nl, cp, cl, bp, bc) {
+        if (h.badAnswer) {
+          if (h.badAnswer.length <= bc) m().set(h.badAnswer, bp);
+          return h.badAnswer.length;
+        }
+        const name = str(np, nl);
+        const byEnv = values[name];
+        if (!byEnv) { h.reason = `get_setting_info "${name}": no such setting in the test host`; return -1; }
+        const env = contextEnv(Buffer.from(m().subarray(cp, cp + cl)));
+        const rule = byEnv[env] !== undefined && env !== "";
+        const w = new W().u8(rule ? 1 : 2).u8(h.origin).u64(rule ? 7 : 0).pairs(rule ? [["env", env]] : []).str(byEnv[rule ? env : ""]);
+        const a = w.bytes();
+        if (a.length <= bc) m().set(a, bp);
+        return a.length;
       },
       set_error(p, n) { h.error = str(p, n); },
       log(level, p, n) { h.logs.push(`${level} ${str(p, n)}`); },
@@ -108,8 +131,9 @@ function makeHost(values) {
   return h;
 }
 
-async function load(path, config, values = { answer: { "": "42", prod: "43" } }) {
+async function load(path, config, values = { answer: { "": "42", prod: "43" } }, origin = 1) {
   const h = makeHost(values);
+  h.origin = origin;
   const { instance } = await WebAssembly.instantiate(readFileSync(path), h.imports);
   const x = instance.exports;
   h.mem = x.memory;
@@ -256,5 +280,38 @@ test("settings selection, start-up and unreadable marks, closing reasons (subscr
     h.closingReason = code;
     assert.equal(h.send("heksher_on_closing", header(new W(), 5, 4).bytes()), 0, h.error);
     assert.equal(h.logs.at(-1), `0 closing reason=${name}`);
+  }
+});
+
+test("typed answers say where the value came from (get_setting_info)", async () => {
+  const values = { answer: { "": "42", prod: "43" }, enabled: { "": "true" }, greeting: { "": `"hi"`, prod: `"hello \\"prod\\""` },
+    big: { "": `"${"x".repeat(1000)}"` } };
+  const h = await load(guestPath, "", values);
+  assert.equal(h.initStatus, 0, h.error);
+  h.origin = 2;
+  assert.equal(h.send("heksher_on_setting_changed", settingChanged("answers")), 0, h.error);
+  assert.equal(h.logs.at(-1), "0 answers: answer=43 source=rule origin=snapshot rule=7 [env=prod]; ratio=43.0; " +
+    "enabled=true source=server_default origin=snapshot rule=0 []; greeting=hello \"prod\" source=rule origin=snapshot rule=7 [env=prod]; " +
+    `missing=-1 source=unknown origin=unknown rule=0 [] (missing: setting not found: get_setting_info "missing": no such setting in the test host); big=1002`);
+
+  // At init, with each origin; the example does not import get_setting_info.
+  for (const [code, name] of [[1, "service"], [2, "snapshot"], [3, "defaults"]]) {
+    const g = await load(guestPath, "origin", { rate_limit: { "": "100", prod: "250" } }, code);
+    assert.equal(g.initStatus, 0, g.error);
+    assert.ok(g.logs.includes(`0 origin: rate_limit=250 source=rule origin=${name} rule=7 [env=prod]`), g.logs.join("\n"));
+  }
+  const imports = WebAssembly.Module.imports(new WebAssembly.Module(readFileSync(pluginPath))).map((i) => i.name);
+  assert.ok(!imports.includes("get_setting_info"), "the example imports get_setting_info");
+});
+
+test("a lookup answer that does not decode is an error, never a trap", async () => {
+  const h = await load(guestPath, "", { answer: { "": "42" } });
+  for (const bad of [new W().u8(1).bytes(), new W().u8(1).u8(1).u64(7).u32(0xffffffff).bytes(),
+    Uint8Array.from([...new W().u8(1).u8(1).u64(7).pairs([]).str("42").bytes(), 0])]) {
+    h.badAnswer = bad;
+    assert.equal(h.send("heksher_on_setting_changed", settingChanged("answers")), 0, h.error);
+    const line = h.logs.at(-1);
+    assert.ok(line.startsWith("0 answers: answer=-1 source=unknown origin=unknown rule=0 []; "), line);
+    assert.ok(line.includes(`(missing: host call failed: get_setting_info "missing": the host's answer does not decode (docs/ABI.md §5.5))`), line);
   }
 });

@@ -7,15 +7,18 @@
 // a trap for the host), "random" uses Math.random and trace (routed to WASI
 // and the log), "fail" returns an error, "reasons" logs the errors of failing
 // lookups with the host's reasons; anything else logs the change.
-// "marks" logs the change's start-up and unreadable marks.
+// "marks" logs the change's start-up and unreadable marks; "answers" logs
+// typed lookups with their source, origin and rule (get_setting_info).
 // The config "fail" fails the init, "baddecl" declares a setting without a
-// name, "abort" fails an assertion during init and "all" selects every
-// setting's changes (subscribeSetting).
+// name, "abort" fails an assertion during init, "all" selects every
+// setting's changes (subscribeSetting) and "origin" (or the JSON string
+// "origin") declares the int rate_limit and logs its answer at init.
 export * from "../assembly/exports";
 import {
   BoolSetting, Context, RuleSet, Declared, Delivery, EMPTY, FloatSetting, IntSetting, Setting, SettingChanged,
   StringSetting, UpdateError, UpdateOK, declareString, info, init, onClosing, onDeclared,
   onSettingChanged, onUpdateError, onUpdateOK, parseJSONString, subscribeSetting, ALL_SETTINGS, ClosingReason,
+  AnswerInfo, declareInt, originName, sourceName,
 } from "../assembly/index";
 
 const prod = new Context().add("env", "prod");
@@ -32,10 +35,24 @@ init((config: string): string | null => {
   if (config == "baddecl") declareString("", [], "x");
   if (config == "abort") assert(false, "refusing to start");
   if (config == "all") subscribeSetting(ALL_SETTINGS);
+  if (config == "origin" || config == "\"origin\"") {
+    const limit = declareInt("rate_limit", ["env", "user"], 100);
+    const a = limit.answer(prod, -1);
+    info("origin: rate_limit=" + a.value.toString() + " " + answerText(a) + (limit.ok ? "" : " (" + limit.error() + ")"));
+  }
   greeting = declareString("greeting", ["env"], "hello \"world\"");
   info("init: config=" + config + " answer=" + answer.get(prod).toString());
   return null;
 });
+
+// answerText describes where an answer came from.
+function answerText(a: AnswerInfo): string {
+  let s = "source=" + sourceName(a.source) + " origin=" + originName(a.origin) + " rule=" + a.ruleId.toString() + " [";
+  for (let i = 0; i < a.conditions.length; i++) {
+    s += (i > 0 ? "," : "") + a.conditions[i].feature + "=" + a.conditions[i].value;
+  }
+  return s + "]";
+}
 
 // walk reads every field of the event, as a plugin that inspects the rules
 // would, without decoding strings (the Go guest's walk reads byte lengths).
@@ -102,6 +119,18 @@ onSettingChanged((d: Delivery, e: SettingChanged): string | null => {
     info("typed: answer=" + a.toString() + " ratio=" + r.toString() + " enabled=" + (en ? "true" : "false") +
       " default_enabled=" + t + " greeting=" + g + " missing=" + m.toString() + " (" + missing.error() +
       ") answer_as_str=" + asStr + " (" + (new StringSetting("answer").get(prod) == "" ? "type error" : "?") + ")");
+    return null;
+  }
+  if (e.setting == "answers") {
+    const a = answer.answer(prod, -1);
+    const r = ratio.answer(prod, -1);
+    const en = enabled.answer(EMPTY);
+    const g = greeting.answer(prod, "fallback");
+    const m = missing.answer(prod, -1);
+    const j = big.answerJSON(EMPTY);
+    info("answers: answer=" + a.value.toString() + " " + answerText(a) + "; ratio=" + r.value.toString() +
+      "; enabled=" + (en.value ? "true" : "false") + " " + answerText(en) + "; greeting=" + g.value + " " + answerText(g) +
+      "; missing=" + m.value.toString() + " " + answerText(m) + " (" + missing.error() + "); big=" + j.value.length.toString());
     return null;
   }
   if (e.setting == "reasons") {
