@@ -138,6 +138,7 @@ func drive(t *testing.T, path string, out *syncWriter) run {
 		plugintest.Setting{Name: "other", Rules: []event.Rule{rule(21, 1)}, ConfigurableFeatures: []string{"env"}},
 		plugintest.Setting{Name: "fail", ConfigurableFeatures: []string{"env"}},
 	)
+	settings.SetOrigin(pluginapi.OriginSnapshot) // an origin each runtime must carry
 	p := open(t, path, plugintest.Options{
 		Name: "guest", Config: json.RawMessage(`{"env":"prod"}`), Settings: settings,
 		Logger: slog.New(slog.NewTextHandler(out, nil)),
@@ -277,7 +278,7 @@ func TestOneSourceBothRuntimes(t *testing.T) {
 		`WARN update error "connection refused" consecutive=3 since=1m0s`,
 		`INFO changed limit initial=false unreadable=false: [11:7{env=prod}] default= retrieved=true -> [11:7{env=prod} 12:9{env=prod,user=ann}] default= retrieved=true`,
 		`INFO limit for env=prod: 7 <nil>`,
-		`INFO limit for env=prod,user=ann: 9 rule rule=12 <nil>`,
+		`INFO limit for env=prod,user=ann: 9 rule rule=12 <nil> origin=snapshot conditions=[{env prod} {user ann}]`,
 		`INFO motd: "hi" <nil>`,
 		`INFO unknown: errors.Is=true`,
 		`INFO undeclared: errors.Is=true`,

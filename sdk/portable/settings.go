@@ -23,11 +23,9 @@ type Settings struct {
 // The value's JSON is the plugin's to keep. A lookup whose ctx is done
 // fails with ctx's error without asking the host.
 //
-// The answer carries its [pluginapi.Source] and, for a rule, the rule's id,
-// in both runtimes. A wasm guest's answer also says its Origin (service,
-// snapshot or defaults) but not the rule's conditions; a process plugin's
-// has the conditions and no Origin (OriginUnknown), as the gRPC contract
-// carries them.
+// The answer carries the same fields in both runtimes: its
+// [pluginapi.Source], its [pluginapi.Origin] (service, snapshot or
+// defaults) and, for a rule, the rule's id and conditions.
 //
 // # Errors
 //

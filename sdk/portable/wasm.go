@@ -59,6 +59,7 @@ func (b *backend) lookup(_ context.Context, setting string, features []pluginapi
 	v := pluginapi.Value{JSON: a.Value, Source: pluginapi.Source(a.Source), Origin: pluginapi.Origin(a.Origin), RuleID: a.RuleID}
 	if keep {
 		v.JSON = bytes.Clone(v.JSON) // a.Value is the SDK's buffer, reused by the next lookup
+		v.Conditions = conditions(a.Conditions)
 	}
 	return v, nil
 }

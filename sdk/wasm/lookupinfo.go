@@ -66,6 +66,10 @@ type Answer struct {
 	Origin Origin
 	// RuleID is the matching rule's id when Source is SourceRule.
 	RuleID int64
+	// Conditions are the matching rule's conditions, in the server's
+	// order (none unless Source is SourceRule), read in place without
+	// allocating; valid until the next lookup, like Value.
+	Conditions Conditions
 }
 
 // infoBuf receives lookup answers from the host; it grows to the largest
@@ -91,7 +95,8 @@ func GetAnswer(setting string, c Context) (Answer, error) {
 			if err != nil {
 				return Answer{}, ErrHost
 			}
-			return Answer{Value: a.Value, Source: Source(a.Source), Origin: Origin(a.Origin), RuleID: a.RuleID}, nil
+			return Answer{Value: a.Value, Source: Source(a.Source), Origin: Origin(a.Origin), RuleID: a.RuleID,
+				Conditions: Conditions{a.Conditions.Len(), a.Conditions.Iter()}}, nil
 		}
 		infoBuf = make([]byte, n) // the answer did not fit: grow and ask again
 	}

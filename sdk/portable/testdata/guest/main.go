@@ -80,7 +80,7 @@ func (g *guest) OnSettingChanged(ctx context.Context, d portable.Delivery, e *ev
 	n, err := portable.Get[int](ctx, s, "limit", prod)
 	log.Info(fmt.Sprintf("limit for env=prod: %d %v", n, err))
 	v, err := s.Lookup(ctx, "limit", prod, pluginapi.Feature{Name: "user", Value: "ann"})
-	log.Info(fmt.Sprintf("limit for env=prod,user=ann: %s %s rule=%d %v", v.JSON, v.Source, v.RuleID, err))
+	log.Info(fmt.Sprintf("limit for env=prod,user=ann: %s %s rule=%d %v origin=%s conditions=%v", v.JSON, v.Source, v.RuleID, err, v.Origin, v.Conditions))
 	m, err := portable.Get[string](ctx, s, "motd")
 	log.Info(fmt.Sprintf("motd: %q %v", m, err))
 	for _, c := range []struct {
