@@ -4,6 +4,13 @@
 // The package is named plugin, like hashicorp/go-plugin's; a plugin rarely
 // needs go-plugin itself, but if it does, import that one as goplugin.
 //
+// A new Go plugin is best written on package
+// github.com/heksher-go/heksher/sdk/portable instead: the same handlers,
+// lookups (with source, origin, rule and conditions), errors and
+// *slog.Logger, built as a process plugin on this package or, with
+// GOOS=wasip1, as a wasm guest on sdk/wasm, so the runtime is a build
+// choice. Use this package directly for what only a process plugin can do.
+//
 // # Quick start
 //
 // Embed [Base], override the handlers you need, and call [Serve] from main:

@@ -2,6 +2,14 @@
 // hides the plugin ABI (docs/ABI.md): a plugin registers its functions in
 // init, and the SDK exports what the host calls.
 //
+// A new Go plugin is best written on package
+// github.com/heksher-go/heksher/sdk/portable instead: one shape (handlers,
+// lookups with source, origin, rule and conditions, errors, *slog.Logger)
+// that builds as a wasm guest on this package with GOOS=wasip1 and as a
+// process plugin on sdk/plugin otherwise. Use this package directly for its
+// allocation-free paths (prepared contexts, typed getters, events read in
+// place) when a guest's per-event cost matters.
+//
 // # Quick start
 //
 //	package main
