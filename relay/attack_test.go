@@ -803,3 +803,46 @@ func TestAttackETagChurn(t *testing.T) {
 		t.Errorf("the relay's own ETag changed: %s, was %s", a.etag, before.etag)
 	}
 }
+
+// TestAttackConcurrentDeclarations: a fleet that starts at once (or a
+// client declaring in a flood) gets its declarations forwarded at most
+// Options.MaxForwards at a time: the service does not see a connection per
+// client, and every declaration is still answered by it.
+func TestAttackConcurrentDeclarations(t *testing.T) {
+	up := newUpstream(t, hekshertest.WithoutWatch())
+	var now, peak atomic.Int64
+	up.Intercept(func(w http.ResponseWriter, req *http.Request, next http.Handler) {
+		if req.URL.Path == "/api/v1/settings/declare" {
+			n := now.Add(1)
+			defer now.Add(-1)
+			for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+			}
+			time.Sleep(20 * time.Millisecond) // a service that takes its time
+		}
+		next.ServeHTTP(w, req)
+	})
+	_, srv := newRelay(t, up.URL, relay.Options{Interval: time.Hour, MaxForwards: 4, RequestTimeout: time.Minute})
+	tr := &http.Transport{MaxIdleConnsPerHost: 100}
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr}
+	var wg sync.WaitGroup
+	for range 100 {
+		wg.Go(func() {
+			resp, err := hc.Post(srv.URL()+"/api/v1/settings/declare", "application/json",
+				strings.NewReader(`{"name":"size_limit","configurable_features":["user","theme"],"type":"int","default_value":200}`))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			_ = resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Errorf("declaration: %d", resp.StatusCode)
+			}
+		})
+	}
+	wg.Wait()
+	if p := peak.Load(); p > 4 {
+		t.Errorf("%d declarations forwarded at once, over a cap of 4", p)
+	}
+}

@@ -65,7 +65,8 @@
 // must be taken within [ListenOptions.AnswerTimeout] of its first byte (1
 // min); the listener's header, body and idle bounds. Upstream: each answer
 // read up to [Options.MaxAnswer] (256 MiB) within [Options.RequestTimeout];
-// redirects are never followed; a state that changes all the time is
+// redirects are never followed; at most [Options.MaxForwards] writes
+// forwarded at once (16); a state that changes all the time is
 // queried at most every 100 ms; refreshes for unknown names at most one per
 // [Options.MissRefreshEvery]. docs/RELAY.md, "Limits", lists them all.
 //

@@ -54,6 +54,13 @@ func (r *Relay) forward(w http.ResponseWriter, req *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(req.Context(), r.opts.RequestTimeout)
 	defer cancel()
+	select {
+	case r.forwards <- struct{}{}:
+		defer func() { <-r.forwards }()
+	case <-ctx.Done():
+		r.unreachable(w, req, body, fmt.Errorf("relay: waiting for one of the %d upstream writes in flight: %w", cap(r.forwards), ctx.Err()))
+		return
+	}
 	// The path as the client escaped it: the decoded one would let "%23"
 	// or "%3F" cut it short upstream (DELETE /api/v1/rules/5%23 is a
 	// malformed id, not rule 5).

@@ -29,6 +29,8 @@ const (
 	// reads to mirror it (a query for 100,000 settings × 5 rules is about
 	// 60 MB).
 	DefaultMaxAnswer = 256 << 20
+	// DefaultMaxForwards is how many writes are forwarded upstream at once.
+	DefaultMaxForwards = 16
 )
 
 // WriteMode says what a relay does with rule and setting writes other than
@@ -84,6 +86,12 @@ type Options struct {
 	// watch is answered at once, as a plain query. Default
 	// server.DefaultMaxWatchers (10,000).
 	MaxWatchers int
+	// MaxForwards caps the writes (declarations among them) forwarded
+	// upstream at once; the others wait their turn, up to RequestTimeout,
+	// and are then answered as the service answers without its database.
+	// A fleet starting together therefore does not open a connection per
+	// client to the service. Default DefaultMaxForwards.
+	MaxForwards int
 	// MaxAnswer bounds the body of each upstream answer read to mirror
 	// it; a larger one fails the sync (the last snapshot stays). Default
 	// DefaultMaxAnswer.
@@ -135,7 +143,8 @@ type Relay struct {
 	cancelPoll  context.CancelFunc
 	lastMiss    time.Time
 
-	kick chan struct{}
+	kick     chan struct{}
+	forwards chan struct{} // a token per write forwarded now
 
 	confirmed  atomic.Int64 // unix nanoseconds of the last confirmation by the upstream; 0: none
 	pollUntil  atomic.Int64 // while a watch is held on the upstream, when its wait ends (unix ns); else 0
@@ -185,6 +194,9 @@ func New(ctx context.Context, opts Options) (*Relay, error) {
 	if opts.MissRefreshEvery <= 0 {
 		opts.MissRefreshEvery = DefaultMissRefreshEvery
 	}
+	if opts.MaxForwards <= 0 {
+		opts.MaxForwards = DefaultMaxForwards
+	}
 	if opts.MaxAnswer <= 0 {
 		opts.MaxAnswer = DefaultMaxAnswer
 	}
@@ -195,7 +207,8 @@ func New(ctx context.Context, opts Options) (*Relay, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	r := &Relay{opts: opts, base: strings.TrimSuffix(opts.Upstream, "/"), log: opts.Logger,
-		done: make(chan struct{}), first: make(chan struct{}), doneCh: make(chan struct{}), kick: make(chan struct{}, 1)}
+		done: make(chan struct{}), first: make(chan struct{}), doneCh: make(chan struct{}), kick: make(chan struct{}, 1),
+		forwards: make(chan struct{}, opts.MaxForwards)}
 	if opts.HTTPClient != nil {
 		c := *opts.HTTPClient // a copy, to refuse redirects without changing the caller's
 		r.client = &c
