@@ -846,3 +846,39 @@ func TestAttackConcurrentDeclarations(t *testing.T) {
 		t.Errorf("%d declarations forwarded at once, over a cap of 4", p)
 	}
 }
+
+// TestAttackSlowloris: connections that send half a request line or half
+// their headers and then stall are closed by the relay's listener (10 s for
+// the headers), so they cannot pile up for ever.
+func TestAttackSlowloris(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the 10 s header bound")
+	}
+	up := newUpstream(t)
+	_, srv := newRelay(t, up.URL, relay.Options{Interval: time.Hour})
+	var conns []net.Conn
+	for i := range 100 {
+		c, err := net.DialTimeout("tcp", srv.Addr(), 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		part := "GET /api/v1/query HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
+		if i%2 == 0 {
+			part = "GET /api/v1/qu"
+		}
+		if _, err := io.WriteString(c, part); err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	start := time.Now()
+	for _, c := range conns {
+		_ = c.SetReadDeadline(time.Now().Add(40 * time.Second))
+		_, err := io.Copy(io.Discard, c) // until the server closes it
+		if err != nil {
+			t.Fatalf("a stalled connection was not closed by the relay within 40 s: %v", err)
+		}
+	}
+	t.Logf("100 stalled connections closed after %v", time.Since(start))
+}
