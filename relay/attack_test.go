@@ -882,3 +882,56 @@ func TestAttackSlowloris(t *testing.T) {
 	}
 	t.Logf("100 stalled connections closed after %v", time.Since(start))
 }
+
+// TestAnswerDeadlineKeepAlive: the deadline put on one answer does not
+// fail the next request on the same connection once it has passed (a
+// kept-alive client, a 100-continue).
+func TestAnswerDeadlineKeepAlive(t *testing.T) {
+	up := newUpstream(t)
+	ctx := context.Background()
+	r, err := relay.New(ctx, relay.Options{Upstream: up.URL, Interval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Close(ctx) })
+	srv, err := r.Listen(ctx, relay.ListenOptions{Listen: "127.0.0.1:0", AnswerTimeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close(ctx) })
+	c, err := net.DialTimeout("tcp", srv.Addr(), 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+	br := bufio.NewReader(c)
+	get := func(req string) int {
+		if _, err := io.WriteString(c, req); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		return resp.StatusCode
+	}
+	if s := get("GET /api/v1/query HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"); s != http.StatusOK {
+		t.Fatalf("first: %d", s)
+	}
+	time.Sleep(300 * time.Millisecond) // past the first answer's deadline, on purpose
+	body := `{"name":"size_limit","configurable_features":["user","theme"],"type":"int","default_value":200}`
+	if _, err := io.WriteString(c, "POST /api/v1/settings/declare HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"+
+		"Expect: 100-continue\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusContinue {
+		t.Fatalf("after the first answer's deadline: %v %v, want 100 Continue", err, resp)
+	}
+	if s := get(body); s != http.StatusOK {
+		t.Fatalf("declaration: %d", s)
+	}
+}
