@@ -424,9 +424,17 @@ func (t *Table) reaches(m int, values []string, hashes []uint64) bool {
 	sm := uint64(len(px.slots) - 1)
 	masks, bitsBy := px.masks[m], px.maskBits[m]
 	if len(masks) <= directProbes {
+		// px.probe, written out: the call costs as much as the probe.
 		for _, r := range masks {
-			if px.probe(t, r, m, sm, values, hashes) {
-				return true
+			h := combine(r, hashes)
+			for i := h & sm; ; i = (i + 1) & sm {
+				s := &px.slots[i]
+				if s.entry == 0 {
+					break
+				}
+				if s.hash == h && s.r == r && uint32(m) <= s.upper && sameValues(r, t.entries[s.entry-1].values, values) {
+					return true
+				}
 			}
 		}
 		return false
