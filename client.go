@@ -59,6 +59,7 @@ type Client struct {
 	tracked   map[string]settingHandle  // declared settings, by name
 	canonical map[string]string         // the service's canonical name → the declared name (renames)
 	conflicts map[string]*ConflictError // declarations the service answered with 409, by name
+	missing   map[string]struct{}       // tracked names the service's query said are not setting names (missing.go)
 	queue     []settingHandle           // declaration queue (FIFO)
 	declBusy  bool                      // a declaration is in flight
 	inFlight  settingHandle             // the setting being declared
@@ -136,6 +137,7 @@ func NewClient(serviceURL string, interval time.Duration, features []string, opt
 		tracked:    map[string]settingHandle{},
 		canonical:  map[string]string{},
 		conflicts:  map[string]*ConflictError{},
+		missing:    map[string]struct{}{},
 		retrying:   map[settingHandle]struct{}{},
 		declIdle:   closedChan(),
 		attemptCh:  make(chan struct{}),

@@ -1,6 +1,7 @@
 package heksher
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -57,6 +58,12 @@ type Status struct {
 	// which setting and why. A later declaration of the same name that the
 	// service accepts removes its entry.
 	Conflicts []ConflictError
+	// Missing lists, sorted, the tracked settings the service said do not
+	// exist (a query answered 404 "the following are not setting names",
+	// after the setting was deleted there, say): they keep their last
+	// values and are left out of the queries until declared again (see
+	// [MissingSettingsError]).
+	Missing []string
 }
 
 // Status returns the client's current state. It is safe to call at any time.
@@ -72,6 +79,9 @@ func (c *Client) Status() Status {
 	st.RetryingDeclarations = len(c.retrying)
 	for _, ce := range c.conflicts {
 		st.Conflicts = append(st.Conflicts, *ce)
+	}
+	if len(c.missing) > 0 {
+		st.Missing = slices.Sorted(maps.Keys(c.missing))
 	}
 	slices.SortFunc(st.Conflicts, func(a, b ConflictError) int { return strings.Compare(a.Setting, b.Setting) })
 	return st

@@ -143,7 +143,7 @@ func (c *Client) attemptWith(ctx context.Context, wait time.Duration) (res apply
 	c.mu.Lock()
 	c.attempts++
 	number := c.attempts
-	names := sortedKeys(c.tracked)
+	names := c.queryNamesLocked()
 	etag, chunks := c.etag, c.chunks
 	rctx := ctx
 	if wait > 0 && (etag == "" || len(c.trigger) > 0) {
@@ -164,6 +164,19 @@ func (c *Client) attemptWith(ctx context.Context, wait time.Duration) (res apply
 		c.mu.Unlock()
 		if err != nil && ctx.Err() == nil && errors.Is(context.Cause(rctx), errWatchEnded) {
 			return applyResult{}, nil, true
+		}
+	}
+	// Settings deleted on the service: leave them out and ask again at once,
+	// at most once per query of the update (each retry drops a name, so a
+	// server answering 404 for every name in turn cannot make it spin).
+	if gone := notSettingNames(err, names); gone != nil && ctx.Err() == nil {
+		for retries := len(c.updateQueries(names)); gone != nil && retries > 0 && ctx.Err() == nil; retries-- {
+			names = c.markMissing(gone, err)
+			res, err = c.fetchAndApply(ctx, names, "", nil, 0)
+			gone = notSettingNames(err, names)
+		}
+		if gone != nil {
+			c.markMissing(gone, err) // the next update leaves them out; this one failed
 		}
 	}
 	if err != nil && c.cfg.degraded && ctx.Err() == nil {
