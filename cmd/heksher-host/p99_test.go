@@ -143,7 +143,9 @@ log: {level: info}
 			}
 			var up0, up1 string
 			up0 = loadavg()
+			cpu0 := cpuTime(h.cmd.Process.Pid)
 			lat, errs := pacedLoad(h.admin+"/api/v1/lookup/motd?user=alice", p99Workers, p99Rate, p99Window)
+			cpu := cpuTime(h.cmd.Process.Pid) - cpu0
 			up1 = loadavg()
 			cancel()
 			keeper.Wait()
@@ -158,8 +160,9 @@ log: {level: info}
 				fst = fmt.Sprintf("faulty: state %s, restarts %d (%d through the API), errors %d, timeouts %d, detail %v",
 					p.State, p.Restarts, restarts, p.Errors, p.Timeouts, p.Detail)
 			}
-			line := fmt.Sprintf("| %s | %d | %d | %v | %v | %v | %s → %s |", f.name, len(lat), errs,
-				pct(0.50).Round(time.Microsecond), pct(0.99).Round(time.Microsecond), lat[len(lat)-1].Round(time.Microsecond), up0, up1)
+			line := fmt.Sprintf("| %s | %d | %d | %v | %v | %v | %v | %s → %s |", f.name, len(lat), errs,
+				pct(0.50).Round(time.Microsecond), pct(0.99).Round(time.Microsecond), lat[len(lat)-1].Round(time.Microsecond),
+				cpu.Round(10*time.Millisecond), up0, up1)
 			t.Log(line)
 			if fst != "" {
 				t.Log(fst)
@@ -168,7 +171,7 @@ log: {level: info}
 			h.stop(syscall.SIGTERM)
 		})
 	}
-	t.Logf("\n| case | lookups | errors | p50 | p99 | max | load average (1 min) before → after |\n|---|---|---|---|---|---|---|\n%s",
+	t.Logf("\n| case | lookups | errors | p50 | p99 | max | host CPU | load average (1 min) before → after |\n|---|---|---|---|---|---|---|---|\n%s",
 		joinLines(report))
 }
 
@@ -242,6 +245,28 @@ func faultyState(adminURL string) string {
 		}
 	}
 	return ""
+}
+
+// cpuTime returns the CPU time (user and system) that process pid has
+// used, 0 if it cannot be read: how much of the machine the host, faulty
+// plugin included, took during a case.
+func cpuTime(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name, which ends with the last ')':
+	// utime and stime are the 12th and 13th, in clock ticks (100 a second
+	// on Linux).
+	_, rest, _ := strings.Cut(string(b), ") ")
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return 0
+	}
+	var u, st int64
+	_, _ = fmt.Sscan(f[11], &u)
+	_, _ = fmt.Sscan(f[12], &st)
+	return time.Duration(u+st) * 10 * time.Millisecond
 }
 
 // loadavg returns the one-minute load average.
