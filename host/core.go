@@ -36,7 +36,7 @@ func (h *Host) newClient() error {
 		}
 		hdr.Set(k, v)
 	}
-	c, err := heksher.NewClient(h.ServiceURL(), h.cfg.UpdateInterval.D(), h.cfg.ContextFeatures,
+	opts := []heksher.Option{
 		heksher.WithHTTPClient(hc),
 		heksher.WithHeaders(hdr),
 		heksher.WithLogger(h.log.With("component", "client")),
@@ -44,7 +44,11 @@ func (h *Host) newClient() error {
 		heksher.WithRequestTimeout(h.cfg.Service.Timeout.D()),
 		heksher.WithDegradedStart(heksher.Backoff{}),
 		heksher.WithSnapshotFile(h.snapshotPath()),
-	)
+	}
+	if !h.cfg.Service.Watch.Enabled(true) {
+		opts = append(opts, heksher.WithoutWatch())
+	}
+	c, err := heksher.NewClient(h.ServiceURL(), h.cfg.UpdateInterval.D(), h.cfg.ContextFeatures, opts...)
 	if err != nil {
 		return fmt.Errorf("host: %w", err)
 	}

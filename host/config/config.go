@@ -78,6 +78,11 @@ type Service struct {
 	HeadersFromEnv map[string]string `yaml:"headers_from_env"`
 	// Timeout bounds each HTTP request; default 10s.
 	Timeout Duration `yaml:"timeout"`
+	// Watch lets the client watch its query (a long poll held by the
+	// server until the answer changes) when the service offers it; default
+	// true. false polls every update_interval, for a proxy that cuts long
+	// requests.
+	Watch Switch `yaml:"watch"`
 	// TLS configures HTTPS.
 	TLS TLS `yaml:"tls"`
 }
