@@ -131,6 +131,12 @@
 // making another main fails with a [MainSwitchError] naming them, rather
 // than leaving them with no client to declare them.
 //
+// A tracked setting deleted on the service does not stop the updates of the
+// others: the service's 404 naming it marks it missing ([Client.Status]
+// lists it; one OnUpdateError carries a [MissingSettingsError]), it keeps its
+// last values and leaves the query, which is sent again at once. Declaring
+// the name again brings it back.
+//
 // # Logging
 //
 // The client logs to its [WithLogger] logger, by default [slog.Default], with
