@@ -158,7 +158,14 @@ func NewClient(serviceURL string, interval time.Duration, features []string, opt
 	}
 	c.http = cfg.httpClient
 	if c.http == nil {
-		c.http = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+		c.http = &http.Client{
+			Transport: http.DefaultTransport.(*http.Transport).Clone(),
+			// A redirect would carry WithHeaders' values (an API key, say)
+			// to whatever host it names: Go strips only Authorization and
+			// cookies across hosts. Like the Python client, follow none; a
+			// 3xx is an answer the caller sees as an *HTTPError.
+			CheckRedirect: refuseRedirect,
+		}
 		c.ownHTTP = true
 	}
 	c.disp = cfg.dispatcher

@@ -31,6 +31,10 @@ func (c *Client) endpoint(path, rawQuery string) string {
 	return u
 }
 
+// refuseRedirect is the default client's CheckRedirect: the 3xx itself is
+// the answer.
+func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
 // do sends one request and reads the whole answer. Transport and read
 // failures are *RequestError; the status is not checked.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, body []byte, header http.Header) (answer, error) {

@@ -41,7 +41,9 @@ type config struct {
 
 // WithHTTPClient makes the client send its requests with hc. Default: a
 // client of its own on a clone of http.DefaultTransport, whose idle
-// connections Close releases.
+// connections Close releases, and which follows no redirect (a redirect
+// would carry [WithHeaders]' values to another host). A client given here
+// follows redirects as its CheckRedirect says.
 func WithHTTPClient(hc *http.Client) Option { return func(c *config) { c.httpClient = hc } }
 
 // WithHeader adds a header sent with every request (for example an API
