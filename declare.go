@@ -107,7 +107,7 @@ func (c *Client) finishDeclaration(s settingHandle, res declResult) {
 			c.endWatchLocked() // the query changes: a watch would not bring its values
 		}
 		c.tracked[s.settingName()] = s
-		c.declaredAgainLocked(s.settingName(), c.log)
+		c.rejoinLocked(s.settingName())
 	}
 	if res.tracked || res.conflict != nil {
 		// The service answered: its answer says whether the name is in

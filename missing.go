@@ -3,7 +3,6 @@ package heksher
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -17,7 +16,8 @@ import (
 // setting again. The client instead reads the names that answer lists,
 // marks those settings missing on the service (they keep their last values:
 // a bad answer loses nothing), leaves them out of its queries and asks
-// again at once. A later declaration of the name brings it back.
+// again at once. A later declaration of the name, or Track and
+// TrackAllSettings finding it on the service again, brings it back.
 
 // notSettingNamesPrefix begins the service's answer to a query naming a
 // setting it does not know (API v1 §7).
@@ -131,14 +131,15 @@ func (c *Client) markMissing(names []string, answer error) []string {
 	return query
 }
 
-// declaredAgainLocked brings a setting missing on the service back into the
-// query once it is declared again. c.mu must be held.
-func (c *Client) declaredAgainLocked(name string, log *slog.Logger) {
+// rejoinLocked brings a setting missing on the service back into the query
+// once it is declared again, or the service lists it again (Track,
+// TrackAllSettings). c.mu must be held.
+func (c *Client) rejoinLocked(name string) {
 	if _, ok := c.missing[name]; !ok {
 		return
 	}
 	delete(c.missing, name)
 	c.etag = ""        // the query changes: ask for the whole answer
 	c.endWatchLocked() // a watch of the old query would not bring its values
-	log.Info("heksher: a setting missing on the service was declared again; it is queried again", "setting", name)
+	c.log.Info("heksher: a setting missing on the service is known to it again; it rejoins the query", "setting", name)
 }

@@ -232,3 +232,55 @@ func TestMissing_HostileServerDoesNotSpin(t *testing.T) {
 		t.Fatalf("%d queries after a second update, want 4", got)
 	}
 }
+
+// A setting tracked by name (not declared) that the service deleted rejoins
+// the query when Track finds it on the service again.
+func TestMissing_TrackedByNameRejoins(t *testing.T) {
+	srv := missingServer(t, hekshertest.WithoutWatch())
+	freshMain(t)
+	c, _ := newTestClient(t, srv.URL, []string{"user"})
+	if err := c.TrackContexts(map[string][]string{"user": {TrackAll}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetAsMain(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Track(ctxT(t), "b", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Reload(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.DeleteSetting("b"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Reload(ctxT(t)); err != nil {
+		t.Fatalf("Reload after the deletion: %v", err)
+	}
+	if got := c.Status().Missing; !slices.Equal(got, []string{"b"}) {
+		t.Fatalf("Missing = %q, want [b]", got)
+	}
+	if _, err := c.Track(ctxT(t), "b", ""); err == nil {
+		t.Fatal("Track of a deleted setting succeeded")
+	}
+	if err := srv.Declare(hekshertest.Setting{Name: "b", Type: "int", Default: 1, ConfigurableFeatures: []string{"user"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.AddRule("b", map[string]string{"user": "v"}, 4); err != nil {
+		t.Fatal(err)
+	}
+	b, err := c.Track(ctxT(t), "b", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Status().Missing; len(got) != 0 {
+		t.Fatalf("Missing = %q after Track found b again", got)
+	}
+	if err := c.Reload(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	r, err := b.LookupJSON(context.Background(), map[string]string{"user": "v"})
+	if err != nil || string(r.Value) != "4" {
+		t.Fatalf("b = %s, %v; want 4", r.Value, err)
+	}
+}

@@ -121,6 +121,9 @@ func (c *Client) trackedOrClosed(name string) (AnySetting, error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if _, gone := c.missing[name]; gone {
+		return nil, nil // ask the service: if it has the name again, it rejoins the query
+	}
 	if s, ok := c.tracked[name]; ok {
 		return s.asAny(), nil
 	}
@@ -155,8 +158,15 @@ func (c *Client) trackData(name, typeString string, d wire.SettingData) (AnySett
 	s.owner = c
 	c.mu.Lock()
 	if prev, ok := c.tracked[name]; ok {
-		// Declared or tracked meanwhile: that one stays.
+		// Declared or tracked meanwhile: that one stays. Missing on the
+		// service before, the service has it again: it rejoins the query.
+		_, wasMissing := c.missing[name]
+		c.rejoinLocked(name)
+		running := c.started
 		c.mu.Unlock()
+		if wasMissing && running {
+			c.requestUpdate()
+		}
 		return prev.asAny(), nil
 	}
 	c.tracked[name] = s
