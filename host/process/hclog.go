@@ -1,10 +1,13 @@
 package process
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log"
 	"log/slog"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 )
@@ -136,4 +139,115 @@ func (a *hclogAdapter) StandardLogger(opts *hclog.StandardLoggerOptions) *log.Lo
 
 func (a *hclogAdapter) StandardWriter(*hclog.StandardLoggerOptions) io.Writer {
 	return slog.NewLogLogger(a.l.Handler(), slog.LevelInfo).Writer()
+}
+
+// logRecord logs one hclog JSON record, a line of the plugin's stderr in
+// the shape sdk/plugin's logger writes (@level, @message, @timestamp, then
+// the record's attributes), to l at lvl as go-plugin would (the "logger"
+// attribute first, the record's time last as "timestamp"), but with the
+// attributes in the order the plugin gave them and its groups as groups,
+// so that a process plugin's record reads like a wasm guest's.
+//
+// Why here and not in hclogAdapter.Log: go-plugin decodes each line into a
+// map (parseJSON in its log_entry.go, then `for k, v := range raw`), so the
+// args it hands the adapter are already in the map's random order, and a
+// group is a map[string]any printed as g=map[...]. Nothing downstream can
+// restore the order; the line itself still has it.
+//
+// It reports false, logging nothing, for a line that is not exactly one
+// JSON object: the caller then leaves it to go-plugin.
+func logRecord(ctx context.Context, l *slog.Logger, lvl slog.Level, logger string, line []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.UseNumber()
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return false
+	}
+	var msg, ts string
+	attrs := make([]slog.Attr, 0, 8)
+	attrs = append(attrs, slog.String("logger", logger))
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		key, _ := t.(string)
+		v, err := jsonValue(dec)
+		if err != nil {
+			return false
+		}
+		switch key {
+		case "@message":
+			msg = v.String()
+		case "@timestamp":
+			ts = v.String()
+			if t, err := time.Parse("2006-01-02T15:04:05.000000Z07:00", ts); err == nil {
+				ts = t.Format(hclog.TimeFormat) // as go-plugin passes it on
+			}
+		case "@level", "plugin": // the level is lvl; "plugin" is the host logger's
+		default:
+			attrs = append(attrs, slog.Attr{Key: key, Value: v})
+		}
+	}
+	if t, err := dec.Token(); err != nil || t != json.Delim('}') {
+		return false
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return false // something after the object
+	}
+	if ts != "" {
+		attrs = append(attrs, slog.String("timestamp", ts))
+	}
+	l.LogAttrs(ctx, lvl, msg, attrs...)
+	return true
+}
+
+// jsonValue decodes the next JSON value: an object becomes a group with its
+// members in order, an array a []any, a number an int64 when it is one
+// (else a float64), as slog would have held them in the plugin.
+func jsonValue(dec *json.Decoder) (slog.Value, error) {
+	t, err := dec.Token()
+	if err != nil {
+		return slog.Value{}, err
+	}
+	switch t := t.(type) {
+	case json.Delim:
+		if t == '[' {
+			var out []any
+			for dec.More() {
+				v, err := jsonValue(dec)
+				if err != nil {
+					return slog.Value{}, err
+				}
+				out = append(out, v.Resolve().Any())
+			}
+			_, err := dec.Token() // ]
+			return slog.AnyValue(out), err
+		}
+		var group []slog.Attr
+		for dec.More() {
+			k, err := dec.Token()
+			if err != nil {
+				return slog.Value{}, err
+			}
+			key, _ := k.(string)
+			v, err := jsonValue(dec)
+			if err != nil {
+				return slog.Value{}, err
+			}
+			group = append(group, slog.Attr{Key: key, Value: v})
+		}
+		_, err := dec.Token() // }
+		return slog.GroupValue(group...), err
+	case string:
+		return slog.StringValue(t), nil
+	case json.Number:
+		if n, err := t.Int64(); err == nil {
+			return slog.Int64Value(n), nil
+		}
+		f, err := t.Float64()
+		return slog.Float64Value(f), err
+	case bool:
+		return slog.BoolValue(t), nil
+	}
+	return slog.AnyValue(nil), nil
 }

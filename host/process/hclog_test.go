@@ -62,3 +62,37 @@ func TestHCLogAdapter(t *testing.T) {
 		t.Errorf("standard logger output missing: %s", buf.String())
 	}
 }
+
+// logRecord logs an hclog JSON record as go-plugin would, but with the
+// attributes in the record's order and groups as groups; what is not
+// exactly one JSON object is left to go-plugin.
+func TestLogRecord(t *testing.T) {
+	tests := []struct {
+		name, line, want string // want "" means not logged
+	}{
+		{"order and groups", `{"@level":"info","@message":"m","z":1,"g":{"b":2.5,"a":"x y","h":{"c":null}},"a":true}`,
+			`level=WARN msg=m plugin=p logger=bin z=1 g.b=2.5 g.a="x y" g.h.c=<nil> a=true`},
+		{"arrays, the time last, go-plugin's plugin key dropped", `{"@timestamp":"2026-01-02T03:04:05.000000Z","l":[1,"s",{"k":2}],"plugin":"x","@message":"t"}`,
+			`level=WARN msg=t plugin=p logger=bin l="[1 s [k=2]]" timestamp=2026-01-02T03:04:05.000Z`},
+		{"a big integer stays exact", `{"@message":"n","n":9007199254740993}`, `level=WARN msg=n plugin=p logger=bin n=9007199254740993`},
+		{"trailing comma", `{"@message":"m",}`, ""},
+		{"two objects", `{"@message":"m"}{}`, ""},
+		{"not an object", `["@message"]`, ""},
+		{"cut short", `{"@message":"m","g":{"a":1}`, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf syncBuffer
+			l := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+				if a.Key == slog.TimeKey {
+					return slog.Attr{}
+				}
+				return a
+			}})).With("plugin", "p")
+			ok := logRecord(t.Context(), l, slog.LevelWarn, "bin", []byte(tc.line))
+			if got := strings.TrimSpace(buf.String()); ok != (tc.want != "") || got != tc.want {
+				t.Errorf("logRecord(%s) = %v, logged %q, want %q", tc.line, ok, got, tc.want)
+			}
+		})
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os/exec"
+	"path/filepath"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin/runner"
@@ -19,8 +20,10 @@ import (
 //   - the process's stdout: after go-plugin's handshake line, which passes
 //     through, each line is logged at info level with stream=stdout;
 //   - the process's stderr: an hclog JSON record (what the SDK's logger
-//     writes) at a level the host logs is passed on to go-plugin, which
-//     logs it with its level and attributes through the host's logger;
+//     writes) at a level the host logs is logged with its level and its
+//     attributes in order (logRecord; go-plugin, which would log it
+//     otherwise, loses their order); one that does not decode is passed on
+//     to go-plugin;
 //     any other line is logged as go-plugin would have chosen its level
 //     ("[DEBUG] …", a panic's lines at error), at warning level otherwise,
 //     with stream=stderr;
@@ -76,7 +79,7 @@ func (r *outputRunner) Stdout() io.ReadCloser {
 }
 
 func (r *outputRunner) Stderr() io.ReadCloser {
-	f := &stderrFilter{ReadCloser: r.Runner.Stderr(), o: r.o}
+	f := &stderrFilter{ReadCloser: r.Runner.Stderr(), o: r.o, logger: filepath.Base(r.Runner.Name())}
 	f.lines = outbudget.NewLineFunc(r.o.b, f.line)
 	return f
 }
@@ -122,12 +125,13 @@ func (t *stdoutTap) Read(p []byte) (int, error) {
 // which reads stderr in 64 KiB pieces and cannot decode a longer line.
 const maxRecordLine = 32 << 10
 
-// stderrFilter splits the process's stderr into lines: it passes on to
-// go-plugin the hclog records the budget accepts, and logs the other lines
-// itself. It is read by one goroutine (go-plugin's).
+// stderrFilter splits the process's stderr into lines: it logs the hclog
+// records the budget accepts itself, in order (logRecord), passes on to
+// go-plugin those that do not decode, and logs the other lines itself. It is read by one goroutine (go-plugin's).
 type stderrFilter struct {
 	io.ReadCloser
 	o       *output
+	logger  string // go-plugin's name for the plugin's records: the binary's base name
 	lines   *outbudget.LineWriter
 	buf     []byte
 	pending []byte // accepted records not yet read by go-plugin
@@ -162,7 +166,7 @@ func (f *stderrFilter) line(line []byte, cut int) {
 	ctx := context.Background()
 	if cut == 0 && len(line) <= maxRecordLine && len(line) > 0 && line[0] == '{' {
 		if lvl, ok := recordLevel(line); ok {
-			if f.o.log.Enabled(ctx, lvl) && f.o.b.Admit(len(line), 0) {
+			if f.o.log.Enabled(ctx, lvl) && f.o.b.Admit(len(line), 0) && !logRecord(ctx, f.o.log, lvl, f.logger, line) {
 				f.pending = append(append(f.pending, line...), '\n')
 			}
 			return

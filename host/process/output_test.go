@@ -157,16 +157,19 @@ func TestOutputFloodStaysInBudget(t *testing.T) {
 	}
 }
 
-// The stderr filter passes on to go-plugin exactly the hclog records the
-// host logs, and logs every other line itself at the level go-plugin would
-// have chosen.
+// The stderr filter logs the hclog records the host logs itself, with
+// their attributes in order and groups as groups (go-plugin, which logged
+// them before, decodes them into a map: random order, g=map[...]), passes
+// on to go-plugin only a record that does not decode, and logs every other
+// line itself at the level go-plugin would have chosen.
 func TestStderrFilter(t *testing.T) {
 	var buf syncBuffer
 	log := slog.New(slog.NewTextHandler(&buf, nil)) // info and above
 	o := &output{log: log, b: outbudget.New(log, outbudget.Config{MaxLine: 64})}
 	defer o.close()
 	in := strings.Join([]string{
-		`{"@level":"info","@message":"record","k":1}`,
+		`{"@level":"info","@message":"m","z":1,"g":{"b":2,"a":1}}`,
+		`{"@level":"warn","@message":"broken",}`,
 		`{"@level":"debug","@message":"hidden record"}`,
 		`{"not":"a record"}`,
 		`plain line`,
@@ -176,17 +179,18 @@ func TestStderrFilter(t *testing.T) {
 		`panic: boom`,
 		`goroutine 1 [running]:`,
 	}, "\n") + "\n"
-	f := &stderrFilter{ReadCloser: io.NopCloser(strings.NewReader(in)), o: o}
+	f := &stderrFilter{ReadCloser: io.NopCloser(strings.NewReader(in)), o: o, logger: "bin"}
 	f.lines = outbudget.NewLineFunc(o.b, f.line)
 	passed, err := io.ReadAll(f)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := `{"@level":"info","@message":"record","k":1}` + "\n"; string(passed) != want {
-		t.Errorf("passed on %q, want only the info record", passed)
+	if want := `{"@level":"warn","@message":"broken",}` + "\n"; string(passed) != want {
+		t.Errorf("passed on %q, want only the record that does not decode", passed)
 	}
 	logged := buf.String()
 	for _, want := range []string{
+		`level=INFO msg=m logger=bin z=1 g.b=2 g.a=1` + "\n",
 		`level=WARN msg="{\"not\":\"a record\"}" stream=stderr`,
 		`level=WARN msg="plain line" stream=stderr`,
 		`level=ERROR msg="[ERROR] prefixed error" stream=stderr`,

@@ -73,10 +73,9 @@ type run struct {
 // pluginLine formats a line of the plugin's logger (not a line of the
 // runtime about the plugin, nor of its stdout or stderr) as "LEVEL message
 // key=value …", and reports whether l is one. A process plugin's records
-// carry their attributes as attributes, with the name of go-plugin's logger
-// (the plugin's name) and the record's time; the host gets them through go-plugin, which does
-// not keep their order, so they are sorted here. A wasm guest's attributes
-// are in its message, in order.
+// carry their attributes as attributes, in order, with the name of
+// go-plugin's logger (the plugin's name) and the record's time. A wasm
+// guest's attributes are in its message, in order.
 func pluginLine(kind plugintest.Kind, l plugintest.Log) (string, bool) {
 	var attrs []string
 	fromPlugin := kind == plugintest.KindWasm && !strings.HasPrefix(l.Message, "wasm: ")
@@ -97,7 +96,6 @@ func pluginLine(kind plugintest.Kind, l plugintest.Log) (string, bool) {
 			attrs = append(attrs, k+"="+v)
 		}
 	}
-	slices.Sort(attrs)
 	return strings.Join(append([]string{l.Level.String(), l.Message}, attrs...), " "), fromPlugin
 }
 
@@ -285,7 +283,7 @@ func TestOneSourceBothRuntimes(t *testing.T) {
 		`INFO bad context: errors.Is=true`,
 		`INFO limit as a string: failed=true`,
 		`INFO changed other initial=true unreadable=true: [] default= retrieved=false -> [21:1{}] default= retrieved=true`,
-		`INFO closing k="two words" n=1 reason=replaced`,
+		`INFO closing k="two words" reason=replaced n=1 g.z=2 g.a=1`,
 	}
 	wantLookups := []string{
 		`limit {env=prod} -> 7 rule`,

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 
@@ -102,7 +103,9 @@ func (g *guest) OnSettingChanged(ctx context.Context, d portable.Delivery, e *ev
 }
 
 func (g *guest) OnClosing(_ context.Context, _ portable.Delivery, e *event.Closing) error {
-	g.req.Logger.With("k", "two words").Info("closing", "n", 1, "reason", e.Reason.String())
+	// Attributes out of alphabetical order, and a group: both runtimes keep
+	// them in this order.
+	g.req.Logger.With("k", "two words").Info("closing", "reason", e.Reason.String(), "n", 1, slog.Group("g", "z", 2, "a", 1))
 	fmt.Println("stdout: goodbye")
 	fmt.Fprintln(os.Stderr, "stderr: goodbye")
 	return nil
