@@ -62,11 +62,12 @@ func (h *Host) startRelay(ctx context.Context) error {
 	}
 	r, err := relay.New(ctx, relay.Options{Upstream: upstream, Header: hdr, HTTPClient: hc,
 		Interval: rc.Interval.D(), RequestTimeout: h.cfg.Service.Timeout.D(), Writes: writes,
+		MaxWatchers: rc.MaxWatchers, MaxForwards: rc.MaxForwards, MaxAnswer: int64(rc.MaxAnswer),
 		Logger: h.log.With("component", "relay")})
 	if err != nil {
 		return fmt.Errorf("host: %w", err)
 	}
-	srv, err := r.Listen(ctx, relay.ListenOptions{Listen: rc.Listen, Token: token})
+	srv, err := r.Listen(ctx, relay.ListenOptions{Listen: rc.Listen, Token: token, AnswerTimeout: rc.AnswerTimeout.D()})
 	if err != nil {
 		_ = r.Close(ctx)
 		hc.CloseIdleConnections()
@@ -125,6 +126,7 @@ func (h *Host) registerRelayMetrics(r *relay.Relay) {
 				return 1
 			}),
 		gauge("heksher_host_relay_settings", "Settings in the relay's snapshot.", func(s relay.Stats) float64 { return float64(s.Settings) }),
+		gauge("heksher_host_relay_watchers", "Downstream watches (long polls) the relay holds now.", func(s relay.Stats) float64 { return float64(s.Watchers) }),
 		counter("heksher_host_relay_upstream_requests_total", "Requests the relay made to its upstream to mirror it.", func(s relay.Stats) uint64 { return s.UpstreamRequests }),
 		counter("heksher_host_relay_upstream_errors_total", "Mirror attempts that failed (unreachable, slow, garbage, 5xx).", func(s relay.Stats) uint64 { return s.UpstreamErrors }),
 		counter("heksher_host_relay_forwarded_total", "Downstream writes (declarations among them) forwarded upstream.", func(s relay.Stats) uint64 { return s.Forwarded }),

@@ -1,6 +1,7 @@
 package host
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -31,7 +32,7 @@ func get(t *testing.T, url string) (int, string, http.Header) {
 // status and metrics, and stops it with the rest.
 func TestRelayMode(t *testing.T) {
 	cfg := testConfig(t)
-	cfg.Relay = config.Relay{Enabled: true, Listen: "127.0.0.1:0", Interval: config.Duration(50 * time.Millisecond)}
+	cfg.Relay = config.Relay{Enabled: true, Listen: "127.0.0.1:0", Interval: config.Duration(50 * time.Millisecond), MaxWatchers: 1}
 	h := startHost(t, cfg)
 	if h.RelayURL() == "" {
 		t.Fatal("no relay URL")
@@ -56,11 +57,47 @@ func TestRelayMode(t *testing.T) {
 		t.Error("the status page does not show the relay")
 	}
 	_, metrics, _ := get(t, h.AdminURL()+"metrics")
-	for _, m := range []string{"heksher_host_relay_snapshot_age_seconds", "heksher_host_relay_upstream_up 1", "heksher_host_relay_settings 1"} {
+	for _, m := range []string{"heksher_host_relay_snapshot_age_seconds", "heksher_host_relay_upstream_up 1", "heksher_host_relay_settings 1", "heksher_host_relay_watchers 0"} {
 		if !strings.Contains(metrics, m) {
 			t.Errorf("metrics lack %q", m)
 		}
 	}
+
+	// relay.max_watchers reaches the relay: with one watch held, a second
+	// is answered at once, not held.
+	_, _, hdr := get(t, h.RelayURL()+q)
+	watch := func(ctx context.Context) (*http.Response, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.RelayURL()+q, nil)
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("If-None-Match", hdr.Get("ETag"))
+		req.Header.Set("Prefer", "wait=60")
+		return http.DefaultClient.Do(req)
+	}
+	held, release := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if resp, err := watch(held); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	eventually(t, "the first watch to be held", func() bool {
+		_, m, _ := get(t, h.AdminURL()+"metrics")
+		return strings.Contains(m, "heksher_host_relay_watchers 1")
+	})
+	resp, err := watch(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotModified || resp.Header.Get("Preference-Applied") != "" {
+		t.Errorf("a watch past relay.max_watchers: %d, Preference-Applied %q; want 304 answered at once", resp.StatusCode, resp.Header.Get("Preference-Applied"))
+	}
+	release()
+	<-done
+
 	url := h.RelayURL()
 	closeHost(t, h)
 	if _, err := http.Get(url + q); err == nil {

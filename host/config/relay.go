@@ -41,6 +41,21 @@ type Relay struct {
 	// clients: "refuse" (default, 403) or "forward". Declarations are
 	// always forwarded.
 	Writes string `yaml:"writes"`
+	// MaxWatchers caps the downstream watches (long polls) held at once;
+	// past it a watch is answered at once like a plain query. 0 means the
+	// relay's default, 10,000.
+	MaxWatchers int `yaml:"max_watchers"`
+	// MaxForwards caps the writes (declarations among them) forwarded
+	// upstream at once; the others wait their turn. 0 means 16.
+	MaxForwards int `yaml:"max_forwards"`
+	// MaxAnswer bounds the body of one upstream answer the relay reads;
+	// a larger one fails the sync and the last snapshot stays served.
+	// 0 means 256MiB.
+	MaxAnswer ByteSize `yaml:"max_answer"`
+	// AnswerTimeout bounds writing one answer to a downstream client,
+	// from its first byte (a watch's wait comes before it), so a client
+	// that never reads cannot hold the relay. 0 means 1m.
+	AnswerTimeout Duration `yaml:"answer_timeout"`
 }
 
 // withDefaults fills in the relay's defaults when it is enabled.
@@ -79,6 +94,18 @@ func (v *validator) relay(r Relay) {
 	}
 	if r.Interval < 0 {
 		v.fail("relay.interval", "must not be negative")
+	}
+	if r.MaxWatchers < 0 {
+		v.fail("relay.max_watchers", "must not be negative")
+	}
+	if r.MaxForwards < 0 {
+		v.fail("relay.max_forwards", "must not be negative")
+	}
+	if r.MaxAnswer < 0 {
+		v.fail("relay.max_answer", "must not be negative")
+	}
+	if r.AnswerTimeout < 0 {
+		v.fail("relay.answer_timeout", "must not be negative")
 	}
 	switch r.Writes {
 	case "", "refuse", "forward":

@@ -24,6 +24,10 @@ func TestRelayErrors(t *testing.T) {
 		{"bad upstream", "relay:\n  upstream: heksher:8888\n", 2, "relay.upstream", "want an http"},
 		{"bad writes", "relay:\n  writes: allow\n", 2, "relay.writes", "refuse or forward"},
 		{"negative interval", "relay:\n  interval: -1s\n", 2, "relay.interval", "negative"},
+		{"negative max_watchers", "relay:\n  max_watchers: -1\n", 2, "relay.max_watchers", "negative"},
+		{"negative max_forwards", "relay:\n  max_forwards: -5\n", 2, "relay.max_forwards", "negative"},
+		{"negative answer_timeout", "relay:\n  answer_timeout: -1s\n", 2, "relay.answer_timeout", "negative"},
+		{"bad max_answer", "relay:\n  max_answer: lots\n", 2, "relay.max_answer", ""},
 		{"unknown field", "relay:\n  enabled: true\n  intervall: 1s\n", 3, "relay.intervall", "unknown field"},
 		{"wrong type", "relay:\n  enabled: sure\n", 2, "relay.enabled", "want true or false"},
 	}
