@@ -87,6 +87,7 @@ func (h *Host) serviceState(ss *admin.ServiceStatus) {
 	}
 	st := h.client.Status()
 	ss.ConsecutiveFailures, ss.LastSuccess = st.ConsecutiveFailures, st.LastSuccess
+	ss.Missing = st.Missing
 	if st.LastError != nil {
 		ss.LastError = st.LastError.Error()
 	}

@@ -85,6 +85,10 @@ type ServiceStatus struct {
 	ConsecutiveFailures int       `json:"consecutive_failures"`
 	LastSuccess         time.Time `json:"last_success,omitzero"`
 	LastError           string    `json:"last_error,omitempty"`
+	// Missing lists the settings the host tracks that the service says do
+	// not exist (deleted there): they keep their last values and are left
+	// out of the queries until declared again.
+	Missing []string `json:"missing_settings,omitempty"`
 }
 
 // UpdateStatus describes the last update attempt, with running totals.

@@ -213,6 +213,7 @@ form.context input{width:9em}
 {{- else if eq .State "defaults"}}<strong>Serving defaults</strong>Nothing has been received from the service and no snapshot was saved: every value is its local default{{if .ConsecutiveFailures}}; {{.ConsecutiveFailures}} failed update{{if ne .ConsecutiveFailures 1}}s{{end}} since {{when .FailingSince}}{{end}}.
 {{- else}}<strong>Starting</strong>Waiting for the first update (at most the start-up timeout).{{end}}
 {{- if .LastError}}<br>Last error: <code id="banner-error">{{.LastError}}</code>{{end}}
+{{- if .Missing}}<br><span id="banner-missing">Missing on the service (deleted?), serving their last values: {{range $i, $n := .Missing}}{{if $i}}, {{end}}<code>{{$n}}</code>{{end}}</span>{{end}}
 </div>{{end}}
 <p id="refresh">As of {{when .Time}}. {{if .Paused}}Not refreshing: <a href="{{.ResumeURL}}">refresh every {{.Refresh}}s</a>.{{else}}This page refreshes every {{.Refresh}}s (<a href="{{.PauseURL}}">pause</a>).{{end}}</p>
 
