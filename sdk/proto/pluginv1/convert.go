@@ -218,20 +218,11 @@ func FromManifest(m pluginapi.Manifest) (*InitResponse, error) {
 	for _, k := range m.Subscriptions.Kinds() {
 		out.Subscriptions = append(out.Subscriptions, k.String())
 	}
-	for _, d := range m.Declarations {
-		w := &Declaration{
-			Name: d.Name, Type: d.Type, ConfigurableFeatures: d.ConfigurableFeatures,
-			DefaultJson: d.Default, Version: d.Version,
-		}
-		if d.Metadata != nil {
-			b, err := json.Marshal(d.Metadata)
-			if err != nil {
-				return nil, fmt.Errorf("pluginv1: metadata of setting %q: %w", d.Name, err)
-			}
-			w.MetadataJson = b
-		}
-		out.Declarations = append(out.Declarations, w)
+	ds, err := FromDeclarations(m.Declarations)
+	if err != nil {
+		return nil, err
 	}
+	out.Declarations = ds
 	return out, nil
 }
 
@@ -258,9 +249,49 @@ func (r *InitResponse) ToManifest() (pluginapi.Manifest, error) {
 		}
 		m.Subscriptions |= event.SetOf(k)
 	}
-	for i, d := range r.GetDeclarations() {
+	ds, err := ToDeclarations(r.GetDeclarations())
+	if err != nil {
+		return pluginapi.Manifest{}, err
+	}
+	m.Declarations = ds
+	return m, nil
+}
+
+// FromDeclarations converts declarations to their wire form, as
+// [FromManifest] and the Settings service's Declare call send them.
+//
+// # Errors
+//
+// Metadata that does not encode as JSON.
+func FromDeclarations(ds []pluginapi.Declaration) ([]*Declaration, error) {
+	var out []*Declaration
+	for _, d := range ds {
+		w := &Declaration{
+			Name: d.Name, Type: d.Type, ConfigurableFeatures: d.ConfigurableFeatures,
+			DefaultJson: d.Default, Version: d.Version,
+		}
+		if d.Metadata != nil {
+			b, err := json.Marshal(d.Metadata)
+			if err != nil {
+				return nil, fmt.Errorf("pluginv1: metadata of setting %q: %w", d.Name, err)
+			}
+			w.MetadataJson = b
+		}
+		out = append(out, w)
+	}
+	return out, nil
+}
+
+// ToDeclarations is the inverse of [FromDeclarations].
+//
+// # Errors
+//
+// A declaration without a name, or metadata that is not a JSON object.
+func ToDeclarations(ds []*Declaration) ([]pluginapi.Declaration, error) {
+	var out []pluginapi.Declaration
+	for i, d := range ds {
 		if d.GetName() == "" {
-			return pluginapi.Manifest{}, fmt.Errorf("pluginv1: declaration %d has no name", i)
+			return nil, fmt.Errorf("pluginv1: declaration %d has no name", i)
 		}
 		decl := pluginapi.Declaration{
 			Name: d.GetName(), Type: d.GetType(), ConfigurableFeatures: d.GetConfigurableFeatures(),
@@ -268,12 +299,12 @@ func (r *InitResponse) ToManifest() (pluginapi.Manifest, error) {
 		}
 		if len(d.GetMetadataJson()) > 0 {
 			if err := json.Unmarshal(d.GetMetadataJson(), &decl.Metadata); err != nil {
-				return pluginapi.Manifest{}, fmt.Errorf("pluginv1: metadata of setting %q: %w", d.GetName(), err)
+				return nil, fmt.Errorf("pluginv1: metadata of setting %q: %w", d.GetName(), err)
 			}
 		}
-		m.Declarations = append(m.Declarations, decl)
+		out = append(out, decl)
 	}
-	return m, nil
+	return out, nil
 }
 
 // FromFeatures converts lookup features to their wire form.

@@ -1365,6 +1365,86 @@ func (*DeliverResponse) Descriptor() ([]byte, []int) {
 	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{15}
 }
 
+type DeclareRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Declarations  []*Declaration         `protobuf:"bytes,1,rep,name=declarations,proto3" json:"declarations,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeclareRequest) Reset() {
+	*x = DeclareRequest{}
+	mi := &file_pluginv1_plugin_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeclareRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeclareRequest) ProtoMessage() {}
+
+func (x *DeclareRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_pluginv1_plugin_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeclareRequest.ProtoReflect.Descriptor instead.
+func (*DeclareRequest) Descriptor() ([]byte, []int) {
+	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *DeclareRequest) GetDeclarations() []*Declaration {
+	if x != nil {
+		return x.Declarations
+	}
+	return nil
+}
+
+type DeclareResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeclareResponse) Reset() {
+	*x = DeclareResponse{}
+	mi := &file_pluginv1_plugin_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeclareResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeclareResponse) ProtoMessage() {}
+
+func (x *DeclareResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_pluginv1_plugin_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeclareResponse.ProtoReflect.Descriptor instead.
+func (*DeclareResponse) Descriptor() ([]byte, []int) {
+	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{17}
+}
+
 type Feature struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -1375,7 +1455,7 @@ type Feature struct {
 
 func (x *Feature) Reset() {
 	*x = Feature{}
-	mi := &file_pluginv1_plugin_proto_msgTypes[16]
+	mi := &file_pluginv1_plugin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1387,7 +1467,7 @@ func (x *Feature) String() string {
 func (*Feature) ProtoMessage() {}
 
 func (x *Feature) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginv1_plugin_proto_msgTypes[16]
+	mi := &file_pluginv1_plugin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1400,7 +1480,7 @@ func (x *Feature) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Feature.ProtoReflect.Descriptor instead.
 func (*Feature) Descriptor() ([]byte, []int) {
-	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{16}
+	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Feature) GetName() string {
@@ -1427,7 +1507,7 @@ type LookupRequest struct {
 
 func (x *LookupRequest) Reset() {
 	*x = LookupRequest{}
-	mi := &file_pluginv1_plugin_proto_msgTypes[17]
+	mi := &file_pluginv1_plugin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1439,7 +1519,7 @@ func (x *LookupRequest) String() string {
 func (*LookupRequest) ProtoMessage() {}
 
 func (x *LookupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginv1_plugin_proto_msgTypes[17]
+	mi := &file_pluginv1_plugin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1452,7 +1532,7 @@ func (x *LookupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LookupRequest.ProtoReflect.Descriptor instead.
 func (*LookupRequest) Descriptor() ([]byte, []int) {
-	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{17}
+	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *LookupRequest) GetSetting() string {
@@ -1482,7 +1562,7 @@ type LookupResponse struct {
 
 func (x *LookupResponse) Reset() {
 	*x = LookupResponse{}
-	mi := &file_pluginv1_plugin_proto_msgTypes[18]
+	mi := &file_pluginv1_plugin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1494,7 +1574,7 @@ func (x *LookupResponse) String() string {
 func (*LookupResponse) ProtoMessage() {}
 
 func (x *LookupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginv1_plugin_proto_msgTypes[18]
+	mi := &file_pluginv1_plugin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1507,7 +1587,7 @@ func (x *LookupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LookupResponse.ProtoReflect.Descriptor instead.
 func (*LookupResponse) Descriptor() ([]byte, []int) {
-	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{18}
+	return file_pluginv1_plugin_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *LookupResponse) GetValueJson() []byte {
@@ -1640,7 +1720,10 @@ const file_pluginv1_plugin_proto_rawDesc = "" +
 	"\x0fsetting_changed\x18\r \x01(\v2!.heksher.plugin.v1.SettingChangedH\x00R\x0esettingChanged\x126\n" +
 	"\aclosing\x18\x0e \x01(\v2\x1a.heksher.plugin.v1.ClosingH\x00R\aclosingB\a\n" +
 	"\x05event\"\x11\n" +
-	"\x0fDeliverResponse\"3\n" +
+	"\x0fDeliverResponse\"T\n" +
+	"\x0eDeclareRequest\x12B\n" +
+	"\fdeclarations\x18\x01 \x03(\v2\x1e.heksher.plugin.v1.DeclarationR\fdeclarations\"\x11\n" +
+	"\x0fDeclareResponse\"3\n" +
 	"\aFeature\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value\"a\n" +
@@ -1673,9 +1756,10 @@ const file_pluginv1_plugin_proto_rawDesc = "" +
 	"\x0fORIGIN_DEFAULTS\x10\x032\x9d\x01\n" +
 	"\x06Plugin\x12G\n" +
 	"\x04Init\x12\x1e.heksher.plugin.v1.InitRequest\x1a\x1f.heksher.plugin.v1.InitResponse\x12J\n" +
-	"\aDeliver\x12\x1b.heksher.plugin.v1.Delivery\x1a\".heksher.plugin.v1.DeliverResponse2Y\n" +
+	"\aDeliver\x12\x1b.heksher.plugin.v1.Delivery\x1a\".heksher.plugin.v1.DeliverResponse2\xab\x01\n" +
 	"\bSettings\x12M\n" +
-	"\x06Lookup\x12 .heksher.plugin.v1.LookupRequest\x1a!.heksher.plugin.v1.LookupResponseB;Z9github.com/heksher-go/heksher/sdk/proto/pluginv1;pluginv1b\x06proto3"
+	"\x06Lookup\x12 .heksher.plugin.v1.LookupRequest\x1a!.heksher.plugin.v1.LookupResponse\x12P\n" +
+	"\aDeclare\x12!.heksher.plugin.v1.DeclareRequest\x1a\".heksher.plugin.v1.DeclareResponseB;Z9github.com/heksher-go/heksher/sdk/proto/pluginv1;pluginv1b\x06proto3"
 
 var (
 	file_pluginv1_plugin_proto_rawDescOnce sync.Once
@@ -1690,7 +1774,7 @@ func file_pluginv1_plugin_proto_rawDescGZIP() []byte {
 }
 
 var file_pluginv1_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_pluginv1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_pluginv1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_pluginv1_plugin_proto_goTypes = []any{
 	(ClosingReason)(0),       // 0: heksher.plugin.v1.ClosingReason
 	(Source)(0),              // 1: heksher.plugin.v1.Source
@@ -1711,9 +1795,11 @@ var file_pluginv1_plugin_proto_goTypes = []any{
 	(*Closing)(nil),          // 16: heksher.plugin.v1.Closing
 	(*Delivery)(nil),         // 17: heksher.plugin.v1.Delivery
 	(*DeliverResponse)(nil),  // 18: heksher.plugin.v1.DeliverResponse
-	(*Feature)(nil),          // 19: heksher.plugin.v1.Feature
-	(*LookupRequest)(nil),    // 20: heksher.plugin.v1.LookupRequest
-	(*LookupResponse)(nil),   // 21: heksher.plugin.v1.LookupResponse
+	(*DeclareRequest)(nil),   // 19: heksher.plugin.v1.DeclareRequest
+	(*DeclareResponse)(nil),  // 20: heksher.plugin.v1.DeclareResponse
+	(*Feature)(nil),          // 21: heksher.plugin.v1.Feature
+	(*LookupRequest)(nil),    // 22: heksher.plugin.v1.LookupRequest
+	(*LookupResponse)(nil),   // 23: heksher.plugin.v1.LookupResponse
 }
 var file_pluginv1_plugin_proto_depIdxs = []int32{
 	6,  // 0: heksher.plugin.v1.InitResponse.declarations:type_name -> heksher.plugin.v1.Declaration
@@ -1735,21 +1821,24 @@ var file_pluginv1_plugin_proto_depIdxs = []int32{
 	14, // 16: heksher.plugin.v1.Delivery.update_error:type_name -> heksher.plugin.v1.UpdateError
 	15, // 17: heksher.plugin.v1.Delivery.setting_changed:type_name -> heksher.plugin.v1.SettingChanged
 	16, // 18: heksher.plugin.v1.Delivery.closing:type_name -> heksher.plugin.v1.Closing
-	19, // 19: heksher.plugin.v1.LookupRequest.features:type_name -> heksher.plugin.v1.Feature
-	1,  // 20: heksher.plugin.v1.LookupResponse.source:type_name -> heksher.plugin.v1.Source
-	7,  // 21: heksher.plugin.v1.LookupResponse.conditions:type_name -> heksher.plugin.v1.Condition
-	2,  // 22: heksher.plugin.v1.LookupResponse.origin:type_name -> heksher.plugin.v1.Origin
-	3,  // 23: heksher.plugin.v1.Plugin.Init:input_type -> heksher.plugin.v1.InitRequest
-	17, // 24: heksher.plugin.v1.Plugin.Deliver:input_type -> heksher.plugin.v1.Delivery
-	20, // 25: heksher.plugin.v1.Settings.Lookup:input_type -> heksher.plugin.v1.LookupRequest
-	4,  // 26: heksher.plugin.v1.Plugin.Init:output_type -> heksher.plugin.v1.InitResponse
-	18, // 27: heksher.plugin.v1.Plugin.Deliver:output_type -> heksher.plugin.v1.DeliverResponse
-	21, // 28: heksher.plugin.v1.Settings.Lookup:output_type -> heksher.plugin.v1.LookupResponse
-	26, // [26:29] is the sub-list for method output_type
-	23, // [23:26] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	6,  // 19: heksher.plugin.v1.DeclareRequest.declarations:type_name -> heksher.plugin.v1.Declaration
+	21, // 20: heksher.plugin.v1.LookupRequest.features:type_name -> heksher.plugin.v1.Feature
+	1,  // 21: heksher.plugin.v1.LookupResponse.source:type_name -> heksher.plugin.v1.Source
+	7,  // 22: heksher.plugin.v1.LookupResponse.conditions:type_name -> heksher.plugin.v1.Condition
+	2,  // 23: heksher.plugin.v1.LookupResponse.origin:type_name -> heksher.plugin.v1.Origin
+	3,  // 24: heksher.plugin.v1.Plugin.Init:input_type -> heksher.plugin.v1.InitRequest
+	17, // 25: heksher.plugin.v1.Plugin.Deliver:input_type -> heksher.plugin.v1.Delivery
+	22, // 26: heksher.plugin.v1.Settings.Lookup:input_type -> heksher.plugin.v1.LookupRequest
+	19, // 27: heksher.plugin.v1.Settings.Declare:input_type -> heksher.plugin.v1.DeclareRequest
+	4,  // 28: heksher.plugin.v1.Plugin.Init:output_type -> heksher.plugin.v1.InitResponse
+	18, // 29: heksher.plugin.v1.Plugin.Deliver:output_type -> heksher.plugin.v1.DeliverResponse
+	23, // 30: heksher.plugin.v1.Settings.Lookup:output_type -> heksher.plugin.v1.LookupResponse
+	20, // 31: heksher.plugin.v1.Settings.Declare:output_type -> heksher.plugin.v1.DeclareResponse
+	28, // [28:32] is the sub-list for method output_type
+	24, // [24:28] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_pluginv1_plugin_proto_init() }
@@ -1770,7 +1859,7 @@ func file_pluginv1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pluginv1_plugin_proto_rawDesc), len(file_pluginv1_plugin_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   19,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

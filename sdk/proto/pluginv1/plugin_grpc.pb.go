@@ -180,7 +180,8 @@ var Plugin_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
-	Settings_Lookup_FullMethodName = "/heksher.plugin.v1.Settings/Lookup"
+	Settings_Lookup_FullMethodName  = "/heksher.plugin.v1.Settings/Lookup"
+	Settings_Declare_FullMethodName = "/heksher.plugin.v1.Settings/Declare"
 )
 
 // SettingsClient is the client API for Settings service.
@@ -193,6 +194,15 @@ type SettingsClient interface {
 	// NOT_FOUND (unknown setting), PERMISSION_DENIED (not declared by this
 	// plugin), INVALID_ARGUMENT (bad context).
 	Lookup(ctx context.Context, in *LookupRequest, opts ...grpc.CallOption) (*LookupResponse, error)
+	// Declare hands the host declarations while the plugin's Init runs, so
+	// that lookups in the same Init find them (answered with the service's
+	// value, the snapshot's or the default, as LookupResponse.origin says).
+	// They count as the plugin's manifest too; repeating them in
+	// InitResponse.declarations is fine. Errors: FAILED_PRECONDITION once Init
+	// has returned (declarations are fixed when the plugin loads),
+	// INVALID_ARGUMENT (a malformed declaration). A host built before the call
+	// existed answers UNIMPLEMENTED.
+	Declare(ctx context.Context, in *DeclareRequest, opts ...grpc.CallOption) (*DeclareResponse, error)
 }
 
 type settingsClient struct {
@@ -213,6 +223,16 @@ func (c *settingsClient) Lookup(ctx context.Context, in *LookupRequest, opts ...
 	return out, nil
 }
 
+func (c *settingsClient) Declare(ctx context.Context, in *DeclareRequest, opts ...grpc.CallOption) (*DeclareResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeclareResponse)
+	err := c.cc.Invoke(ctx, Settings_Declare_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SettingsServer is the server API for Settings service.
 // All implementations must embed UnimplementedSettingsServer
 // for forward compatibility.
@@ -223,6 +243,15 @@ type SettingsServer interface {
 	// NOT_FOUND (unknown setting), PERMISSION_DENIED (not declared by this
 	// plugin), INVALID_ARGUMENT (bad context).
 	Lookup(context.Context, *LookupRequest) (*LookupResponse, error)
+	// Declare hands the host declarations while the plugin's Init runs, so
+	// that lookups in the same Init find them (answered with the service's
+	// value, the snapshot's or the default, as LookupResponse.origin says).
+	// They count as the plugin's manifest too; repeating them in
+	// InitResponse.declarations is fine. Errors: FAILED_PRECONDITION once Init
+	// has returned (declarations are fixed when the plugin loads),
+	// INVALID_ARGUMENT (a malformed declaration). A host built before the call
+	// existed answers UNIMPLEMENTED.
+	Declare(context.Context, *DeclareRequest) (*DeclareResponse, error)
 	mustEmbedUnimplementedSettingsServer()
 }
 
@@ -235,6 +264,9 @@ type UnimplementedSettingsServer struct{}
 
 func (UnimplementedSettingsServer) Lookup(context.Context, *LookupRequest) (*LookupResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Lookup not implemented")
+}
+func (UnimplementedSettingsServer) Declare(context.Context, *DeclareRequest) (*DeclareResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Declare not implemented")
 }
 func (UnimplementedSettingsServer) mustEmbedUnimplementedSettingsServer() {}
 func (UnimplementedSettingsServer) testEmbeddedByValue()                  {}
@@ -275,6 +307,24 @@ func _Settings_Lookup_Handler(srv interface{}, ctx context.Context, dec func(int
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Settings_Declare_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeclareRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SettingsServer).Declare(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Settings_Declare_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SettingsServer).Declare(ctx, req.(*DeclareRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Settings_ServiceDesc is the grpc.ServiceDesc for Settings service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -285,6 +335,10 @@ var Settings_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Lookup",
 			Handler:    _Settings_Lookup_Handler,
+		},
+		{
+			MethodName: "Declare",
+			Handler:    _Settings_Declare_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
