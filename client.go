@@ -60,6 +60,8 @@ type Client struct {
 	canonical map[string]string         // the service's canonical name → the declared name (renames)
 	conflicts map[string]*ConflictError // declarations the service answered with 409, by name
 	missing   map[string]struct{}       // tracked names the service's query said are not setting names (missing.go)
+	missingAt time.Time                 // when the missing names were last marked or asked about
+	recheck   time.Duration             // how often missing names are asked about again; 0: missingRecheck
 	queue     []settingHandle           // declaration queue (FIFO)
 	declBusy  bool                      // a declaration is in flight
 	inFlight  settingHandle             // the setting being declared

@@ -135,7 +135,8 @@
 // others: the service's 404 naming it marks it missing ([Client.Status]
 // lists it; one OnUpdateError carries a [MissingSettingsError]), it keeps its
 // last values and leaves the query, which is sent again at once. Declaring
-// the name again brings it back.
+// the name again, Track, or a recheck once a minute that finds it on the
+// service brings it back.
 //
 // # Logging
 //

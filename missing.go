@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/heksher-go/heksher/event"
 )
@@ -16,8 +17,16 @@ import (
 // setting again. The client instead reads the names that answer lists,
 // marks those settings missing on the service (they keep their last values:
 // a bad answer loses nothing), leaves them out of its queries and asks
-// again at once. A later declaration of the name, or Track and
-// TrackAllSettings finding it on the service again, brings it back.
+// again at once. A later declaration of the name, Track and
+// TrackAllSettings finding it on the service again, or a query naming it
+// again once a minute (missingRecheck) that the service answers, brings it
+// back.
+
+// missingRecheck is how often the names missing on the service are asked
+// about again, in case the service has them again (a deployment declared
+// them anew, say): one query naming them, answered 404 while they are still
+// missing, and the retry.
+const missingRecheck = time.Minute
 
 // notSettingNamesPrefix begins the service's answer to a query naming a
 // setting it does not know (API v1 §7).
@@ -114,6 +123,7 @@ func (c *Client) markMissing(names []string, answer error) []string {
 			fresh = append(fresh, n)
 		}
 	}
+	c.missingAt = time.Now()
 	failures, lastSuccess := c.status.ConsecutiveFailures+1, c.status.LastSuccess
 	query := c.queryNamesLocked()
 	c.mu.Unlock()
@@ -142,4 +152,36 @@ func (c *Client) rejoinLocked(name string) {
 	c.etag = ""        // the query changes: ask for the whole answer
 	c.endWatchLocked() // a watch of the old query would not bring its values
 	c.log.Info("heksher: a setting missing on the service is known to it again; it rejoins the query", "setting", name)
+}
+
+// recheckMissingLocked reports whether an update should name the settings
+// missing on the service again (every missingRecheck), and notes the time.
+// c.mu must be held.
+func (c *Client) recheckMissingLocked(now time.Time) bool {
+	every := c.recheck
+	if every <= 0 {
+		every = missingRecheck
+	}
+	if len(c.missing) == 0 || now.Sub(c.missingAt) < every {
+		return false
+	}
+	c.missingAt = now
+	return true
+}
+
+// answeredMissing brings back the settings missing on the service that a
+// successful update named: the service has them again. Only the update
+// loop calls it.
+func (c *Client) answeredMissing(names []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.missing) == 0 {
+		return
+	}
+	for _, n := range names {
+		if _, ok := c.missing[n]; ok {
+			delete(c.missing, n) // the answer just applied named it: no new query needed
+			c.log.Info("heksher: a setting missing on the service is known to it again; it rejoins the query", "setting", n)
+		}
+	}
 }

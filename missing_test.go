@@ -284,3 +284,55 @@ func TestMissing_TrackedByNameRejoins(t *testing.T) {
 		t.Fatalf("b = %s, %v; want 4", r.Value, err)
 	}
 }
+
+// A setting declared anew on the service by someone else (another instance
+// of the application, say) rejoins the query at the next recheck, and a
+// recheck while it is still missing says nothing again.
+func TestMissing_RecheckedPeriodically(t *testing.T) {
+	srv := missingServer(t)
+	freshMain(t)
+	mustSetting(t, "a", Int(), []string{"user"}, int64(0))
+	b := mustSetting(t, "b", Int(), []string{"user"}, int64(0))
+	h := newRecHook()
+	lc, log := newLogCapture()
+	c, err := NewClient(srv.URL, 20*time.Millisecond, []string{"user"}, WithLogger(log), WithHooks(h), withWatchWait(200*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	c.recheck = 30 * time.Millisecond
+	if err := c.TrackContexts(map[string][]string{"user": {TrackAll}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetAsMain(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.DeleteSetting("b"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "b missing", func() bool { return len(c.Status().Missing) == 1 })
+	checked := func() int {
+		n := 0
+		for _, r := range srv.Requests() {
+			if r.Path == "/"+wire.PathQuery && slices.Contains(strings.Split(r.Query.Get("settings"), ","), "b") {
+				n++
+			}
+		}
+		return n
+	}
+	before := checked()
+	waitFor(t, "two rechecks", func() bool { return checked() >= before+2 })
+	if n := lc.count(slog.LevelWarn, "does not know this setting"); n != 1 {
+		t.Fatalf("%d warnings after rechecks, want 1", n)
+	}
+	if err := srv.Declare(hekshertest.Setting{Name: "b", Type: "int", Default: 1, ConfigurableFeatures: []string{"user"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.AddRule("b", map[string]string{"user": "v"}, 6); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "b's rule after a recheck", func() bool { return mustGet(t, b, map[string]string{"user": "v"}) == 6 })
+	if got := c.Status().Missing; len(got) != 0 {
+		t.Fatalf("Missing = %q", got)
+	}
+}

@@ -61,8 +61,8 @@ type Status struct {
 	// Missing lists, sorted, the tracked settings the service said do not
 	// exist (a query answered 404 "the following are not setting names",
 	// after the setting was deleted there, say): they keep their last
-	// values and are left out of the queries until declared again (see
-	// [MissingSettingsError]).
+	// values and are left out of the queries until declared again or found
+	// on the service again (see [MissingSettingsError]).
 	Missing []string
 }
 

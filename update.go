@@ -145,6 +145,11 @@ func (c *Client) attemptWith(ctx context.Context, wait time.Duration) (res apply
 	number := c.attempts
 	names := c.queryNamesLocked()
 	etag, chunks := c.etag, c.chunks
+	if c.recheckMissingLocked(time.Now()) {
+		// Ask about the settings missing on the service again: a plain
+		// query naming every tracked setting.
+		names, etag, chunks, wait = sortedKeys(c.tracked), "", nil, 0
+	}
 	rctx := ctx
 	if wait > 0 && (etag == "" || len(c.trigger) > 0) {
 		wait = 0 // nothing to differ from, or a Reload waits: a plain query
@@ -178,6 +183,9 @@ func (c *Client) attemptWith(ctx context.Context, wait time.Duration) (res apply
 		if gone != nil {
 			c.markMissing(gone, err) // the next update leaves them out; this one failed
 		}
+	}
+	if err == nil {
+		c.answeredMissing(names)
 	}
 	if err != nil && c.cfg.degraded && ctx.Err() == nil {
 		// A degraded start serves the last saved answer until the service
