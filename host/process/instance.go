@@ -163,6 +163,9 @@ func (p *Plugin) handshake(ctx context.Context, inst *instance) error {
 	resp, err := inst.rpc.Init(ctx, &pluginv1.InitRequest{
 		SettingsBrokerId: inst.brokerID, ConfigJson: p.cfg.Config, Name: p.cfg.Name,
 	})
+	// Declarations made by Declare during Init join the manifest; Declare
+	// is refused from here on.
+	early := srv.endInit()
 	if err != nil {
 		// gRPC reports a passed deadline as soon as the clock shows it,
 		// which on a loaded machine can be before ctx's own timer has
@@ -177,7 +180,7 @@ func (p *Plugin) handshake(ctx context.Context, inst *instance) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrInit, err)
 	}
-	inst.manifest = m
+	inst.manifest = withDeclared(m, early)
 	p.log.Debug("plugin process ready", "pid", inst.pid(), "handshake", handshook.Sub(inst.started),
 		"init", time.Since(handshook))
 	return nil

@@ -3,6 +3,7 @@ package plugin
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 
 	"github.com/heksher-go/heksher/event"
@@ -71,6 +72,33 @@ type InitRequest struct {
 	Settings *Settings
 	// Logger writes to the host's log under the plugin's name.
 	Logger *slog.Logger
+
+	// declarer receives Declare's declarations; nil in an InitRequest not
+	// made by the SDK.
+	declarer *initDeclarer
+}
+
+// Declare hands decls to the host at once, while Init runs, so that Init's
+// own lookups of them (through Settings) are answered with the service's
+// value, the host's snapshot's or the default, as [pluginapi.Value.Origin]
+// says; without it a plugin's very first Init finds its settings not found,
+// since the host learns the manifest only when Init returns. The
+// declarations count as the manifest's: Init need not return them again
+// (returning them too is fine). Without a deadline in ctx the call is
+// bounded by [DefaultLookupTimeout].
+//
+// # Errors
+//
+// After Init has returned, Declare fails: a plugin's declarations are
+// fixed when it loads. A malformed declaration (no name or type, a default
+// that is not JSON) is refused. A host built before the call existed
+// refuses it too (the declarations still join the manifest, but Init's
+// lookups do not find them). Transport errors are returned wrapped.
+func (r InitRequest) Declare(ctx context.Context, decls ...pluginapi.Declaration) error {
+	if r.declarer == nil {
+		return errors.New("plugin: declare: this InitRequest was not made by the SDK's Init")
+	}
+	return r.declarer.declare(ctx, decls)
 }
 
 // Base is a no-op [Plugin] to embed: Init returns an empty manifest and

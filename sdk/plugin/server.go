@@ -78,10 +78,13 @@ func (s *server) Init(ctx context.Context, req *pluginv1.InitRequest) (*pluginv1
 		return nil, err
 	}
 	defer s.release()
+	client := pluginv1.NewSettingsClient(conn)
+	decl := &initDeclarer{client: client}
 	m, err := s.impl.Init(ctx, InitRequest{
-		Name: req.GetName(), Config: cfg, Settings: NewSettings(pluginv1.NewSettingsClient(conn)),
-		Logger: s.logger,
+		Name: req.GetName(), Config: cfg, Settings: NewSettings(client),
+		Logger: s.logger, declarer: decl,
 	})
+	m = decl.end(m)
 	if err != nil {
 		return nil, status.Errorf(codes.Unknown, "init: %v", err)
 	}

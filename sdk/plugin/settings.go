@@ -3,8 +3,13 @@ package plugin
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"sync"
 	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/heksher-go/heksher/pluginapi"
 	"github.com/heksher-go/heksher/sdk/proto/pluginv1"
@@ -29,6 +34,73 @@ type Settings struct {
 // service themselves.
 func NewSettings(client pluginv1.SettingsClient) *Settings {
 	return &Settings{client: client}
+}
+
+// initDeclarer sends the declarations [InitRequest.Declare] makes while
+// Init runs, and keeps them for Init's manifest.
+type initDeclarer struct {
+	client pluginv1.SettingsClient
+
+	mu       sync.Mutex
+	done     bool
+	declared []pluginapi.Declaration
+}
+
+func (d *initDeclarer) declare(ctx context.Context, decls []pluginapi.Declaration) error {
+	d.mu.Lock()
+	if d.done {
+		d.mu.Unlock()
+		return errors.New("plugin: declare: only while Init runs: the plugin's declarations are fixed when it loads")
+	}
+	d.mu.Unlock()
+	ws, err := pluginv1.FromDeclarations(decls)
+	if err != nil {
+		return fmt.Errorf("plugin: declare: %w", err)
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultLookupTimeout)
+		defer cancel()
+	}
+	_, err = d.client.Declare(ctx, &pluginv1.DeclareRequest{Declarations: ws})
+	if st, ok := status.FromError(err); ok && st.Code() == codes.InvalidArgument {
+		return fmt.Errorf("plugin: declare: the host refuses it: %s", st.Message())
+	}
+	d.mu.Lock()
+	if !d.done {
+		d.declared = append(d.declared, decls...)
+	}
+	d.mu.Unlock()
+	if err != nil {
+		if st, ok := status.FromError(err); ok && st.Code() == codes.Unimplemented {
+			return fmt.Errorf("plugin: declare: the host is older than the call (the declarations join the manifest, but Init's lookups do not find them): %w", err)
+		}
+		return fmt.Errorf("plugin: declare: %w", err)
+	}
+	return nil
+}
+
+// end refuses declarations from now on and returns m with those made while
+// Init ran that m does not name already.
+func (d *initDeclarer) end(m pluginapi.Manifest) pluginapi.Manifest {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.done = true
+	if len(d.declared) == 0 {
+		return m
+	}
+	names := make(map[string]bool, len(m.Declarations))
+	for _, x := range m.Declarations {
+		names[x.Name] = true
+	}
+	m.Declarations = append([]pluginapi.Declaration(nil), m.Declarations...)
+	for _, x := range d.declared {
+		if !names[x.Name] {
+			names[x.Name] = true
+			m.Declarations = append(m.Declarations, x)
+		}
+	}
+	return m
 }
 
 // Lookup resolves setting for the given feature values, as the host does for

@@ -45,6 +45,11 @@ type config struct {
 	// it returns, and record the answer, so that a test can tell the
 	// process had a working connection to the host before any event.
 	InitLookup bool `json:"init_lookup"`
+	// InitDeclare makes Init declare "test.limit" by InitRequest.Declare
+	// before that lookup and leave it out of the manifest it returns; the
+	// first setting_changed then tries to Declare again and records the
+	// error ("late_declare").
+	InitDeclare bool `json:"init_declare"`
 	// HangInit makes Init record its pid and then block forever, ignoring
 	// its deadline.
 	HangInit bool `json:"hang_init"`
@@ -66,6 +71,8 @@ type testPlugin struct {
 	cfg      config
 	settings *plugin.Settings
 	bare     pluginv1.SettingsClient
+	initReq  plugin.InitRequest
+	late     sync.Once
 }
 
 // record is one line of the record file.
@@ -95,6 +102,8 @@ type record struct {
 	// and the value, when it succeeded.
 	InitOrigin string          `json:"init_origin,omitempty"`
 	InitValue  json.RawMessage `json:"init_value,omitempty"`
+	// InitDeclare is what InitRequest.Declare returned: "ok" or the error.
+	InitDeclare string `json:"init_declare,omitempty"`
 	// Bench results, nanoseconds per call.
 	BrokerNS float64 `json:"broker_ns,omitempty"`
 	BareNS   float64 `json:"bare_ns,omitempty"`
@@ -147,8 +156,18 @@ func (p *testPlugin) Init(ctx context.Context, req plugin.InitRequest) (pluginap
 		select {} // never looks at ctx
 	}
 	p.settings = req.Settings
-	var initLookup, initOrigin string
+	limit := pluginapi.Declaration{
+		Name: "test.limit", Type: "int", ConfigurableFeatures: []string{"env"}, Default: json.RawMessage("7"),
+	}
+	var initLookup, initOrigin, initDeclare string
 	var initValue json.RawMessage
+	if p.cfg.InitDeclare {
+		p.initReq = req
+		initDeclare = "ok"
+		if err := req.Declare(ctx, limit); err != nil {
+			initDeclare = err.Error()
+		}
+	}
 	if p.cfg.InitLookup {
 		v, err := p.settings.Lookup(ctx, "test.limit")
 		initLookup = outcome(v, err)
@@ -159,9 +178,9 @@ func (p *testPlugin) Init(ctx context.Context, req plugin.InitRequest) (pluginap
 	req.Logger.Info("test plugin initialised", "pid", hostPID())
 	m := pluginapi.Manifest{
 		Subscriptions: event.All,
-		Declarations: []pluginapi.Declaration{{
-			Name: "test.limit", Type: "int", ConfigurableFeatures: []string{"env"}, Default: json.RawMessage("7"),
-		}},
+	}
+	if !p.cfg.InitDeclare {
+		m.Declarations = []pluginapi.Declaration{limit}
 	}
 	m.Settings = []string{pluginapi.AllSettings}
 	if p.cfg.Settings != nil {
@@ -178,7 +197,7 @@ func (p *testPlugin) Init(ctx context.Context, req plugin.InitRequest) (pluginap
 		}
 	}
 	return m, p.write(record{What: "init", Config: req.Config, Name: req.Name, Args: os.Args[1:], Env: os.Environ(),
-		InitLookup: initLookup, InitOrigin: initOrigin, InitValue: initValue})
+		InitLookup: initLookup, InitOrigin: initOrigin, InitValue: initValue, InitDeclare: initDeclare})
 }
 
 func (p *testPlugin) log(what string, d plugin.Delivery, e any) error {
@@ -219,6 +238,19 @@ func (p *testPlugin) OnClosing(_ context.Context, d plugin.Delivery, e *event.Cl
 var sink int
 
 func (p *testPlugin) OnSettingChanged(ctx context.Context, d plugin.Delivery, e *event.SettingChanged) error {
+	if p.cfg.InitDeclare {
+		var err error
+		p.late.Do(func() {
+			msg := "ok"
+			if derr := p.initReq.Declare(ctx, pluginapi.Declaration{Name: "test.late", Type: "int", Default: json.RawMessage("1")}); derr != nil {
+				msg = derr.Error()
+			}
+			err = p.write(record{What: "late_declare", Error: msg})
+		})
+		if err != nil {
+			return err
+		}
+	}
 	switch e.Setting {
 	case "cmd.panic":
 		panic("testplugin: panic requested")
