@@ -3,6 +3,7 @@ package portable
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 
 	"github.com/heksher-go/heksher/event"
@@ -76,6 +77,31 @@ type InitRequest struct {
 	// wasm guest's are appended to the message as key=value text, since the
 	// wasm ABI logs text only.
 	Logger *slog.Logger
+
+	// declare hands declarations to the host: the runtime's own call, or
+	// nil in an InitRequest not made by an adapter.
+	declare func(context.Context, []pluginapi.Declaration) error
+}
+
+// Declare hands decls to the host at once, while Init runs, so that Init's
+// own lookups of them (through Settings) are answered with the service's
+// value, the host's snapshot's or the default, as [pluginapi.Value.Origin]
+// says; a brand-new plugin's settings are otherwise not found during its
+// first Init, since the host learns the manifest only when Init returns.
+// The declarations count as the manifest's: Init need not return them
+// again (returning them too is fine). In a wasm build it is sdk/wasm's
+// Declare; in a process build, sdk/plugin's [plugin.InitRequest.Declare].
+//
+// # Errors
+//
+// After Init has returned, Declare fails: a plugin's declarations are
+// fixed when it loads. A declaration the host refuses as malformed, and a
+// host too old for the call, fail it too.
+func (r InitRequest) Declare(ctx context.Context, decls ...pluginapi.Declaration) error {
+	if r.declare == nil {
+		return errors.New("portable: declare: this InitRequest was not made by the SDK's Init")
+	}
+	return r.declare(ctx, decls)
 }
 
 // Base is a no-op [Plugin] to embed: Init returns an empty manifest (which

@@ -240,7 +240,8 @@ func (w *syncWriter) String() string {
 
 // The same source, built as a wasm guest and as a process plugin, logs the
 // same lines, makes the same lookups and fails the same way in each
-// runtime.
+// runtime; in both, Init declares a setting by InitRequest.Declare and
+// reads it at once as the host has it.
 func TestOneSourceBothRuntimes(t *testing.T) {
 	wasmPath, procPath := build(t, "testdata/guest")
 	runs := map[plugintest.Kind]run{}
@@ -271,6 +272,7 @@ func TestOneSourceBothRuntimes(t *testing.T) {
 	}
 	wantLogs := []string{
 		`INFO init config_nil=false env=prod`,
+		`INFO init limit for env=prod: 7 rule origin=snapshot <nil>`,
 		`INFO declared motd 1.1 created tracked=true err=<nil> seq=1`,
 		`INFO update ok not_modified=false etag="plugintest" changed=[limit] event_seq=2 seq=2 timed=true`,
 		`WARN update error "connection refused" consecutive=3 since=1m0s`,
@@ -286,6 +288,7 @@ func TestOneSourceBothRuntimes(t *testing.T) {
 		`INFO closing k="two words" reason=replaced n=1 g.z=2 g.a=1`,
 	}
 	wantLookups := []string{
+		`limit {env=prod} -> 7 rule`, // in Init, declared just before
 		`limit {env=prod} -> 7 rule`,
 		`limit {env=prod,user=ann} -> 9 rule`,
 		`motd {} -> "hi" local_default`,

@@ -66,6 +66,9 @@ func (a *processAdapter) Init(ctx context.Context, req plugin.InitRequest) (plug
 		Config:   config(req.Config),
 		Settings: &Settings{backend{s: req.Settings}},
 		Logger:   req.Logger,
+		declare: func(ctx context.Context, ds []pluginapi.Declaration) error {
+			return req.Declare(ctx, ds...)
+		},
 	})
 	if err != nil {
 		return pluginapi.Manifest{}, err

@@ -89,6 +89,24 @@ func (e *lookupError) Unwrap() []error {
 	return []error{e.err}
 }
 
+// declare declares d to the host by sdk/wasm.
+func declare(d pluginapi.Declaration) error {
+	var meta json.RawMessage
+	if d.Metadata != nil {
+		var err error
+		if meta, err = json.Marshal(d.Metadata); err != nil {
+			return fmt.Errorf("portable: metadata of setting %q: %w", d.Name, err)
+		}
+	}
+	if err := wasm.Declare(wasm.Declaration{
+		Name: d.Name, Type: d.Type, ConfigurableFeatures: d.ConfigurableFeatures,
+		Default: d.Default, Version: d.Version, Metadata: meta,
+	}); err != nil {
+		return fmt.Errorf("portable: declare %q: %w", d.Name, err)
+	}
+	return nil
+}
+
 // guest adapts a [Plugin] to sdk/wasm's registered functions.
 type guest struct {
 	p      Plugin
@@ -96,26 +114,37 @@ type guest struct {
 }
 
 func (g *guest) init(cfg []byte) error {
+	// declared are the settings Init declared by InitRequest.Declare: the
+	// manifest's declarations of them are not made again.
+	declared := map[string]bool{}
+	done := false
 	m, err := g.p.Init(context.Background(), InitRequest{
 		Config:   config(bytes.Clone(cfg)), // cfg lives in the host's buffer
 		Settings: &Settings{},
 		Logger:   g.logger,
+		declare: func(_ context.Context, ds []pluginapi.Declaration) error {
+			if done {
+				return errors.New("portable: declare: only while Init runs: the plugin's declarations are fixed when it loads")
+			}
+			for _, d := range ds {
+				if err := declare(d); err != nil {
+					return err
+				}
+				declared[d.Name] = true
+			}
+			return nil
+		},
 	})
+	done = true
 	if err != nil {
 		return err
 	}
 	for _, d := range m.Declarations {
-		var meta json.RawMessage
-		if d.Metadata != nil {
-			if meta, err = json.Marshal(d.Metadata); err != nil {
-				return fmt.Errorf("portable: metadata of setting %q: %w", d.Name, err)
-			}
+		if declared[d.Name] {
+			continue
 		}
-		if err := wasm.Declare(wasm.Declaration{
-			Name: d.Name, Type: d.Type, ConfigurableFeatures: d.ConfigurableFeatures,
-			Default: d.Default, Version: d.Version, Metadata: meta,
-		}); err != nil {
-			return fmt.Errorf("portable: declare %q: %w", d.Name, err)
+		if err := declare(d); err != nil {
+			return err
 		}
 	}
 	// sdk/wasm subscribes to the kinds that have a handler once init returns.

@@ -28,7 +28,7 @@ type config struct {
 	Env string `json:"env"`
 }
 
-func (g *guest) Init(_ context.Context, req portable.InitRequest) (pluginapi.Manifest, error) {
+func (g *guest) Init(ctx context.Context, req portable.InitRequest) (pluginapi.Manifest, error) {
 	g.req = req
 	var c config
 	if req.Config != nil {
@@ -40,9 +40,17 @@ func (g *guest) Init(_ context.Context, req portable.InitRequest) (pluginapi.Man
 		return pluginapi.Manifest{}, errors.New("guest: asked to fail its init")
 	}
 	req.Logger.Info("init", "config_nil", req.Config == nil, "env", c.Env)
+	// Declared now, limit is read in this init as the host has it; the
+	// manifest repeats it, which is fine.
+	limit := pluginapi.Declaration{Name: "limit", Type: "int", ConfigurableFeatures: []string{"env", "user"}, Default: []byte("10"),
+		Metadata: map[string]any{"owner": "tests"}}
+	if err := req.Declare(ctx, limit); err != nil {
+		return pluginapi.Manifest{}, fmt.Errorf("guest: declare: %w", err)
+	}
+	v, err := req.Settings.Lookup(ctx, "limit", pluginapi.Feature{Name: "env", Value: "prod"})
+	req.Logger.Info(fmt.Sprintf("init limit for env=prod: %s %s origin=%s %v", v.JSON, v.Source, v.Origin, err))
 	return pluginapi.Manifest{Settings: []string{"other", "fail"}, Declarations: []pluginapi.Declaration{
-		{Name: "limit", Type: "int", ConfigurableFeatures: []string{"env", "user"}, Default: []byte("10"),
-			Metadata: map[string]any{"owner": "tests"}},
+		limit,
 		{Name: "motd", Type: "str", ConfigurableFeatures: []string{"env"}, Default: []byte(`"hi"`), Version: "1.1"},
 	}}, nil
 }
