@@ -402,11 +402,17 @@ func (p *Plugin) call(ctx context.Context, inst *instance, fn api.Function, payl
 		return inst.callWithPayload(context.WithValue(ctx, instKey{}, inst), fn, payload)
 	}
 	inst.ctx.parent = ctx
+	inst.wd.locked = lockCallThread() // its priority is lowered if the call runs long
 	stop := inst.wd.arm(ctx, p.cfg.Deadline)
 	p.setInterrupt(&inst.stop)
 	status, err := inst.callWithPayload(inst.ctx, fn, payload)
 	p.interrupt.Store(nil)
 	fired, cause := inst.wd.disarm(stop)
+	restored := inst.wd.restorePriority()
+	unlockCallThread(inst.wd.locked, restored)
+	if !restored {
+		p.log.Warn("wasm: could not restore the priority of a thread that ran a long call; it stays with this goroutine")
+	}
 	if fired && err == nil {
 		// The deadline passed as the call returned: the instance cannot
 		// be trusted to stop at the next one.

@@ -43,17 +43,18 @@ import (
 // timer sets due, and the guest's goroutine then pauses now and then when
 // it runs the host's code ([watchdog.pace]).
 //
-// Why the call's OS thread keeps its priority: lowering it (nice 19) once
-// a call had run for 5 ms made the host slower, not faster. The Go
-// scheduler cannot take its P (its share of GOMAXPROCS) from a goroutine
-// running a guest, and a thread at nice 19 that holds a P while the host's
-// other threads keep the cores busy hardly runs: the P, its run queue and
-// its timers wait with it. With a guest spinning at its memory limit and a
-// bystander plugin busy, the host's lookups then paused for up to 1.2 s
-// (TestMemoryGrowthDoesNotStallOthers, -race, load average 16–22), against
-// 0.2–0.3 s at the same priority; the lookup API's p99 beside a faulty
-// plugin did not improve (BENCHMARKS.md, "Lookup API p99 beside a faulty
-// plugin").
+// When a call is first paced, its OS thread is also lowered to [lowNice]
+// (the caller locks the goroutine to its thread for the call), and the
+// caller restores it after disarm. Only with Go Ps to spare (GOMAXPROCS
+// above the number of cores, as heksher-host sets): the Go scheduler cannot
+// take its P from a goroutine running a guest, and with GOMAXPROCS at the
+// number of cores a thread at nice 19 holding one of them hardly ran while
+// the host's other threads kept the cores busy, so the P, its run queue and
+// its timers waited with it (the host's lookups paused for up to 1.2 s in
+// TestMemoryGrowthDoesNotStallOthers, -race, load average 16–22, against
+// 0.2–0.3 s without). With two Ps more than cores, the lookup API's p99
+// beside a guest spinning at its memory limit fell from 12–21 ms to 4–10 ms
+// (BENCHMARKS.md, "Lookup API p99 beside a faulty plugin").
 type watchdog struct {
 	timer *time.Timer
 	slow  *time.Timer   // sets due once the call has run for paceAfter
@@ -66,6 +67,13 @@ type watchdog struct {
 	// in pauses. Only the call's goroutine touches them.
 	ran    time.Time
 	paused time.Duration
+
+	// locked says the call's goroutine is locked to its thread, whose
+	// priority pace lowers (see [lowNice]); tid is that thread once
+	// lowered (0 if not), prev its nice value before. Only the call's
+	// goroutine touches them.
+	locked    bool
+	tid, prev int
 
 	mu    sync.Mutex
 	armed bool
@@ -120,6 +128,18 @@ func (w *watchdog) disarm(stop func() bool) (fired bool, cause error) {
 	return fired, cause
 }
 
+// restorePriority restores the priority of the call's thread if pace
+// lowered it; the caller runs on that thread. It reports false only when
+// the thread's priority stays lowered.
+func (w *watchdog) restorePriority() bool {
+	if w.tid == 0 {
+		return true
+	}
+	err := restoreThread(w.tid, w.prev)
+	w.tid = 0
+	return err == nil
+}
+
 // setDue marks the call being watched as due for pacing.
 func (w *watchdog) setDue() {
 	w.mu.Lock()
@@ -141,6 +161,11 @@ func (w *watchdog) pace() {
 	now := time.Now()
 	if w.ran.IsZero() {
 		w.ran = now
+		if w.locked && w.tid == 0 {
+			if tid, prev, err := lowerThisThread(); err == nil {
+				w.tid, w.prev = tid, prev
+			}
+		}
 		return
 	}
 	if now.Sub(w.ran) < paceRun {
