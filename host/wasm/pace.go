@@ -18,10 +18,12 @@ import "time"
 // the lookup API's p99 beside a plugin flooding its log was 12–26 ms
 // against 1.4–3.3 ms with no faulty plugin at load average 8–13, and
 // 3.1–8.5 ms with the guest paced (BENCHMARKS.md, "Lookup API p99 beside a
-// faulty plugin"). Lowering the thread's priority instead (nice 19) did not
-// help, since nice weighs threads within one process's share only, and it
-// let a thread that hardly ran hold one of the Go scheduler's Ps (see
-// [watchdog]). A parked goroutine holds no P and no CPU.
+// faulty plugin"). Lowering the thread's priority alone (nice 19) does not
+// replace pacing: nice weighs threads within one process's share only, and
+// with no spare Go P a thread that hardly runs holds one of the scheduler's
+// Ps, so the thread is lowered only when GOMAXPROCS leaves spare Ps, as
+// heksher-host sets it (threadprio.go). A parked goroutine holds no P and
+// no CPU.
 const (
 	paceAfter = 5 * time.Millisecond
 	paceRun   = time.Millisecond
