@@ -232,6 +232,8 @@ func TestE2E_BlockedPluginSeesDropsAsGaps(t *testing.T) {
 	cfg := fmt.Sprintf(`
 embedded: {listen: %s}
 update_interval: 200ms
+# The queue fills with the updates of polling; a watch would hold them.
+service: {watch: false}
 context_features: [user, env]
 tracked_contexts: {user: ["*"], env: ["*"]}
 settings:
