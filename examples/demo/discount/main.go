@@ -1,7 +1,8 @@
 // Command discount is the demo's wasm plugin. It declares the setting
 // "discount" (an int configurable by user) and, whenever Heksher changes it,
 // logs the rules it received and looks the discount up again through the
-// host for each configured user:
+// host for each configured user (and once at init, where a setting the
+// plugin declares can already be read):
 //
 //	discount for user=alice is 20% (was 0%)
 //
@@ -45,12 +46,19 @@ func setup(raw []byte) error {
 		ctxs = append(ctxs, wasm.NewContext("user", u))
 	}
 	last = make([]int64, len(users))
-	return wasm.Declare(wasm.Declaration{
+	if err := wasm.Declare(wasm.Declaration{
 		Name:                 "discount",
 		Type:                 "int",
 		ConfigurableFeatures: []string{"user"},
 		Default:              json.RawMessage("0"),
-	})
+	}); err != nil {
+		return err
+	}
+	// A setting declared during init can be read at once: the service's
+	// value, or the snapshot's or the default while it is down.
+	err := show()
+	shown = true
+	return err
 }
 
 func onUpdateOK(wasm.Delivery, wasm.UpdateOK) error {
@@ -106,7 +114,7 @@ func show() error {
 			return err
 		}
 		msg := "discount for user=" + u + " is " + strconv.FormatInt(v, 10) + "%"
-		if v != last[i] {
+		if shown && v != last[i] {
 			msg += " (was " + strconv.FormatInt(last[i], 10) + "%)"
 		}
 		last[i] = v
