@@ -107,7 +107,7 @@ func (h *Host) declareHostSettings() error {
 	for i, s := range h.cfg.Settings {
 		var def json.RawMessage
 		if s.Default != nil {
-			b, err := json.Marshal(jsonable(s.Default))
+			b, err := json.Marshal(config.JSONable(s.Default))
 			if err != nil {
 				return fmt.Errorf("host: settings[%d].default: %w", i, err)
 			}

@@ -633,7 +633,7 @@ func (m *manager) load(ctx context.Context, spec config.Plugin, content []byte, 
 	if !ok {
 		return nil, fmt.Errorf("%w %q", ErrNoLoader, spec.Kind)
 	}
-	cfgJSON, err := json.Marshal(jsonable(spec.Config))
+	cfgJSON, err := json.Marshal(config.JSONable(spec.Config))
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
@@ -786,30 +786,4 @@ func kindNames(s event.Set) []string {
 		out = append(out, k.String())
 	}
 	return out
-}
-
-// jsonable converts YAML-decoded values (which may hold map[any]any from
-// non-string keys) into values encoding/json accepts.
-func jsonable(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = jsonable(e)
-		}
-		return out
-	case map[any]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[fmt.Sprint(k)] = jsonable(e)
-		}
-		return out
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = jsonable(e)
-		}
-		return out
-	}
-	return v
 }

@@ -101,7 +101,7 @@ func (p *problems) settings(cfg config.Config) {
 		if s.Default == nil {
 			continue // reported by the configuration's own checks
 		}
-		b, err := json.Marshal(jsonable(s.Default))
+		b, err := json.Marshal(config.JSONable(s.Default))
 		if err != nil {
 			p.add(f+".default", "setting %q: the default cannot be written as JSON: %v", s.Name, err)
 			continue
@@ -241,30 +241,4 @@ func (p *problems) wasmModule(ctx context.Context, rt *wasm.Runtime, f string, p
 	default:
 		p.add(f+".path", "plugin %q: %v", pl.Name, strings.TrimPrefix(err.Error(), "wasm: "))
 	}
-}
-
-// jsonable turns what the YAML decoder produced into values encoding/json
-// can write (maps with non-string keys), as the host does with a default.
-func jsonable(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = jsonable(e)
-		}
-		return out
-	case map[any]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[fmt.Sprint(k)] = jsonable(e)
-		}
-		return out
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = jsonable(e)
-		}
-		return out
-	}
-	return v
 }
